@@ -1,0 +1,23 @@
+// swift-tools-version: 6.1
+// RehabHost: real-time control host for rehabilitation robots. No package dependencies:
+// the Swift toolchain, plus libserialport, libusb-1.0 and libudev from the system (scripts/setup.sh).
+import PackageDescription
+
+/// Every Swift target: Swift 6 language mode (strict concurrency) and warnings as errors.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
+
+let package = Package(
+    name: "RehabHost",
+    products: [],
+    targets: [
+        // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
+        .target(name: "Wire", swiftSettings: strict),
+        // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
+        .target(name: "StrictJSON", swiftSettings: strict),
+
+        // Shared test helpers: repository paths, RehabLink vectors.
+        .target(name: "TestSupport", dependencies: ["Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: strict),
+    ],
+    swiftLanguageModes: [.v6]
+)

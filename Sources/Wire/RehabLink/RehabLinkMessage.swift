@@ -1,0 +1,450 @@
+/// RehabLink v1 constants. The normative description is protocols/rehablink/README.md.
+public enum RehabLink {
+    /// The protocol version carried in byte 0 of every packet.
+    public static let protocolVersion: UInt8 = 1
+    /// Joints a single device may have; fixes the size of every per-joint array.
+    public static let maxJoints = 8
+    /// version + type + sequence.
+    public static let headerBytes = 4
+    public static let crcBytes = 4
+    /// The largest packet (header + payload + CRC) before COBS.
+    public static let maxPacketBytes = 254
+    public static let maxPayloadBytes = maxPacketBytes - headerBytes - crcBytes
+    /// The largest COBS-encoded frame, without its 0x00 delimiter.
+    public static let maxEncodedBytes = 255
+    /// The largest frame on the wire, delimiter included.
+    public static let maxFrameBytes = maxEncodedBytes + 1
+    /// The device watchdog periods a device must accept in ENABLE; 0 (off) is never accepted.
+    public static let watchdogPeriodRangeMicroseconds: ClosedRange<UInt32> = 1_000...100_000
+}
+
+/// Byte 1 of a packet: what the payload is. Host → device types are below 0x80.
+public enum RehabLinkMessageType: UInt8, Sendable, CaseIterable {
+    case identify = 0x01
+    case enable = 0x02
+    case disable = 0x03
+    case command = 0x04
+    case heartbeat = 0x05
+    case parameterGet = 0x06
+    case parameterSet = 0x07
+    case faultReset = 0x08
+    case identity = 0x81
+    case acknowledge = 0x82
+    case state = 0x83
+    case fault = 0x84
+    case parameter = 0x85
+    case error = 0x8F
+
+    /// True for messages a host sends to a device.
+    public var isHostToDevice: Bool { rawValue < 0x80 }
+}
+
+/// How a device turns one joint's command into torque (see the spec's "Control modes").
+public enum JointCommandMode: UInt8, Sendable, CaseIterable {
+    /// Zero torque; the brake engages where fitted.
+    case off = 0
+    /// Device position loop with the device's own gains, plus feed-forward torque.
+    case position = 1
+    /// Device velocity loop with the device's own gain, plus feed-forward torque.
+    case velocity = 2
+    /// The feed-forward torque alone.
+    case torque = 3
+    /// τ = K·(q_d − q) + D·(q̇_d − q̇) + τ_ff with K and D from the command.
+    case impedance = 4
+}
+
+/// One joint of a COMMAND, in wire units (22 bytes on the wire).
+public struct WireJointCommand: Sendable, Equatable {
+    public var mode: JointCommandMode
+    /// Position set-point [µrad].
+    public var positionMicroradians: Int32
+    /// Velocity set-point [µrad/s].
+    public var velocityMicroradiansPerSecond: Int32
+    /// Feed-forward (or, in torque mode, demanded) joint torque [mN·m].
+    public var torqueMillinewtonMeters: Int32
+    /// Impedance stiffness K [mN·m/rad], ≥ 0.
+    public var stiffnessMillinewtonMetersPerRadian: Int32
+    /// Impedance damping D [mN·m·s/rad], ≥ 0.
+    public var dampingMillinewtonMeterSecondsPerRadian: Int32
+
+    public init(
+        mode: JointCommandMode, positionMicroradians: Int32 = 0, velocityMicroradiansPerSecond: Int32 = 0,
+        torqueMillinewtonMeters: Int32 = 0, stiffnessMillinewtonMetersPerRadian: Int32 = 0,
+        dampingMillinewtonMeterSecondsPerRadian: Int32 = 0
+    ) {
+        self.mode = mode
+        self.positionMicroradians = positionMicroradians
+        self.velocityMicroradiansPerSecond = velocityMicroradiansPerSecond
+        self.torqueMillinewtonMeters = torqueMillinewtonMeters
+        self.stiffnessMillinewtonMetersPerRadian = stiffnessMillinewtonMetersPerRadian
+        self.dampingMillinewtonMeterSecondsPerRadian = dampingMillinewtonMeterSecondsPerRadian
+    }
+
+    /// Zero torque.
+    public static let off = WireJointCommand(mode: .off)
+}
+
+/// Flags of one joint in a STATE.
+public struct WireJointFlags: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let atLowerHardStop = WireJointFlags(rawValue: 1 << 0)
+    public static let atUpperHardStop = WireJointFlags(rawValue: 1 << 1)
+    public static let brakeEngaged = WireJointFlags(rawValue: 1 << 2)
+    public static let torqueLimited = WireJointFlags(rawValue: 1 << 3)
+    public static let torqueSensorFitted = WireJointFlags(rawValue: 1 << 4)
+    /// Bits a v1 device may set; others must be 0.
+    public static let definedInVersion1: WireJointFlags = [
+        .atLowerHardStop, .atUpperHardStop, .brakeEngaged, .torqueLimited, .torqueSensorFitted,
+    ]
+}
+
+/// One joint of a STATE, in wire units (25 bytes on the wire).
+public struct WireJointState: Sendable, Equatable {
+    /// Joint position [µrad], from the encoder.
+    public var positionMicroradians: Int32
+    /// Joint velocity [µrad/s].
+    public var velocityMicroradiansPerSecond: Int32
+    /// Motor torque at the joint, estimated from current [mN·m].
+    public var torqueMillinewtonMeters: Int32
+    /// Torque measured by the joint's interaction torque sensor [mN·m]; 0 when none is fitted.
+    public var interactionTorqueMillinewtonMeters: Int32
+    /// Raw encoder count at the joint; wraps modulo 2³².
+    public var encoderCounts: UInt32
+    /// Motor current [mA].
+    public var motorCurrentMilliamperes: Int16
+    /// Motor winding temperature [0.1 °C].
+    public var temperatureDecidegreesCelsius: Int16
+    public var flags: WireJointFlags
+
+    public init(
+        positionMicroradians: Int32 = 0, velocityMicroradiansPerSecond: Int32 = 0, torqueMillinewtonMeters: Int32 = 0,
+        interactionTorqueMillinewtonMeters: Int32 = 0, encoderCounts: UInt32 = 0, motorCurrentMilliamperes: Int16 = 0,
+        temperatureDecidegreesCelsius: Int16 = 0, flags: WireJointFlags = []
+    ) {
+        self.positionMicroradians = positionMicroradians
+        self.velocityMicroradiansPerSecond = velocityMicroradiansPerSecond
+        self.torqueMillinewtonMeters = torqueMillinewtonMeters
+        self.interactionTorqueMillinewtonMeters = interactionTorqueMillinewtonMeters
+        self.encoderCounts = encoderCounts
+        self.motorCurrentMilliamperes = motorCurrentMilliamperes
+        self.temperatureDecidegreesCelsius = temperatureDecidegreesCelsius
+        self.flags = flags
+    }
+}
+
+/// One joint's ratings in an IDENTITY (20 bytes on the wire).
+public struct WireJointLimits: Sendable, Equatable {
+    /// Hard (mechanical) lower limit [µrad].
+    public var positionMinimumMicroradians: Int32
+    /// Hard (mechanical) upper limit [µrad].
+    public var positionMaximumMicroradians: Int32
+    /// Rated maximum speed [µrad/s].
+    public var velocityMaximumMicroradiansPerSecond: Int32
+    /// Rated maximum joint torque [mN·m]; the device clamps every demand to it.
+    public var torqueMaximumMillinewtonMeters: Int32
+    /// Encoder counts per joint revolution.
+    public var encoderCountsPerRevolution: UInt32
+
+    public init(
+        positionMinimumMicroradians: Int32, positionMaximumMicroradians: Int32,
+        velocityMaximumMicroradiansPerSecond: Int32, torqueMaximumMillinewtonMeters: Int32,
+        encoderCountsPerRevolution: UInt32
+    ) {
+        self.positionMinimumMicroradians = positionMinimumMicroradians
+        self.positionMaximumMicroradians = positionMaximumMicroradians
+        self.velocityMaximumMicroradiansPerSecond = velocityMaximumMicroradiansPerSecond
+        self.torqueMaximumMillinewtonMeters = torqueMaximumMillinewtonMeters
+        self.encoderCountsPerRevolution = encoderCountsPerRevolution
+    }
+}
+
+/// A fixed-capacity list of per-joint values (at most `RehabLink.maxJoints`), stored inline so that
+/// messages never touch the heap.
+public struct JointList<Element: Sendable & Equatable>: Sendable, Equatable {
+    public private(set) var count: Int
+    @usableFromInline var storage: InlineArray<8, Element>
+
+    /// `count` copies of `element`; `count` must be in 0...8.
+    public init(count: Int, repeating element: Element) {
+        precondition(count >= 0 && count <= RehabLink.maxJoints, "a RehabLink device has 0...8 joints")
+        self.count = count
+        storage = InlineArray(repeating: element)
+    }
+
+    @inlinable
+    public subscript(index: Int) -> Element {
+        get {
+            precondition(index >= 0 && index < count, "joint index out of range")
+            return storage[index]
+        }
+        set {
+            precondition(index >= 0 && index < count, "joint index out of range")
+            storage[index] = newValue
+        }
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in 0..<lhs.count where lhs.storage[index] != rhs.storage[index] { return false }
+        return true
+    }
+}
+
+/// Status bits of a device (STATE byte 6–7).
+public struct DeviceStatusFlags: OptionSet, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// Accepted ENABLE, not yet disabled.
+    public static let enabled = DeviceStatusFlags(rawValue: 1 << 0)
+    /// The drive produces torque now.
+    public static let torqueOn = DeviceStatusFlags(rawValue: 1 << 1)
+    /// The device watchdog expired; latched until DISABLE then ENABLE.
+    public static let watchdogExpired = DeviceStatusFlags(rawValue: 1 << 2)
+    /// The emergency stop circuit is open (button pressed); power to the drive is cut.
+    public static let emergencyStop = DeviceStatusFlags(rawValue: 1 << 3)
+    /// A device fault is latched; its code is in `faultCode`.
+    public static let fault = DeviceStatusFlags(rawValue: 1 << 4)
+    /// At least one brake is engaged.
+    public static let brakeEngaged = DeviceStatusFlags(rawValue: 1 << 5)
+    public static let definedInVersion1: DeviceStatusFlags = [
+        .enabled, .torqueOn, .watchdogExpired, .emergencyStop, .fault, .brakeEngaged,
+    ]
+}
+
+/// A device-reported fault code (FAULT messages and STATE.fault_code). Unknown codes are kept.
+public struct DeviceFaultCode: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let none = DeviceFaultCode(rawValue: 0x0000)
+    public static let overTemperature = DeviceFaultCode(rawValue: 0x0001)
+    public static let overload = DeviceFaultCode(rawValue: 0x0002)
+    public static let overSpeed = DeviceFaultCode(rawValue: 0x0003)
+    public static let encoder = DeviceFaultCode(rawValue: 0x0004)
+    public static let supplyVoltage = DeviceFaultCode(rawValue: 0x0005)
+    public static let watchdogExpired = DeviceFaultCode(rawValue: 0x0010)
+
+    public var name: String {
+        switch self {
+        case .none: "none"
+        case .overTemperature: "over_temperature"
+        case .overload: "overload"
+        case .overSpeed: "over_speed"
+        case .encoder: "encoder"
+        case .supplyVoltage: "supply_voltage"
+        case .watchdogExpired: "watchdog_expired"
+        default: "unknown"
+        }
+    }
+
+    public var description: String {
+        let hex = String(rawValue, radix: 16, uppercase: true)
+        return "\(name) (0x\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex))"
+    }
+}
+
+/// Result byte of an ACK.
+public enum AcknowledgeResult: UInt8, Sendable, CaseIterable {
+    case ok = 0
+    case refusedEmergencyStop = 1
+    case refusedFault = 2
+    case refusedWatchdogPeriod = 3
+    case refusedState = 4
+}
+
+/// Error byte of an ERROR: why a device discarded a CRC-valid packet.
+public enum ProtocolErrorCode: UInt8, Sendable, CaseIterable {
+    case unknownType = 1
+    case unsupportedVersion = 2
+    case badLength = 3
+    case outOfRange = 4
+    case notEnabled = 5
+    case jointCountMismatch = 6
+    case invalidField = 7
+}
+
+/// A device parameter number (PARAM_GET / PARAM_SET).
+public struct ParameterID: RawRepresentable, Sendable, Equatable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// Watchdog period in effect [µs]; read-only.
+    public static let watchdogPeriodMicroseconds = ParameterID(rawValue: 0x0001)
+    /// Longest time from the last byte of a request to the first byte of its reply [µs]; read-only.
+    public static let replyBudgetMicroseconds = ParameterID(rawValue: 0x0002)
+    /// Position-mode stiffness [mN·m/rad]; writable while disabled.
+    public static let positionStiffness = ParameterID(rawValue: 0x0010)
+    /// Position-mode damping [mN·m·s/rad]; writable while disabled.
+    public static let positionDamping = ParameterID(rawValue: 0x0011)
+    /// Velocity-mode gain [mN·m·s/rad]; writable while disabled.
+    public static let velocityGain = ParameterID(rawValue: 0x0012)
+    /// Winding temperature at which the device faults [0.1 °C]; read-only.
+    public static let temperatureLimitDecidegrees = ParameterID(rawValue: 0x0020)
+    /// Frames the device dropped for a bad CRC since power-up; read-only.
+    public static let crcErrorCount = ParameterID(rawValue: 0x0030)
+    /// Commands the device discarded (stale sequence, out of range) since power-up; read-only.
+    public static let rejectedCommandCount = ParameterID(rawValue: 0x0031)
+}
+
+/// Result byte of a PARAM reply.
+public enum ParameterResult: UInt8, Sendable, CaseIterable {
+    case ok = 0
+    case unknownParameter = 1
+    case readOnly = 2
+    case outOfRange = 3
+    case notWhileEnabled = 4
+}
+
+/// IDENTITY: who the device is and what its joints are rated for.
+public struct DeviceIdentity: Sendable, Equatable {
+    public var protocolVersion: UInt8
+    public var firmwareMajor: UInt8
+    public var firmwareMinor: UInt8
+    public var firmwarePatch: UInt8
+    public var model: FixedASCII<24>
+    public var serialNumber: FixedASCII<16>
+    public var joints: JointList<WireJointLimits>
+
+    public init(
+        protocolVersion: UInt8, firmwareMajor: UInt8, firmwareMinor: UInt8, firmwarePatch: UInt8,
+        model: FixedASCII<24>, serialNumber: FixedASCII<16>, joints: JointList<WireJointLimits>
+    ) {
+        self.protocolVersion = protocolVersion
+        self.firmwareMajor = firmwareMajor
+        self.firmwareMinor = firmwareMinor
+        self.firmwarePatch = firmwarePatch
+        self.model = model
+        self.serialNumber = serialNumber
+        self.joints = joints
+    }
+}
+
+/// STATE: the device's answer to every COMMAND and HEARTBEAT.
+public struct DeviceStateReport: Sendable, Equatable {
+    /// Device clock at sampling [µs]; wraps modulo 2³².
+    public var deviceTimeMicroseconds: UInt32
+    /// Sequence number of the last COMMAND the device applied (0 before the first).
+    public var commandSequence: UInt16
+    public var status: DeviceStatusFlags
+    /// The latched device fault, `.none` when there is none.
+    public var faultCode: DeviceFaultCode
+    public var joints: JointList<WireJointState>
+
+    public init(
+        deviceTimeMicroseconds: UInt32, commandSequence: UInt16, status: DeviceStatusFlags,
+        faultCode: DeviceFaultCode, joints: JointList<WireJointState>
+    ) {
+        self.deviceTimeMicroseconds = deviceTimeMicroseconds
+        self.commandSequence = commandSequence
+        self.status = status
+        self.faultCode = faultCode
+        self.joints = joints
+    }
+}
+
+/// ACK: the device's answer to ENABLE, DISABLE and FAULT_RESET.
+public struct Acknowledgement: Sendable, Equatable {
+    public var acknowledgedType: RehabLinkMessageType
+    public var result: AcknowledgeResult
+    public var acknowledgedSequence: UInt16
+    /// ENABLE: the watchdog period in effect [µs]; FAULT_RESET: the fault code still latched; else 0.
+    public var value: Int32
+
+    public init(acknowledgedType: RehabLinkMessageType, result: AcknowledgeResult, acknowledgedSequence: UInt16, value: Int32) {
+        self.acknowledgedType = acknowledgedType
+        self.result = result
+        self.acknowledgedSequence = acknowledgedSequence
+        self.value = value
+    }
+}
+
+/// FAULT: sent once, unsolicited, when the device latches a fault.
+public struct FaultReport: Sendable, Equatable {
+    public var code: DeviceFaultCode
+    /// Joint index, or 0xFF for the whole device.
+    public var joint: UInt8
+    /// The measurement that tripped it, in the unit the spec gives for the code.
+    public var value: Int32
+    public var deviceTimeMicroseconds: UInt32
+
+    public init(code: DeviceFaultCode, joint: UInt8, value: Int32, deviceTimeMicroseconds: UInt32) {
+        self.code = code
+        self.joint = joint
+        self.value = value
+        self.deviceTimeMicroseconds = deviceTimeMicroseconds
+    }
+}
+
+/// PARAM: the answer to PARAM_GET and PARAM_SET.
+public struct ParameterReport: Sendable, Equatable {
+    public var parameter: ParameterID
+    public var result: ParameterResult
+    public var value: Int32
+
+    public init(parameter: ParameterID, result: ParameterResult, value: Int32) {
+        self.parameter = parameter
+        self.result = result
+        self.value = value
+    }
+}
+
+/// ERROR: the device discarded a CRC-valid packet and says why.
+public struct ProtocolErrorReport: Sendable, Equatable {
+    public var code: ProtocolErrorCode
+    /// The type byte of the discarded packet (kept raw: it may be unknown).
+    public var offendingType: UInt8
+    public var offendingSequence: UInt16
+
+    public init(code: ProtocolErrorCode, offendingType: UInt8, offendingSequence: UInt16) {
+        self.code = code
+        self.offendingType = offendingType
+        self.offendingSequence = offendingSequence
+    }
+}
+
+/// Every RehabLink v1 message, host → device and device → host.
+public enum RehabLinkMessage: Sendable, Equatable {
+    case identify
+    case enable(watchdogPeriodMicroseconds: UInt32)
+    case disable
+    case command(JointList<WireJointCommand>)
+    case heartbeat
+    case parameterGet(ParameterID)
+    case parameterSet(ParameterID, value: Int32)
+    case faultReset
+    case identity(DeviceIdentity)
+    case acknowledge(Acknowledgement)
+    case state(DeviceStateReport)
+    case fault(FaultReport)
+    case parameter(ParameterReport)
+    case error(ProtocolErrorReport)
+
+    public var type: RehabLinkMessageType {
+        switch self {
+        case .identify: .identify
+        case .enable: .enable
+        case .disable: .disable
+        case .command: .command
+        case .heartbeat: .heartbeat
+        case .parameterGet: .parameterGet
+        case .parameterSet: .parameterSet
+        case .faultReset: .faultReset
+        case .identity: .identity
+        case .acknowledge: .acknowledge
+        case .state: .state
+        case .fault: .fault
+        case .parameter: .parameter
+        case .error: .error
+        }
+    }
+}
+
+/// A decoded packet: the sender's sequence number and the message.
+public struct RehabLinkPacket: Sendable, Equatable {
+    public var sequence: UInt16
+    public var message: RehabLinkMessage
+
+    public init(sequence: UInt16, message: RehabLinkMessage) {
+        self.sequence = sequence
+        self.message = message
+    }
+}

@@ -1,0 +1,58 @@
+import Wire
+import XCTest
+
+final class DecoderRobustnessTests: XCTestCase {
+    private let reference = RehabLinkPacket(sequence: 77, message: .enable(watchdogPeriodMicroseconds: 20_000))
+
+    func testDecoderResynchronisesAfterRandomGarbage() {
+        var generator = SplitMix64(seed: 42)
+        let good = RehabLinkFrameEncoder.frame(reference.message, sequence: reference.sequence).bytes
+        for _ in 0..<2_000 {
+            var decoder = RehabLinkFrameDecoder()
+            let garbageLength = Int(generator.next() % 600)
+            let garbage = (0..<garbageLength).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            var last: RehabLinkDecodeResult?
+            for byte in garbage + [0] + good {
+                if let result = decoder.push(byte) { last = result }
+            }
+            XCTAssertEqual(last, .packet(reference), "the frame after a delimiter must decode whatever came before")
+        }
+    }
+
+    func testRandomBytesNeverYieldAPacketThatFailsItsOwnRoundTrip() {
+        var generator = SplitMix64(seed: 7)
+        var decoder = RehabLinkFrameDecoder()
+        var packets = 0
+        for _ in 0..<500_000 {
+            // Bias towards small values and zeros so that short frames are common.
+            let raw = generator.next()
+            let byte: UInt8 = raw % 5 == 0 ? 0 : UInt8(truncatingIfNeeded: raw >> 8) & (raw % 3 == 0 ? 0x0F : 0xFF)
+            if case .packet(let packet) = decoder.push(byte) {
+                packets += 1
+                let again = RehabLinkFrameEncoder.frame(packet.message, sequence: packet.sequence).bytes
+                var check = RehabLinkFrameDecoder()
+                XCTAssertEqual(again.compactMap { check.push($0) }, [.packet(packet)])
+            }
+        }
+        XCTAssertEqual(decoder.statistics.bytesReceived, 500_000)
+        XCTAssertEqual(decoder.statistics.packetsDecoded, UInt64(packets))
+        XCTAssertGreaterThan(decoder.statistics.malformedFrames + decoder.statistics.crcErrors, 1000)
+    }
+
+    func testOversizeFrameIsCountedOnceAndTheNextFrameDecodes() {
+        var decoder = RehabLinkFrameDecoder()
+        let good = RehabLinkFrameEncoder.frame(.heartbeat, sequence: 3).bytes
+        let stream = [UInt8](repeating: 0x7F, count: 1_000) + [0] + good
+        XCTAssertEqual(stream.compactMap { decoder.push($0) }, [.packet(RehabLinkPacket(sequence: 3, message: .heartbeat))])
+        XCTAssertEqual(decoder.statistics.oversizeFrames, 1)
+        XCTAssertEqual(decoder.statistics.discardedBytes, 1_000)
+    }
+
+    func testResetDropsAPartialFrame() {
+        var decoder = RehabLinkFrameDecoder()
+        let good = RehabLinkFrameEncoder.frame(.heartbeat, sequence: 3).bytes
+        for byte in good.prefix(5) { _ = decoder.push(byte) }
+        decoder.reset()
+        XCTAssertEqual(good.compactMap { decoder.push($0) }, [.packet(RehabLinkPacket(sequence: 3, message: .heartbeat))])
+    }
+}
