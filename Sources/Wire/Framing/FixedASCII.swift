@@ -33,3 +33,8 @@ public struct FixedASCII<let capacity: Int>: Sendable, Equatable {
         return true
     }
 }
+
+extension FixedASCII: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String { string }
+    public var debugDescription: String { "\"\(string)\"" }
+}

@@ -448,3 +448,11 @@ public struct RehabLinkPacket: Sendable, Equatable {
         self.message = message
     }
 }
+
+extension JointList: CustomStringConvertible, CustomDebugStringConvertible {
+    public var description: String {
+        "[" + (0..<count).map { String(describing: self[$0]) }.joined(separator: ", ") + "]"
+    }
+
+    public var debugDescription: String { description }
+}
