@@ -10,14 +10,19 @@ let package = Package(
     name: "RehabHost",
     products: [],
     targets: [
+        // Primitives: monotonic time, the per-joint container, unit conversions. Pure.
+        .target(name: "Primitives", swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
-        .target(name: "Wire", swiftSettings: strict),
+        .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
         .target(name: "StrictJSON", swiftSettings: strict),
+        // Profiles: hardware/ JSON profiles, validated, in SI units.
+        .target(name: "Profiles", dependencies: ["Primitives", "StrictJSON"], swiftSettings: strict),
 
         // Shared test helpers: repository paths, RehabLink vectors.
-        .target(name: "TestSupport", dependencies: ["Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"], swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Primitives", "Wire", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import TestSupport
+import Primitives
 import Wire
 import XCTest
 

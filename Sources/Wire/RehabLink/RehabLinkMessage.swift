@@ -1,9 +1,11 @@
+import Primitives
+
 /// RehabLink v1 constants. The normative description is protocols/rehablink/README.md.
 public enum RehabLink {
     /// The protocol version carried in byte 0 of every packet.
     public static let protocolVersion: UInt8 = 1
     /// Joints a single device may have; fixes the size of every per-joint array.
-    public static let maxJoints = 8
+    public static let maxJoints = JointList<Int>.capacity
     /// version + type + sequence.
     public static let headerBytes = 4
     public static let crcBytes = 4
@@ -156,38 +158,6 @@ public struct WireJointLimits: Sendable, Equatable {
         self.velocityMaximumMicroradiansPerSecond = velocityMaximumMicroradiansPerSecond
         self.torqueMaximumMillinewtonMeters = torqueMaximumMillinewtonMeters
         self.encoderCountsPerRevolution = encoderCountsPerRevolution
-    }
-}
-
-/// A fixed-capacity list of per-joint values (at most `RehabLink.maxJoints`), stored inline so that
-/// messages never touch the heap.
-public struct JointList<Element: Sendable & Equatable>: Sendable, Equatable {
-    public private(set) var count: Int
-    @usableFromInline var storage: InlineArray<8, Element>
-
-    /// `count` copies of `element`; `count` must be in 0...8.
-    public init(count: Int, repeating element: Element) {
-        precondition(count >= 0 && count <= RehabLink.maxJoints, "a RehabLink device has 0...8 joints")
-        self.count = count
-        storage = InlineArray(repeating: element)
-    }
-
-    @inlinable
-    public subscript(index: Int) -> Element {
-        get {
-            precondition(index >= 0 && index < count, "joint index out of range")
-            return storage[index]
-        }
-        set {
-            precondition(index >= 0 && index < count, "joint index out of range")
-            storage[index] = newValue
-        }
-    }
-
-    public static func == (lhs: Self, rhs: Self) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        for index in 0..<lhs.count where lhs.storage[index] != rhs.storage[index] { return false }
-        return true
     }
 }
 
@@ -449,10 +419,3 @@ public struct RehabLinkPacket: Sendable, Equatable {
     }
 }
 
-extension JointList: CustomStringConvertible, CustomDebugStringConvertible {
-    public var description: String {
-        "[" + (0..<count).map { String(describing: self[$0]) }.joined(separator: ", ") + "]"
-    }
-
-    public var debugDescription: String { description }
-}

@@ -1,3 +1,5 @@
+import Primitives
+
 /// Byte layouts of RehabLink v1 payloads (the spec's "Messages" section, field for field).
 enum RehabLinkPayload {
     static let jointCommandBytes = 22

@@ -1,0 +1,164 @@
+import StrictJSON
+
+/// Reads the fields of one JSON object against a declared set of keys, collecting every issue.
+///
+/// Every key read is remembered; `finish()` reports the keys nobody asked for. A key that is a
+/// known key minus its unit suffix gets the hint that numbers carry their unit in the key name.
+public struct FieldReader {
+    public let object: JSONObject
+    public let path: String
+    private var known: [String] = []
+    private var issues: IssueCollector
+
+    public init(_ object: JSONObject, path: String, issues: IssueCollector) {
+        self.object = object
+        self.path = path
+        self.issues = issues
+    }
+
+    func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    private mutating func value(_ key: String, required: Bool) -> JSONValue? {
+        known.append(key)
+        guard let value = object[key] else {
+            if required { issues.add(fieldPath(key), "missing") }
+            return nil
+        }
+        return value
+    }
+
+    /// A finite number within `range` (inclusive unless stated), unit named in `unit` for messages.
+    public mutating func number(
+        _ key: String, unit: String, in range: ClosedRange<Double>? = nil, positive: Bool = false,
+        required: Bool = true, default defaultValue: Double? = nil
+    ) -> Double? {
+        guard let raw = value(key, required: required && defaultValue == nil) else { return defaultValue }
+        guard let number = raw.doubleValue else {
+            issues.add(fieldPath(key), "expected a number in \(unit), found \(raw.kindDescription)")
+            return nil
+        }
+        guard number.isFinite else {
+            issues.add(fieldPath(key), "must be finite")
+            return nil
+        }
+        if positive && !(number > 0) {
+            issues.add(fieldPath(key), "must be greater than 0 \(unit) (found \(format(number)))")
+            return nil
+        }
+        if let range, !range.contains(number) {
+            issues.add(
+                fieldPath(key),
+                "must be between \(format(range.lowerBound)) and \(format(range.upperBound)) \(unit) (found \(format(number)))")
+            return nil
+        }
+        return number
+    }
+
+    /// An integer within `range`.
+    public mutating func integer(
+        _ key: String, unit: String, in range: ClosedRange<Int64>, required: Bool = true, default defaultValue: Int64? = nil
+    ) -> Int64? {
+        guard let raw = value(key, required: required && defaultValue == nil) else { return defaultValue }
+        guard let number = raw.integerValue else {
+            issues.add(fieldPath(key), "expected a whole number of \(unit), found \(raw.kindDescription)")
+            return nil
+        }
+        guard range.contains(number) else {
+            issues.add(fieldPath(key), "must be between \(range.lowerBound) and \(range.upperBound) \(unit) (found \(number))")
+            return nil
+        }
+        return number
+    }
+
+    public mutating func string(_ key: String, required: Bool = true, nonEmpty: Bool = true) -> String? {
+        guard let raw = value(key, required: required) else { return nil }
+        guard let text = raw.stringValue else {
+            issues.add(fieldPath(key), "expected a string, found \(raw.kindDescription)")
+            return nil
+        }
+        if nonEmpty && text.isEmpty {
+            issues.add(fieldPath(key), "must not be empty")
+            return nil
+        }
+        return text
+    }
+
+    public mutating func bool(_ key: String, required: Bool = true, default defaultValue: Bool? = nil) -> Bool? {
+        guard let raw = value(key, required: required && defaultValue == nil) else { return defaultValue }
+        guard let flag = raw.boolValue else {
+            issues.add(fieldPath(key), "expected true or false, found \(raw.kindDescription)")
+            return nil
+        }
+        return flag
+    }
+
+    public mutating func object(_ key: String, required: Bool = true) -> FieldReader? {
+        guard let raw = value(key, required: required) else { return nil }
+        guard let object = raw.objectValue else {
+            issues.add(fieldPath(key), "expected an object, found \(raw.kindDescription)")
+            return nil
+        }
+        return FieldReader(object, path: fieldPath(key), issues: issues)
+    }
+
+    public mutating func array(_ key: String, required: Bool = true) -> [JSONValue]? {
+        guard let raw = value(key, required: required) else { return nil }
+        guard let array = raw.arrayValue else {
+            issues.add(fieldPath(key), "expected an array, found \(raw.kindDescription)")
+            return nil
+        }
+        return array
+    }
+
+    /// Adds an issue about `key` (cross-field checks).
+    public func report(_ key: String, _ message: String) {
+        issues.add(key.isEmpty ? path : fieldPath(key), message)
+    }
+
+    /// Reports every key that was not read as unknown.
+    public func finish() {
+        for key in object.keys where !known.contains(key) {
+            if let match = known.first(where: { $0.hasPrefix(key + "_") }) {
+                issues.add(
+                    fieldPath(key),
+                    "numbers carry their unit in the key name: did you mean \"\(match)\"?")
+            } else {
+                let suggestion = known.min(by: { editDistance($0, key) < editDistance($1, key) })
+                if let suggestion, editDistance(suggestion, key) <= 3 {
+                    issues.add(fieldPath(key), "unknown key; did you mean \"\(suggestion)\"?")
+                } else {
+                    issues.add(fieldPath(key), "unknown key (allowed: \(known.joined(separator: ", ")))")
+                }
+            }
+        }
+    }
+}
+
+/// Collects issues from nested readers; a class so that every reader adds to the same list.
+public final class IssueCollector {
+    public private(set) var issues: [ProfileIssue] = []
+
+    public init() {}
+
+    public func add(_ path: String, _ message: String) {
+        issues.append(ProfileIssue(path: path, message: message))
+    }
+}
+
+func format(_ value: Double) -> String {
+    value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a.utf8)
+    let b = Array(b.utf8)
+    var previous = Array(0...b.count)
+    for i in 1...max(a.count, 1) where !a.isEmpty {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...max(b.count, 1) where !b.isEmpty {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return a.isEmpty ? b.count : previous[b.count]
+}

@@ -1,0 +1,129 @@
+import Primitives
+
+/// A robot as RehabHost knows it, loaded from `hardware/<name>.json`: identity, link, joints
+/// with their limits and dynamics, control defaults and safety thresholds. All values are SI
+/// (radians, seconds, N·m); the file carries the unit in every key name.
+public struct HardwareProfile: Sendable, Equatable {
+    /// The format tag every profile carries.
+    public static let format = "rehabhost-profile/1"
+
+    public var name: String
+    public var description: String
+    /// The file it was loaded from.
+    public var sourcePath: String
+    public var device: DeviceSection
+    public var control: ControlSection
+    public var safety: SafetySection
+    public var joints: [JointProfile]
+
+    public init(
+        name: String, description: String, sourcePath: String, device: DeviceSection, control: ControlSection,
+        safety: SafetySection, joints: [JointProfile]
+    ) {
+        self.name = name
+        self.description = description
+        self.sourcePath = sourcePath
+        self.device = device
+        self.control = control
+        self.safety = safety
+        self.joints = joints
+    }
+}
+
+/// How to reach and recognise the device.
+public struct DeviceSection: Sendable, Equatable {
+    /// Wire protocol; "rehablink" is the only one so far.
+    public var protocolName: String
+    public var protocolVersion: Int
+    /// The model string the device must report in IDENTITY.
+    public var model: String
+    /// The oldest firmware this profile was validated with.
+    public var minimumFirmware: FirmwareVersion
+    public var usbVendorID: UInt16?
+    public var usbProductID: UInt16?
+    public var baudRateBitsPerSecond: Int
+    /// How long the host waits for a reply within a cycle.
+    public var replyBudgetNanoseconds: Int64
+    /// Device watchdog period armed at enable (SR-3: at most 50 ms).
+    public var watchdogPeriodNanoseconds: Int64
+}
+
+/// Control loop defaults.
+public struct ControlSection: Sendable, Equatable {
+    public var rateHertz: Double
+    /// Gains ramp from 0 to full over this time after enable (SR-5).
+    public var enableRampSeconds: Double
+    /// Deceleration of a Cat 1 stop.
+    public var quickStopDecelerationRadiansPerSecondSquared: Double
+}
+
+/// Safety thresholds (SAFETY.md); defaults are engineering proposals, see docs/safety.md.
+public struct SafetySection: Sendable, Equatable {
+    /// SR-1: cycles without a valid state frame before a Cat 1 stop.
+    public var silenceCycles: Int
+    /// SR-1: silence after which torque is removed (Cat 0).
+    public var silenceTorqueOffNanoseconds: Int64
+    /// SR-13: a Cat 1 stop not at standstill after this becomes Cat 0.
+    public var stopDeadlineNanoseconds: Int64
+    /// Below this speed on every joint a joint counts as standing still.
+    public var standstillVelocityRadiansPerSecond: Double
+    /// SR-6: largest change of commanded torque per second.
+    public var torqueSlewLimitNewtonMetersPerSecond: Double
+}
+
+/// One joint: limits, drive and dynamics.
+public struct JointProfile: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var hardLimitMinimumRadians: Double
+    public var hardLimitMaximumRadians: Double
+    /// The drive's rated speed; the device reports it in IDENTITY.
+    public var ratedVelocityRadiansPerSecond: Double
+    /// The drive's rated torque; the firmware clamps to it and reports it in IDENTITY.
+    public var ratedTorqueNewtonMeters: Double
+    /// The host's last-stage torque clamp (SR-6), at most the rated torque.
+    public var torqueLimitNewtonMeters: Double
+    public var gearRatio: Double
+    public var encoderCountsPerRevolution: Int
+    public var motorTorqueConstantNewtonMetersPerAmpere: Double
+    /// Link + handle inertia about the joint axis, reflected rotor included.
+    public var inertiaKilogramSquareMeters: Double
+    public var viscousFrictionNewtonMeterSecondsPerRadian: Double
+    public var coulombFrictionNewtonMeters: Double
+    public var windingResistanceOhms: Double
+    public var thermalResistanceKelvinPerWatt: Double
+    public var thermalTimeConstantSeconds: Double
+    /// The firmware's over-temperature trip.
+    public var maximumTemperatureCelsius: Double
+    public var defaultStiffnessNewtonMetersPerRadian: Double
+    public var defaultDampingNewtonMeterSecondsPerRadian: Double
+    public var hasTorqueSensor: Bool
+}
+
+/// major.minor.patch, compared numerically.
+public struct FirmwareVersion: Sendable, Equatable, Comparable, CustomStringConvertible {
+    public var major: Int
+    public var minor: Int
+    public var patch: Int
+
+    public init(major: Int, minor: Int, patch: Int) {
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+    }
+
+    /// Parses "1.2.3"; nil for anything else.
+    public init?(_ text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 3, let major = parts[0], let minor = parts[1], let patch = parts[2],
+            (0...255).contains(major), (0...255).contains(minor), (0...255).contains(patch)
+        else { return nil }
+        self.init(major: major, minor: minor, patch: patch)
+    }
+
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        (lhs.major, lhs.minor, lhs.patch) < (rhs.major, rhs.minor, rhs.patch)
+    }
+
+    public var description: String { "\(major).\(minor).\(patch)" }
+}

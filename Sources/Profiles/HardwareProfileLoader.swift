@@ -1,0 +1,197 @@
+import Primitives
+import StrictJSON
+
+/// Loads and validates hardware profiles. Nothing moves with a profile that failed validation.
+public enum HardwareProfileLoader {
+    /// Loads the profile at `path` (a file path).
+    public static func load(path: String) throws(ProfileError) -> HardwareProfile {
+        let object = try ConfigurationFile.loadObject(at: path)
+        return try parse(object, sourcePath: path)
+    }
+
+    /// Finds a profile by name or path: a path if it names an existing file or contains a '/',
+    /// else `<folder>/<name>.json` in each of `searchFolders`, in order.
+    public static func resolve(_ nameOrPath: String, searchFolders: [String]) throws(ProfileError) -> String {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
+            return nameOrPath
+        }
+        var searched: [String] = []
+        for folder in searchFolders {
+            let candidate = folder + "/" + nameOrPath + ".json"
+            searched.append(folder)
+            if fileExists(candidate) { return candidate }
+        }
+        throw .notFound(path: nameOrPath, searched: searched)
+    }
+
+    /// Validates a parsed profile; every issue is reported at once.
+    public static func parse(_ object: JSONObject, sourcePath: String) throws(ProfileError) -> HardwareProfile {
+        let issues = IssueCollector()
+        var root = FieldReader(object, path: "", issues: issues)
+        if let format = root.string("format"), format != HardwareProfile.format {
+            root.report("format", "expected \"\(HardwareProfile.format)\", found \"\(format)\"")
+        }
+        let name = root.string("name")
+        let description = root.string("description", required: false, nonEmpty: false) ?? ""
+        let device = root.object("device").flatMap { parseDevice($0) }
+        let control = root.object("control").flatMap { parseControl($0) }
+        let safety = root.object("safety").flatMap { parseSafety($0) }
+        var joints: [JointProfile] = []
+        if let array = root.array("joints") {
+            if array.isEmpty || array.count > JointList<Double>.capacity {
+                root.report("joints", "a device has 1 to \(JointList<Double>.capacity) joints (found \(array.count))")
+            }
+            for (index, element) in array.enumerated() {
+                let path = "joints[\(index)]"
+                guard let jointObject = element.objectValue else {
+                    issues.add(path, "expected an object, found \(element.kindDescription)")
+                    continue
+                }
+                if let joint = parseJoint(FieldReader(jointObject, path: path, issues: issues)) { joints.append(joint) }
+            }
+            // Checked on the raw names so that a duplicate shows even when the joint has other problems.
+            var seen = Set<String>()
+            for (index, element) in array.enumerated() {
+                if let name = element.objectValue?["name"]?.stringValue, !seen.insert(name).inserted {
+                    issues.add("joints[\(index)].name", "duplicate joint name \"\(name)\"")
+                }
+            }
+        }
+        root.finish()
+        guard issues.issues.isEmpty, let name, let device, let control, let safety,
+            joints.count == (object["joints"]?.arrayValue?.count ?? -1)
+        else {
+            throw .invalid(path: sourcePath, issues: issues.issues)
+        }
+        return HardwareProfile(
+            name: name, description: description, sourcePath: sourcePath, device: device, control: control,
+            safety: safety, joints: joints)
+    }
+
+    private static func parseDevice(_ reader: FieldReader) -> DeviceSection? {
+        var r = reader
+        defer { r.finish() }
+        let protocolText = r.string("protocol")
+        var protocolName: String?
+        var protocolVersion: Int?
+        if let protocolText {
+            if protocolText == "rehablink/1" {
+                protocolName = "rehablink"
+                protocolVersion = 1
+            } else {
+                r.report("protocol", "unsupported protocol \"\(protocolText)\" (supported: \"rehablink/1\")")
+            }
+        }
+        let model = r.string("model")
+        var firmware: FirmwareVersion?
+        if let text = r.string("firmware_min") {
+            firmware = FirmwareVersion(text)
+            if firmware == nil { r.report("firmware_min", "expected \"major.minor.patch\", found \"\(text)\"") }
+        }
+        let vendor = hexID(&r, "usb_vendor_id")
+        let product = hexID(&r, "usb_product_id")
+        let baud = r.integer("baud_rate_bps", unit: "bit/s", in: 300...12_000_000)
+        let replyBudget = r.number("reply_budget_us", unit: "µs", in: 10...100_000)
+        let watchdog = r.number("watchdog_period_ms", unit: "ms", in: 1...50)
+        guard let protocolName, let protocolVersion, let model, let firmware, let baud, let replyBudget, let watchdog
+        else { return nil }
+        return DeviceSection(
+            protocolName: protocolName, protocolVersion: protocolVersion, model: model, minimumFirmware: firmware,
+            usbVendorID: vendor, usbProductID: product, baudRateBitsPerSecond: Int(baud),
+            replyBudgetNanoseconds: Int64(replyBudget * 1e3), watchdogPeriodNanoseconds: Int64(watchdog * 1e6))
+    }
+
+    private static func hexID(_ r: inout FieldReader, _ key: String) -> UInt16? {
+        guard let text = r.string(key, required: false) else { return nil }
+        let digits = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
+        guard digits.count == 4, let value = UInt16(digits, radix: 16) else {
+            r.report(key, "expected 4 hex digits such as \"1209\", found \"\(text)\"")
+            return nil
+        }
+        return value
+    }
+
+    private static func parseControl(_ reader: FieldReader) -> ControlSection? {
+        var r = reader
+        defer { r.finish() }
+        let rate = r.number("rate_hz", unit: "Hz", in: 1...10_000)
+        let ramp = r.number("enable_ramp_s", unit: "s", in: 0.5...5)
+        let quickStop = r.number("quick_stop_deceleration_rad_per_s2", unit: "rad/s²", in: 1...1_000)
+        guard let rate, let ramp, let quickStop else { return nil }
+        return ControlSection(rateHertz: rate, enableRampSeconds: ramp, quickStopDecelerationRadiansPerSecondSquared: quickStop)
+    }
+
+    private static func parseSafety(_ reader: FieldReader) -> SafetySection? {
+        var r = reader
+        defer { r.finish() }
+        // Ranges: the SAFETY.md defaults are the loosest values allowed; a profile may only tighten them.
+        let silenceCycles = r.integer("silence_cat1_cycles", unit: "cycles", in: 1...3)
+        let silenceTorqueOff = r.number("silence_cat0_ms", unit: "ms", in: 1...20)
+        let stopDeadline = r.number("stop_deadline_ms", unit: "ms", in: 10...200)
+        let standstill = r.number("standstill_velocity_rad_per_s", unit: "rad/s", in: 0.001...0.02)
+        let slew = r.number("torque_slew_limit_nm_per_s", unit: "N·m/s", positive: true)
+        guard let silenceCycles, let silenceTorqueOff, let stopDeadline, let standstill, let slew else { return nil }
+        return SafetySection(
+            silenceCycles: Int(silenceCycles), silenceTorqueOffNanoseconds: Int64(silenceTorqueOff * 1e6),
+            stopDeadlineNanoseconds: Int64(stopDeadline * 1e6), standstillVelocityRadiansPerSecond: standstill,
+            torqueSlewLimitNewtonMetersPerSecond: slew)
+    }
+
+    private static func parseJoint(_ reader: FieldReader) -> JointProfile? {
+        var r = reader
+        defer { r.finish() }
+        let name = r.string("name")
+        if let name, !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) {
+            r.report("name", "use letters, digits, '_' and '-' only (found \"\(name)\")")
+        }
+        let description = r.string("description", required: false, nonEmpty: false) ?? ""
+        let minimum = r.number("hard_limit_min_deg", unit: "°", in: -360...360)
+        let maximum = r.number("hard_limit_max_deg", unit: "°", in: -360...360)
+        if let minimum, let maximum, !(minimum < maximum) {
+            r.report("hard_limit_max_deg", "must be greater than hard_limit_min_deg (\(format(minimum)) °)")
+        }
+        let ratedVelocity = r.number("rated_velocity_rad_per_s", unit: "rad/s", in: 0.01...100)
+        let ratedTorque = r.number("rated_torque_nm", unit: "N·m", in: 0.001...2_000)
+        let torqueLimit = r.number("torque_limit_nm", unit: "N·m", positive: true)
+        if let ratedTorque, let torqueLimit, torqueLimit > ratedTorque {
+            r.report("torque_limit_nm", "must not exceed rated_torque_nm (\(format(ratedTorque)) N·m): a profile may only tighten the device's rating")
+        }
+        let gear = r.number("gear_ratio", unit: "(motor turns per joint turn)", in: 1...10_000)
+        let counts = r.integer("encoder_counts_per_rev", unit: "counts", in: 16...4_294_967_295)
+        let kt = r.number("motor_torque_constant_nm_per_a", unit: "N·m/A", positive: true)
+        let inertia = r.number("inertia_kg_m2", unit: "kg·m²", positive: true)
+        let viscous = r.number("viscous_friction_nm_s_per_rad", unit: "N·m·s/rad", in: 0...1_000)
+        let coulomb = r.number("coulomb_friction_nm", unit: "N·m", in: 0...1_000)
+        let resistance = r.number("winding_resistance_ohm", unit: "Ω", positive: true)
+        let thermalResistance = r.number("thermal_resistance_k_per_w", unit: "K/W", positive: true)
+        let thermalTime = r.number("thermal_time_constant_s", unit: "s", positive: true)
+        let maxTemperature = r.number("max_temperature_c", unit: "°C", in: 30...200)
+        let stiffness = r.number("default_stiffness_nm_per_rad", unit: "N·m/rad", in: 0...100_000)
+        let damping = r.number("default_damping_nm_s_per_rad", unit: "N·m·s/rad", in: 0...10_000)
+        let sensor = r.bool("torque_sensor")
+        guard let name, let minimum, let maximum, minimum < maximum, let ratedVelocity, let ratedTorque,
+            let torqueLimit, torqueLimit <= ratedTorque, let gear, let counts, let kt, let inertia, let viscous,
+            let coulomb, let resistance, let thermalResistance, let thermalTime, let maxTemperature, let stiffness,
+            let damping, let sensor
+        else { return nil }
+        return JointProfile(
+            name: name, description: description, hardLimitMinimumRadians: Units.radians(fromDegrees: minimum),
+            hardLimitMaximumRadians: Units.radians(fromDegrees: maximum), ratedVelocityRadiansPerSecond: ratedVelocity,
+            ratedTorqueNewtonMeters: ratedTorque, torqueLimitNewtonMeters: torqueLimit, gearRatio: gear,
+            encoderCountsPerRevolution: Int(counts), motorTorqueConstantNewtonMetersPerAmpere: kt,
+            inertiaKilogramSquareMeters: inertia, viscousFrictionNewtonMeterSecondsPerRadian: viscous,
+            coulombFrictionNewtonMeters: coulomb, windingResistanceOhms: resistance,
+            thermalResistanceKelvinPerWatt: thermalResistance, thermalTimeConstantSeconds: thermalTime,
+            maximumTemperatureCelsius: maxTemperature, defaultStiffnessNewtonMetersPerRadian: stiffness,
+            defaultDampingNewtonMeterSecondsPerRadian: damping, hasTorqueSensor: sensor)
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+private func fileExists(_ path: String) -> Bool {
+    var status = stat()
+    return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFREG
+}

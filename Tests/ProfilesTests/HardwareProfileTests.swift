@@ -1,0 +1,146 @@
+import Foundation
+import Profiles
+import StrictJSON
+import TestSupport
+import XCTest
+
+final class HardwareProfileTests: XCTestCase {
+    private let wristPath = RepositoryPaths.file("hardware/wrist-trainer.json").path
+
+    func testWristTrainerProfileLoadsInSIUnits() throws {
+        let profile = try HardwareProfileLoader.load(path: wristPath)
+        XCTAssertEqual(profile.name, "wrist-trainer")
+        XCTAssertEqual(profile.joints.map(\.name), ["flexion_extension", "pronation_supination"])
+        XCTAssertEqual(profile.joints[0].hardLimitMaximumRadians, 70 * .pi / 180, accuracy: 1e-12)
+        XCTAssertEqual(profile.device.watchdogPeriodNanoseconds, 20_000_000)
+        XCTAssertEqual(profile.device.replyBudgetNanoseconds, 250_000)
+        XCTAssertEqual(profile.device.usbVendorID, 0x1209)
+        XCTAssertEqual(profile.safety.silenceCycles, 3)
+        XCTAssertEqual(profile.control.rateHertz, 1000)
+    }
+
+    func testResolveFindsAProfileByNameInTheSearchFolders() throws {
+        let folder = RepositoryPaths.file("hardware").path
+        XCTAssertEqual(try HardwareProfileLoader.resolve("wrist-trainer", searchFolders: ["/nonexistent", folder]),
+                       folder + "/wrist-trainer.json")
+        XCTAssertThrowsError(try HardwareProfileLoader.resolve("no-such-robot", searchFolders: [folder])) { error in
+            XCTAssertEqual(error as? ProfileError, .notFound(path: "no-such-robot", searched: [folder]))
+        }
+    }
+
+    func testUnknownKeyIsAnErrorWithItsPath() throws {
+        let issues = try issuesAfter { $0.joint(0) { $0["max_torque_nm_typo"] = .double(3) } }
+        XCTAssertEqual(issues.map(\.path), ["joints[0].max_torque_nm_typo"])
+    }
+
+    func testNumberWithoutItsUnitGetsTheUnitHint() throws {
+        let issues = try issuesAfter { profile in
+            profile.joint(0) { joint in
+                joint["rated_torque"] = joint["rated_torque_nm"]
+                joint["rated_torque_nm"] = nil
+            }
+        }
+        XCTAssertEqual(issues.map(\.path).sorted(), ["joints[0].rated_torque", "joints[0].rated_torque_nm"])
+        let hint = try XCTUnwrap(issues.first { $0.path == "joints[0].rated_torque" })
+        XCTAssertTrue(hint.message.contains("\"rated_torque_nm\""), hint.message)
+        XCTAssertTrue(hint.message.contains("unit"), hint.message)
+    }
+
+    func testEveryProblemIsReportedAtOnce() throws {
+        let issues = try issuesAfter { profile in
+            profile.joint(0) { $0["torque_limit_nm"] = .double(9) }
+            profile.joint(1) { $0["inertia_kg_m2"] = .double(-1) }
+            profile.section("device") { $0["watchdog_period_ms"] = .double(80) }
+            profile.section("safety") { $0["silence_cat1_cycles"] = .double(2.5) }
+        }
+        XCTAssertEqual(
+            Set(issues.map(\.path)),
+            ["joints[0].torque_limit_nm", "joints[1].inertia_kg_m2", "device.watchdog_period_ms",
+             "safety.silence_cat1_cycles"])
+        XCTAssertTrue(issues.first { $0.path == "device.watchdog_period_ms" }!.message.contains("between 1 and 50 ms"))
+    }
+
+    func testLoosenedSafetyDefaultIsRejected() throws {
+        let issues = try issuesAfter { $0.section("safety") { $0["silence_cat1_cycles"] = .integer(5) } }
+        XCTAssertEqual(issues.map(\.path), ["safety.silence_cat1_cycles"])
+    }
+
+    func testDuplicateJointNamesAndInvertedLimitsAreRejected() throws {
+        let issues = try issuesAfter { profile in
+            profile.joint(1) { $0["name"] = .string("flexion_extension") }
+            profile.joint(0) { $0["hard_limit_min_deg"] = .double(80) }
+        }
+        XCTAssertEqual(Set(issues.map(\.path)), ["joints[1].name", "joints[0].hard_limit_max_deg"])
+    }
+
+    func testNonFiniteAndWrongTypesAreRejected() throws {
+        let issues = try issuesAfter { profile in
+            profile.joint(0) { $0["gear_ratio"] = .string("20") }
+            profile.joint(0) { $0["torque_sensor"] = .integer(1) }
+        }
+        XCTAssertEqual(Set(issues.map(\.path)), ["joints[0].gear_ratio", "joints[0].torque_sensor"])
+    }
+
+    func testMissingFileFolderAndBadJSONHaveDistinctErrors() throws {
+        XCTAssertThrowsError(try HardwareProfileLoader.load(path: "/nonexistent/robot.json")) {
+            guard case .notFound = $0 as? ProfileError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try HardwareProfileLoader.load(path: NSTemporaryDirectory())) {
+            guard case .unreadable(_, let reason) = $0 as? ProfileError else { return XCTFail("\($0)") }
+            XCTAssertEqual(reason, "it is a folder")
+        }
+        let bad = try temporaryFile("{\n  \"format\": \"rehabhost-profile/1\",\n  \"name\": \"x\" \"oops\"\n}")
+        XCTAssertThrowsError(try HardwareProfileLoader.load(path: bad)) {
+            guard case .syntax(_, let error) = $0 as? ProfileError else { return XCTFail("\($0)") }
+            XCTAssertEqual(error.line, 3)
+            XCTAssertEqual(error.column, 15)
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Loads the wrist profile, applies `change`, and returns the issues validation reports.
+    private func issuesAfter(_ change: (inout EditableProfile) -> Void) throws -> [ProfileIssue] {
+        guard case .object(let object) = try JSONParser.parse(String(contentsOfFile: wristPath, encoding: .utf8)) else {
+            throw VectorError("profile is not an object")
+        }
+        var editable = EditableProfile(object: object)
+        change(&editable)
+        do {
+            _ = try HardwareProfileLoader.parse(editable.object, sourcePath: "test.json")
+            XCTFail("the changed profile was accepted")
+            return []
+        } catch {
+            guard case .invalid(_, let issues) = error else {
+                XCTFail("expected .invalid, got \(error)")
+                return []
+            }
+            return issues
+        }
+    }
+
+    private func temporaryFile(_ text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "/rehabhost-test-\(UUID().uuidString).json"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        return path
+    }
+}
+
+/// Edits nested objects of a parsed profile in place.
+struct EditableProfile {
+    var object: JSONObject
+
+    mutating func joint(_ index: Int, _ edit: (inout JSONObject) -> Void) {
+        guard var joints = object["joints"]?.arrayValue, var joint = joints[index].objectValue else { return }
+        edit(&joint)
+        joints[index] = .object(joint)
+        object["joints"] = .array(joints)
+    }
+
+    mutating func section(_ name: String, _ edit: (inout JSONObject) -> Void) {
+        guard var section = object[name]?.objectValue else { return }
+        edit(&section)
+        object[name] = .object(section)
+    }
+}
