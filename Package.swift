@@ -12,6 +12,19 @@ let package = Package(
     targets: [
         // Primitives: monotonic time, the per-joint container, unit conversions. Pure.
         .target(name: "Primitives", swiftSettings: strict),
+        // System libraries (Debian -dev packages, installed by scripts/setup.sh).
+        .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
+        .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
+        .systemLibrary(name: "CLibUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        // C shims for Linux calls Swift cannot import (variadic ioctl/prctl, termios2, ppoll).
+        .target(name: "CSystemShims"),
+        // Platform: typed wrappers over the system: monotonic clock, errno.
+        .target(name: "Platform", dependencies: ["CSystemShims", "Primitives"], swiftSettings: strict),
+        // Transport: serial I/O in termios (ttyUSB/ttyACM/ttyS/pts alike), PTY pairs, enumeration.
+        .target(
+            name: "Transport",
+            dependencies: ["CSystemShims", "CLibSerialPort", "CLibUSB", "CLibUdev", "Platform", "Primitives"],
+            swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
@@ -22,6 +35,7 @@ let package = Package(
         // Shared test helpers: repository paths, RehabLink vectors.
         .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "TransportTests", dependencies: ["Platform", "Primitives", "Transport"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Primitives", "Wire", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,42 @@
+// Thin C shims for Linux calls that Swift cannot import directly (variadic ioctl/prctl, macros,
+// struct termios2 which clashes with glibc's termios). Each returns 0 or a non-negative result on
+// success and -errno on failure, so Swift never reads a stale errno.
+#ifndef REHABHOST_CSYSTEMSHIMS_H
+#define REHABHOST_CSYSTEMSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+// Modem control lines (TIOCM_* values).
+extern const int rh_modem_dtr;
+extern const int rh_modem_rts;
+extern const int rh_modem_cts;
+extern const int rh_modem_dsr;
+extern const int rh_modem_dcd;
+extern const int rh_modem_ri;
+
+// Pseudo-terminals: opens a master (O_RDWR|O_NOCTTY|O_CLOEXEC|O_NONBLOCK), unlocks it and writes the
+// slave path into name. Returns the master fd or -errno.
+int rh_pty_open_master(char *name, size_t name_length);
+
+// Terminal ioctls.
+int rh_tty_set_exclusive(int fd, int exclusive);        // TIOCEXCL / TIOCNXCL
+int rh_tty_get_modem_lines(int fd, int *bits);          // TIOCMGET
+int rh_tty_change_modem_lines(int fd, int bits, int on); // TIOCMBIS / TIOCMBIC
+int rh_tty_output_queue(int fd, int *bytes);            // TIOCOUTQ
+int rh_tty_input_queue(int fd, int *bytes);             // FIONREAD
+int rh_tty_set_baud(int fd, uint32_t bits_per_second);  // termios2 with BOTHER: any rate the driver supports
+int rh_tty_get_baud(int fd, uint32_t *input, uint32_t *output);
+
+// poll(2) on one descriptor with a nanosecond timeout (ppoll); timeout_ns < 0 waits forever.
+// Returns the revents (0 on timeout) or -errno.
+int rh_poll_one(int fd, short events, int64_t timeout_ns);
+
+// Process and thread controls (prctl, affinity).
+int rh_set_timer_slack_ns(unsigned long nanoseconds);
+long rh_get_timer_slack_ns(void);
+int rh_set_parent_death_signal(int signal_number);
+int rh_set_current_thread_cpu(int cpu);
+int rh_online_cpu_count(void);
+
+#endif

@@ -1,0 +1,93 @@
+#define _GNU_SOURCE
+#include "CSystemShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+const int rh_modem_dtr = TIOCM_DTR;
+const int rh_modem_rts = TIOCM_RTS;
+const int rh_modem_cts = TIOCM_CTS;
+const int rh_modem_dsr = TIOCM_DSR;
+const int rh_modem_dcd = TIOCM_CAR;
+const int rh_modem_ri = TIOCM_RNG;
+
+int rh_pty_open_master(char *name, size_t name_length) {
+    int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -errno;
+    if (grantpt(fd) != 0 || unlockpt(fd) != 0 || ptsname_r(fd, name, name_length) != 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int rh_tty_set_exclusive(int fd, int exclusive) {
+    return ioctl(fd, exclusive ? TIOCEXCL : TIOCNXCL) == 0 ? 0 : -errno;
+}
+
+int rh_tty_get_modem_lines(int fd, int *bits) {
+    return ioctl(fd, TIOCMGET, bits) == 0 ? 0 : -errno;
+}
+
+int rh_tty_change_modem_lines(int fd, int bits, int on) {
+    return ioctl(fd, on ? TIOCMBIS : TIOCMBIC, &bits) == 0 ? 0 : -errno;
+}
+
+int rh_tty_output_queue(int fd, int *bytes) {
+    return ioctl(fd, TIOCOUTQ, bytes) == 0 ? 0 : -errno;
+}
+
+int rh_tty_input_queue(int fd, int *bytes) {
+    return ioctl(fd, FIONREAD, bytes) == 0 ? 0 : -errno;
+}
+
+int rh_poll_one(int fd, short events, int64_t timeout_ns) {
+    struct pollfd descriptor = {.fd = fd, .events = events, .revents = 0};
+    struct timespec timeout;
+    struct timespec *timeout_pointer = NULL;
+    if (timeout_ns >= 0) {
+        timeout.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        timeout.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        timeout_pointer = &timeout;
+    }
+    int result = ppoll(&descriptor, 1, timeout_pointer, NULL);
+    if (result < 0) return -errno;
+    return result == 0 ? 0 : descriptor.revents;
+}
+
+int rh_set_timer_slack_ns(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+long rh_get_timer_slack_ns(void) {
+    int result = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    return result < 0 ? -errno : result;
+}
+
+int rh_set_parent_death_signal(int signal_number) {
+    return prctl(PR_SET_PDEATHSIG, signal_number, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
+int rh_set_current_thread_cpu(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    int result = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    return result == 0 ? 0 : -result;
+}
+
+int rh_online_cpu_count(void) {
+    long count = sysconf(_SC_NPROCESSORS_ONLN);
+    return count < 0 ? -errno : (int)count;
+}

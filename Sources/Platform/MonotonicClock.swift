@@ -1,0 +1,41 @@
+import Glibc
+import Primitives
+
+/// The real clock of the control loop: CLOCK_MONOTONIC, slept on with absolute deadlines.
+///
+/// The corresponding C functions are `clock_gettime(CLOCK_MONOTONIC)` and
+/// `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`. Absolute deadlines are what keep a loop from
+/// drifting: a late wake-up does not move the next deadline.
+public final class MonotonicClock: LoopClock, Sendable {
+    public static let shared = MonotonicClock()
+
+    public init() {}
+
+    public func now() -> MonotonicInstant {
+        Self.now()
+    }
+
+    /// The current CLOCK_MONOTONIC time, without an instance.
+    public static func now() -> MonotonicInstant {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return MonotonicInstant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
+    }
+
+    /// Sleeps until `deadline`; a signal does not cut the sleep short.
+    public func sleep(until deadline: MonotonicInstant) {
+        var target = timespec(
+            tv_sec: Int(deadline.nanoseconds / 1_000_000_000), tv_nsec: Int(deadline.nanoseconds % 1_000_000_000))
+        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}
+    }
+}
+
+/// Wall-clock time (CLOCK_REALTIME) in nanoseconds since the Unix epoch, for timestamps that
+/// people and other machines read. Never used for control timing.
+public enum WallClock {
+    public static func unixNanoseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+}

@@ -1,0 +1,38 @@
+/// The time source of a control loop: the real monotonic clock (`Platform.MonotonicClock`), or a
+/// `VirtualClock` that simulation advances as fast as it can compute.
+///
+/// The same loop code runs on both, which is what makes whole sessions testable in virtual time.
+public protocol LoopClock: AnyObject {
+    /// The current time on this clock.
+    func now() -> MonotonicInstant
+    /// Returns at `deadline` (a real clock: at or after it, never before). An absolute deadline,
+    /// so that a loop built on it does not drift.
+    func sleep(until deadline: MonotonicInstant)
+}
+
+/// A clock that only moves when told to: `sleep(until:)` jumps straight to the deadline.
+///
+/// Single-threaded by design: a virtual-time simulation runs on one thread.
+public final class VirtualClock: LoopClock {
+    private var current: MonotonicInstant
+
+    public init(start: MonotonicInstant = .zero) {
+        current = start
+    }
+
+    public func now() -> MonotonicInstant { current }
+
+    public func sleep(until deadline: MonotonicInstant) {
+        advance(to: deadline)
+    }
+
+    /// Moves time forward to `instant`; never backward.
+    public func advance(to instant: MonotonicInstant) {
+        if instant > current { current = instant }
+    }
+
+    /// Moves time forward by `nanoseconds` (≥ 0).
+    public func advance(byNanoseconds nanoseconds: Int64) {
+        advance(to: current.advanced(byNanoseconds: max(0, nanoseconds)))
+    }
+}
