@@ -32,9 +32,17 @@ let package = Package(
         // Profiles: hardware/ JSON profiles, validated, in SI units.
         .target(name: "Profiles", dependencies: ["Primitives", "StrictJSON"], swiftSettings: strict),
 
+        // Simulators (simulators/): device firmware + physics, pure and clock-driven.
+        .target(
+            name: "RehabLinkSimulator", dependencies: ["Primitives", "Profiles", "Transport", "Wire"],
+            path: "simulators/RehabLinkSimulator", swiftSettings: strict),
+
         // Shared test helpers: repository paths, RehabLink vectors.
         .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SimulatorTests", dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],
+            swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Platform", "Primitives", "Transport"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Primitives", "Wire", "TestSupport"], swiftSettings: strict),
     ],

@@ -1,0 +1,47 @@
+import Primitives
+import RehabLinkSimulator
+import Transport
+import Wire
+import XCTest
+
+final class InProcessLinkTests: XCTestCase {
+    func testReplyArrivesAfterTheLatencyAndWaitingAdvancesVirtualTime() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 5_000_000))
+        let device = SimulatedRehabLinkDevice(configuration: try SimulatorHarness.wristConfiguration(), bootTime: clock.now())
+        let link = InProcessDeviceLink(device: device, clock: clock, replyLatencyNanoseconds: 150_000)
+        let request = RehabLinkFrameEncoder.frame(.heartbeat, sequence: 1)
+        let start = clock.now()
+        try request.withUnsafeBytes { try link.write($0, deadline: start) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        XCTAssertEqual(try buffer.withUnsafeMutableBytes { try link.readAvailable(into: $0) }, 0, "not before the latency")
+        XCTAssertTrue(try link.waitReadable(until: start.advanced(byNanoseconds: 1_000_000)))
+        XCTAssertEqual(clock.now().nanoseconds(since: start), 150_000)
+        let count = try buffer.withUnsafeMutableBytes { try link.readAvailable(into: $0) }
+        var decoder = RehabLinkFrameDecoder()
+        let replies = buffer[0..<count].compactMap { decoder.push($0) }
+        XCTAssertEqual(replies.count, 1)
+        guard case .packet(let packet) = replies.first, case .state = packet.message else { return XCTFail("\(replies)") }
+    }
+
+    func testWaitingWithNothingToReadStopsAtTheDeadline() throws {
+        let clock = VirtualClock()
+        let device = SimulatedRehabLinkDevice(configuration: try SimulatorHarness.wristConfiguration(), bootTime: clock.now())
+        let link = InProcessDeviceLink(device: device, clock: clock)
+        XCTAssertFalse(try link.waitReadable(until: MonotonicInstant(nanoseconds: 2_000_000)))
+        XCTAssertEqual(clock.now(), MonotonicInstant(nanoseconds: 2_000_000))
+    }
+
+    func testUnpluggedLinkThrowsDeviceGoneAndMuteLinkDeliversNothing() throws {
+        let clock = VirtualClock()
+        let device = SimulatedRehabLinkDevice(configuration: try SimulatorHarness.wristConfiguration(), bootTime: clock.now())
+        let link = InProcessDeviceLink(device: device, clock: clock)
+        link.dropsDeviceOutput = true
+        try RehabLinkFrameEncoder.frame(.heartbeat, sequence: 1).withUnsafeBytes { try link.write($0, deadline: clock.now()) }
+        XCTAssertFalse(try link.waitReadable(until: MonotonicInstant(nanoseconds: 5_000_000)))
+        link.isUnplugged = true
+        var buffer = [UInt8](repeating: 0, count: 16)
+        XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try link.readAvailable(into: $0) }) {
+            guard case .deviceGone = $0 as? TransportError else { return XCTFail("\($0)") }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Primitives
+import Profiles
+import RehabLinkSimulator
+import TestSupport
+import Wire
+
+/// Talks to a simulated device byte for byte, as a host would, on a virtual time line.
+final class SimulatorHarness {
+    let device: SimulatedRehabLinkDevice
+    var time = MonotonicInstant(nanoseconds: 1_000_000_000)
+    var sequence: UInt16 = 1
+    private var decoder = RehabLinkFrameDecoder()
+
+    static func wristConfiguration() throws -> SimulatedDeviceConfiguration {
+        let profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/wrist-trainer.json").path)
+        return SimulatedDeviceConfiguration(profile: profile)
+    }
+
+    init(configuration: SimulatedDeviceConfiguration? = nil) throws {
+        device = SimulatedRehabLinkDevice(configuration: try configuration ?? Self.wristConfiguration(), bootTime: time)
+    }
+
+    /// Sends raw bytes at the current time and returns the packets the device answered with.
+    @discardableResult
+    func send(bytes: [UInt8]) -> [RehabLinkPacket] {
+        bytes.withUnsafeBytes { device.receive($0, at: time) }
+        return drain()
+    }
+
+    @discardableResult
+    func send(_ message: RehabLinkMessage, sequence explicit: UInt16? = nil) -> [RehabLinkPacket] {
+        let frame = RehabLinkFrameEncoder.frame(message, sequence: explicit ?? sequence)
+        if explicit == nil { sequence &+= 1 }
+        return send(bytes: frame.bytes)
+    }
+
+    /// Lets `milliseconds` pass; returns what the device sent meanwhile (e.g. FAULT).
+    @discardableResult
+    func wait(milliseconds: Double) -> [RehabLinkPacket] {
+        time = time.advanced(byNanoseconds: Int64(milliseconds * 1e6))
+        device.advance(to: time)
+        return drain()
+    }
+
+    func drain() -> [RehabLinkPacket] {
+        var packets: [RehabLinkPacket] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !device.output.isEmpty {
+            let count = buffer.withUnsafeMutableBytes { device.output.pop(into: $0) }
+            for byte in buffer[0..<count] {
+                if case .packet(let packet) = decoder.push(byte) { packets.append(packet) }
+            }
+        }
+        return packets
+    }
+
+    @discardableResult
+    func enable(watchdogMicroseconds: UInt32 = 20_000) -> [RehabLinkPacket] {
+        send(.enable(watchdogPeriodMicroseconds: watchdogMicroseconds))
+    }
+
+    static func torqueCommand(_ torques: [Double]) -> RehabLinkMessage {
+        var joints = JointList(count: torques.count, repeating: WireJointCommand.off)
+        for (index, torque) in torques.enumerated() {
+            joints[index] = WireJointCommand(mode: .torque, torqueMillinewtonMeters: Int32((torque * 1000).rounded()))
+        }
+        return .command(joints)
+    }
+}
+
+extension RehabLinkPacket {
+    var state: DeviceStateReport? {
+        if case .state(let state) = message { return state }
+        return nil
+    }
+
+    var acknowledgement: Acknowledgement? {
+        if case .acknowledge(let ack) = message { return ack }
+        return nil
+    }
+
+    var protocolError: ProtocolErrorReport? {
+        if case .error(let error) = message { return error }
+        return nil
+    }
+}

@@ -1,0 +1,34 @@
+import Primitives
+import Wire
+
+/// Something the simulated device did, for tests and `rehabsim --events`: the device-side truth
+/// against which host behaviour is checked (e.g. `watchdog_stop` within the watchdog period after
+/// the host died).
+public struct DeviceEvent: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        case enable
+        case disable
+        case watchdogStop = "watchdog_stop"
+        case estop
+        case estopReleased = "estop_released"
+        case fault
+        case faultReset = "fault_reset"
+        case torqueOn = "torque_on"
+        case torqueOff = "torque_off"
+    }
+
+    public var kind: Kind
+    /// When it happened, on the clock that drives the device (monotonic or virtual).
+    public var time: MonotonicInstant
+    /// The fault code for `.fault` (and `.watchdogStop`), `.none` otherwise.
+    public var faultCode: DeviceFaultCode
+    /// The joint concerned, or nil for the whole device.
+    public var joint: Int?
+
+    public init(kind: Kind, time: MonotonicInstant, faultCode: DeviceFaultCode = .none, joint: Int? = nil) {
+        self.kind = kind
+        self.time = time
+        self.faultCode = faultCode
+        self.joint = joint
+    }
+}

@@ -1,0 +1,54 @@
+import Primitives
+import Profiles
+
+/// What a simulated RehabLink device is: identity, joints and firmware settings, built from the
+/// same hardware profile the host uses, so that the simulator is the robot the profile describes.
+public struct SimulatedDeviceConfiguration: Sendable, Equatable {
+    public var model: String
+    public var serialNumber: String
+    public var firmwareMajor: UInt8 = 1
+    public var firmwareMinor: UInt8 = 0
+    public var firmwarePatch: UInt8 = 0
+    public var joints: [Joint]
+    /// Firmware inner loop and physics step.
+    public var innerLoopPeriodNanoseconds: Int64 = 100_000
+    /// Worst-case reply latency the firmware advertises (parameter 0x0002).
+    public var replyBudgetMicroseconds: Int32 = 250
+    /// Position-mode gains (parameters 0x0010, 0x0011) and velocity gain (0x0012).
+    public var positionStiffnessMillinewtonMetersPerRadian: Int32 = 20_000
+    public var positionDampingMillinewtonMeterSecondsPerRadian: Int32 = 500
+    public var velocityGainMillinewtonMeterSecondsPerRadian: Int32 = 500
+    /// The firmware's over-speed cut, as a multiple of the rated speed.
+    public var overSpeedFactor: Double = 1.2
+
+    public struct Joint: Sendable, Equatable {
+        public var name: String
+        public var plant: JointPlant.Parameters
+        public var ratedVelocityRadiansPerSecond: Double
+        public var maximumTemperatureCelsius: Double
+        public var hasTorqueSensor: Bool
+    }
+
+    public init(profile: HardwareProfile, serialNumber: String = "SIM-0001") {
+        model = profile.device.model
+        self.serialNumber = serialNumber
+        joints = profile.joints.map { joint in
+            Joint(
+                name: joint.name,
+                plant: JointPlant.Parameters(
+                    inertiaKilogramSquareMeters: joint.inertiaKilogramSquareMeters,
+                    viscousFrictionNewtonMeterSecondsPerRadian: joint.viscousFrictionNewtonMeterSecondsPerRadian,
+                    coulombFrictionNewtonMeters: joint.coulombFrictionNewtonMeters,
+                    hardLimitMinimumRadians: joint.hardLimitMinimumRadians,
+                    hardLimitMaximumRadians: joint.hardLimitMaximumRadians,
+                    ratedTorqueNewtonMeters: joint.ratedTorqueNewtonMeters,
+                    jointTorquePerAmpere: joint.motorTorqueConstantNewtonMetersPerAmpere * joint.gearRatio,
+                    windingResistanceOhms: joint.windingResistanceOhms,
+                    thermalResistanceKelvinPerWatt: joint.thermalResistanceKelvinPerWatt,
+                    thermalTimeConstantSeconds: joint.thermalTimeConstantSeconds, ambientTemperatureCelsius: 25,
+                    encoderCountsPerRevolution: joint.encoderCountsPerRevolution),
+                ratedVelocityRadiansPerSecond: joint.ratedVelocityRadiansPerSecond,
+                maximumTemperatureCelsius: joint.maximumTemperatureCelsius, hasTorqueSensor: joint.hasTorqueSensor)
+        }
+    }
+}

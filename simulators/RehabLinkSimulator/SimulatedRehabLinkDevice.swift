@@ -1,0 +1,476 @@
+import Primitives
+import Wire
+
+/// A RehabLink device in software: the firmware behaviour of protocols/rehablink/README.md (state
+/// machine, control modes, watchdog, e-stop, faults) over the physics of `JointPlant`.
+///
+/// Bytes in, bytes out, time advanced by the caller: the same object runs behind a pseudo-terminal
+/// in `rehabsim` (real time) and behind `InProcessDeviceLink` on a virtual clock (tests). After
+/// set-up it does not allocate, so it can run inside a host's allocation-counted control cycle.
+public final class SimulatedRehabLinkDevice {
+    public let configuration: SimulatedDeviceConfiguration
+    public let bootTime: MonotonicInstant
+    /// Encoded frames waiting to be sent to the host.
+    public let output = ByteRing(capacity: 16 * 1024)
+    public private(set) var droppedOutputBytes = 0
+    public private(set) var now: MonotonicInstant
+    public private(set) var isEnabled = false
+    public private(set) var isWatchdogExpired = false
+    public private(set) var isEmergencyStopPressed = false
+    public private(set) var latchedFault = DeviceFaultCode.none
+    public private(set) var watchdogPeriodMicroseconds: UInt32 = 0
+    public private(set) var rejectedCommandCount: UInt32 = 0
+    /// Raw encoder counts start here, so that a test can put a counter wrap in front of the joint.
+    public var encoderCountOffset: Int64 = 0
+    /// An injected fault stays active until this is cleared (FAULT_RESET is refused meanwhile).
+    public var injectedFaultPersists = false
+
+    private var plants: [JointPlant]
+    private var setpoints: [WireJointCommand]
+    private var estimatedVelocities: [Double]
+    private var countHistory: [Int64]
+    private var historyIndex = 0
+    private var nextStepTime: MonotonicInstant
+    private var lastFeed = MonotonicInstant.zero
+    private var lastAppliedSequence: UInt16?
+    private var sequence: UInt16 = 1
+    private var decoder = RehabLinkFrameDecoder()
+    private var frame = EncodedFrame()
+    private var torqueOn = false
+    private var positionStiffness: Int32
+    private var positionDamping: Int32
+    private var velocityGain: Int32
+    private var eventLog: [DeviceEvent] = []
+
+    /// Samples in the velocity window: the firmware differentiates encoder counts over 1 ms.
+    private static let velocityWindow = 10
+
+    public init(configuration: SimulatedDeviceConfiguration, bootTime: MonotonicInstant) {
+        precondition(!configuration.joints.isEmpty && configuration.joints.count <= RehabLink.maxJoints)
+        self.configuration = configuration
+        self.bootTime = bootTime
+        now = bootTime
+        nextStepTime = bootTime.advanced(byNanoseconds: configuration.innerLoopPeriodNanoseconds)
+        plants = configuration.joints.map { JointPlant(parameters: $0.plant) }
+        setpoints = Array(repeating: .off, count: configuration.joints.count)
+        estimatedVelocities = Array(repeating: 0, count: configuration.joints.count)
+        countHistory = Array(repeating: 0, count: configuration.joints.count * Self.velocityWindow)
+        positionStiffness = configuration.positionStiffnessMillinewtonMetersPerRadian
+        positionDamping = configuration.positionDampingMillinewtonMeterSecondsPerRadian
+        velocityGain = configuration.velocityGainMillinewtonMeterSecondsPerRadian
+        eventLog.reserveCapacity(4096)
+        for joint in plants.indices { resetVelocityHistory(joint) }
+    }
+
+    // MARK: Driving the device
+
+    /// Bytes from the host arriving at `time`. Replies go to `output`.
+    public func receive(_ bytes: UnsafeRawBufferPointer, at time: MonotonicInstant) {
+        advance(to: time)
+        for byte in bytes {
+            if let result = decoder.push(byte) { handle(result, at: now) }
+        }
+    }
+
+    /// Runs the firmware and the physics up to `time` in inner-loop steps.
+    public func advance(to time: MonotonicInstant) {
+        while nextStepTime <= time {
+            step(at: nextStepTime)
+            nextStepTime = nextStepTime.advanced(byNanoseconds: configuration.innerLoopPeriodNanoseconds)
+        }
+        if time > now { now = time }
+    }
+
+    /// The frames the device's decoder dropped or rejected, as counted by its decoder.
+    public var decoderStatistics: RehabLinkDecoderStatistics { decoder.statistics }
+
+    // MARK: Observation (tests, rehabsim)
+
+    public var jointCount: Int { plants.count }
+
+    public func plant(_ joint: Int) -> JointPlant { plants[joint] }
+
+    /// True while the drive produces torque.
+    public var isTorqueOn: Bool { torqueOn }
+
+    /// Moves out the events recorded so far (allocates; not for the control cycle).
+    public func takeEvents() -> [DeviceEvent] {
+        let events = eventLog
+        eventLog.removeAll(keepingCapacity: true)
+        return events
+    }
+
+    // MARK: Fault injection and the physical world
+
+    /// The e-stop button: power to the drives is cut in hardware; the device leaves *enabled*.
+    public func pressEmergencyStop() {
+        guard !isEmergencyStopPressed else { return }
+        isEmergencyStopPressed = true
+        record(.estop)
+        if isEnabled { leaveEnabled() }
+        updateTorqueState()
+    }
+
+    /// Releasing the e-stop permits a new ENABLE; it never re-enables by itself.
+    public func releaseEmergencyStop() {
+        guard isEmergencyStopPressed else { return }
+        isEmergencyStopPressed = false
+        record(.estopReleased)
+    }
+
+    /// Latches a device fault now (as if the firmware detected it).
+    public func injectFault(_ code: DeviceFaultCode, joint: Int?, value: Int32) {
+        latchFault(code, joint: joint, value: value)
+    }
+
+    /// Torque the patient applies to `joint` [N·m].
+    public func setExternalTorque(joint: Int, newtonMeters: Double) {
+        plants[joint].externalTorqueNewtonMeters = newtonMeters
+    }
+
+    public func setTemperature(joint: Int, celsius: Double) {
+        plants[joint].setTemperature(celsius)
+    }
+
+    /// Puts `joint` at `radians`, at rest (test set-up).
+    public func placeJoint(_ joint: Int, atRadians radians: Double) {
+        plants[joint].place(atRadians: radians)
+        resetVelocityHistory(joint)
+    }
+
+    // MARK: Firmware
+
+    private func step(at time: MonotonicInstant) {
+        let dt = Double(configuration.innerLoopPeriodNanoseconds) * 1e-9
+        if isEnabled && !isWatchdogExpired
+            && time.nanoseconds(since: lastFeed) > Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
+        {
+            isWatchdogExpired = true
+            setAllSetpointsOff()
+            let sinceFeed = time.nanoseconds(since: lastFeed) / Nanoseconds.perMicrosecond
+            record(.watchdogStop, at: time, fault: .watchdogExpired)
+            send(.fault(FaultReport(code: .watchdogExpired, joint: 0xFF, value: Int32(clamping: sinceFeed),
+                                    deviceTimeMicroseconds: deviceTime(time))))
+        }
+        let active = isEnabled && !isWatchdogExpired && !isEmergencyStopPressed && latchedFault == .none
+        for joint in plants.indices {
+            let demand = active ? controlLaw(joint) : 0
+            plants[joint].step(motorTorqueDemand: demand, seconds: dt)
+            updateVelocityEstimate(joint, dt: dt)
+            let plant = plants[joint]
+            let settings = configuration.joints[joint]
+            if plant.temperatureCelsius > settings.maximumTemperatureCelsius && latchedFault == .none {
+                latchFault(.overTemperature, joint: joint, value: Int32((plant.temperatureCelsius * 10).rounded()), at: time)
+            }
+            if abs(plant.velocityRadiansPerSecond) > settings.ratedVelocityRadiansPerSecond * configuration.overSpeedFactor
+                && latchedFault == .none
+            {
+                latchFault(.overSpeed, joint: joint, value: Int32(clamping: Int64(plant.velocityRadiansPerSecond * 1e6)), at: time)
+            }
+        }
+        updateTorqueState(at: time)
+    }
+
+    /// The joint torque the firmware demands from the drive (spec section 5.4).
+    private func controlLaw(_ joint: Int) -> Double {
+        let command = setpoints[joint]
+        let position = measuredPosition(joint)
+        let velocity = estimatedVelocities[joint]
+        let targetPosition = Double(command.positionMicroradians) * 1e-6
+        let targetVelocity = Double(command.velocityMicroradiansPerSecond) * 1e-6
+        let feedForward = Double(command.torqueMillinewtonMeters) * 1e-3
+        switch command.mode {
+        case .off:
+            return 0
+        case .torque:
+            return feedForward
+        case .position:
+            return Double(positionStiffness) * 1e-3 * (targetPosition - position)
+                - Double(positionDamping) * 1e-3 * velocity + feedForward
+        case .velocity:
+            return Double(velocityGain) * 1e-3 * (targetVelocity - velocity) + feedForward
+        case .impedance:
+            return Double(command.stiffnessMillinewtonMetersPerRadian) * 1e-3 * (targetPosition - position)
+                + Double(command.dampingMillinewtonMeterSecondsPerRadian) * 1e-3 * (targetVelocity - velocity)
+                + feedForward
+        }
+    }
+
+    private func handle(_ result: RehabLinkDecodeResult, at time: MonotonicInstant) {
+        switch result {
+        case .rejected(let rejection):
+            send(.error(ProtocolErrorReport(code: rejection.reason, offendingType: rejection.type, offendingSequence: rejection.sequence)))
+        case .packet(let packet):
+            switch packet.message {
+            case .identify:
+                send(.identity(identity))
+            case .enable(let period):
+                handleEnable(period: period, sequence: packet.sequence, at: time)
+            case .disable:
+                if isEnabled { leaveEnabled(at: time) }
+                isWatchdogExpired = false
+                updateTorqueState(at: time)
+                send(.acknowledge(Acknowledgement(acknowledgedType: .disable, result: .ok, acknowledgedSequence: packet.sequence, value: 0)))
+            case .command(let joints):
+                handleCommand(joints, sequence: packet.sequence, at: time)
+            case .heartbeat:
+                send(.state(stateReport(at: time)))
+            case .parameterGet(let parameter):
+                send(.parameter(readParameter(parameter)))
+            case .parameterSet(let parameter, let value):
+                send(.parameter(writeParameter(parameter, value: value)))
+            case .faultReset:
+                handleFaultReset(sequence: packet.sequence, at: time)
+            case .identity, .acknowledge, .state, .fault, .parameter, .error:
+                // A device→host message sent to a device: not a request this end knows.
+                send(.error(ProtocolErrorReport(code: .unknownType, offendingType: packet.message.type.rawValue, offendingSequence: packet.sequence)))
+            }
+        }
+    }
+
+    private func handleEnable(period: UInt32, sequence: UInt16, at time: MonotonicInstant) {
+        let result: AcknowledgeResult
+        if isEmergencyStopPressed {
+            result = .refusedEmergencyStop
+        } else if latchedFault != .none {
+            result = .refusedFault
+        } else if isEnabled {
+            result = .refusedState
+        } else if !RehabLink.watchdogPeriodRangeMicroseconds.contains(period) {
+            result = .refusedWatchdogPeriod
+        } else {
+            result = .ok
+            isEnabled = true
+            isWatchdogExpired = false
+            watchdogPeriodMicroseconds = period
+            lastFeed = time
+            lastAppliedSequence = nil
+            setAllSetpointsOff()
+            record(.enable, at: time)
+        }
+        send(.acknowledge(Acknowledgement(acknowledgedType: .enable, result: result, acknowledgedSequence: sequence,
+                                          value: result == .ok ? Int32(period) : 0)))
+    }
+
+    private func handleCommand(_ joints: JointList<WireJointCommand>, sequence: UInt16, at time: MonotonicInstant) {
+        defer { send(.state(stateReport(at: time))) }
+        guard isEnabled && !isWatchdogExpired else {
+            sendError(.notEnabled, type: .command, sequence: sequence)
+            return
+        }
+        if let last = lastAppliedSequence, !SequenceNumber.isNewer(sequence, than: last) {
+            rejectedCommandCount &+= 1
+            return
+        }
+        guard joints.count == plants.count else {
+            rejectedCommandCount &+= 1
+            sendError(.jointCountMismatch, type: .command, sequence: sequence)
+            return
+        }
+        for joint in 0..<joints.count where !isInRange(joints[joint], joint: joint) {
+            rejectedCommandCount &+= 1
+            sendError(.outOfRange, type: .command, sequence: sequence)
+            return
+        }
+        for joint in 0..<joints.count { setpoints[joint] = joints[joint] }
+        lastAppliedSequence = sequence
+        lastFeed = time
+        updateTorqueState(at: time)
+    }
+
+    private func isInRange(_ command: WireJointCommand, joint: Int) -> Bool {
+        let settings = configuration.joints[joint]
+        let torqueLimit = Int64((settings.plant.ratedTorqueNewtonMeters * 1e3).rounded())
+        let lower = Int64((settings.plant.hardLimitMinimumRadians * 1e6).rounded(.down))
+        let upper = Int64((settings.plant.hardLimitMaximumRadians * 1e6).rounded(.up))
+        let speedLimit = Int64((settings.ratedVelocityRadiansPerSecond * 1e6).rounded())
+        return abs(Int64(command.torqueMillinewtonMeters)) <= torqueLimit
+            && (lower...upper).contains(Int64(command.positionMicroradians))
+            && abs(Int64(command.velocityMicroradiansPerSecond)) <= speedLimit
+            && command.stiffnessMillinewtonMetersPerRadian >= 0
+            && command.dampingMillinewtonMeterSecondsPerRadian >= 0
+    }
+
+    private func handleFaultReset(sequence: UInt16, at time: MonotonicInstant) {
+        guard !isEnabled else {
+            send(.acknowledge(Acknowledgement(acknowledgedType: .faultReset, result: .refusedState, acknowledgedSequence: sequence, value: 0)))
+            return
+        }
+        if latchedFault != .none && !faultCausePersists {
+            latchedFault = .none
+            record(.faultReset, at: time)
+        }
+        send(.acknowledge(Acknowledgement(acknowledgedType: .faultReset, result: .ok, acknowledgedSequence: sequence,
+                                          value: Int32(latchedFault.rawValue))))
+    }
+
+    private var faultCausePersists: Bool {
+        switch latchedFault {
+        case .overTemperature:
+            // 5 °C of hysteresis below the trip point.
+            return plants.indices.contains { plants[$0].temperatureCelsius > configuration.joints[$0].maximumTemperatureCelsius - 5 }
+        default:
+            return injectedFaultPersists
+        }
+    }
+
+    private func readParameter(_ parameter: ParameterID) -> ParameterReport {
+        let value: Int32
+        switch parameter {
+        case .watchdogPeriodMicroseconds: value = Int32(watchdogPeriodMicroseconds)
+        case .replyBudgetMicroseconds: value = configuration.replyBudgetMicroseconds
+        case .positionStiffness: value = positionStiffness
+        case .positionDamping: value = positionDamping
+        case .velocityGain: value = velocityGain
+        case .temperatureLimitDecidegrees: value = Int32(configuration.joints[0].maximumTemperatureCelsius * 10)
+        case .crcErrorCount: value = Int32(clamping: decoder.statistics.crcErrors)
+        case .rejectedCommandCount: value = Int32(clamping: Int64(rejectedCommandCount))
+        default: return ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
+        }
+        return ParameterReport(parameter: parameter, result: .ok, value: value)
+    }
+
+    private func writeParameter(_ parameter: ParameterID, value: Int32) -> ParameterReport {
+        switch parameter {
+        case .positionStiffness, .positionDamping, .velocityGain:
+            guard !isEnabled else { return ParameterReport(parameter: parameter, result: .notWhileEnabled, value: readParameter(parameter).value) }
+            guard (0...1_000_000).contains(value) else { return ParameterReport(parameter: parameter, result: .outOfRange, value: readParameter(parameter).value) }
+            switch parameter {
+            case .positionStiffness: positionStiffness = value
+            case .positionDamping: positionDamping = value
+            default: velocityGain = value
+            }
+            return ParameterReport(parameter: parameter, result: .ok, value: value)
+        case .watchdogPeriodMicroseconds, .replyBudgetMicroseconds, .temperatureLimitDecidegrees, .crcErrorCount,
+            .rejectedCommandCount:
+            return ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
+        default:
+            return ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
+        }
+    }
+
+    // MARK: Helpers
+
+    private var identity: DeviceIdentity {
+        var joints = JointList(
+            count: plants.count,
+            repeating: WireJointLimits(
+                positionMinimumMicroradians: 0, positionMaximumMicroradians: 0, velocityMaximumMicroradiansPerSecond: 0,
+                torqueMaximumMillinewtonMeters: 0, encoderCountsPerRevolution: 0))
+        for (index, joint) in configuration.joints.enumerated() {
+            joints[index] = WireJointLimits(
+                positionMinimumMicroradians: Int32((joint.plant.hardLimitMinimumRadians * 1e6).rounded()),
+                positionMaximumMicroradians: Int32((joint.plant.hardLimitMaximumRadians * 1e6).rounded()),
+                velocityMaximumMicroradiansPerSecond: Int32((joint.ratedVelocityRadiansPerSecond * 1e6).rounded()),
+                torqueMaximumMillinewtonMeters: Int32((joint.plant.ratedTorqueNewtonMeters * 1e3).rounded()),
+                encoderCountsPerRevolution: UInt32(joint.plant.encoderCountsPerRevolution))
+        }
+        return DeviceIdentity(
+            protocolVersion: RehabLink.protocolVersion, firmwareMajor: configuration.firmwareMajor,
+            firmwareMinor: configuration.firmwareMinor, firmwarePatch: configuration.firmwarePatch,
+            model: FixedASCII(configuration.model), serialNumber: FixedASCII(configuration.serialNumber), joints: joints)
+    }
+
+    private func stateReport(at time: MonotonicInstant) -> DeviceStateReport {
+        var status: DeviceStatusFlags = []
+        if isEnabled { status.insert(.enabled) }
+        if torqueOn { status.insert(.torqueOn) }
+        if isWatchdogExpired { status.insert(.watchdogExpired) }
+        if isEmergencyStopPressed { status.insert(.emergencyStop) }
+        if latchedFault != .none { status.insert(.fault) }
+        var joints = JointList(count: plants.count, repeating: WireJointState())
+        for index in plants.indices {
+            let plant = plants[index]
+            var flags: WireJointFlags = []
+            if plant.atLowerHardStop { flags.insert(.atLowerHardStop) }
+            if plant.atUpperHardStop { flags.insert(.atUpperHardStop) }
+            if plant.torqueLimited { flags.insert(.torqueLimited) }
+            let sensor = configuration.joints[index].hasTorqueSensor
+            if sensor { flags.insert(.torqueSensorFitted) }
+            joints[index] = WireJointState(
+                positionMicroradians: Self.micro(measuredPosition(index)),
+                velocityMicroradiansPerSecond: Self.micro(estimatedVelocities[index]),
+                torqueMillinewtonMeters: Self.milli(plant.motorTorqueNewtonMeters),
+                interactionTorqueMillinewtonMeters: sensor ? Self.milli(plant.externalTorqueNewtonMeters) : 0,
+                encoderCounts: UInt32(truncatingIfNeeded: plant.encoderCount &+ encoderCountOffset),
+                motorCurrentMilliamperes: Int16(clamping: Int64((plant.motorCurrentAmperes * 1e3).rounded())),
+                temperatureDecidegreesCelsius: Int16(clamping: Int64((plant.temperatureCelsius * 10).rounded())),
+                flags: flags)
+        }
+        return DeviceStateReport(
+            deviceTimeMicroseconds: deviceTime(time), commandSequence: lastAppliedSequence ?? 0, status: status,
+            faultCode: latchedFault, joints: joints)
+    }
+
+    /// Position as the firmware knows it: the quantised encoder count.
+    private func measuredPosition(_ joint: Int) -> Double {
+        Double(plants[joint].encoderCount) * 2 * Double.pi / Double(plants[joint].parameters.encoderCountsPerRevolution)
+    }
+
+    private func updateVelocityEstimate(_ joint: Int, dt: Double) {
+        let window = Self.velocityWindow
+        let slot = joint * window + historyIndex
+        let oldest = countHistory[slot]
+        let current = plants[joint].encoderCount
+        countHistory[slot] = current
+        if joint == plants.count - 1 { historyIndex = (historyIndex + 1) % window }
+        let countsPerRadian = Double(plants[joint].parameters.encoderCountsPerRevolution) / (2 * Double.pi)
+        estimatedVelocities[joint] = Double(current - oldest) / countsPerRadian / (dt * Double(window))
+    }
+
+    private func resetVelocityHistory(_ joint: Int) {
+        let count = plants[joint].encoderCount
+        for slot in 0..<Self.velocityWindow { countHistory[joint * Self.velocityWindow + slot] = count }
+        estimatedVelocities[joint] = 0
+    }
+
+    private func latchFault(_ code: DeviceFaultCode, joint: Int?, value: Int32, at time: MonotonicInstant? = nil) {
+        let time = time ?? now
+        latchedFault = code
+        if isEnabled { leaveEnabled(at: time) }
+        record(.fault, at: time, fault: code, joint: joint)
+        send(.fault(FaultReport(code: code, joint: joint.map { UInt8($0) } ?? 0xFF, value: value, deviceTimeMicroseconds: deviceTime(time))))
+        updateTorqueState(at: time)
+    }
+
+    private func leaveEnabled(at time: MonotonicInstant? = nil) {
+        isEnabled = false
+        setAllSetpointsOff()
+        record(.disable, at: time ?? now)
+    }
+
+    private func setAllSetpointsOff() {
+        for index in setpoints.indices { setpoints[index] = .off }
+    }
+
+    private func updateTorqueState(at time: MonotonicInstant? = nil) {
+        let active = isEnabled && !isWatchdogExpired && !isEmergencyStopPressed && latchedFault == .none
+            && setpoints.contains { $0.mode != .off }
+        guard active != torqueOn else { return }
+        torqueOn = active
+        record(active ? .torqueOn : .torqueOff, at: time ?? now)
+    }
+
+    private func send(_ message: RehabLinkMessage) {
+        RehabLinkFrameEncoder.encode(message, sequence: sequence, into: &frame)
+        sequence &+= 1
+        let pushed = frame.withUnsafeBytes { output.push($0) }
+        if !pushed { droppedOutputBytes += frame.count }
+    }
+
+    private func sendError(_ code: ProtocolErrorCode, type: RehabLinkMessageType, sequence: UInt16) {
+        send(.error(ProtocolErrorReport(code: code, offendingType: type.rawValue, offendingSequence: sequence)))
+    }
+
+    private func record(_ kind: DeviceEvent.Kind, at time: MonotonicInstant? = nil, fault: DeviceFaultCode = .none, joint: Int? = nil) {
+        if eventLog.count == eventLog.capacity { eventLog.removeFirst() }
+        eventLog.append(DeviceEvent(kind: kind, time: time ?? now, faultCode: fault, joint: joint))
+    }
+
+    private func deviceTime(_ time: MonotonicInstant) -> UInt32 {
+        UInt32(truncatingIfNeeded: time.nanoseconds(since: bootTime) / Nanoseconds.perMicrosecond)
+    }
+
+    private static func micro(_ value: Double) -> Int32 { Int32(clamping: Int64((value * 1e6).rounded())) }
+    private static func milli(_ value: Double) -> Int32 { Int32(clamping: Int64((value * 1e3).rounded())) }
+}
