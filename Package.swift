@@ -25,6 +25,9 @@ let package = Package(
             name: "Transport",
             dependencies: ["CSystemShims", "CLibSerialPort", "CLibUSB", "CLibUdev", "Platform", "Primitives"],
             swiftSettings: strict),
+        // Control: loop schedule, histograms, trajectories, controllers, clamp, supervisor. Pure:
+        // no clock of its own, no I/O, no allocation per cycle.
+        .target(name: "Control", dependencies: ["Primitives"], swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
@@ -39,6 +42,7 @@ let package = Package(
 
         // Shared test helpers: repository paths, RehabLink vectors.
         .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "ControlTests", dependencies: ["Control", "Primitives"], swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SimulatorTests", dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],

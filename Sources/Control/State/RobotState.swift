@@ -1,0 +1,79 @@
+import Primitives
+
+/// One joint as the host knows it, in SI units, converted from the wire at the device edge.
+public struct JointMeasurement: Sendable, Equatable {
+    public var positionRadians: Double = 0
+    public var velocityRadiansPerSecond: Double = 0
+    /// Motor torque at the joint [N·m].
+    public var motorTorqueNewtonMeters: Double = 0
+    /// Torque between patient and robot from the joint torque sensor [N·m]; 0 without a sensor.
+    public var interactionTorqueNewtonMeters: Double = 0
+    public var motorCurrentAmperes: Double = 0
+    public var temperatureCelsius: Double = 0
+    /// The raw encoder count extended to 64 bits (a wrap is a small step).
+    public var encoderCounts: Int64 = 0
+    public var atLowerHardStop = false
+    public var atUpperHardStop = false
+    public var torqueLimited = false
+
+    public init() {}
+}
+
+/// Device-reported conditions that the supervisor acts on.
+public struct DeviceCondition: OptionSet, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    public static let enabled = DeviceCondition(rawValue: 1 << 0)
+    public static let torqueOn = DeviceCondition(rawValue: 1 << 1)
+    public static let watchdogExpired = DeviceCondition(rawValue: 1 << 2)
+    public static let emergencyStop = DeviceCondition(rawValue: 1 << 3)
+    public static let fault = DeviceCondition(rawValue: 1 << 4)
+}
+
+/// The latest state of a robot: what every controller and interlock works from.
+public struct RobotState: Sendable, Equatable {
+    public var joints: JointList<JointMeasurement>
+    public var condition: DeviceCondition = []
+    /// The device's latched fault code (0 when none).
+    public var deviceFaultCode: UInt16 = 0
+    /// Device clock, extended to 64 bits [ns].
+    public var deviceTimeNanoseconds: Int64 = 0
+    /// When the host decoded it.
+    public var receivedAt = MonotonicInstant.zero
+
+    public init(jointCount: Int) {
+        joints = JointList(count: jointCount, repeating: JointMeasurement())
+    }
+
+    /// The fastest joint's speed [rad/s].
+    public var maximumSpeedRadiansPerSecond: Double {
+        var fastest = 0.0
+        for index in 0..<joints.count { fastest = max(fastest, abs(joints[index].velocityRadiansPerSecond)) }
+        return fastest
+    }
+}
+
+/// What the host asks one joint's drive to do, in SI units.
+public struct JointActuation: Sendable, Equatable {
+    public enum Mode: Sendable, Equatable {
+        /// No torque (Cat 0).
+        case off
+        /// Produce `torqueNewtonMeters`.
+        case torque
+        /// Track `velocityRadiansPerSecond` with the device's own velocity loop (used to brake in a
+        /// Cat 1 stop: the device closes the loop on fresh local measurements even if the link is silent).
+        case velocity
+    }
+
+    public var mode: Mode
+    public var torqueNewtonMeters: Double
+    public var velocityRadiansPerSecond: Double
+
+    public init(mode: Mode, torqueNewtonMeters: Double = 0, velocityRadiansPerSecond: Double = 0) {
+        self.mode = mode
+        self.torqueNewtonMeters = torqueNewtonMeters
+        self.velocityRadiansPerSecond = velocityRadiansPerSecond
+    }
+
+    public static let off = JointActuation(mode: .off)
+}

@@ -1,0 +1,164 @@
+import Control
+import Primitives
+import XCTest
+
+/// The supervisor's transitions, in cycles of 1 ms, without a clock.
+final class SupervisorTests: XCTestCase {
+    private let period: Int64 = 1_000_000
+    private var supervisor = Supervisor(
+        configuration: .init(silenceCycles: 3, silenceTorqueOffNanoseconds: 20_000_000, stopDeadlineNanoseconds: 200_000_000,
+                             standstillVelocityRadiansPerSecond: 0.02))
+    private var cycle: Int64 = 0
+    private let enabled: DeviceCondition = [.enabled, .torqueOn]
+
+    private var now: MonotonicInstant { MonotonicInstant(nanoseconds: 1_000_000_000 + cycle * period) }
+
+    @discardableResult
+    private func step(
+        fresh: Bool = true, linkLost: Bool = false, device: DeviceCondition? = nil, code: UInt16 = 0, speed: Double = 0.3,
+        requests: OperatorRequests = []
+    ) -> SupervisorAction {
+        defer { cycle += 1 }
+        return supervisor.evaluate(
+            .init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, device: device ?? enabled, deviceFaultCode: code,
+                  maximumSpeedRadiansPerSecond: speed, requests: requests))
+    }
+
+    private func makeActive() {
+        supervisor.beginSelfTest(cycle: cycle, time: now)
+        supervisor.selfTestPassed(cycle: cycle, time: now)
+        supervisor.deviceEnabled(cycle: cycle, time: now)
+        XCTAssertEqual(step(requests: .start), .move)
+        XCTAssertEqual(supervisor.state, .active)
+    }
+
+    func testStartFromReadyMovesAndNothingMovesBeforeEnable() {
+        XCTAssertEqual(step(requests: .start), .torqueOff)
+        XCTAssertEqual(supervisor.state, .disabled)
+        makeActive()
+    }
+
+    func testSR1SilenceForThreeCyclesCommandsCat1SameCycle() {
+        makeActive()
+        XCTAssertEqual(step(fresh: false), .move)
+        XCTAssertEqual(step(fresh: false), .move)
+        let third = step(fresh: false)
+        XCTAssertEqual(third, .decelerate(since: MonotonicInstant(nanoseconds: now.nanoseconds - period)))
+        XCTAssertEqual(supervisor.state, .fault)
+        XCTAssertEqual(supervisor.latchedCause, .deviceSilent)
+        XCTAssertEqual(supervisor.transitions.last?.value, 3, "the value that caused it: 3 silent cycles")
+    }
+
+    func testSR1SilenceFor20MillisecondsRemovesTorque() {
+        makeActive()
+        var actions: [SupervisorAction] = []
+        for _ in 0..<20 { actions.append(step(fresh: false)) }
+        XCTAssertEqual(actions.last, .torqueOff, "20 ms after the last fresh state")
+        XCTAssertEqual(supervisor.transitions.last?.cause, .deviceSilentTooLong)
+        XCTAssertEqual(supervisor.transitions.last?.category, .cat0)
+    }
+
+    func testSR1LinkLossIsCat0InTheSameCycle() {
+        makeActive()
+        XCTAssertEqual(step(fresh: false, linkLost: true), .torqueOff)
+        XCTAssertEqual(supervisor.latchedCause, .linkLost)
+    }
+
+    func testDeviceFaultLatchesWithTheDeviceCode() {
+        makeActive()
+        XCTAssertEqual(step(device: [.enabled, .fault], code: 0x0001), .torqueOff)
+        XCTAssertEqual(supervisor.state, .fault)
+        XCTAssertEqual(supervisor.transitions.last?.deviceCode, 0x0001)
+    }
+
+    func testDeviceEmergencyStopEntersEstop() {
+        makeActive()
+        XCTAssertEqual(step(device: [.emergencyStop]), .torqueOff)
+        XCTAssertEqual(supervisor.state, .estop)
+    }
+
+    func testEmergencyStopDominatesAnEarlierFault() {
+        makeActive()
+        step(linkLost: true)
+        XCTAssertEqual(supervisor.state, .fault)
+        step(requests: .emergencyStop)
+        XCTAssertEqual(supervisor.state, .estop)
+        XCTAssertEqual(supervisor.latchedCause, .operatorEmergencyStop)
+    }
+
+    func testStopWinsOverStartInTheSameCycle() {
+        supervisor.beginSelfTest(cycle: cycle, time: now)
+        supervisor.selfTestPassed(cycle: cycle, time: now)
+        supervisor.deviceEnabled(cycle: cycle, time: now)
+        step(requests: [.start, .stop])
+        XCTAssertEqual(supervisor.state, .stopping)
+    }
+
+    func testTripWinsOverStartInTheSameCycle() {
+        supervisor.beginSelfTest(cycle: cycle, time: now)
+        supervisor.selfTestPassed(cycle: cycle, time: now)
+        supervisor.deviceEnabled(cycle: cycle, time: now)
+        XCTAssertEqual(step(device: [.enabled, .fault], requests: .start), .torqueOff)
+        XCTAssertEqual(supervisor.state, .fault)
+    }
+
+    func testNormalStopDeceleratesUntilStandstillThenIdles() {
+        makeActive()
+        let stopCycle = now
+        XCTAssertEqual(step(requests: .stop), .decelerate(since: stopCycle))
+        XCTAssertEqual(step(speed: 0.1), .decelerate(since: stopCycle))
+        XCTAssertEqual(step(speed: 0.01), .torqueOff)
+        XCTAssertEqual(supervisor.state, .idle)
+        XCTAssertEqual(supervisor.transitions.last?.cause, .standstillReached)
+    }
+
+    func testSR13Cat1StopNotAtStandstillWithin200MillisecondsBecomesCat0() {
+        makeActive()
+        step(requests: .stop)
+        var last: SupervisorAction = .move
+        var cycles = 0
+        while last != .torqueOff && cycles < 1_000 {
+            last = step(speed: 0.5)
+            cycles += 1
+        }
+        XCTAssertEqual(cycles, 201, "Cat 0 on the first cycle past 200 ms")
+        XCTAssertEqual(supervisor.transitions.last?.cause, .stopDeadlineMissed)
+        XCTAssertEqual(supervisor.state, .fault)
+    }
+
+    func testNonFiniteCommandFaults() {
+        makeActive()
+        supervisor.reportNonFiniteCommand()
+        if case .decelerate = step() {} else { XCTFail("expected a Cat 1 stop") }
+        XCTAssertEqual(supervisor.latchedCause, .nonFiniteCommand)
+    }
+
+    func testSupervisorLatchesFaultUntilResetAndResetNeverEnablesMotion() {
+        makeActive()
+        step(device: [.enabled, .fault], code: 2)
+        for _ in 0..<50 { step(device: [.enabled, .fault], code: 2) }
+        XCTAssertEqual(supervisor.state, .fault, "still latched without a reset")
+        step(device: [.fault], requests: .reset)
+        XCTAssertEqual(supervisor.lastResetRefusal, .deviceFault, "refused while the cause persists")
+        XCTAssertEqual(supervisor.state, .fault)
+        XCTAssertEqual(step(device: [], requests: [.reset, .start]), .torqueOff)
+        XCTAssertEqual(supervisor.state, .idle, "reset leads to idle, never to motion")
+        XCTAssertNil(supervisor.lastResetRefusal)
+    }
+
+    func testPauseHoldsAndResumeMovesAgain() {
+        makeActive()
+        XCTAssertEqual(step(requests: .pause), .hold)
+        XCTAssertEqual(supervisor.state, .paused)
+        XCTAssertEqual(step(requests: .resume), .move)
+    }
+
+    func testEveryTransitionIsLoggedWithCycleCauseAndValue() {
+        makeActive()
+        for _ in 0..<3 { step(fresh: false) }
+        let log = supervisor.transitions
+        XCTAssertEqual(log.map(\.to), [.selfTest, .idle, .ready, .active, .fault])
+        XCTAssertEqual(log.last?.cycle, 3)
+        XCTAssertEqual(log.last?.from, .active)
+    }
+}
