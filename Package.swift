@@ -28,6 +28,12 @@ let package = Package(
         // Control: loop schedule, histograms, trajectories, controllers, clamp, supervisor. Pure:
         // no clock of its own, no I/O, no allocation per cycle.
         .target(name: "Control", dependencies: ["Primitives"], swiftSettings: strict),
+        // Devices: drivers behind one interface; the device edge where wire units become SI.
+        .target(name: "Devices", dependencies: ["Control", "Platform", "Primitives", "Transport", "Wire"], swiftSettings: strict),
+        // Session: wires a device, the loop, the supervisor and the controller into one exercise.
+        .target(
+            name: "Session", dependencies: ["Control", "Devices", "Platform", "Primitives", "Profiles", "StrictJSON"],
+            swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
@@ -44,6 +50,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Primitives"], swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SessionTests",
+            dependencies: ["Control", "Devices", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
             name: "SimulatorTests", dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],
             swiftSettings: strict),

@@ -91,3 +91,8 @@ int rh_online_cpu_count(void) {
     long count = sysconf(_SC_NPROCESSORS_ONLN);
     return count < 0 ? -errno : (int)count;
 }
+
+int rh_set_current_thread_name(const char *name) {
+    int result = pthread_setname_np(pthread_self(), name);
+    return result == 0 ? 0 : -result;
+}

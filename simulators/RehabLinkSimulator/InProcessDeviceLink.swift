@@ -17,6 +17,10 @@ public final class InProcessDeviceLink: ByteLink {
     /// Fault injection: the link is gone; every call throws `.deviceGone` (an unplug).
     public var isUnplugged = false
 
+    /// Faults applied when the virtual clock reaches their time, in order.
+    public private(set) var scheduledFaults: [ScheduledFault] = []
+    private var nextFault = 0
+
     private let inFlight = ByteRing(capacity: 64 * 1024)
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
     private var releaseTimes: [MonotonicInstant]
@@ -39,6 +43,7 @@ public final class InProcessDeviceLink: ByteLink {
     }
 
     public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        applyDueFaults()
         try checkPlugged()
         pump()
         let now = clock.now()
@@ -57,6 +62,7 @@ public final class InProcessDeviceLink: ByteLink {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, deadline: MonotonicInstant) throws(TransportError) {
+        applyDueFaults()
         try checkPlugged()
         pump()
         device.receive(bytes, at: clock.now())
@@ -64,6 +70,7 @@ public final class InProcessDeviceLink: ByteLink {
     }
 
     public func waitReadable(until deadline: MonotonicInstant) throws(TransportError) -> Bool {
+        applyDueFaults()
         if isUnplugged { return true }
         pump()
         if releaseCount > 0 {
@@ -78,6 +85,43 @@ public final class InProcessDeviceLink: ByteLink {
         clock.advance(to: deadline)
         pump()
         return releaseCount > 0 && releaseTimes[releaseHead] <= clock.now()
+    }
+
+    private var callbacks: [(time: MonotonicInstant, action: () -> Void)] = []
+
+    /// Runs `action` once when the virtual clock reaches `time` (e.g. an operator request that a
+    /// real system would receive from another thread). Call before the session starts.
+    public func at(_ time: MonotonicInstant, perform action: @escaping () -> Void) {
+        callbacks.append((time, action))
+        callbacks.sort { $0.time < $1.time }
+    }
+
+    /// Schedules `faults` (kept sorted by time; call before the session starts).
+    public func schedule(_ faults: [ScheduledFault]) {
+        scheduledFaults = (scheduledFaults[nextFault...] + faults).sorted { $0.at < $1.at }
+        nextFault = 0
+    }
+
+    private func applyDueFaults() {
+        let now = clock.now()
+        while let first = callbacks.first, first.time <= now {
+            callbacks.removeFirst()
+            first.action()
+        }
+        while nextFault < scheduledFaults.count && scheduledFaults[nextFault].at <= now {
+            let fault = scheduledFaults[nextFault]
+            nextFault += 1
+            device.advance(to: fault.at)
+            switch fault.kind {
+            case .muteDevice: dropsDeviceOutput = true
+            case .unmuteDevice: dropsDeviceOutput = false
+            case .unplug: isUnplugged = true
+            case .pressEmergencyStop: device.pressEmergencyStop()
+            case .releaseEmergencyStop: device.releaseEmergencyStop()
+            case .deviceFault(let code): device.injectFault(code, joint: nil, value: 0)
+            case .externalTorque(let joint, let torque): device.setExternalTorque(joint: joint, newtonMeters: torque)
+            }
+        }
     }
 
     private func checkPlugged() throws(TransportError) {

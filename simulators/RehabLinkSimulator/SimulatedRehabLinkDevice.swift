@@ -24,6 +24,9 @@ public final class SimulatedRehabLinkDevice {
     public var encoderCountOffset: Int64 = 0
     /// An injected fault stays active until this is cleared (FAULT_RESET is refused meanwhile).
     public var injectedFaultPersists = false
+    /// Fault injection: a faulty firmware that acknowledges ENABLE with this watchdog period
+    /// instead of the one it armed (the host must refuse to move, SR-3).
+    public var acknowledgedWatchdogOverrideMicroseconds: UInt32?
 
     private var plants: [JointPlant]
     private var setpoints: [WireJointCommand]
@@ -248,8 +251,9 @@ public final class SimulatedRehabLinkDevice {
             setAllSetpointsOff()
             record(.enable, at: time)
         }
+        let acknowledged = acknowledgedWatchdogOverrideMicroseconds ?? period
         send(.acknowledge(Acknowledgement(acknowledgedType: .enable, result: result, acknowledgedSequence: sequence,
-                                          value: result == .ok ? Int32(period) : 0)))
+                                          value: result == .ok ? Int32(clamping: Int64(acknowledged)) : 0)))
     }
 
     private func handleCommand(_ joints: JointList<WireJointCommand>, sequence: UInt16, at time: MonotonicInstant) {

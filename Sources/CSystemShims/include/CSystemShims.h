@@ -38,5 +38,6 @@ long rh_get_timer_slack_ns(void);
 int rh_set_parent_death_signal(int signal_number);
 int rh_set_current_thread_cpu(int cpu);
 int rh_online_cpu_count(void);
+int rh_set_current_thread_name(const char *name);  // pthread_setname_np, ≤ 15 characters
 
 #endif

@@ -1,0 +1,62 @@
+import Control
+import Primitives
+import Transport
+
+/// A robot the control loop can drive: the one interface every driver implements (RehabLink now;
+/// Dynamixel and others later), so that the session above it never changes.
+///
+/// Set-up calls (`identify`, `enable`, `disable`) may block and throw. The per-cycle calls
+/// (`poll`, `send`, `waitForState`) never allocate, never throw, and never block past the deadline.
+public protocol ControlledDevice: AnyObject {
+    var name: String { get }
+    var jointCount: Int { get }
+
+    /// Asks the device who it is.
+    func identify() throws(DeviceError) -> DeviceIdentityInfo
+    /// Exchanges one heartbeat and returns the fresh state it brought (SR-2: enable needs one).
+    func requestFreshState() throws(DeviceError) -> RobotState
+    /// Enables the device with its watchdog set to `watchdogPeriodNanoseconds`; returns the period
+    /// the device confirmed (SR-3).
+    func enable(watchdogPeriodNanoseconds: Int64) throws(DeviceError) -> Int64
+    /// Disables the device (torque off, watchdog disarmed).
+    func disable() throws(DeviceError)
+
+    /// Reads and decodes everything pending; updates `latestState` when a newer valid state arrived.
+    func poll(now: MonotonicInstant) -> PollOutcome
+    /// Encodes and writes one command for every joint. False when the link is lost.
+    @discardableResult
+    func send(_ actuation: JointList<JointActuation>, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool
+    /// Waits (at most until `deadline`) for the reply to the last command; true when a fresh state arrived.
+    func waitForState(until deadline: MonotonicInstant) -> Bool
+
+    /// The newest valid state, in SI units.
+    var latestState: RobotState { get }
+    /// Time from writing the last command to decoding the state that echoed it [ns]; nil until measured.
+    var lastRoundTripNanoseconds: Int64? { get }
+    /// Set when the link has failed; the loop must stop using the device.
+    var linkError: TransportError? { get }
+}
+
+/// What `poll` found.
+public enum PollOutcome: Sendable, Equatable {
+    case freshState
+    case nothingNew
+    case linkLost
+}
+
+/// Who a device says it is, in host terms.
+public struct DeviceIdentityInfo: Sendable, Equatable {
+    public var model: String
+    public var serialNumber: String
+    public var firmware: String
+    public var protocolVersion: Int
+    public var joints: [JointRating]
+
+    public struct JointRating: Sendable, Equatable {
+        public var positionMinimumRadians: Double
+        public var positionMaximumRadians: Double
+        public var velocityMaximumRadiansPerSecond: Double
+        public var torqueMaximumNewtonMeters: Double
+        public var encoderCountsPerRevolution: Int
+    }
+}

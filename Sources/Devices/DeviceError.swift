@@ -1,0 +1,37 @@
+import Transport
+
+/// Why a device could not be set up or used. Every case names the port.
+public enum DeviceError: Error, Sendable, Equatable, CustomStringConvertible {
+    case transport(TransportError)
+    /// SR-2: the device did not answer (mute, wrong port, wrong baud rate, powered off).
+    case noAnswer(port: String, request: String, waitedMilliseconds: Int)
+    /// The device answered with something RehabLink does not allow here.
+    case protocolViolation(port: String, detail: String)
+    /// The device refused a request (e.g. ENABLE while its e-stop is open).
+    case refused(port: String, request: String, reason: String)
+    /// SR-3: the device did not confirm the watchdog the host asked for.
+    case watchdogNotConfirmed(port: String, requestedMicroseconds: Int, confirmedMicroseconds: Int)
+    /// SR-17: the device is not the one the profile describes.
+    case identityMismatch(port: String, problems: [String])
+    /// The device is not safe to enable now (e-stop, fault), with the reason.
+    case notReady(port: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .transport(let error):
+            return error.description
+        case .noAnswer(let port, let request, let waited):
+            return "\(port): no answer to \(request) within \(waited) ms. Is the device powered, on this port, and at the profile's baud rate? (rehabctl devices lists ports)"
+        case .protocolViolation(let port, let detail):
+            return "\(port): protocol violation: \(detail)"
+        case .refused(let port, let request, let reason):
+            return "\(port): the device refused \(request): \(reason)"
+        case .watchdogNotConfirmed(let port, let requested, let confirmed):
+            return "\(port): the device did not confirm its watchdog (asked \(requested) µs, device reports \(confirmed) µs); refusing to move (SR-3)"
+        case .identityMismatch(let port, let problems):
+            return "\(port): the device does not match the profile (SR-17):\n" + problems.map { "  " + $0 }.joined(separator: "\n")
+        case .notReady(let port, let reason):
+            return "\(port): not ready to enable: \(reason)"
+        }
+    }
+}

@@ -1,0 +1,346 @@
+import Control
+import Platform
+import Primitives
+import Transport
+import Wire
+
+/// The host end of RehabLink v1 (protocols/rehablink/README.md) over any `ByteLink`.
+///
+/// This is the device edge: wire integers (µrad, mN·m, …) become SI doubles here and nowhere else.
+/// After `init`, the per-cycle calls use only preallocated storage.
+public final class RehabLinkDevice: ControlledDevice {
+    public let link: ByteLink
+    /// The clock of every deadline here: the real monotonic clock, or the virtual one in simulation.
+    public let clock: LoopClock
+    public let jointCount: Int
+    /// How long set-up requests wait for their reply.
+    public var requestTimeoutNanoseconds: Int64 = 200 * Nanoseconds.perMillisecond
+    /// Set-up requests are sent this many times before the device counts as mute.
+    public var requestAttempts = 3
+
+    public private(set) var latestState: RobotState
+    public private(set) var lastRoundTripNanoseconds: Int64?
+    public private(set) var linkError: TransportError?
+    /// Device-side errors (ERROR frames) received, and the last one.
+    public private(set) var protocolErrorsReceived = 0
+    public private(set) var lastProtocolError: ProtocolErrorReport?
+    /// FAULT frames received, and the last one.
+    public private(set) var faultReportsReceived = 0
+    public private(set) var lastFaultReport: FaultReport?
+    /// STATE frames discarded as stale (sequence not newer) or of the wrong shape.
+    public private(set) var staleStates = 0
+    public private(set) var malformedStates = 0
+
+    public var name: String { link.name }
+    public var decoderStatistics: RehabLinkDecoderStatistics { decoder.statistics }
+
+    private var decoder = RehabLinkFrameDecoder()
+    private var frame = EncodedFrame()
+    private var sequence: UInt16 = 1
+    private var lastCommandSequence: UInt16?
+    private var lastCommandWrittenAt = MonotonicInstant.zero
+    private var lastStateSequence: UInt16?
+    private var deviceClock = WrappingCounterExtender()
+    private var encoderCounters: JointList<WrappingCounterExtender>
+    private var wireCommand: JointList<WireJointCommand>
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
+    private var flushedOnce = false
+    /// Where `collect` puts replies that set-up requests wait for.
+    private var awaitedReply: RehabLinkPacket?
+    private var awaiting: (type: RehabLinkMessageType, sequence: UInt16?)?
+
+    public init(link: ByteLink, jointCount: Int, clock: LoopClock = MonotonicClock.shared) {
+        precondition(jointCount >= 1 && jointCount <= RehabLink.maxJoints)
+        self.link = link
+        self.clock = clock
+        self.jointCount = jointCount
+        latestState = RobotState(jointCount: jointCount)
+        encoderCounters = JointList(count: jointCount, repeating: WrappingCounterExtender())
+        wireCommand = JointList(count: jointCount, repeating: .off)
+    }
+
+    deinit {
+        readBuffer.deallocate()
+    }
+
+    // MARK: Set-up requests
+
+    public func identify() throws(DeviceError) -> DeviceIdentityInfo {
+        let reply = try request(.identify, expecting: .identity, name: "IDENTIFY")
+        guard case .identity(let identity) = reply.message else {
+            throw .protocolViolation(port: name, detail: "IDENTIFY answered with \(reply.message.type)")
+        }
+        return DeviceIdentityInfo(
+            model: identity.model.string, serialNumber: identity.serialNumber.string,
+            firmware: "\(identity.firmwareMajor).\(identity.firmwareMinor).\(identity.firmwarePatch)",
+            protocolVersion: Int(identity.protocolVersion),
+            joints: (0..<identity.joints.count).map { index in
+                let limits = identity.joints[index]
+                return DeviceIdentityInfo.JointRating(
+                    positionMinimumRadians: Double(limits.positionMinimumMicroradians) * 1e-6,
+                    positionMaximumRadians: Double(limits.positionMaximumMicroradians) * 1e-6,
+                    velocityMaximumRadiansPerSecond: Double(limits.velocityMaximumMicroradiansPerSecond) * 1e-6,
+                    torqueMaximumNewtonMeters: Double(limits.torqueMaximumMillinewtonMeters) * 1e-3,
+                    encoderCountsPerRevolution: Int(limits.encoderCountsPerRevolution))
+            })
+    }
+
+    public func requestFreshState() throws(DeviceError) -> RobotState {
+        _ = try request(.heartbeat, expecting: .state, name: "HEARTBEAT")
+        return latestState
+    }
+
+    public func enable(watchdogPeriodNanoseconds: Int64) throws(DeviceError) -> Int64 {
+        let requested = Int(watchdogPeriodNanoseconds / Nanoseconds.perMicrosecond)
+        let reply = try request(.enable(watchdogPeriodMicroseconds: UInt32(clamping: requested)), expecting: .acknowledge, name: "ENABLE")
+        guard case .acknowledge(let ack) = reply.message else {
+            throw .protocolViolation(port: name, detail: "ENABLE answered with \(reply.message.type)")
+        }
+        guard ack.result == .ok else {
+            throw .refused(port: name, request: "ENABLE", reason: Self.describe(ack.result))
+        }
+        guard Int(ack.value) == requested else {
+            // Never leave a device enabled with a watchdog the host did not ask for.
+            try? disable()
+            throw .watchdogNotConfirmed(port: name, requestedMicroseconds: requested, confirmedMicroseconds: Int(ack.value))
+        }
+        lastCommandSequence = nil
+        return Int64(ack.value) * Nanoseconds.perMicrosecond
+    }
+
+    public func disable() throws(DeviceError) {
+        let reply = try request(.disable, expecting: .acknowledge, name: "DISABLE")
+        guard case .acknowledge(let ack) = reply.message, ack.result == .ok else {
+            throw .protocolViolation(port: name, detail: "DISABLE was not acknowledged")
+        }
+    }
+
+    /// Reads a device parameter.
+    public func readParameter(_ parameter: ParameterID) throws(DeviceError) -> Int32 {
+        let reply = try request(.parameterGet(parameter), expecting: .parameter, name: "PARAM_GET")
+        guard case .parameter(let report) = reply.message, report.parameter == parameter else {
+            throw .protocolViolation(port: name, detail: "PARAM_GET answered with \(reply.message.type)")
+        }
+        guard report.result == .ok else {
+            throw .refused(port: name, request: "PARAM_GET 0x\(String(parameter.rawValue, radix: 16))", reason: "\(report.result)")
+        }
+        return report.value
+    }
+
+    /// Sends `message` and waits for the reply of type `expected`, retrying `requestAttempts` times.
+    private func request(_ message: RehabLinkMessage, expecting expected: RehabLinkMessageType, name request: String)
+        throws(DeviceError) -> RehabLinkPacket
+    {
+        if let error = linkError { throw .transport(error) }
+        if !flushedOnce {
+            // Spec §4: a lone delimiter first, so that a partial frame left in the device is flushed.
+            flushedOnce = true
+            var delimiter: UInt8 = 0
+            let deadline = clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)
+            var failure: TransportError?
+            withUnsafeBytes(of: &delimiter) { bytes in
+                do throws(TransportError) { try link.write(bytes, deadline: deadline) } catch { failure = error }
+            }
+            if let failure {
+                linkError = failure
+                throw .transport(failure)
+            }
+        }
+        for _ in 0..<max(1, requestAttempts) {
+            let sent = sequence
+            awaiting = (expected, expected == .acknowledge ? sent : nil)
+            awaitedReply = nil
+            guard write(message) else { throw .transport(linkError!) }
+            let deadline = clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)
+            while awaitedReply == nil {
+                if clock.now() >= deadline { break }
+                do throws(TransportError) {
+                    if try link.waitReadable(until: deadline) { collect(now: clock.now()) }
+                } catch {
+                    linkError = error
+                }
+                if let error = linkError { throw .transport(error) }
+            }
+            awaiting = nil
+            if let reply = awaitedReply { return reply }
+        }
+        let waited = Int(requestTimeoutNanoseconds / Nanoseconds.perMillisecond) * max(1, requestAttempts)
+        throw .noAnswer(port: name, request: request, waitedMilliseconds: waited)
+    }
+
+    // MARK: Per cycle
+
+    public func poll(now: MonotonicInstant) -> PollOutcome {
+        guard linkError == nil else { return .linkLost }
+        let fresh = collect(now: now)
+        if linkError != nil { return .linkLost }
+        return fresh ? .freshState : .nothingNew
+    }
+
+    @discardableResult
+    public func send(_ actuation: JointList<JointActuation>, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
+        for joint in 0..<jointCount {
+            let command = actuation[joint]
+            switch command.mode {
+            case .off:
+                wireCommand[joint] = .off
+            case .torque:
+                wireCommand[joint] = WireJointCommand(mode: .torque, torqueMillinewtonMeters: Self.milli(command.torqueNewtonMeters))
+            case .velocity:
+                wireCommand[joint] = WireJointCommand(
+                    mode: .velocity, velocityMicroradiansPerSecond: Self.micro(command.velocityRadiansPerSecond))
+            }
+        }
+        lastCommandSequence = sequence
+        lastCommandWrittenAt = now
+        return write(.command(wireCommand), deadline: deadline)
+    }
+
+    /// Sends a HEARTBEAT (states without motion, SR-4).
+    @discardableResult
+    public func sendHeartbeat(deadline: MonotonicInstant) -> Bool {
+        write(.heartbeat, deadline: deadline)
+    }
+
+    public func waitForState(until deadline: MonotonicInstant) -> Bool {
+        while linkError == nil {
+            do throws(TransportError) {
+                guard try link.waitReadable(until: deadline) else { return false }
+            } catch {
+                linkError = error
+                return false
+            }
+            if collect(now: clock.now()) { return true }
+            if clock.now() >= deadline { return false }
+        }
+        return false
+    }
+
+    // MARK: Decoding
+
+    /// Reads all pending bytes and handles every packet; true when a fresh state arrived.
+    @discardableResult
+    private func collect(now: MonotonicInstant) -> Bool {
+        var fresh = false
+        while linkError == nil {
+            let count: Int
+            do throws(TransportError) {
+                count = try link.readAvailable(into: readBuffer)
+            } catch {
+                linkError = error
+                break
+            }
+            if count == 0 { break }
+            for index in 0..<count {
+                guard let result = decoder.push(readBuffer[index]) else { continue }
+                if case .packet(let packet) = result, handle(packet, now: now) { fresh = true }
+            }
+            if count < readBuffer.count { break }
+        }
+        return fresh
+    }
+
+    /// Handles one packet; true when it was a fresh state.
+    private func handle(_ packet: RehabLinkPacket, now: MonotonicInstant) -> Bool {
+        var fresh = false
+        switch packet.message {
+        case .state(let report):
+            fresh = accept(report, sequence: packet.sequence, now: now)
+        case .fault(let report):
+            faultReportsReceived += 1
+            lastFaultReport = report
+        case .error(let report):
+            protocolErrorsReceived += 1
+            lastProtocolError = report
+        default:
+            break
+        }
+        if let awaiting, packet.message.type == awaiting.type, awaitedReply == nil {
+            if case .acknowledge(let ack) = packet.message, let sequence = awaiting.sequence, ack.acknowledgedSequence != sequence {
+                return fresh
+            }
+            if awaiting.type == .state && !fresh { return fresh }
+            awaitedReply = packet
+        }
+        return fresh
+    }
+
+    private func accept(_ report: DeviceStateReport, sequence: UInt16, now: MonotonicInstant) -> Bool {
+        guard report.joints.count == jointCount else {
+            malformedStates += 1
+            return false
+        }
+        if let last = lastStateSequence, !SequenceNumber.isNewer(sequence, than: last) {
+            staleStates += 1
+            return false
+        }
+        lastStateSequence = sequence
+        var state = latestState
+        for joint in 0..<jointCount {
+            let wire = report.joints[joint]
+            var measurement = JointMeasurement()
+            measurement.positionRadians = Double(wire.positionMicroradians) * 1e-6
+            measurement.velocityRadiansPerSecond = Double(wire.velocityMicroradiansPerSecond) * 1e-6
+            measurement.motorTorqueNewtonMeters = Double(wire.torqueMillinewtonMeters) * 1e-3
+            measurement.interactionTorqueNewtonMeters = Double(wire.interactionTorqueMillinewtonMeters) * 1e-3
+            measurement.motorCurrentAmperes = Double(wire.motorCurrentMilliamperes) * 1e-3
+            measurement.temperatureCelsius = Double(wire.temperatureDecidegreesCelsius) * 0.1
+            measurement.encoderCounts = encoderCounters[joint].extend(wire.encoderCounts)
+            measurement.atLowerHardStop = wire.flags.contains(.atLowerHardStop)
+            measurement.atUpperHardStop = wire.flags.contains(.atUpperHardStop)
+            measurement.torqueLimited = wire.flags.contains(.torqueLimited)
+            state.joints[joint] = measurement
+        }
+        var condition: DeviceCondition = []
+        if report.status.contains(.enabled) { condition.insert(.enabled) }
+        if report.status.contains(.torqueOn) { condition.insert(.torqueOn) }
+        if report.status.contains(.watchdogExpired) { condition.insert(.watchdogExpired) }
+        if report.status.contains(.emergencyStop) { condition.insert(.emergencyStop) }
+        if report.status.contains(.fault) { condition.insert(.fault) }
+        state.condition = condition
+        state.deviceFaultCode = report.faultCode.rawValue
+        state.deviceTimeNanoseconds = deviceClock.extend(report.deviceTimeMicroseconds) &* Nanoseconds.perMicrosecond
+        state.receivedAt = now
+        latestState = state
+        if let command = lastCommandSequence, report.commandSequence == command {
+            lastRoundTripNanoseconds = now.nanoseconds(since: lastCommandWrittenAt)
+        }
+        return true
+    }
+
+    // MARK: Encoding
+
+    @discardableResult
+    private func write(_ message: RehabLinkMessage, deadline: MonotonicInstant? = nil) -> Bool {
+        guard linkError == nil else { return false }
+        RehabLinkFrameEncoder.encode(message, sequence: sequence, into: &frame)
+        sequence &+= 1
+        let until = deadline ?? clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)
+        do throws(TransportError) {
+            try frame.withUnsafeBytes { bytes throws(TransportError) in try link.write(bytes, deadline: until) }
+        } catch {
+            linkError = error
+            return false
+        }
+        return true
+    }
+
+    /// Wire integers from SI; a non-finite value (which the last-stage clamp never lets through) becomes 0.
+    static func milli(_ value: Double) -> Int32 {
+        value.isFinite ? Int32(clamping: Int64((value * 1e3).rounded())) : 0
+    }
+
+    static func micro(_ value: Double) -> Int32 {
+        value.isFinite ? Int32(clamping: Int64((value * 1e6).rounded())) : 0
+    }
+
+    static func describe(_ result: AcknowledgeResult) -> String {
+        switch result {
+        case .ok: "ok"
+        case .refusedEmergencyStop: "its e-stop is open; release it first"
+        case .refusedFault: "a device fault is latched; clear the cause and reset"
+        case .refusedWatchdogPeriod: "the watchdog period is outside what it accepts (1–100 ms)"
+        case .refusedState: "it is not in a state that allows this (already enabled?)"
+        }
+    }
+}

@@ -1,0 +1,185 @@
+import Control
+import Devices
+import StrictJSON
+
+/// What a session did: timing, tracking, safety; as numbers, as JSON and as a human summary.
+public struct SessionReport: Sendable {
+    /// Percentiles of one timing histogram [ns].
+    public struct Percentiles: Sendable, Equatable {
+        public var count: UInt64
+        public var p50: UInt64
+        public var p90: UInt64
+        public var p99: UInt64
+        public var p999: UInt64
+        public var max: UInt64
+        public var mean: Double
+
+        public init(_ histogram: LatencyHistogram) {
+            count = histogram.count
+            p50 = histogram.value(atQuantile: 0.5)
+            p90 = histogram.value(atQuantile: 0.9)
+            p99 = histogram.value(atQuantile: 0.99)
+            p999 = histogram.value(atQuantile: 0.999)
+            max = histogram.maxNanoseconds
+            mean = histogram.meanNanoseconds
+        }
+
+        /// {p50, p90, p99, p999, max} in microseconds.
+        public var json: JSONValue {
+            func us(_ value: UInt64) -> JSONValue { .number(Double(value) / 1_000, significantDigits: 4) }
+            return .object(["p50": us(p50), "p90": us(p90), "p99": us(p99), "p999": us(p999), "max": us(max)])
+        }
+    }
+
+    public struct Joint: Sendable, Equatable {
+        public var name: String
+        public var rmsTrackingErrorRadians: Double
+        public var maxAbsTrackingErrorRadians: Double
+        public var maxAbsTorqueNewtonMeters: Double
+        /// The range of motion reached while the exercise ran.
+        public var minimumPositionRadians: Double
+        public var maximumPositionRadians: Double
+        public var rangeOfMotionRadians: Double { maximumPositionRadians - minimumPositionRadians }
+    }
+
+    public var profileName: String
+    public var port: String
+    public var rateHertz: Double
+    public var requestedDurationSeconds: Double
+    public var elapsedSeconds: Double
+    public var cycles: Int64
+    /// Cycles whose work ran past the next deadline.
+    public var overruns: Int64
+    public var skippedCycles: Int64
+    public var wakeLatency: Percentiles
+    public var computeTime: Percentiles
+    public var roundTrip: Percentiles
+    public var cycleTime: Percentiles
+    public var joints: [Joint]
+    public var transitions: [SupervisorTransition]
+    public var finalState: SupervisorState
+    public var latchedCause: SafetyCause?
+    public var linkError: String?
+    public var identity: DeviceIdentityInfo?
+
+    /// Transitions that stopped motion for a safety reason (faults, e-stops, escalations).
+    public var safetyEvents: [SupervisorTransition] {
+        transitions.filter { $0.to == .fault || $0.to == .estop }
+    }
+
+    /// True when the session ended in a normal stop.
+    public var endedCleanly: Bool {
+        (finalState == .idle || finalState == .disabled) && safetyEvents.isEmpty && linkError == nil
+    }
+
+    public func json(extra: [(String, JSONValue)] = []) -> JSONValue {
+        let start = transitions.first?.time
+        func transition(_ t: SupervisorTransition) -> JSONValue {
+            var object: JSONObject = [
+                "cycle": .integer(t.cycle),
+                "t_ms": .number(Double(t.time.nanoseconds(since: start ?? t.time)) / 1e6, significantDigits: 6),
+                "from": .string(t.from.rawValue), "to": .string(t.to.rawValue), "cause": .string(t.cause.rawValue),
+            ]
+            if let category = t.category { object["stop_category"] = .int(category.rawValue) }
+            if t.value != 0 { object["value"] = .number(t.value, significantDigits: 6) }
+            if t.deviceCode != 0 { object["device_code"] = .int(Int(t.deviceCode)) }
+            return .object(object)
+        }
+        var object: JSONObject = [
+            "profile": .string(profileName),
+            "port": .string(port),
+            "rate_hz": .number(rateHertz),
+            "duration_s": .number(requestedDurationSeconds),
+            "elapsed_s": .number(elapsedSeconds, significantDigits: 6),
+            "cycles": .integer(cycles),
+            "missed_deadlines": .integer(overruns),
+            "skipped_cycles": .integer(skippedCycles),
+            "wake_latency_us": wakeLatency.json,
+            "compute_us": computeTime.json,
+            "round_trip_us": roundTrip.json,
+            "cycle_us": cycleTime.json,
+            "joints": .array(
+                joints.map { joint in
+                    .object([
+                        "name": .string(joint.name),
+                        "rms_tracking_error_rad": .number(joint.rmsTrackingErrorRadians, significantDigits: 4),
+                        "max_abs_tracking_error_rad": .number(joint.maxAbsTrackingErrorRadians, significantDigits: 4),
+                        "max_abs_torque_nm": .number(joint.maxAbsTorqueNewtonMeters, significantDigits: 4),
+                        "rom_rad": .number(joint.rangeOfMotionRadians, significantDigits: 4),
+                    ])
+                }),
+            "safety_events": .array(safetyEvents.map(transition)),
+            "supervisor_transitions": .array(transitions.map(transition)),
+            "supervisor_final_state": .string(finalState.rawValue),
+        ]
+        if let latchedCause { object["latched_cause"] = .string(latchedCause.rawValue) }
+        if let linkError { object["link_error"] = .string(linkError) }
+        if let identity {
+            object["device"] = .object([
+                "model": .string(identity.model), "serial_number": .string(identity.serialNumber),
+                "firmware": .string(identity.firmware),
+            ])
+        }
+        for (key, value) in extra { object[key] = value }
+        return .object(object)
+    }
+
+    /// A short, readable summary for the terminal.
+    public func humanSummary() -> String {
+        func us(_ ns: UInt64) -> String { format(Double(ns) / 1_000, decimals: 1) }
+        var lines: [String] = []
+        let device = identity.map { " — \($0.model) s/n \($0.serialNumber), firmware \($0.firmware)" } ?? ""
+        lines.append("Session on \(port)\(device)")
+        lines.append(
+            "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
+        lines.append("  timing [µs]        p50     p99    p99.9      max")
+        for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("round trip", roundTrip), ("cycle", cycleTime)] {
+            lines.append(
+                "    " + name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + [us(p.p50), us(p.p99), us(p.p999), us(p.max)].map { String(repeating: " ", count: max(0, 8 - $0.count)) + $0 }.joined(separator: " "))
+        }
+        lines.append("  tracking               RMS error    max error   max |torque|   range of motion")
+        for joint in joints {
+            lines.append(
+                "    " + joint.name.padding(toLength: 20, withPad: " ", startingAt: 0)
+                    + "\(format(joint.rmsTrackingErrorRadians * 180 / .pi, decimals: 2))°".leftPadded(11)
+                    + "\(format(joint.maxAbsTrackingErrorRadians * 180 / .pi, decimals: 2))°".leftPadded(13)
+                    + "\(format(joint.maxAbsTorqueNewtonMeters, decimals: 3)) N·m".leftPadded(15)
+                    + "\(format(joint.minimumPositionRadians * 180 / .pi, decimals: 1))…\(format(joint.maximumPositionRadians * 180 / .pi, decimals: 1))°".leftPadded(18))
+        }
+        if safetyEvents.isEmpty {
+            lines.append("  safety events: none")
+        } else {
+            lines.append("  safety events:")
+            for event in safetyEvents {
+                let category = event.category.map { " (\($0))" } ?? ""
+                let code = event.deviceCode != 0 ? " device code 0x\(String(event.deviceCode, radix: 16))" : ""
+                lines.append("    cycle \(event.cycle): \(event.from.rawValue) → \(event.to.rawValue): \(event.cause.rawValue)\(category)\(code)")
+            }
+        }
+        if let linkError { lines.append("  link: \(linkError)") }
+        lines.append("  supervisor final state: \(finalState.rawValue)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+func format(_ value: Double, decimals: Int) -> String {
+    guard value.isFinite else { return "—" }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let rounded = (value * scale).rounded() / scale
+    var text = "\(rounded)"
+    if decimals == 0, let dot = text.firstIndex(of: ".") { text = String(text[..<dot]) }
+    if let dot = text.firstIndex(of: "."), decimals > 0 {
+        let fraction = text.distance(from: dot, to: text.endIndex) - 1
+        if fraction < decimals { text += String(repeating: "0", count: decimals - fraction) }
+    }
+    if text.contains("e") { return String(value) }
+    return text
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
