@@ -8,7 +8,10 @@ let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"])]
 
 let package = Package(
     name: "RehabHost",
-    products: [],
+    products: [
+        .executable(name: "rehabctl", targets: ["rehabctl"]),
+        .executable(name: "rehabsim", targets: ["rehabsim"]),
+    ],
     targets: [
         // Primitives: monotonic time, the per-joint container, unit conversions. Pure.
         .target(name: "Primitives", swiftSettings: strict),
@@ -45,6 +48,20 @@ let package = Package(
         .target(
             name: "RehabLinkSimulator", dependencies: ["Primitives", "Profiles", "Transport", "Wire"],
             path: "simulators/RehabLinkSimulator", swiftSettings: strict),
+        .executableTarget(
+            name: "rehabsim",
+            dependencies: ["CSystemShims", "CommandLineSupport", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Transport"],
+            path: "simulators/rehabsim", swiftSettings: strict),
+
+        // Command-line programs.
+        .target(name: "CommandLineSupport", dependencies: ["Platform", "Profiles", "Transport"], swiftSettings: strict),
+        .executableTarget(
+            name: "rehabctl",
+            dependencies: [
+                "CommandLineSupport", "Control", "Devices", "Platform", "Primitives", "Profiles", "Session", "StrictJSON",
+                "Transport", "Wire",
+            ],
+            swiftSettings: strict),
 
         // Shared test helpers: repository paths, RehabLink vectors.
         .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),

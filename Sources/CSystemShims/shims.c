@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -95,4 +96,36 @@ int rh_online_cpu_count(void) {
 int rh_set_current_thread_name(const char *name) {
     int result = pthread_setname_np(pthread_self(), name);
     return result == 0 ? 0 : -result;
+}
+
+int rh_set_current_thread_fifo(int priority) {
+    struct sched_param parameters = {.sched_priority = priority};
+    int result = pthread_setschedparam(pthread_self(), SCHED_FIFO, &parameters);
+    return result == 0 ? 0 : -result;
+}
+
+int rh_current_thread_policy(int *policy, int *priority) {
+    struct sched_param parameters;
+    int result = pthread_getschedparam(pthread_self(), policy, &parameters);
+    if (result != 0) return -result;
+    *priority = parameters.sched_priority;
+    return 0;
+}
+
+int rh_fifo_priority_max(void) {
+    return sched_get_priority_max(SCHED_FIFO);
+}
+
+int rh_lock_all_memory(void) {
+    return mlockall(MCL_CURRENT | MCL_FUTURE) == 0 ? 0 : -errno;
+}
+
+void rh_prefault_stack(size_t bytes) {
+    volatile unsigned char *region = __builtin_alloca(bytes);
+    for (size_t offset = 0; offset < bytes; offset += 4096) region[offset] = 0;
+}
+
+int rh_current_cpu(void) {
+    int cpu = sched_getcpu();
+    return cpu < 0 ? -errno : cpu;
 }

@@ -57,3 +57,12 @@ public struct Handoff<Value>: @unchecked Sendable {
     public let value: Value
     public init(_ value: Value) { self.value = value }
 }
+
+/// A value computed on another thread and read after joining it.
+///
+/// @unchecked: `value` is written once by the worker before it ends and read only after
+/// `ControlThread.join()`, which orders the two (pthread_join synchronises memory).
+public final class ThreadResult<Value>: @unchecked Sendable {
+    public var value: Value?
+    public init() {}
+}

@@ -31,31 +31,55 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
     }
 
     /// Waypoints that take exactly `durationSeconds`, starting at the measured `start`.
+    ///
+    /// Joints away from neutral are first brought there at no more than the centring speed. Then
+    /// the joint swings between ±amplitude for as many swings as fit, and returns to neutral. When
+    /// not even one out-and-back fits, a single smaller one at the same peak speed is made.
     public func trajectory(from start: JointList<Double>, durationSeconds: Double) -> WaypointTrajectory {
         let duration = max(durationSeconds, 0.05)
         let center = JointList<Double>.zeros(start.count)
         var farthest = 0.0
         for joint in 0..<start.count { farthest = max(farthest, abs(start[joint])) }
-        let centering = min(duration, max(1.0, farthest / centeringSpeedRadiansPerSecond))
-        var waypoints = [WaypointTrajectory.Waypoint(positions: center, moveSeconds: centering)]
-        var elapsed = centering
-        var sign = 1.0
-        var swings = 0
-        let returning = swingSeconds / 2
-        while true {
-            let move = swings == 0 ? swingSeconds / 2 : swingSeconds
-            if elapsed + move + holdSeconds + returning > duration { break }
-            var target = center
-            target[jointIndex] = sign * amplitudeRadians
-            waypoints.append(.init(positions: target, moveSeconds: move, holdSeconds: holdSeconds))
-            elapsed += move + holdSeconds
-            sign = -sign
-            swings += 1
+        var waypoints: [WaypointTrajectory.Waypoint] = []
+        var elapsed = 0.0
+        if farthest > 0.01 {
+            // Minimum jerk peaks at 1.875 × the mean speed: this keeps the peak at the centring speed.
+            let centering = min(duration / 2, max(0.5, 1.875 * farthest / centeringSpeedRadiansPerSecond))
+            waypoints.append(.init(positions: center, moveSeconds: centering))
+            elapsed = centering
         }
-        if swings > 0 {
-            waypoints.append(.init(positions: center, moveSeconds: returning, holdSeconds: max(0, duration - elapsed - returning)))
+        let half = swingSeconds / 2
+        let remaining = duration - elapsed
+        var swings = 0
+        if remaining >= half + holdSeconds + half {
+            var sign = 1.0
+            while true {
+                let move = swings == 0 ? half : swingSeconds
+                if elapsed + move + holdSeconds + half > duration { break }
+                var target = center
+                target[jointIndex] = sign * amplitudeRadians
+                waypoints.append(.init(positions: target, moveSeconds: move, holdSeconds: holdSeconds))
+                elapsed += move + holdSeconds
+                sign = -sign
+                swings += 1
+            }
+        } else if remaining > 0.1 {
+            // A short session: one out-and-back, as far as the same peak speed allows in the time.
+            let shortHalf = remaining / 2
+            let amplitude = min(amplitudeRadians, peakVelocityRadiansPerSecond * shortHalf / 1.875)
+            var target = center
+            target[jointIndex] = amplitude
+            waypoints.append(.init(positions: target, moveSeconds: shortHalf))
+            elapsed += shortHalf
+            swings = 1
+        }
+        let back = swings > 0 ? min(half, duration - elapsed) : 0
+        if back > 0 {
+            waypoints.append(.init(positions: center, moveSeconds: back, holdSeconds: max(0, duration - elapsed - back)))
+        } else if waypoints.isEmpty {
+            waypoints.append(.init(positions: center, moveSeconds: duration))
         } else {
-            waypoints[0].holdSeconds = max(0, duration - centering)
+            waypoints[waypoints.count - 1].holdSeconds += max(0, duration - elapsed)
         }
         return WaypointTrajectory(start: start, waypoints: waypoints)
     }

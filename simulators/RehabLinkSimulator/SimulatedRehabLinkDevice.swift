@@ -96,10 +96,18 @@ public final class SimulatedRehabLinkDevice {
     /// True while the drive produces torque.
     public var isTorqueOn: Bool { torqueOn }
 
-    /// Moves out the events recorded so far (allocates; not for the control cycle).
-    public func takeEvents() -> [DeviceEvent] {
-        let events = eventLog
+    /// Hands every event recorded so far to `body`, oldest first, and forgets them. Allocation-free,
+    /// so a real-time loop can call it every iteration.
+    public func drainEvents(_ body: (DeviceEvent) -> Void) {
+        guard !eventLog.isEmpty else { return }
+        for event in eventLog { body(event) }
         eventLog.removeAll(keepingCapacity: true)
+    }
+
+    /// The events recorded so far, moved out (allocates: for tests and tools, not real-time loops).
+    public func takeEvents() -> [DeviceEvent] {
+        var events: [DeviceEvent] = []
+        drainEvents { events.append($0) }
         return events
     }
 

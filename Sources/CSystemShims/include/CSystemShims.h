@@ -40,4 +40,14 @@ int rh_set_current_thread_cpu(int cpu);
 int rh_online_cpu_count(void);
 int rh_set_current_thread_name(const char *name);  // pthread_setname_np, ≤ 15 characters
 
+// Real-time scheduling of the calling thread.
+int rh_set_current_thread_fifo(int priority);   // pthread_setschedparam(SCHED_FIFO)
+int rh_current_thread_policy(int *policy, int *priority);
+int rh_fifo_priority_max(void);
+int rh_lock_all_memory(void);                   // mlockall(MCL_CURRENT | MCL_FUTURE)
+// Touches `bytes` of stack below the caller so that the pages are present (and locked).
+void rh_prefault_stack(size_t bytes);
+int rh_current_cpu(void);                       // sched_getcpu
+
+
 #endif

@@ -1,0 +1,39 @@
+# RehabHost — the two commands of the README, and a few helpers.
+#
+#   make demo    build, then run the simulator-backed demo (rehabctl demo)
+#   make test    build once, then run the whole test suite (what CI runs: .ci/run)
+#
+# Both install the Debian -dev packages of libserialport, libusb-1.0 and libudev first when
+# pkg-config cannot find them (scripts/setup.sh; uses sudo when not root).
+
+SWIFT ?= swift
+CONFIGURATION ?= release
+BIN := .build/$(CONFIGURATION)
+
+.PHONY: demo test setup build vectors clean help
+
+help:
+	@echo "make demo   - run the simulated wrist-trainer demo (rehabctl demo)"
+	@echo "make test   - run the whole test suite"
+	@echo "make build  - build rehabctl and rehabsim ($(CONFIGURATION))"
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build -c $(CONFIGURATION)
+
+demo: build
+	$(BIN)/rehabctl demo
+
+# Tests run in release mode: the allocation counter and the timing checks must see the code that ships.
+test: setup
+	$(SWIFT) build -c $(CONFIGURATION) --build-tests
+	$(SWIFT) test -c $(CONFIGURATION) --skip-build
+
+# Regenerate the RehabLink test vectors from the Python reference implementation.
+vectors:
+	python3 protocols/rehablink/tools/make_vectors.py
+
+clean:
+	rm -rf .build

@@ -1,0 +1,99 @@
+import CSystemShims
+import Glibc
+
+/// What a real-time thread asks for. Each step is tried and reported; nothing fails silently.
+public struct RealtimeRequest: Sendable, Equatable {
+    /// SCHED_FIFO priority 1…99, or nil to stay SCHED_OTHER.
+    public var priority: Int32?
+    /// mlockall(MCL_CURRENT | MCL_FUTURE) and a prefaulted stack.
+    public var lockMemory: Bool
+    /// Pin the thread to this CPU.
+    public var cpu: Int?
+    /// Timer slack for the thread; 1 ns removes most of the 50 µs default (no privilege needed).
+    public var timerSlackNanoseconds: UInt
+    public var prefaultStackBytes: Int
+
+    public init(priority: Int32? = 80, lockMemory: Bool = true, cpu: Int? = nil, timerSlackNanoseconds: UInt = 1, prefaultStackBytes: Int = 512 * 1024) {
+        self.priority = priority
+        self.lockMemory = lockMemory
+        self.cpu = cpu
+        self.timerSlackNanoseconds = timerSlackNanoseconds
+        self.prefaultStackBytes = prefaultStackBytes
+    }
+}
+
+/// What the thread got, with the reason and the remedy for everything it did not get.
+public struct RealtimeReport: Sendable, Equatable {
+    public var schedFIFO = false
+    public var priority: Int32 = 0
+    public var memoryLocked = false
+    public var cpu: Int?
+    public var timerSlackNanoseconds: Int = -1
+    /// One line per step that was refused, saying why and what to do.
+    public var warnings: [String] = []
+
+    /// True when everything that was asked for was granted.
+    public var isComplete: Bool { warnings.isEmpty }
+
+    /// One line per step: "SCHED_FIFO 80: granted", …
+    public var lines: [String] {
+        var lines = [
+            "scheduling: " + (schedFIFO ? "SCHED_FIFO priority \(priority)" : "SCHED_OTHER (not real-time)"),
+            "memory: " + (memoryLocked ? "locked (mlockall)" : "not locked"),
+            "cpu: " + (cpu.map { "pinned to \($0)" } ?? "any"),
+            "timer slack: \(timerSlackNanoseconds) ns",
+        ]
+        lines += warnings.map { "warning: " + $0 }
+        return lines
+    }
+}
+
+/// Applies a `RealtimeRequest` to the calling thread (memory locking is process-wide).
+///
+/// The corresponding C functions are `pthread_setschedparam`, `mlockall`,
+/// `pthread_setaffinity_np` and `prctl(PR_SET_TIMERSLACK)`.
+public enum Realtime {
+    public static let remedy =
+        "allow it with an rtprio/memlock limit (hardware/limits/99-rehabhost.conf in /etc/security/limits.d/) or capabilities (sudo setcap cap_sys_nice,cap_ipc_lock+ep <binary>); running as root is not needed"
+
+    public static func apply(_ request: RealtimeRequest) -> RealtimeReport {
+        var report = RealtimeReport()
+        if let cpu = request.cpu {
+            let result = rh_set_current_thread_cpu(Int32(cpu))
+            if result == 0 {
+                report.cpu = cpu
+            } else {
+                report.warnings.append("cannot pin to CPU \(cpu): \(Errno(rawValue: -result))")
+            }
+        }
+        if rh_set_timer_slack_ns(request.timerSlackNanoseconds) != 0 {
+            report.warnings.append("cannot set the timer slack: \(Errno.current)")
+        }
+        report.timerSlackNanoseconds = rh_get_timer_slack_ns()
+        if request.lockMemory {
+            let result = rh_lock_all_memory()
+            if result == 0 {
+                report.memoryLocked = true
+            } else {
+                report.warnings.append("memory not locked (\(Errno(rawValue: -result))): page faults can stall the loop; \(remedy)")
+            }
+        }
+        if request.prefaultStackBytes > 0 { rh_prefault_stack(request.prefaultStackBytes) }
+        if let priority = request.priority {
+            let result = rh_set_current_thread_fifo(priority)
+            if result != 0 {
+                report.warnings.append("SCHED_FIFO \(priority) refused (\(Errno(rawValue: -result))): the loop runs without real-time priority; \(remedy)")
+            }
+        }
+        var policy: Int32 = 0
+        var priority: Int32 = 0
+        if rh_current_thread_policy(&policy, &priority) == 0 {
+            report.schedFIFO = policy == SCHED_FIFO
+            report.priority = priority
+        }
+        return report
+    }
+
+    /// CPUs online.
+    public static var onlineCPUCount: Int { Int(max(1, rh_online_cpu_count())) }
+}

@@ -1,0 +1,101 @@
+import CommandLineSupport
+import Devices
+import Platform
+import Session
+import StrictJSON
+
+/// The real-time options shared by the commands that run a control loop.
+struct RealtimeOptions {
+    var request: RealtimeRequest
+    var required: Bool
+
+    init(_ parsed: ParsedArguments) throws(CommandFailure) {
+        let priority = try parsed.integer("--priority", default: 80, in: 0...99, unit: "(SCHED_FIFO priority)")!
+        let cpuCount = Realtime.onlineCPUCount
+        let cpu = try parsed.integer("--cpu", default: nil, in: 0...Int.max, unit: "(CPU number)")
+        if let cpu, cpu >= cpuCount {
+            throw parsed.usageError("--cpu \(cpu) does not exist: this machine has CPUs 0…\(cpuCount - 1)")
+        }
+        request = RealtimeRequest(priority: priority == 0 ? nil : Int32(priority), lockMemory: true, cpu: cpu)
+        required = parsed.flag("--require-realtime")
+        if required && priority == 0 { throw parsed.usageError("--require-realtime needs a --priority above 0") }
+    }
+
+    /// rehabsim stands in for firmware on its own MCU: it runs just below the host's priority and,
+    /// when the control thread is pinned, on the same CPU, so that a stall of that CPU (hypervisor
+    /// steal on a VM) delays host and device together and shows as host overruns rather than as
+    /// device silence.
+    var simulatorArguments: [String] {
+        var arguments: [String] = []
+        if let priority = request.priority { arguments += ["--priority", String(max(1, priority - 1))] }
+        if let cpu = request.cpu { arguments += ["--cpu", String(cpu)] }
+        return arguments
+    }
+}
+
+extension RealtimeReport {
+    var json: JSONValue {
+        .object([
+            "sched_fifo": .bool(schedFIFO), "priority": .int(Int(priority)), "mlockall": .bool(memoryLocked),
+            "cpu": cpu.map { .int($0) } ?? .null, "timer_slack_ns": .int(timerSlackNanoseconds),
+            "warnings": .array(warnings.map { .string($0) }),
+        ])
+    }
+}
+
+/// Runs a prepared-to-be session on a dedicated control thread: real-time set-up first (reported,
+/// refused with --require-realtime before anything is enabled), then self-test and enable, then
+/// the loop; the device is disabled afterwards whatever happened.
+enum ControlThreadRun {
+    struct Outcome {
+        var session: SessionReport
+        var realtime: RealtimeReport
+    }
+
+    private enum ThreadOutcome {
+        case finished(SessionReport, RealtimeReport)
+        case realtimeRefused(RealtimeReport)
+        case prepareFailed(SessionError)
+    }
+
+    static func execute(
+        session: TherapySession, realtime: RealtimeOptions, command: String,
+        announce: @escaping @Sendable (DeviceIdentityInfo?) -> Void
+    ) throws(CommandFailure) -> Outcome {
+        let handoff = Handoff(session)
+        let result = ThreadResult<ThreadOutcome>()
+        let thread = ControlThread.start(name: "rehab-control") {
+            let session = handoff.value
+            let report = Realtime.apply(realtime.request)
+            for line in report.lines where line.hasPrefix("warning") || !report.isComplete {
+                Terminal.printError("rehabctl \(command): real-time \(line)")
+            }
+            if realtime.required && !(report.schedFIFO && report.memoryLocked) {
+                result.value = .realtimeRefused(report)
+                return
+            }
+            do throws(SessionError) {
+                try session.prepare()
+            } catch {
+                result.value = .prepareFailed(error)
+                return
+            }
+            announce(session.identity)
+            result.value = .finished(session.run(), report)
+        }
+        thread.join()
+        session.finish()
+        switch result.value {
+        case .finished(let report, let realtime):
+            return Outcome(session: report, realtime: realtime)
+        case .realtimeRefused(let report):
+            throw CommandFailure(
+                "rehabctl \(command): --require-realtime: not granted:\n" + report.warnings.map { "  " + $0 }.joined(separator: "\n"),
+                exitCode: .permission)
+        case .prepareFailed(let error):
+            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        case nil:
+            throw CommandFailure("rehabctl \(command): the control thread ended without a result", exitCode: .software)
+        }
+    }
+}

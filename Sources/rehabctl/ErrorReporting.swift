@@ -1,0 +1,23 @@
+import CommandLineSupport
+import Devices
+import Session
+
+extension DeviceError {
+    var exitCode: ExitCode {
+        switch self {
+        case .transport(let error): error.exitCode
+        case .noAnswer, .refused, .watchdogNotConfirmed, .notReady: .unavailable
+        case .protocolViolation: .protocolError
+        case .identityMismatch: .configuration
+        }
+    }
+}
+
+extension SessionError {
+    var exitCode: ExitCode {
+        switch self {
+        case .device(let error): error.exitCode
+        case .invalidOptions: .configuration
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import CommandLineSupport
+import Devices
+import Platform
+import Primitives
+import Profiles
+import Session
+import StrictJSON
+import Transport
+import Wire
+
+/// `rehabctl identify`: who is on this port, and is it the robot of this profile?
+enum IdentifyCommand {
+    static let spec = CommandSpec(
+        program: "rehabctl", name: "identify",
+        summary: "Ask a device who it is (RehabLink IDENTIFY), and check it against a profile.",
+        discussion: """
+            Opens the port exclusively, sends IDENTIFY and prints the model, serial number, firmware and
+            each joint's ratings. With --profile it also runs the identity self-test (SR-17) and exits
+            with 78 when the device is not the robot the profile describes. Nothing is enabled.
+            """,
+        options: [
+            .init("--port", value: "PATH", help: "Serial port or pseudo-terminal (see `rehabctl devices`)."),
+            .init("--profile", value: "NAME|PATH", help: "Check the device against this hardware profile."),
+            .init("--baud", value: "BPS", help: "Baud rate; default: the profile's, else 2000000."),
+            .init("--json", help: "Print one JSON object instead of text."),
+        ],
+        examples: ["rehabctl identify --port /dev/serial/by-id/usb-RehabHost_RH-WRIST-2_0042-if00 --profile wrist-trainer"])
+
+    static func run(_ arguments: [String]) throws(CommandFailure) -> ExitCode {
+        let parsed = try ParsedArguments(arguments, spec: spec)
+        if parsed.wantsHelp {
+            Terminal.printLine(spec.helpText)
+            return .success
+        }
+        guard let port = parsed.string("--port") else { throw parsed.usageError("--port is required") }
+        var profile: HardwareProfile?
+        if let name = parsed.string("--profile") {
+            do {
+                profile = try ProfileSearch.load(name)
+            } catch {
+                throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
+            }
+        }
+        let baud = try parsed.integer("--baud", default: profile?.device.baudRateBitsPerSecond ?? 2_000_000, in: 300...12_000_000, unit: "bit/s")!
+        let serial: SerialPort
+        do {
+            serial = try SerialPort(path: port, options: .init(baudRateBitsPerSecond: baud))
+        } catch {
+            throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
+        }
+        defer { serial.close() }
+        let driver = RehabLinkDevice(link: serial, jointCount: profile?.joints.count ?? RehabLink.maxJoints)
+        let identity: DeviceIdentityInfo
+        do {
+            identity = try driver.identify()
+        } catch {
+            throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
+        }
+        let problems = profile.map { SelfTest.identityProblems(identity, profile: $0) } ?? []
+        if parsed.flag("--json") {
+            var object: JSONObject = [
+                "port": .string(port), "model": .string(identity.model), "serial_number": .string(identity.serialNumber),
+                "firmware": .string(identity.firmware), "protocol_version": .int(identity.protocolVersion),
+                "joints": .array(
+                    identity.joints.map { joint in
+                        .object([
+                            "position_min_rad": .number(joint.positionMinimumRadians), "position_max_rad": .number(joint.positionMaximumRadians),
+                            "velocity_max_rad_per_s": .number(joint.velocityMaximumRadiansPerSecond),
+                            "torque_max_nm": .number(joint.torqueMaximumNewtonMeters),
+                            "encoder_counts_per_rev": .int(joint.encoderCountsPerRevolution),
+                        ])
+                    }),
+            ]
+            if let profile {
+                object["profile"] = .string(profile.name)
+                object["profile_matches"] = .bool(problems.isEmpty)
+                object["profile_problems"] = .array(problems.map { .string($0) })
+            }
+            Terminal.printLine(JSONValue.object(object).serialized(pretty: true))
+        } else {
+            var lines = ["\(port): \(identity.model), serial \(identity.serialNumber), firmware \(identity.firmware), RehabLink v\(identity.protocolVersion), \(identity.joints.count) joint\(identity.joints.count == 1 ? "" : "s")"]
+            for (index, joint) in identity.joints.enumerated() {
+                let name = profile.flatMap { index < $0.joints.count ? " \($0.joints[index].name)" : nil } ?? ""
+                lines.append(
+                    "  joint \(index)\(name): \(degrees(joint.positionMinimumRadians))…\(degrees(joint.positionMaximumRadians))°, "
+                        + "\(joint.velocityMaximumRadiansPerSecond) rad/s, \(joint.torqueMaximumNewtonMeters) N·m, \(joint.encoderCountsPerRevolution) counts/rev")
+            }
+            if let profile {
+                if problems.isEmpty {
+                    lines.append("  profile \(profile.name): matches")
+                } else {
+                    lines.append("  profile \(profile.name): DOES NOT MATCH")
+                    lines += problems.map { "    " + $0 }
+                }
+            }
+            Terminal.printLine(lines.joined(separator: "\n"))
+        }
+        return problems.isEmpty ? .success : .configuration
+    }
+
+    static func degrees(_ radians: Double) -> String {
+        let value = (Units.degrees(fromRadians: radians) * 10).rounded() / 10
+        return String(value)
+    }
+}

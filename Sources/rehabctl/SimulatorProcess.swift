@@ -1,0 +1,52 @@
+import CommandLineSupport
+import Foundation
+import Platform
+import Primitives
+
+/// `rehabsim` started as a child process, with the pseudo-terminal path it announced.
+struct SimulatorProcess {
+    let process: ChildProcess
+    let robotPath: String
+
+    /// Finds rehabsim: --simulator, $REHABHOST_REHABSIM, next to this executable, then $PATH.
+    static func locate(explicit: String?) throws(CommandFailure) -> String {
+        if let explicit { return explicit }
+        if let configured = ProcessInfo.processInfo.environment["REHABHOST_REHABSIM"], !configured.isEmpty { return configured }
+        if let executable = currentExecutablePath() {
+            let sibling = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("rehabsim").path
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let candidate = "\(folder)/rehabsim"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw CommandFailure(
+            "rehabctl: rehabsim not found next to rehabctl or on PATH; build it (swift build) or pass --simulator PATH",
+            exitCode: .unavailable)
+    }
+
+    /// Starts rehabsim for `profilePath` and waits for its "robot: PATH" line.
+    static func start(executable: String, profilePath: String, extraArguments: [String] = []) throws(CommandFailure) -> SimulatorProcess {
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(
+                executable: executable, arguments: ["--profile", profilePath, "--exit-with-parent", "--quiet"] + extraArguments)
+        } catch {
+            throw CommandFailure("rehabctl: cannot start \(executable): \(error)", exitCode: .unavailable)
+        }
+        let deadline = MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)
+        while let line = process.readLine(deadline: deadline) {
+            if line.hasPrefix("robot: ") {
+                return SimulatorProcess(process: process, robotPath: String(line.dropFirst("robot: ".count)))
+            }
+        }
+        let status = process.terminate(graceNanoseconds: Nanoseconds.perSecond)
+        throw CommandFailure(
+            "rehabctl: \(executable) did not announce its robot within 10 s (exit status \(ChildProcess.exitCode(fromStatus: status)))",
+            exitCode: .unavailable)
+    }
+
+    func stop() {
+        process.terminate()
+    }
+}
