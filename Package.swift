@@ -64,8 +64,15 @@ let package = Package(
             swiftSettings: strict),
 
         // Shared test helpers: repository paths, RehabLink vectors.
-        .target(name: "TestSupport", dependencies: ["Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Platform", "Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "Primitives"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "StrictJSON",
+                "TestSupport", "Transport", "Wire",
+            ],
+            swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionTests",

@@ -26,6 +26,9 @@ public protocol ControlledDevice: AnyObject {
     /// Encodes and writes one command for every joint. False when the link is lost.
     @discardableResult
     func send(_ actuation: JointList<JointActuation>, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool
+    /// Sends a heartbeat (asks for a state without commanding anything). False when the link is lost.
+    @discardableResult
+    func sendHeartbeat(deadline: MonotonicInstant) -> Bool
     /// Waits (at most until `deadline`) for the reply to the last command; true when a fresh state arrived.
     func waitForState(until deadline: MonotonicInstant) -> Bool
 

@@ -88,6 +88,17 @@ public final class ChildProcess {
         }
     }
 
+    /// Everything the child writes to standard output until it closes it or `deadline` passes.
+    public func readAllOutput(deadline: MonotonicInstant) -> String {
+        var lines: [String] = []
+        while let line = readLine(deadline: deadline) { lines.append(line) }
+        if !buffered.isEmpty {
+            lines.append(String(decoding: buffered, as: UTF8.self))
+            buffered.removeAll()
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// True while the child has not exited.
     public var isRunning: Bool {
         if exitStatus != nil { return false }

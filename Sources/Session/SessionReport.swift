@@ -61,6 +61,7 @@ public struct SessionReport: Sendable {
     public var latchedCause: SafetyCause?
     public var linkError: String?
     public var identity: DeviceIdentityInfo?
+    public var linkCheck: LinkCheck?
 
     /// Transitions that stopped motion for a safety reason (faults, e-stops, escalations).
     public var safetyEvents: [SupervisorTransition] {
@@ -120,6 +121,12 @@ public struct SessionReport: Sendable {
                 "firmware": .string(identity.firmware),
             ])
         }
+        if let linkCheck {
+            object["link_check"] = .object([
+                "required_cycles": .int(linkCheck.requiredCycles), "cycles": .int(linkCheck.cycles),
+                "gaps": .int(linkCheck.gaps), "longest_gap_cycles": .int(linkCheck.longestGapCycles),
+            ])
+        }
         for (key, value) in extra { object[key] = value }
         return .object(object)
     }
@@ -130,6 +137,11 @@ public struct SessionReport: Sendable {
         var lines: [String] = []
         let device = identity.map { " — \($0.model) s/n \($0.serialNumber), firmware \($0.firmware)" } ?? ""
         lines.append("Session on \(port)\(device)")
+        if let linkCheck {
+            lines.append(
+                "  link pre-flight: \(linkCheck.cycles) cycles to get \(linkCheck.requiredCycles) fresh states in a row"
+                    + (linkCheck.gaps > 0 ? " (\(linkCheck.gaps) gaps, longest \(linkCheck.longestGapCycles) cycles)" : ""))
+        }
         lines.append(
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
         lines.append("  timing [µs]        p50     p99    p99.9      max")

@@ -20,6 +20,10 @@ public final class TherapySession {
         public var waitsForReplies = true
         /// Turn SIGINT/SIGTERM into stop requests (SR-12). For command-line sessions.
         public var observesTerminationSignals = false
+        /// Link pre-flight before enable: a fresh state every cycle at the session rate for this long…
+        public var linkCheckStableSeconds = 0.25
+        /// …within this long, or enable is refused.
+        public var linkCheckTimeoutSeconds = 3.0
 
         public init(rateHertz: Double, durationSeconds: Double, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion()) {
             self.rateHertz = rateHertz
@@ -36,6 +40,8 @@ public final class TherapySession {
     public let periodNanoseconds: Int64
     public private(set) var supervisor: Supervisor
     public private(set) var identity: DeviceIdentityInfo?
+    /// What the link pre-flight measured.
+    public private(set) var linkCheck: LinkCheck?
 
     /// Actual wake − scheduled deadline.
     public let wakeLatency = LatencyHistogram()
@@ -167,6 +173,7 @@ public final class TherapySession {
                 try device.disable()
                 state = try device.requestFreshState()
             }
+            linkCheck = try checkLinkStability()
             supervisor.selfTestPassed(cycle: 0, time: clock.now())
             let watchdog = profile.device.watchdogPeriodNanoseconds
             let confirmed = try device.enable(watchdogPeriodNanoseconds: watchdog)
@@ -180,6 +187,44 @@ public final class TherapySession {
             throw .device(error)
         }
         supervisor.deviceEnabled(cycle: 0, time: clock.now())
+    }
+
+    /// SR-2, extended to the link: before anything is enabled, heartbeats at the session rate must
+    /// bring a fresh state in every cycle for `linkCheckStableSeconds` in a row. A link that drops
+    /// replies (a marginal USB cable, an overloaded host, a kernel that delays the tty layer) is
+    /// found here, with its figures, instead of by a Cat 1 stop in the middle of an exercise.
+    private func checkLinkStability() throws(DeviceError) -> LinkCheck {
+        let required = max(3, Int((options.linkCheckStableSeconds * options.rateHertz).rounded(.up)))
+        let limit = max(required, Int(options.linkCheckTimeoutSeconds * options.rateHertz))
+        var check = LinkCheck(requiredCycles: required)
+        var consecutive = 0
+        var gap = 0
+        var freshFromWait = false
+        var deadline = clock.now().advanced(byNanoseconds: periodNanoseconds)
+        for _ in 0..<limit {
+            clock.sleep(until: deadline)
+            let now = clock.now()
+            let polled = device.poll(now: now)
+            if polled == .linkLost, let error = device.linkError { throw .transport(error) }
+            check.cycles += 1
+            if freshFromWait || polled == .freshState {
+                consecutive += 1
+                gap = 0
+            } else {
+                consecutive = 0
+                gap += 1
+                if gap == 1 { check.gaps += 1 }
+                check.longestGapCycles = max(check.longestGapCycles, gap)
+            }
+            if consecutive >= required { return check }
+            let next = deadline.advanced(byNanoseconds: periodNanoseconds)
+            guard device.sendHeartbeat(deadline: next) else { throw .transport(device.linkError!) }
+            freshFromWait = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
+            deadline = next
+        }
+        throw .notReady(
+            port: device.name,
+            reason: "the link did not bring a state in every cycle for \(options.linkCheckStableSeconds) s at \(Int(options.rateHertz)) Hz within \(options.linkCheckTimeoutSeconds) s (\(check.gaps) gaps, the longest \(check.longestGapCycles) cycles); check the cable and the host's real-time set-up (rehabctl doctor, docs/performance.md), or use a lower --rate")
     }
 
     /// Disables the device (after `run`, or to abandon a prepared session).
@@ -352,7 +397,22 @@ public final class TherapySession {
                     maximumPositionRadians: metrics.samples > 0 ? metrics.maximumPosition[index] : 0)
             },
             transitions: supervisor.transitions, finalState: supervisor.state, latchedCause: supervisor.latchedCause,
-            linkError: device.linkError.map { "\($0)" }, identity: identity)
+            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck)
+    }
+}
+
+/// The link pre-flight's figures.
+public struct LinkCheck: Sendable, Equatable {
+    /// Consecutive fresh cycles required.
+    public var requiredCycles: Int
+    /// Cycles it took.
+    public var cycles = 0
+    /// Runs of cycles without a fresh state, and the longest one.
+    public var gaps = 0
+    public var longestGapCycles = 0
+
+    public init(requiredCycles: Int) {
+        self.requiredCycles = requiredCycles
     }
 }
 

@@ -8,6 +8,8 @@ import StrictJSON
 struct RealtimeOptions {
     var request: RealtimeRequest
     var required: Bool
+    /// Where the simulator's firmware loop runs (demo and bench).
+    var simulatorCPU: Int?
 
     init(_ parsed: ParsedArguments) throws(CommandFailure) {
         let priority = try parsed.integer("--priority", default: 80, in: 0...99, unit: "(SCHED_FIFO priority)")!
@@ -18,17 +20,18 @@ struct RealtimeOptions {
         }
         request = RealtimeRequest(priority: priority == 0 ? nil : Int32(priority), lockMemory: true, cpu: cpu)
         required = parsed.flag("--require-realtime")
+        if parsed.spec.options.contains(where: { $0.name == "--simulator-cpu" }) {
+            simulatorCPU = try parsed.integer("--simulator-cpu", default: nil, in: 0...(cpuCount - 1), unit: "(CPU number)")
+        }
         if required && priority == 0 { throw parsed.usageError("--require-realtime needs a --priority above 0") }
     }
 
-    /// rehabsim stands in for firmware on its own MCU: it runs just below the host's priority and,
-    /// when the control thread is pinned, on the same CPU, so that a stall of that CPU (hypervisor
-    /// steal on a VM) delays host and device together and shows as host overruns rather than as
-    /// device silence.
+    /// rehabsim stands in for firmware on its own microcontroller: it runs just below the host's
+    /// priority, on the CPU given with --simulator-cpu.
     var simulatorArguments: [String] {
         var arguments: [String] = []
         if let priority = request.priority { arguments += ["--priority", String(max(1, priority - 1))] }
-        if let cpu = request.cpu { arguments += ["--cpu", String(cpu)] }
+        if let simulatorCPU { arguments += ["--cpu", String(simulatorCPU)] }
         return arguments
     }
 }

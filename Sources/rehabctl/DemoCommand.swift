@@ -28,6 +28,7 @@ enum DemoCommand {
             .init("--profile", value: "NAME|PATH", help: "Hardware profile of the simulated robot.", default: "wrist-trainer"),
             .init("--priority", value: "N", help: "SCHED_FIFO priority of the control thread, 1 to 99; 0 for none.", default: "80"),
             .init("--cpu", value: "N", help: "Pin the control thread to this CPU."),
+            .init("--simulator-cpu", value: "N", help: "Pin the simulator's firmware loop to this CPU."),
             .init("--require-realtime", help: "Refuse to start unless SCHED_FIFO and locked memory are granted."),
             .init("--simulator", value: "PATH", help: "The rehabsim executable; default: the one next to rehabctl."),
             .init("--json", help: "Print one JSON object (the session report) instead of the summary."),

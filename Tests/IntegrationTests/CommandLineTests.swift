@@ -1,0 +1,147 @@
+import Foundation
+import StrictJSON
+import TestSupport
+import Transport
+import XCTest
+
+/// rehabctl and rehabsim as a user meets them: help, usage errors, and the exit code of every kind
+/// of bad input.
+final class CommandLineTests: XCTestCase {
+    func testNoCommandPrintsUsageToStandardErrorAndExits64() throws {
+        let run = try ProgramRun.run("rehabctl", [])
+        XCTAssertEqual(run.exitCode, 64)
+        XCTAssertTrue(run.standardError.contains("usage: rehabctl <command>"), run.standardError)
+        XCTAssertTrue(run.standardOutput.isEmpty)
+    }
+
+    func testUnknownCommandSuggestsTheNearestAndExits64() throws {
+        let run = try ProgramRun.run("rehabctl", ["dem"])
+        XCTAssertEqual(run.exitCode, 64)
+        XCTAssertTrue(run.standardError.contains("did you mean 'demo'"), run.standardError)
+    }
+
+    func testEveryCommandHasHelpThatTeachesItsOptions() throws {
+        let top = try ProgramRun.run("rehabctl", ["--help"])
+        XCTAssertEqual(top.exitCode, 0)
+        for command in ["devices", "identify", "demo"] {
+            XCTAssertTrue(top.standardOutput.contains(command))
+            let run = try ProgramRun.run("rehabctl", [command, "--help"])
+            XCTAssertEqual(run.exitCode, 0, command)
+            XCTAssertTrue(run.standardOutput.contains("usage: rehabctl \(command)"), command)
+            XCTAssertTrue(run.standardOutput.contains("Examples:"), command)
+        }
+        XCTAssertTrue(top.standardOutput.contains("Exit codes:"))
+        let sim = try ProgramRun.run("rehabsim", ["--help"])
+        XCTAssertEqual(sim.exitCode, 0)
+        XCTAssertTrue(sim.standardOutput.contains("robot: /dev/pts/N"))
+    }
+
+    func testBadOptionValuesAreUsageErrorsNamingTheOption() throws {
+        let cases: [([String], String)] = [
+            (["demo", "--rate", "0"], "--rate must be between 1 and 10000 Hz"),
+            (["demo", "--rate", "20000"], "--rate must be between 1 and 10000 Hz"),
+            (["demo", "--duration", "0"], "--duration must be between"),
+            (["demo", "--duration", "ten"], "--duration expects a number in s"),
+            (["demo", "--priority", "120"], "--priority must be between 0 and 99"),
+            (["demo", "--cpu", "64"], "--cpu 64 does not exist"),
+            (["demo", "--bogus"], "unknown option --bogus"),
+            (["demo", "--rate"], "--rate needs a value"),
+            (["demo", "extra"], "unexpected argument \"extra\""),
+            (["identify"], "--port is required"),
+            (["devices", "--json=yes"], "--json takes no value"),
+        ]
+        for (arguments, message) in cases {
+            let run = try ProgramRun.run("rehabctl", arguments)
+            XCTAssertEqual(run.exitCode, 64, "\(arguments)")
+            XCTAssertTrue(run.standardError.contains(message), "\(arguments): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains("usage: rehabctl"), "\(arguments): usage is printed")
+        }
+        let sim = try ProgramRun.run("rehabsim", ["--priority", "0"])
+        XCTAssertEqual(sim.exitCode, 64)
+    }
+
+    func testMissingAndInvalidProfilesHaveTheirOwnExitCodes() throws {
+        let missing = try ProgramRun.run("rehabctl", ["demo", "--profile", "/nonexistent/robot.json"])
+        XCTAssertEqual(missing.exitCode, 66)
+        XCTAssertTrue(missing.standardError.contains("/nonexistent/robot.json: no such file"), missing.standardError)
+        let unknownName = try ProgramRun.run("rehabctl", ["demo", "--profile", "no-such-robot"])
+        XCTAssertEqual(unknownName.exitCode, 66)
+        XCTAssertTrue(unknownName.standardError.contains("no such profile; looked in"), unknownName.standardError)
+
+        let invalid = NSTemporaryDirectory() + "rehabhost-invalid-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: invalid) }
+        var text = try String(contentsOf: RepositoryPaths.file("hardware/wrist-trainer.json"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"rated_torque_nm\": 4.0", with: "\"rated_torque\": 4.0")
+        try text.write(toFile: invalid, atomically: true, encoding: .utf8)
+        let run = try ProgramRun.run("rehabctl", ["demo", "--profile", invalid])
+        XCTAssertEqual(run.exitCode, 65)
+        XCTAssertTrue(run.standardError.contains("joints[0].rated_torque: numbers carry their unit"), run.standardError)
+        let sim = try ProgramRun.run("rehabsim", ["--profile", invalid])
+        XCTAssertEqual(sim.exitCode, 65, "the simulator refuses the same profile")
+    }
+
+    func testMissingPortIsUnavailableAndNamesThePortAndTheRemedy() throws {
+        let run = try ProgramRun.run("rehabctl", ["identify", "--port", "/dev/ttyRehabHostMissing9"])
+        XCTAssertEqual(run.exitCode, 69)
+        XCTAssertTrue(run.standardError.contains("/dev/ttyRehabHostMissing9: no such port"), run.standardError)
+        XCTAssertTrue(run.standardError.contains("rehabctl devices"))
+        let notATerminal = try ProgramRun.run("rehabctl", ["identify", "--port", "/dev/null"])
+        XCTAssertEqual(notATerminal.exitCode, 69)
+        XCTAssertTrue(notATerminal.standardError.contains("not a serial port"), notATerminal.standardError)
+    }
+
+    func testAPortHeldByAnotherProcessIsBusy() throws {
+        let pty = try PseudoTerminal()
+        let holder = try SerialPort(path: pty.slavePath)
+        defer { holder.close() }
+        let run = try ProgramRun.run("rehabctl", ["identify", "--port", pty.slavePath])
+        XCTAssertEqual(run.exitCode, 75)
+        XCTAssertTrue(run.standardError.contains("busy"), run.standardError)
+        XCTAssertTrue(run.standardError.contains("pid \(getpid())"), "names the holder: \(run.standardError)")
+    }
+
+    func testADeviceThatNeverAnswersIsUnavailableWithinASecond() throws {
+        let pty = try PseudoTerminal()  // nobody answers on the master side
+        let started = Date()
+        let run = try ProgramRun.run("rehabctl", ["identify", "--port", pty.slavePath])
+        XCTAssertEqual(run.exitCode, 69)
+        XCTAssertTrue(run.standardError.contains("no answer to IDENTIFY"), run.standardError)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "three 200 ms attempts, not a hang")
+    }
+
+    func testPermissionDeniedOnAPortNamesTheDialoutGroup() throws {
+        // A pseudo-terminal belongs to its creator (mode 0620); another user may not open it. As root
+        // the check drops to user "nobody" with setpriv (util-linux), which every Debian has.
+        guard getuid() == 0 else {
+            let run = try ProgramRun.run("rehabctl", ["identify", "--port", "/dev/ttyS0"])
+            if access("/dev/ttyS0", R_OK | W_OK) != 0 && FileManager.default.fileExists(atPath: "/dev/ttyS0") {
+                XCTAssertEqual(run.exitCode, 77)
+            }
+            return
+        }
+        let pty = try PseudoTerminal()
+        let run = try ProgramRun.run(
+            "/usr/bin/setpriv",
+            ["--reuid=65534", "--regid=65534", "--clear-groups", RepositoryPaths.product("rehabctl").path, "identify", "--port", pty.slavePath])
+        XCTAssertEqual(run.exitCode, 77, run.standardError)
+        XCTAssertTrue(run.standardError.contains("permission denied"), run.standardError)
+        XCTAssertTrue(run.standardError.contains("dialout"), run.standardError)
+    }
+
+    func testDevicesListsPortsOrSaysThereAreNone() throws {
+        let run = try ProgramRun.run("rehabctl", ["devices"])
+        XCTAssertEqual(run.exitCode, 0, run.standardError)
+        XCTAssertTrue(run.standardOutput.hasPrefix("Serial ports:"))
+        XCTAssertTrue(run.standardOutput.contains("USB devices:"))
+        let listed = try SerialPortEnumerator.list()
+        if listed.isEmpty {
+            XCTAssertTrue(run.standardOutput.contains("none found"))
+        } else {
+            for port in listed { XCTAssertTrue(run.standardOutput.contains(port.path), port.path) }
+        }
+        let json = try ProgramRun.run("rehabctl", ["devices", "--json"])
+        XCTAssertEqual(json.exitCode, 0)
+        let document = try JSONParser.parse(json.standardOutput)
+        XCTAssertEqual(document.objectValue?["serial_ports"]?.arrayValue?.count, listed.count)
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Platform
+import Primitives
+import StrictJSON
+import TestSupport
+import XCTest
+
+/// `rehabctl demo` end to end: two processes, a pseudo-terminal, real time, the real exit codes.
+/// At 200 Hz so that a shared CI machine's kernel stalls do not trip SR-1 (see docs/performance.md).
+final class DemoEndToEndTests: XCTestCase {
+    func testDemoJsonExitsZeroWithTheCyclesItWasAskedFor() throws {
+        let run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "200", "--json"])
+        XCTAssertEqual(run.exitCode, 0, run.standardError)
+        let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
+        let cycles = try XCTUnwrap(report["cycles"]?.integerValue)
+        XCTAssertGreaterThanOrEqual(cycles, 390)
+        XCTAssertLessThanOrEqual(cycles, 460, "≈ rate × duration, plus the stop")
+        XCTAssertEqual(report["rate_hz"]?.doubleValue, 200)
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
+        XCTAssertEqual(report["safety_events"]?.arrayValue?.count, 0)
+        for key in ["missed_deadlines", "wake_latency_us", "joints", "round_trip_us", "realtime", "link_check"] {
+            XCTAssertNotNil(report[key], key)
+        }
+        let latency = try XCTUnwrap(report["wake_latency_us"]?.objectValue)
+        for key in ["p50", "p99", "max"] { XCTAssertNotNil(latency[key]?.doubleValue, key) }
+        let joints = try XCTUnwrap(report["joints"]?.arrayValue)
+        XCTAssertEqual(joints.compactMap { $0.objectValue?["name"]?.stringValue }, ["flexion_extension", "pronation_supination"])
+        let rms = try XCTUnwrap(joints[0].objectValue?["rms_tracking_error_rad"]?.doubleValue)
+        XCTAssertLessThan(rms, 0.02)
+        XCTAssertNotNil(joints[0].objectValue?["max_abs_torque_nm"]?.doubleValue)
+        XCTAssertTrue(run.standardError.contains("self-test passed"), run.standardError)
+    }
+
+    func testDemoHumanSummaryShowsTrackingSafetyAndTiming() throws {
+        let run = try ProgramRun.run("rehabctl", ["demo", "--duration", "1.5", "--rate", "200"])
+        XCTAssertEqual(run.exitCode, 0, run.standardError)
+        for text in ["cycles at 200 Hz", "wake latency", "round trip", "flexion_extension", "safety events: none",
+                     "supervisor final state: idle"] {
+            XCTAssertTrue(run.standardOutput.contains(text), "missing \"\(text)\" in\n\(run.standardOutput)")
+        }
+    }
+
+    func testFirstSigintStopsCleanlyWithExit130() throws {
+        let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
+        Thread.sleep(forTimeInterval: 2.0)
+        process.send(SIGINT)
+        let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
+        let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
+        XCTAssertEqual(ChildProcess.exitCode(fromStatus: status), 130)
+        let report = try XCTUnwrap(JSONParser.parse(output).objectValue)
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle", "a Cat 1 stop, not a fault")
+        let causes = report["supervisor_transitions"]?.arrayValue?.compactMap { $0.objectValue?["cause"]?.stringValue } ?? []
+        XCTAssertTrue(causes.contains("stop_requested"))
+        XCTAssertLessThan(report["elapsed_s"]?.doubleValue ?? 99, 10, "it stopped long before 30 s")
+    }
+
+    func testSigtermIsAnEmergencyStop() throws {
+        let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
+        Thread.sleep(forTimeInterval: 2.0)
+        process.send(SIGTERM)
+        let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
+        let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
+        XCTAssertEqual(ChildProcess.exitCode(fromStatus: status), 143)
+        let report = try XCTUnwrap(JSONParser.parse(output).objectValue)
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "estop")
+        let event = try XCTUnwrap(report["safety_events"]?.arrayValue?.first?.objectValue)
+        XCTAssertEqual(event["cause"]?.stringValue, "operator_estop")
+        XCTAssertEqual(event["stop_category"]?.integerValue, 0)
+    }
+}

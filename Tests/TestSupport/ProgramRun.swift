@@ -1,0 +1,37 @@
+import Foundation
+import Platform
+import Primitives
+
+/// Runs one of the project's programs (or any executable) to completion and collects what it printed.
+public struct ProgramRun {
+    public var exitCode: Int32
+    public var standardOutput: String
+    public var standardError: String
+
+    /// Runs `program` (a product name such as "rehabctl", or a path) with `arguments`, waiting at most
+    /// `timeoutSeconds`; a program still running then is killed and reported with exit code -1.
+    public static func run(_ program: String, _ arguments: [String], timeoutSeconds: Double = 60,
+                           environment: [String: String] = [:]) throws -> ProgramRun {
+        let executable = program.contains("/") ? program : RepositoryPaths.product(program).path
+        let errorFile = NSTemporaryDirectory() + "rehabhost-stderr-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: errorFile) }
+        for (key, value) in environment { setenv(key, value, 1) }
+        defer { for key in environment.keys { unsetenv(key) } }
+        let child = try ChildProcess.spawn(executable: executable, arguments: arguments, standardError: .file(errorFile))
+        let deadline = MonotonicClock.now().advanced(byNanoseconds: Int64(timeoutSeconds * 1e9))
+        let output = child.readAllOutput(deadline: deadline)
+        let status = child.waitForExit(deadline: deadline) ?? {
+            child.terminate(graceNanoseconds: 0)
+            return -1
+        }()
+        let errors = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
+        return ProgramRun(exitCode: status == -1 ? -1 : ChildProcess.exitCode(fromStatus: status), standardOutput: output, standardError: errors)
+    }
+
+    /// Starts a program and returns it running (for tests that signal it or talk to it).
+    public static func start(_ program: String, _ arguments: [String], standardErrorFile: String? = nil) throws -> ChildProcess {
+        let executable = program.contains("/") ? program : RepositoryPaths.product(program).path
+        return try ChildProcess.spawn(executable: executable, arguments: arguments,
+                                      standardError: standardErrorFile.map { .file($0) } ?? .discard)
+    }
+}
