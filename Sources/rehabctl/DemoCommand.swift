@@ -52,6 +52,10 @@ enum DemoCommand {
             throw CommandFailure("rehabctl demo: \(error)", exitCode: error.exitCode)
         }
         let realtime = try RealtimeOptions(parsed)
+        let kernel = KernelPreemption.detect()
+        if kernel.model.allowsLongKernelStalls && rate > 500 {
+            status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rate)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). See docs/performance.md; --rate 250 tolerates stalls up to 12 ms.")
+        }
         let simulatorPath = try SimulatorProcess.locate(explicit: parsed.string("--simulator"))
         TerminationSignals.install()
         let simulator = try SimulatorProcess.start(
