@@ -35,12 +35,7 @@ enum DemoCommand {
         ],
         examples: ["rehabctl demo", "rehabctl demo --duration 30 --rate 2000 --json"])
 
-    static func run(_ arguments: [String]) throws(CommandFailure) -> ExitCode {
-        let parsed = try ParsedArguments(arguments, spec: spec)
-        if parsed.wantsHelp {
-            Terminal.printLine(spec.helpText)
-            return .success
-        }
+    static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let duration = try parsed.double("--duration", default: 10, in: 0.001...86_400, unit: "s")
         let rate = try parsed.double("--rate", default: 1_000, in: 1...10_000, unit: "Hz")
         let json = parsed.flag("--json")

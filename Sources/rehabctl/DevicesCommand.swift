@@ -19,12 +19,7 @@ enum DevicesCommand {
         options: [.init("--json", help: "Print one JSON object instead of text.")],
         examples: ["rehabctl devices", "rehabctl devices --json"])
 
-    static func run(_ arguments: [String]) throws(CommandFailure) -> ExitCode {
-        let parsed = try ParsedArguments(arguments, spec: spec)
-        if parsed.wantsHelp {
-            Terminal.printLine(spec.helpText)
-            return .success
-        }
+    static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let profiles = loadProfiles()
         let ports: [SerialPortInfo]
         do {

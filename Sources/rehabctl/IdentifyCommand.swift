@@ -26,12 +26,7 @@ enum IdentifyCommand {
         ],
         examples: ["rehabctl identify --port /dev/serial/by-id/usb-RehabHost_RH-WRIST-2_0042-if00 --profile wrist-trainer"])
 
-    static func run(_ arguments: [String]) throws(CommandFailure) -> ExitCode {
-        let parsed = try ParsedArguments(arguments, spec: spec)
-        if parsed.wantsHelp {
-            Terminal.printLine(spec.helpText)
-            return .success
-        }
+    static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         guard let port = parsed.string("--port") else { throw parsed.usageError("--port is required") }
         var profile: HardwareProfile?
         if let name = parsed.string("--profile") {

@@ -1,10 +1,10 @@
 import CommandLineSupport
 
 /// rehabctl: the lab engineer's command line for RehabHost.
-let commands: [(name: String, summary: String, run: ([String]) throws(CommandFailure) -> ExitCode)] = [
-    ("devices", "List serial ports and USB devices, and which hardware profile matches each.", DevicesCommand.run),
-    ("identify", "Ask a device who it is, and check it against a profile.", IdentifyCommand.run),
-    ("demo", "Run a supervised exercise on the simulated wrist trainer, over a pseudo-terminal.", DemoCommand.run),
+let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
+    (DevicesCommand.spec, DevicesCommand.run),
+    (IdentifyCommand.spec, IdentifyCommand.run),
+    (DemoCommand.spec, DemoCommand.run),
 ]
 
 let overview = """
@@ -13,7 +13,7 @@ let overview = """
     RehabHost: the real-time control host for rehabilitation robots.
 
     Commands:
-    \(commands.map { "  " + $0.name.padding(toLength: 12, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n"))
+    \(commands.map { "  " + ($0.spec.name ?? "").padding(toLength: 12, withPad: " ", startingAt: 0) + $0.spec.summary }.joined(separator: "\n"))
 
     Run 'rehabctl <command> --help' for what a command does and its options.
 
@@ -29,14 +29,20 @@ if first == "--help" || first == "-h" || first == "help" {
     Terminal.printLine(overview)
     Terminal.exit(.success)
 }
-guard let command = commands.first(where: { $0.name == first }) else {
-    let suggestion = commands.first { $0.name.hasPrefix(first) || first.hasPrefix($0.name) }.map { " (did you mean '\($0.name)'?)" } ?? ""
+guard let command = commands.first(where: { $0.spec.name == first }) else {
+    let names = commands.compactMap(\.spec.name)
+    let suggestion = names.first { $0.hasPrefix(first) || first.hasPrefix($0) }.map { " (did you mean '\($0)'?)" } ?? ""
     Terminal.exit(with: CommandFailure(
         "rehabctl: unknown command '\(first)'\(suggestion)\nusage: rehabctl <command> [options]\nRun 'rehabctl --help' for the list of commands.",
         exitCode: .usage))
 }
 do {
-    Terminal.exit(try command.run(Array(arguments.dropFirst())))
+    let parsed = try ParsedArguments(Array(arguments.dropFirst()), spec: command.spec)
+    if parsed.wantsHelp {
+        Terminal.printLine(command.spec.helpText)
+        Terminal.exit(.success)
+    }
+    Terminal.exit(try command.run(parsed))
 } catch {
     Terminal.exit(with: error)
 }

@@ -40,14 +40,19 @@ final class DemoEndToEndTests: XCTestCase {
         }
     }
 
-    func testFirstSigintStopsCleanlyWithExit130() throws {
+    /// Starts a long demo, sends `signal` two seconds in, and returns the exit code and the JSON report.
+    private func demoInterrupted(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {
         let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
         Thread.sleep(forTimeInterval: 2.0)
-        process.send(SIGINT)
+        process.send(signal)
         let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
         let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
-        XCTAssertEqual(ChildProcess.exitCode(fromStatus: status), 130)
-        let report = try XCTUnwrap(JSONParser.parse(output).objectValue)
+        return (ChildProcess.exitCode(fromStatus: status), try XCTUnwrap(JSONParser.parse(output).objectValue))
+    }
+
+    func testFirstSigintStopsCleanlyWithExit130() throws {
+        let (exitCode, report) = try demoInterrupted(by: SIGINT)
+        XCTAssertEqual(exitCode, 130)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle", "a Cat 1 stop, not a fault")
         let causes = report["supervisor_transitions"]?.arrayValue?.compactMap { $0.objectValue?["cause"]?.stringValue } ?? []
         XCTAssertTrue(causes.contains("stop_requested"))
@@ -55,13 +60,8 @@ final class DemoEndToEndTests: XCTestCase {
     }
 
     func testSigtermIsAnEmergencyStop() throws {
-        let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
-        Thread.sleep(forTimeInterval: 2.0)
-        process.send(SIGTERM)
-        let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
-        let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
-        XCTAssertEqual(ChildProcess.exitCode(fromStatus: status), 143)
-        let report = try XCTUnwrap(JSONParser.parse(output).objectValue)
+        let (exitCode, report) = try demoInterrupted(by: SIGTERM)
+        XCTAssertEqual(exitCode, 143)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "estop")
         let event = try XCTUnwrap(report["safety_events"]?.arrayValue?.first?.objectValue)
         XCTAssertEqual(event["cause"]?.stringValue, "operator_estop")
