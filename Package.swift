@@ -19,6 +19,8 @@ let package = Package(
         .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CLibUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        // Counts heap allocations per thread by interposing malloc: the zero-allocation proof.
+        .target(name: "AllocationCounter"),
         // C shims for Linux calls Swift cannot import (variadic ioctl/prctl, termios2, ppoll).
         .target(name: "CSystemShims"),
         // Platform: typed wrappers over the system: monotonic clock, errno.
@@ -35,7 +37,7 @@ let package = Package(
         .target(name: "Devices", dependencies: ["Control", "Platform", "Primitives", "Transport", "Wire"], swiftSettings: strict),
         // Session: wires a device, the loop, the supervisor and the controller into one exercise.
         .target(
-            name: "Session", dependencies: ["Control", "Devices", "Platform", "Primitives", "Profiles", "StrictJSON"],
+            name: "Session", dependencies: ["AllocationCounter", "Control", "Devices", "Platform", "Primitives", "Profiles", "StrictJSON"],
             swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
@@ -76,7 +78,7 @@ let package = Package(
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionTests",
-            dependencies: ["Control", "Devices", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "TestSupport"],
+            dependencies: ["AllocationCounter", "Control", "Devices", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "SimulatorTests", dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],

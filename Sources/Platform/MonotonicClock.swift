@@ -22,6 +22,12 @@ public final class MonotonicClock: LoopClock, Sendable {
         return MonotonicInstant(nanoseconds: Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec))
     }
 
+    public func sleep(until deadline: MonotonicInstant, spinningFinalNanoseconds: Int64) {
+        guard spinningFinalNanoseconds > 0 else { return sleep(until: deadline) }
+        sleep(until: deadline.advanced(byNanoseconds: -spinningFinalNanoseconds))
+        while Self.now() < deadline {}
+    }
+
     /// Sleeps until `deadline`; a signal does not cut the sleep short.
     public func sleep(until deadline: MonotonicInstant) {
         var target = timespec(

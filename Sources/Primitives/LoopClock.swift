@@ -8,6 +8,16 @@ public protocol LoopClock: AnyObject {
     /// Returns at `deadline` (a real clock: at or after it, never before). An absolute deadline,
     /// so that a loop built on it does not drift.
     func sleep(until deadline: MonotonicInstant)
+    /// Sleeps until `spinningFinalNanoseconds` before `deadline`, then busy-waits for the rest: on a
+    /// real clock this trades CPU for a wake-up with less jitter. 0 is a plain sleep.
+    func sleep(until deadline: MonotonicInstant, spinningFinalNanoseconds: Int64)
+}
+
+extension LoopClock {
+    /// Clocks without a cost to waking (virtual ones) just sleep.
+    public func sleep(until deadline: MonotonicInstant, spinningFinalNanoseconds: Int64) {
+        sleep(until: deadline)
+    }
 }
 
 /// A clock that only moves when told to: `sleep(until:)` jumps straight to the deadline.

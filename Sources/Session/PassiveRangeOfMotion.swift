@@ -30,22 +30,35 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
         MinimumJerk(from: -amplitudeRadians, to: amplitudeRadians, durationSeconds: swingSeconds).peakVelocityRadiansPerSecond
     }
 
-    /// Waypoints that take exactly `durationSeconds`, starting at the measured `start`.
+    /// The most waypoints a plan of `durationSeconds` can have: reserve this much.
+    public func waypointCapacity(durationSeconds: Double) -> Int {
+        Int((max(durationSeconds, 0) / (swingSeconds + holdSeconds)).rounded(.up)) + 4
+    }
+
+    /// Waypoints that take exactly `durationSeconds`, starting at the measured `start` (allocates).
+    public func trajectory(from start: JointList<Double>, durationSeconds: Double) -> WaypointTrajectory {
+        var trajectory = WaypointTrajectory(jointCount: start.count, capacity: waypointCapacity(durationSeconds: durationSeconds))
+        plan(from: start, durationSeconds: durationSeconds, into: &trajectory)
+        return trajectory
+    }
+
+    /// Plans into `trajectory` (whose capacity is `waypointCapacity`): no allocation, so the plan can
+    /// be made in the control cycle from the state measured at activation (SR-5).
     ///
     /// Joints away from neutral are first brought there at no more than the centring speed. Then
     /// the joint swings between ±amplitude for as many swings as fit, and returns to neutral. When
     /// not even one out-and-back fits, a single smaller one at the same peak speed is made.
-    public func trajectory(from start: JointList<Double>, durationSeconds: Double) -> WaypointTrajectory {
+    public func plan(from start: JointList<Double>, durationSeconds: Double, into trajectory: inout WaypointTrajectory) {
+        trajectory.replan(from: start)
         let duration = max(durationSeconds, 0.05)
         let center = JointList<Double>.zeros(start.count)
         var farthest = 0.0
         for joint in 0..<start.count { farthest = max(farthest, abs(start[joint])) }
-        var waypoints: [WaypointTrajectory.Waypoint] = []
         var elapsed = 0.0
         if farthest > 0.01 {
             // Minimum jerk peaks at 1.875 × the mean speed: this keeps the peak at the centring speed.
             let centering = min(duration / 2, max(0.5, 1.875 * farthest / centeringSpeedRadiansPerSecond))
-            waypoints.append(.init(positions: center, moveSeconds: centering))
+            trajectory.append(.init(positions: center, moveSeconds: centering))
             elapsed = centering
         }
         let half = swingSeconds / 2
@@ -58,7 +71,7 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
                 if elapsed + move + holdSeconds + half > duration { break }
                 var target = center
                 target[jointIndex] = sign * amplitudeRadians
-                waypoints.append(.init(positions: target, moveSeconds: move, holdSeconds: holdSeconds))
+                trajectory.append(.init(positions: target, moveSeconds: move, holdSeconds: holdSeconds))
                 elapsed += move + holdSeconds
                 sign = -sign
                 swings += 1
@@ -66,21 +79,19 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
         } else if remaining > 0.1 {
             // A short session: one out-and-back, as far as the same peak speed allows in the time.
             let shortHalf = remaining / 2
-            let amplitude = min(amplitudeRadians, peakVelocityRadiansPerSecond * shortHalf / 1.875)
             var target = center
-            target[jointIndex] = amplitude
-            waypoints.append(.init(positions: target, moveSeconds: shortHalf))
+            target[jointIndex] = min(amplitudeRadians, peakVelocityRadiansPerSecond * shortHalf / 1.875)
+            trajectory.append(.init(positions: target, moveSeconds: shortHalf))
             elapsed += shortHalf
             swings = 1
         }
         let back = swings > 0 ? min(half, duration - elapsed) : 0
         if back > 0 {
-            waypoints.append(.init(positions: center, moveSeconds: back, holdSeconds: max(0, duration - elapsed - back)))
-        } else if waypoints.isEmpty {
-            waypoints.append(.init(positions: center, moveSeconds: duration))
+            trajectory.append(.init(positions: center, moveSeconds: back, holdSeconds: max(0, duration - elapsed - back)))
+        } else if trajectory.waypoints.isEmpty {
+            trajectory.append(.init(positions: center, moveSeconds: duration))
         } else {
-            waypoints[waypoints.count - 1].holdSeconds += max(0, duration - elapsed)
+            trajectory.extendLastHold(bySeconds: duration - elapsed)
         }
-        return WaypointTrajectory(start: start, waypoints: waypoints)
     }
 }

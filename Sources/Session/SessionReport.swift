@@ -62,6 +62,15 @@ public struct SessionReport: Sendable {
     public var linkError: String?
     public var identity: DeviceIdentityInfo?
     public var linkCheck: LinkCheck?
+    public var allocations: AllocationTally
+    /// CPU time the control thread used while the loop ran.
+    public var controlThreadCPUSeconds: Double
+
+    /// Heap allocations per control cycle (nil when allocations were not counted).
+    public var allocationsPerCycle: Double? {
+        guard allocations.counting, cycles > 0 else { return nil }
+        return Double(allocations.total) / Double(cycles)
+    }
 
     /// Transitions that stopped motion for a safety reason (faults, e-stops, escalations).
     public var safetyEvents: [SupervisorTransition] {
@@ -121,6 +130,10 @@ public struct SessionReport: Sendable {
                 "firmware": .string(identity.firmware),
             ])
         }
+        object["allocations_per_cycle"] = allocationsPerCycle.map { .number($0, significantDigits: 4) } ?? .null
+        object["allocating_cycles"] = .integer(allocations.cyclesWithAllocations)
+        object["control_thread_cpu_seconds_per_second"] = .number(
+            elapsedSeconds > 0 ? controlThreadCPUSeconds / elapsedSeconds : 0, significantDigits: 3)
         if let linkCheck {
             object["link_check"] = .object([
                 "required_cycles": .int(linkCheck.requiredCycles), "cycles": .int(linkCheck.cycles),
@@ -168,6 +181,11 @@ public struct SessionReport: Sendable {
                 let code = event.deviceCode != 0 ? " device code 0x\(String(event.deviceCode, radix: 16))" : ""
                 lines.append("    cycle \(event.cycle): \(event.from.rawValue) → \(event.to.rawValue): \(event.cause.rawValue)\(category)\(code)")
             }
+        }
+        if let perCycle = allocationsPerCycle {
+            lines.append(
+                "  heap allocations in the control cycle: \(allocations.total) in \(cycles) cycles (\(format(perCycle, decimals: 3)) per cycle)"
+                    + (allocations.firstAllocatingCycle.map { "; first in cycle \($0)" } ?? ""))
         }
         if let linkError { lines.append("  link: \(linkError)") }
         lines.append("  supervisor final state: \(finalState.rawValue)")

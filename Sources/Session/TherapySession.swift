@@ -1,3 +1,4 @@
+import AllocationCounter
 import Control
 import Devices
 import Platform
@@ -20,6 +21,8 @@ public final class TherapySession {
         public var waitsForReplies = true
         /// Turn SIGINT/SIGTERM into stop requests (SR-12). For command-line sessions.
         public var observesTerminationSignals = false
+        /// Sleep-then-spin: busy-wait this long before each deadline (0 = off).
+        public var spinNanoseconds: Int64 = 0
         /// Link pre-flight before enable: a fresh state every cycle at the session rate for this long…
         public var linkCheckStableSeconds = 0.25
         /// …within this long, or enable is refused.
@@ -72,6 +75,10 @@ public final class TherapySession {
     private var terminationsSeen = 0
     private var stopPosted = false
     private var metrics: TrackingMetrics
+    private var timingMonitor: LoopTimingMonitor
+    private var pendingTiming: LoopTimingMonitor.Violation?
+    private var allocations = AllocationTally()
+    private var controlThreadCPUSeconds = 0.0
     private var cyclesRun: Int64 = 0
     private var startedAt = MonotonicInstant.zero
     private var finishedAt = MonotonicInstant.zero
@@ -138,13 +145,15 @@ public final class TherapySession {
             limits: limits, torqueSlewLimitNewtonMetersPerSecond: profile.safety.torqueSlewLimitNewtonMetersPerSecond,
             periodSeconds: Double(periodNanoseconds) * 1e-9)
         ramp = RampIn(durationSeconds: profile.control.enableRampSeconds)
-        trajectory = WaypointTrajectory(start: .zeros(count), waypoints: [])
+        trajectory = WaypointTrajectory(
+            jointCount: count, capacity: options.exercise.waypointCapacity(durationSeconds: options.durationSeconds))
         target = TrajectorySample(jointCount: count)
         actuation = JointList(count: count, repeating: .off)
         holdPositions = .zeros(count)
         stopVelocities = .zeros(count)
         schedule = LoopSchedule(start: .zero, periodNanoseconds: periodNanoseconds)
         metrics = TrackingMetrics(jointCount: count)
+        timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz)
     }
 
     // MARK: Set-up
@@ -237,26 +246,35 @@ public final class TherapySession {
     /// Runs the exercise until it has stopped, faulted, or lost the device. Returns the report.
     public func run() -> SessionReport {
         startedAt = clock.now()
+        let cpuAtStart = ThreadCPUTime.seconds()
         schedule = LoopSchedule(start: startedAt.advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
         interruptsSeen = TerminationSignals.interrupts
         terminationsSeen = TerminationSignals.terminations
         control.post(.start)
         // A bound that the supervisor's own stops make unreachable; kept in case of a logic error.
         let cycleBound = Int64((options.durationSeconds + 10) * options.rateHertz)
+        var lateCycles = 0
+        allocations.counting = rh_allocation_counting_active() != 0
         while true {
             let deadline = schedule.currentDeadline
-            clock.sleep(until: deadline)
+            clock.sleep(until: deadline, spinningFinalNanoseconds: options.spinNanoseconds)
             let wake = clock.now()
+            let allocationsBefore = rh_thread_allocations()
             wakeLatency.record(nanoseconds: wake.nanoseconds(since: deadline))
+            pendingTiming = timingMonitor.cycleStarted(
+                at: wake, lateCycles: lateCycles, consecutiveOverruns: Int(schedule.consecutiveOverruns))
             let finished = runCycle(cycle: schedule.cycle, now: wake, nextDeadline: schedule.deadline(ofCycle: schedule.cycle + 1))
             let end = clock.now()
             cycleTime.record(nanoseconds: end.nanoseconds(since: wake))
+            allocations.record(rh_thread_allocations() &- allocationsBefore, cycle: schedule.cycle)
             cyclesRun += 1
             if finished { break }
-            schedule.advance(finishedAt: end)
+            let skippedBefore = schedule.skippedCycles
+            lateCycles = schedule.advance(finishedAt: end) ? 1 + Int(schedule.skippedCycles - skippedBefore) : 0
             if cyclesRun > cycleBound { control.post(.emergencyStop) }
         }
         finishedAt = clock.now()
+        controlThreadCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
         return report()
     }
 
@@ -272,7 +290,7 @@ public final class TherapySession {
         let action = supervisor.evaluate(
             .init(cycle: cycle, time: now, freshState: fresh, linkLost: polled == .linkLost, device: state.condition,
                   deviceFaultCode: state.deviceFaultCode, maximumSpeedRadiansPerSecond: state.maximumSpeedRadiansPerSecond,
-                  requests: requests))
+                  requests: requests, timing: pendingTiming))
         command(for: action, state: state, now: now)
         let outcome = clamp.apply(to: &actuation)
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
@@ -299,8 +317,8 @@ public final class TherapySession {
                 // SR-5: the exercise starts from where the joints are now.
                 var start = JointList<Double>.zeros(state.joints.count)
                 for joint in 0..<state.joints.count { start[joint] = state.joints[joint].positionRadians }
-                trajectory = options.exercise.trajectory(
-                    from: start, durationSeconds: max(0.05, options.durationSeconds - ramp.durationSeconds))
+                options.exercise.plan(
+                    from: start, durationSeconds: max(0.05, options.durationSeconds - ramp.durationSeconds), into: &trajectory)
             }
             if let pauseBegan {
                 pausedNanoseconds += now.nanoseconds(since: pauseBegan)
@@ -397,7 +415,25 @@ public final class TherapySession {
                     maximumPositionRadians: metrics.samples > 0 ? metrics.maximumPosition[index] : 0)
             },
             transitions: supervisor.transitions, finalState: supervisor.state, latchedCause: supervisor.latchedCause,
-            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck)
+            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
+            allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds)
+    }
+}
+
+/// Heap allocations counted on the control thread, cycle by cycle (AllocationCounter).
+public struct AllocationTally: Sendable, Equatable {
+    /// False when the allocator is not interposed (the counts are then meaningless).
+    public var counting = false
+    public var total: UInt64 = 0
+    public var cyclesWithAllocations: Int64 = 0
+    /// The first cycle that allocated, for finding the culprit.
+    public var firstAllocatingCycle: Int64?
+
+    mutating func record(_ count: UInt64, cycle: Int64) {
+        guard count > 0 else { return }
+        total &+= count
+        cyclesWithAllocations += 1
+        if firstAllocatingCycle == nil { firstAllocatingCycle = cycle }
     }
 }
 

@@ -130,3 +130,24 @@ final class FirstSupervisorTests: XCTestCase {
         XCTAssertLessThan(report.elapsedSeconds, 3, "the exercise did not run on after the stop")
     }
 }
+
+/// SR-14 through the whole loop: the host itself stalls.
+final class LoopTimingSessionTests: XCTestCase {
+    func testSR14AHostStallOf15MillisecondsStopsTheExerciseCat1() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 6)
+        try harness.session.prepare()
+        let clock = harness.clock
+        // 2 s in, something holds the host for 15 ms inside a cycle (as a page fault or a kernel
+        // thread would on a real machine).
+        harness.link.at(clock.now().advanced(byNanoseconds: 2_000_000_000)) { clock.advance(byNanoseconds: 15_000_000) }
+        let report = harness.session.run()
+        harness.session.finish()
+        XCTAssertGreaterThan(report.overruns, 0)
+        let event = try XCTUnwrap(report.safetyEvents.first)
+        XCTAssertEqual(event.cause, .loopGap)
+        XCTAssertEqual(event.category, .cat1)
+        XCTAssertGreaterThan(event.value, 10, "the gap in ms")
+        XCTAssertEqual(report.finalState, .fault)
+        XCTAssertFalse(harness.simulator.isTorqueOn)
+    }
+}

@@ -67,6 +67,12 @@ public enum SafetyCause: String, Sendable, CaseIterable {
     case nonFiniteCommand = "non_finite_command"
     /// SR-13: a Cat 1 stop did not reach standstill in time.
     case stopDeadlineMissed = "stop_deadline_missed"
+    /// SR-14: five overruns in a row.
+    case loopOverruns = "loop_overruns"
+    /// SR-14: more than 1 % of the cycles of a second were late.
+    case loopLateCycles = "loop_late_cycles"
+    /// SR-14: a gap of more than 10 ms between cycles.
+    case loopGap = "loop_gap"
 }
 
 /// One supervisor transition, with the cycle, the cause and the value that caused it (SR-19).

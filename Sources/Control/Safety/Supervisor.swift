@@ -44,11 +44,15 @@ public struct Supervisor: Sendable {
         /// From the latest state: the fastest joint [rad/s].
         public var maximumSpeedRadiansPerSecond: Double
         public var requests: OperatorRequests
+        /// SR-14: what the loop-timing monitor found this cycle.
+        public var timing: LoopTimingMonitor.Violation?
 
         public init(
             cycle: Int64, time: MonotonicInstant, freshState: Bool, linkLost: Bool = false, device: DeviceCondition,
-            deviceFaultCode: UInt16 = 0, maximumSpeedRadiansPerSecond: Double, requests: OperatorRequests = []
+            deviceFaultCode: UInt16 = 0, maximumSpeedRadiansPerSecond: Double, requests: OperatorRequests = [],
+            timing: LoopTimingMonitor.Violation? = nil
         ) {
+            self.timing = timing
             self.cycle = cycle
             self.time = time
             self.freshState = freshState
@@ -164,6 +168,16 @@ public struct Supervisor: Sendable {
         }
         if silentCycles >= configuration.silenceCycles {
             consider(Trip(category: .cat1, cause: .deviceSilent, value: Double(silentCycles), code: 0, isEmergencyStop: false))
+        }
+        switch input.timing {
+        case .consecutiveOverruns(let count):
+            consider(Trip(category: .cat1, cause: .loopOverruns, value: Double(count), code: 0, isEmergencyStop: false))
+        case .tooManyLateCycles(let count):
+            consider(Trip(category: .cat1, cause: .loopLateCycles, value: Double(count), code: 0, isEmergencyStop: false))
+        case .gap(let nanoseconds):
+            consider(Trip(category: .cat1, cause: .loopGap, value: Double(nanoseconds) * 1e-6, code: 0, isEmergencyStop: false))
+        case nil:
+            break
         }
         if pendingNonFiniteCommand {
             pendingNonFiniteCommand = false

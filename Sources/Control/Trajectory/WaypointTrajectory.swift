@@ -16,7 +16,9 @@ public struct TrajectorySample: Sendable, Equatable {
 /// A sequence of minimum-jerk moves through joint-space waypoints, each followed by an optional
 /// hold; all joints start and finish each move together.
 ///
-/// Built once before the loop starts; sampling never allocates.
+/// Storage for the waypoints is reserved up front (`init(jointCount:capacity:)`), so that a plan
+/// can be made inside the control cycle — from the measured state at the moment of activation —
+/// without allocating. Sampling never allocates.
 public struct WaypointTrajectory: Sendable {
     public struct Waypoint: Sendable, Equatable {
         public var positions: JointList<Double>
@@ -30,23 +32,47 @@ public struct WaypointTrajectory: Sendable {
         }
     }
 
-    public let start: JointList<Double>
-    public let waypoints: [Waypoint]
-    private let startTimes: [Double]
+    public private(set) var start: JointList<Double>
+    public private(set) var waypoints: [Waypoint]
+    private var startTimes: [Double]
     private var cursor = 0
 
-    /// From `start` through `waypoints`. Every move must have a positive duration.
+    /// An empty trajectory (holding `start`) with room for `capacity` waypoints.
+    public init(jointCount: Int, capacity: Int) {
+        start = .zeros(jointCount)
+        waypoints = []
+        startTimes = []
+        waypoints.reserveCapacity(capacity)
+        startTimes.reserveCapacity(capacity)
+    }
+
+    /// From `start` through `waypoints` (allocates; for plans made outside the control cycle).
     public init(start: JointList<Double>, waypoints: [Waypoint]) {
-        precondition(waypoints.allSatisfy { $0.moveSeconds > 0 && $0.holdSeconds >= 0 && $0.positions.count == start.count })
+        self.init(jointCount: start.count, capacity: waypoints.count)
+        replan(from: start)
+        for waypoint in waypoints { append(waypoint) }
+    }
+
+    /// Starts a new plan at `start`, keeping the reserved storage.
+    public mutating func replan(from start: JointList<Double>) {
+        precondition(start.count == self.start.count, "a plan keeps its joint count")
         self.start = start
-        self.waypoints = waypoints
-        var times: [Double] = []
-        var time = 0.0
-        for waypoint in waypoints {
-            times.append(time)
-            time += waypoint.moveSeconds + waypoint.holdSeconds
-        }
-        startTimes = times
+        waypoints.removeAll(keepingCapacity: true)
+        startTimes.removeAll(keepingCapacity: true)
+        cursor = 0
+    }
+
+    /// Adds a move (and hold) at the end. Allocates only beyond the reserved capacity.
+    public mutating func append(_ waypoint: Waypoint) {
+        precondition(waypoint.moveSeconds > 0 && waypoint.holdSeconds >= 0 && waypoint.positions.count == start.count)
+        startTimes.append(durationSeconds)
+        waypoints.append(waypoint)
+    }
+
+    /// Lengthens the hold after the last move.
+    public mutating func extendLastHold(bySeconds seconds: Double) {
+        guard !waypoints.isEmpty, seconds > 0 else { return }
+        waypoints[waypoints.count - 1].holdSeconds += seconds
     }
 
     public var durationSeconds: Double {

@@ -1,0 +1,52 @@
+import AllocationCounter
+import Control
+import Primitives
+import Session
+import XCTest
+
+/// The control cycle allocates nothing: counted by the interposed allocator, over whole sessions
+/// in virtual time, for the full cycle the product runs (RehabLink exchange with the simulated
+/// firmware, supervisor, controller, clamp, histograms).
+final class AllocationTests: XCTestCase {
+    func testTheCounterSeesAllocationsOnThisThread() {
+        XCTAssertEqual(rh_allocation_counting_active(), 1, "malloc is interposed in this process")
+        let before = rh_thread_allocations()
+        // Strings longer than 15 UTF-8 bytes live on the heap: one allocation each.
+        let array = (0..<1_000).map { String(repeating: "x", count: 32 + $0 % 3) }
+        XCTAssertEqual(array.reduce(0) { $0 + $1.utf8.count }, 32_999)
+        XCTAssertGreaterThanOrEqual(rh_thread_allocations() - before, 1_000, "each heap string is counted")
+    }
+
+    /// Zero allocations is a property of optimised code (the shipped build, and `make test`);
+    /// unoptimised builds box generics and existentials.
+    private func requireOptimisedBuild() throws {
+        #if DEBUG
+            throw XCTSkip("allocation-free cycles are checked in release builds: run `make test`")
+        #endif
+    }
+
+    func testTwelveThousandCyclesOfTheFullSessionAllocateNothing() throws {
+        try requireOptimisedBuild()
+        let harness = try VirtualSessionHarness(durationSeconds: 12)
+        harness.simulator.placeJoint(0, atRadians: -0.2)  // so that the plan includes a centring move
+        try harness.session.prepare()
+        let report = harness.session.run()
+        harness.session.finish()
+        XCTAssertTrue(report.allocations.counting)
+        XCTAssertGreaterThanOrEqual(report.cycles, 12_000)
+        XCTAssertEqual(report.allocations.total, 0,
+                       "\(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
+        XCTAssertEqual(report.allocationsPerCycle, 0)
+        XCTAssertEqual(report.finalState, .idle, "including activation, the exercise and the Cat 1 stop")
+    }
+
+    func testAFaultInTheMiddleAllocatesNothingEither() throws {
+        try requireOptimisedBuild()
+        let harness = try VirtualSessionHarness(durationSeconds: 5)
+        try harness.session.prepare()
+        harness.link.schedule([.init(at: harness.clock.now().advanced(byNanoseconds: 2_000_000_000), .muteDevice)])
+        let report = harness.session.run()
+        XCTAssertEqual(report.safetyEvents.first?.cause, .deviceSilent)
+        XCTAssertEqual(report.allocations.total, 0)
+    }
+}
