@@ -231,10 +231,13 @@ public final class RehabLinkDevice: ControlledDevice {
                 break
             }
             if count == 0 { break }
+            // Decode in a local copy: one access to the stored decoder per read, not one per byte.
+            var local = decoder
             for index in 0..<count {
-                guard let result = decoder.push(readBuffer[index]) else { continue }
+                guard let result = local.push(readBuffer[index]) else { continue }
                 if case .packet(let packet) = result, handle(packet, now: now) { fresh = true }
             }
+            decoder = local
             if count < readBuffer.count { break }
         }
         return fresh

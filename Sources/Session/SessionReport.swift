@@ -24,8 +24,9 @@ public struct SessionReport: Sendable {
             mean = histogram.meanNanoseconds
         }
 
-        /// {p50, p90, p99, p999, max} in microseconds.
+        /// {p50, p90, p99, p999, max} in microseconds; null when nothing was measured.
         public var json: JSONValue {
+            guard count > 0 else { return .null }
             func us(_ value: UInt64) -> JSONValue { .number(Double(value) / 1_000, significantDigits: 4) }
             return .object(["p50": us(p50), "p90": us(p90), "p99": us(p99), "p999": us(p999), "max": us(max)])
         }
@@ -55,6 +56,7 @@ public struct SessionReport: Sendable {
     public var computeTime: Percentiles
     public var roundTrip: Percentiles
     public var cycleTime: Percentiles
+    public var supervisorTime: Percentiles
     public var joints: [Joint]
     public var transitions: [SupervisorTransition]
     public var finalState: SupervisorState
@@ -65,6 +67,8 @@ public struct SessionReport: Sendable {
     public var allocations: AllocationTally
     /// CPU time the control thread used while the loop ran.
     public var controlThreadCPUSeconds: Double
+    /// CPU time the whole host process used while the loop ran.
+    public var processCPUSeconds: Double
 
     /// Heap allocations per control cycle (nil when allocations were not counted).
     public var allocationsPerCycle: Double? {
@@ -108,6 +112,7 @@ public struct SessionReport: Sendable {
             "compute_us": computeTime.json,
             "round_trip_us": roundTrip.json,
             "cycle_us": cycleTime.json,
+            "supervisor_us": supervisorTime.json,
             "joints": .array(
                 joints.map { joint in
                     .object([
@@ -134,6 +139,7 @@ public struct SessionReport: Sendable {
         object["allocating_cycles"] = .integer(allocations.cyclesWithAllocations)
         object["control_thread_cpu_seconds_per_second"] = .number(
             elapsedSeconds > 0 ? controlThreadCPUSeconds / elapsedSeconds : 0, significantDigits: 3)
+        object["cpu_seconds_per_second"] = .number(elapsedSeconds > 0 ? processCPUSeconds / elapsedSeconds : 0, significantDigits: 3)
         if let linkCheck {
             object["link_check"] = .object([
                 "required_cycles": .int(linkCheck.requiredCycles), "cycles": .int(linkCheck.cycles),
@@ -158,7 +164,12 @@ public struct SessionReport: Sendable {
         lines.append(
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
         lines.append("  timing [µs]        p50     p99    p99.9      max")
-        for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("round trip", roundTrip), ("cycle", cycleTime)] {
+        for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("  supervisor", supervisorTime),
+                          ("round trip", roundTrip), ("cycle", cycleTime)] {
+            if p.count == 0 {
+                lines.append("    " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + "    not measured")
+                continue
+            }
             lines.append(
                 "    " + name.padding(toLength: 14, withPad: " ", startingAt: 0)
                     + [us(p.p50), us(p.p99), us(p.p999), us(p.max)].map { String(repeating: " ", count: max(0, 8 - $0.count)) + $0 }.joined(separator: " "))

@@ -54,6 +54,8 @@ public final class TherapySession {
     public let roundTrip = LatencyHistogram()
     /// Wake → end of the cycle's work.
     public let cycleTime = LatencyHistogram()
+    /// The supervisor's evaluation alone (part of `computeTime`).
+    public let supervisorTime = LatencyHistogram()
 
     private let controller: ImpedanceController
     private var clamp: CommandClamp
@@ -79,6 +81,7 @@ public final class TherapySession {
     private var pendingTiming: LoopTimingMonitor.Violation?
     private var allocations = AllocationTally()
     private var controlThreadCPUSeconds = 0.0
+    private var processCPUSeconds = 0.0
     private var cyclesRun: Int64 = 0
     private var startedAt = MonotonicInstant.zero
     private var finishedAt = MonotonicInstant.zero
@@ -247,6 +250,7 @@ public final class TherapySession {
     public func run() -> SessionReport {
         startedAt = clock.now()
         let cpuAtStart = ThreadCPUTime.seconds()
+        let processCPUAtStart = ThreadCPUTime.processSeconds()
         schedule = LoopSchedule(start: startedAt.advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
         interruptsSeen = TerminationSignals.interrupts
         terminationsSeen = TerminationSignals.terminations
@@ -269,12 +273,15 @@ public final class TherapySession {
             allocations.record(rh_thread_allocations() &- allocationsBefore, cycle: schedule.cycle)
             cyclesRun += 1
             if finished { break }
+            // Late cycles are the deadlines the loop missed (an overrun skips at least one).
             let skippedBefore = schedule.skippedCycles
-            lateCycles = schedule.advance(finishedAt: end) ? 1 + Int(schedule.skippedCycles - skippedBefore) : 0
+            schedule.advance(finishedAt: end)
+            lateCycles = Int(schedule.skippedCycles - skippedBefore)
             if cyclesRun > cycleBound { control.post(.emergencyStop) }
         }
         finishedAt = clock.now()
         controlThreadCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
+        processCPUSeconds = ThreadCPUTime.processSeconds() - processCPUAtStart
         return report()
     }
 
@@ -287,10 +294,12 @@ public final class TherapySession {
         let state = device.latestState
         var requests = control.take()
         if options.observesTerminationSignals { requests.formUnion(signalRequests()) }
+        let supervisorStart = clock.now()
         let action = supervisor.evaluate(
             .init(cycle: cycle, time: now, freshState: fresh, linkLost: polled == .linkLost, device: state.condition,
                   deviceFaultCode: state.deviceFaultCode, maximumSpeedRadiansPerSecond: state.maximumSpeedRadiansPerSecond,
                   requests: requests, timing: pendingTiming))
+        supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
         command(for: action, state: state, now: now)
         let outcome = clamp.apply(to: &actuation)
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
@@ -406,7 +415,7 @@ public final class TherapySession {
             requestedDurationSeconds: options.durationSeconds, elapsedSeconds: finishedAt.seconds(since: startedAt),
             cycles: cyclesRun, overruns: schedule.overruns, skippedCycles: schedule.skippedCycles,
             wakeLatency: .init(wakeLatency), computeTime: .init(computeTime), roundTrip: .init(roundTrip),
-            cycleTime: .init(cycleTime),
+            cycleTime: .init(cycleTime), supervisorTime: .init(supervisorTime),
             joints: profile.joints.enumerated().map { index, joint in
                 SessionReport.Joint(
                     name: joint.name, rmsTrackingErrorRadians: metrics.rmsError(index),
@@ -416,7 +425,7 @@ public final class TherapySession {
             },
             transitions: supervisor.transitions, finalState: supervisor.state, latchedCause: supervisor.latchedCause,
             linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
-            allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds)
+            allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds)
     }
 }
 

@@ -20,9 +20,7 @@ struct RealtimeOptions {
         }
         request = RealtimeRequest(priority: priority == 0 ? nil : Int32(priority), lockMemory: true, cpu: cpu)
         required = parsed.flag("--require-realtime")
-        if parsed.spec.options.contains(where: { $0.name == "--simulator-cpu" }) {
-            simulatorCPU = try parsed.integer("--simulator-cpu", default: nil, in: 0...(cpuCount - 1), unit: "(CPU number)")
-        }
+        simulatorCPU = try parsed.integer("--simulator-cpu", default: nil, in: 0...(cpuCount - 1), unit: "(CPU number)")
         if required && priority == 0 { throw parsed.usageError("--require-realtime needs a --priority above 0") }
     }
 

@@ -5,6 +5,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CommandFailure)
     (DevicesCommand.spec, DevicesCommand.run),
     (IdentifyCommand.spec, IdentifyCommand.run),
     (DemoCommand.spec, DemoCommand.run),
+    (BenchCommand.spec, BenchCommand.run),
 ]
 
 let overview = """

@@ -84,6 +84,14 @@ public final class SimulatedRehabLinkDevice {
         if time > now { now = time }
     }
 
+    /// The next moment the firmware must act without being spoken to (its watchdog expiring), if
+    /// any: a real-time host of the simulator sleeps until then or until bytes arrive.
+    public var nextDeadline: MonotonicInstant? {
+        guard isEnabled && !isWatchdogExpired else { return nil }
+        return lastFeed.advanced(byNanoseconds: Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
+                                 + configuration.innerLoopPeriodNanoseconds)
+    }
+
     /// The frames the device's decoder dropped or rejected, as counted by its decoder.
     public var decoderStatistics: RehabLinkDecoderStatistics { decoder.statistics }
 

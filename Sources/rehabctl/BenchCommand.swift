@@ -1,0 +1,82 @@
+import CommandLineSupport
+import Session
+
+/// `rehabctl bench`: the real loop against rehabsim behind a PTY, with honest percentiles.
+enum BenchCommand {
+    static let spec = CommandSpec(
+        program: "rehabctl", name: "bench",
+        summary: "Measure the control loop: timing percentiles, allocations and CPU, against rehabsim over a PTY.",
+        discussion: """
+            Runs the same session as `demo` (self-test, enable, passive exercise, supervisor, Cat 1 stop) and
+            reports, as percentiles (p50, p90, p99, p99.9, max): wake latency (actual − scheduled wake),
+            compute (fresh state → command encoded; the supervisor's share on its own line), round trip
+            (command written → the state echoing it decoded) and cycle time (wake → end of the cycle's
+            work); missed deadlines; heap allocations per cycle (counted by the interposed allocator); CPU
+            of the host and of the simulator, in seconds per second. It states what real-time set-up it
+            got. Compare with `cyclictest -m -p80 -i<period µs> -D10` run in the same session: p99.9 and
+            max on a shared machine are the host's noise (docs/performance.md).
+
+            A safety stop ends the run early with the figures gathered so far and a non-zero exit.
+            """,
+        options: LoopOptions.common(defaultDuration: "10") + [
+            .init("--spin-us", value: "MICROSECONDS", help: "Sleep-then-spin: busy-wait this long before each deadline.", default: "0"),
+            .init("--json", help: "Print one JSON object instead of the table."),
+        ],
+        examples: ["rehabctl bench", "rehabctl bench --rate 4000 --cpu 1 --json", "rehabctl bench --spin-us 50"])
+
+    static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        var run = try SimulatedSessionRun(command: "bench", parsed, defaultDurationSeconds: 10)
+        let spin = try parsed.integer("--spin-us", default: 0, in: 0...1_000_000, unit: "µs")!
+        if Double(spin) * 1e3 >= 1e9 / run.rateHertz {
+            throw parsed.usageError("--spin-us \(spin) is not shorter than the period (\(Int(1e6 / run.rateHertz)) µs)")
+        }
+        run.spinNanoseconds = Int64(spin) * 1_000
+        let outcome = try run.run()
+        if parsed.flag("--json") {
+            Terminal.printLine(outcome.session.json(extra: outcome.json + [("spin_us", .int(spin))]).serialized(pretty: true))
+        } else {
+            Terminal.printLine(table(outcome, run: run, spinMicroseconds: spin))
+        }
+        return outcome.exitCode
+    }
+
+    static func table(_ outcome: SimulatedSessionRun.Outcome, run: SimulatedSessionRun, spinMicroseconds: Int) -> String {
+        let report = outcome.session
+        let rt = outcome.realtime
+        func us(_ ns: UInt64) -> String {
+            let text = String(format: "%.1f", Double(ns) / 1_000)
+            return String(repeating: " ", count: max(0, 9 - text.count)) + text
+        }
+        func percent(_ value: Double?) -> String { value.map { String(format: "%.2f %%", $0 * 100) } ?? "n/a" }
+        var lines = [
+            "rehabctl bench: \(report.profileName) at \(Int(report.rateHertz)) Hz for \(String(format: "%.2f", report.elapsedSeconds)) s over \(report.port)",
+            "  real-time: " + (rt.schedFIFO ? "SCHED_FIFO \(rt.priority)" : "SCHED_OTHER") + ", memory " + (rt.memoryLocked ? "locked" : "not locked")
+                + ", CPU " + (rt.cpu.map(String.init) ?? "any") + ", timer slack \(rt.timerSlackNanoseconds) ns"
+                + (spinMicroseconds > 0 ? ", spin \(spinMicroseconds) µs" : ""),
+            "  kernel: preempt=\(outcome.kernel.rawValue)",
+            "  [µs]                p50      p90      p99    p99.9      max",
+        ]
+        for (name, p) in [("wake latency", report.wakeLatency), ("compute", report.computeTime), ("  supervisor", report.supervisorTime),
+                          ("round trip", report.roundTrip), ("cycle", report.cycleTime)] {
+            if p.count == 0 {
+                lines.append("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + "    not measured (--reply-wait next-wake)")
+                continue
+            }
+            lines.append("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + us(p.p50) + us(p.p90) + us(p.p99) + us(p.p999) + us(p.max))
+        }
+        let elapsed = max(report.elapsedSeconds, 1e-9)
+        lines.append("  cycles \(report.cycles), missed deadlines \(report.overruns) (skipped \(report.skippedCycles)), allocations per cycle "
+                     + (report.allocationsPerCycle.map { String(format: "%.3f", $0) } ?? "not counted"))
+        lines.append("  CPU: host \(percent(report.processCPUSeconds / elapsed)) of a core (control thread \(percent(report.controlThreadCPUSeconds / elapsed))), simulator \(percent(outcome.simulatorCPUSecondsPerSecond))")
+        if report.safetyEvents.isEmpty {
+            lines.append("  safety events: none; supervisor final state: \(report.finalState.rawValue)")
+        } else {
+            for event in report.safetyEvents {
+                lines.append("  SAFETY STOP at cycle \(event.cycle): \(event.cause.rawValue)" + (event.category.map { " (\($0))" } ?? "")
+                             + "; the figures above cover the run up to here")
+            }
+        }
+        if let linkError = report.linkError { lines.append("  link: \(linkError)") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,150 @@
+import CommandLineSupport
+import Devices
+import Foundation
+import Platform
+import Primitives
+import Profiles
+import Session
+import StrictJSON
+import Transport
+
+/// What `demo` and `bench` share: start rehabsim on a pseudo-terminal, connect through the serial
+/// code path, and run a supervised session on a real-time control thread.
+struct SimulatedSessionRun {
+    struct Outcome {
+        var session: SessionReport
+        var realtime: RealtimeReport
+        var kernel: KernelPreemption
+        var simulatorCPUSecondsPerSecond: Double?
+
+        /// Extra JSON fields beside the session report.
+        var json: [(String, JSONValue)] {
+            [
+                ("realtime", realtime.json),
+                ("kernel_preemption", .string(kernel.rawValue)),
+                ("simulator_cpu_seconds_per_second", simulatorCPUSecondsPerSecond.map { .number($0, significantDigits: 3) } ?? .null),
+            ]
+        }
+
+        /// The exit code for how the session ended.
+        var exitCode: ExitCode {
+            if session.linkError != nil { return .ioError }
+            if !session.safetyEvents.isEmpty {
+                return TerminationSignals.terminations > 0 ? .terminated : .safetyStop
+            }
+            if TerminationSignals.interrupts > 0 { return .interrupted }
+            return .success
+        }
+    }
+
+    var command: String
+    var profile: HardwareProfile
+    var rateHertz: Double
+    var durationSeconds: Double
+    var realtime: RealtimeOptions
+    var spinNanoseconds: Int64 = 0
+    var waitsForReplies = true
+    var simulatorPath: String?
+
+    /// Parses the options `demo` and `bench` share.
+    init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
+        self.command = command
+        durationSeconds = try parsed.double("--duration", default: defaultDurationSeconds, in: 0.001...86_400, unit: "s")
+        rateHertz = try parsed.double("--rate", default: 1_000, in: 1...10_000, unit: "Hz")
+        realtime = try RealtimeOptions(parsed)
+        simulatorPath = parsed.string("--simulator")
+        switch parsed.string("--reply-wait") ?? "cycle" {
+        case "cycle": waitsForReplies = true
+        case "next-wake": waitsForReplies = false
+        case let other: throw parsed.usageError("--reply-wait takes cycle or next-wake, not \"\(other)\"")
+        }
+        do {
+            profile = try ProfileSearch.load(parsed.string("--profile") ?? "wrist-trainer")
+        } catch {
+            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        }
+    }
+
+    func status(_ message: String) {
+        Terminal.printError("rehabctl \(command): \(message)")
+    }
+
+    func run() throws(CommandFailure) -> Outcome {
+        let kernel = KernelPreemption.detect()
+        if kernel.model.allowsLongKernelStalls && rateHertz > 500 {
+            status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). See docs/performance.md; --rate 250 tolerates stalls up to 12 ms.")
+        }
+        let executable = try SimulatorProcess.locate(explicit: simulatorPath)
+        TerminationSignals.install()
+        let simulator = try SimulatorProcess.start(
+            executable: executable, profilePath: profile.sourcePath, extraArguments: realtime.simulatorArguments)
+        defer { simulator.stop() }
+        status("simulated \(profile.name) on \(simulator.robotPath)")
+        let port: SerialPort
+        do {
+            port = try SerialPort(path: simulator.robotPath, options: .init(baudRateBitsPerSecond: profile.device.baudRateBitsPerSecond))
+        } catch {
+            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        }
+        let driver = RehabLinkDevice(link: port, jointCount: profile.joints.count)
+        var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds)
+        options.observesTerminationSignals = true
+        options.spinNanoseconds = spinNanoseconds
+        options.waitsForReplies = waitsForReplies
+        let session: TherapySession
+        do {
+            session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared, options: options)
+        } catch {
+            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        }
+        let simulatorCPUBefore = ProcessCPU.seconds(of: simulator.process.pid)
+        let wallBefore = MonotonicClock.now()
+        let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
+        let (duration, rate, name) = (durationSeconds, rateHertz, command)
+        let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity in
+            if let identity {
+                Terminal.printError(
+                    "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed")
+            }
+            Terminal.printError("rehabctl \(name): running a passive flexion–extension exercise for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops)")
+        }
+        let wallSeconds = MonotonicClock.now().seconds(since: wallBefore)
+        var simulatorCPU: Double?
+        if let before = simulatorCPUBefore, let after = ProcessCPU.seconds(of: simulator.process.pid) {
+            simulatorCPU = (after - before) / wallSeconds
+        }
+        return Outcome(session: outcome.session, realtime: outcome.realtime, kernel: kernel.model, simulatorCPUSecondsPerSecond: simulatorCPU)
+    }
+}
+
+/// CPU time of another process, from /proc/<pid>/stat (utime + stime).
+enum ProcessCPU {
+    static func seconds(of pid: pid_t) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = text.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command name; utime and stime are fields 14 and 15 of the whole line.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+}
+
+/// Options of every command that runs the loop against the simulator.
+enum LoopOptions {
+    static func common(defaultDuration: String) -> [CommandSpec.Option] {
+        [
+            .init("--duration", value: "SECONDS", help: "How long the exercise runs.", default: defaultDuration),
+            .init("--rate", value: "HZ", help: "Control loop rate, 1 to 10000.", default: "1000"),
+            .init("--profile", value: "NAME|PATH", help: "Hardware profile of the simulated robot.", default: "wrist-trainer"),
+            .init("--priority", value: "N", help: "SCHED_FIFO priority of the control thread, 1 to 99; 0 for none.", default: "80"),
+            .init("--cpu", value: "N", help: "Pin the control thread to this CPU."),
+            .init("--simulator-cpu", value: "N", help: "Pin the simulator's firmware loop to this CPU."),
+            .init("--require-realtime", help: "Refuse to start unless SCHED_FIFO and locked memory are granted."),
+            .init("--reply-wait", value: "cycle|next-wake",
+                  help: "Wait for each reply within the cycle (measures the round trip), or read it at the next wake (one context switch less per cycle).",
+                  default: "cycle"),
+            .init("--simulator", value: "PATH", help: "The rehabsim executable; default: the one next to rehabctl."),
+        ]
+    }
+}
