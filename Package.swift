@@ -60,8 +60,8 @@ let package = Package(
         .executableTarget(
             name: "rehabctl",
             dependencies: [
-                "CommandLineSupport", "Control", "Devices", "Platform", "Primitives", "Profiles", "Session", "StrictJSON",
-                "Transport", "Wire",
+                "CSystemShims", "CommandLineSupport", "Control", "Devices", "Platform", "Primitives", "Profiles", "Session",
+                "StrictJSON", "Transport", "Wire",
             ],
             swiftSettings: strict),
 

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -128,4 +129,30 @@ void rh_prefault_stack(size_t bytes) {
 int rh_current_cpu(void) {
     int cpu = sched_getcpu();
     return cpu < 0 ? -errno : cpu;
+}
+
+int rh_rtprio_limit(uint64_t *soft) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_RTPRIO, &limit) != 0) return -errno;
+    *soft = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)limit.rlim_cur;
+    return 0;
+}
+
+int rh_memlock_limit(uint64_t *soft) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_MEMLOCK, &limit) != 0) return -errno;
+    *soft = limit.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)limit.rlim_cur;
+    return 0;
+}
+
+int rh_hold_cpu_dma_latency_zero(void) {
+    int fd = open("/dev/cpu_dma_latency", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    int32_t zero = 0;
+    if (write(fd, &zero, sizeof zero) != (ssize_t)sizeof zero) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
 }

@@ -4,6 +4,8 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
     case success = 0
     /// The session ran but ended in a safety stop (fault or e-stop).
     case safetyStop = 1
+    /// `rehabctl doctor`: at least one check failed.
+    case checkFailed = 2
     /// Wrong command-line use (EX_USAGE).
     case usage = 64
     /// A file's content is invalid: profile, exercise, JSON (EX_DATAERR).
@@ -33,6 +35,7 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
         switch self {
         case .success: "success"
         case .safetyStop: "the session ended in a safety stop (fault or e-stop)"
+        case .checkFailed: "doctor: at least one check failed"
         case .usage: "wrong command-line use"
         case .dataError: "invalid file content (profile, exercise, JSON)"
         case .noInput: "a file is missing or unreadable"

@@ -12,8 +12,14 @@ public struct RealtimeRequest: Sendable, Equatable {
     /// Timer slack for the thread; 1 ns removes most of the 50 µs default (no privilege needed).
     public var timerSlackNanoseconds: UInt
     public var prefaultStackBytes: Int
+    /// Ask the CPUs for 0 µs wake-up latency (no deep idle states) while the process runs.
+    public var holdCPUDMALatency: Bool
 
-    public init(priority: Int32? = 80, lockMemory: Bool = true, cpu: Int? = nil, timerSlackNanoseconds: UInt = 1, prefaultStackBytes: Int = 512 * 1024) {
+    public init(
+        priority: Int32? = 80, lockMemory: Bool = true, cpu: Int? = nil, timerSlackNanoseconds: UInt = 1,
+        prefaultStackBytes: Int = 512 * 1024, holdCPUDMALatency: Bool = true
+    ) {
+        self.holdCPUDMALatency = holdCPUDMALatency
         self.priority = priority
         self.lockMemory = lockMemory
         self.cpu = cpu
@@ -29,6 +35,8 @@ public struct RealtimeReport: Sendable, Equatable {
     public var memoryLocked = false
     public var cpu: Int?
     public var timerSlackNanoseconds: Int = -1
+    /// /dev/cpu_dma_latency is held at 0 µs.
+    public var cpuDMALatencyHeld = false
     /// One line per step that was refused, saying why and what to do.
     public var warnings: [String] = []
 
@@ -42,6 +50,7 @@ public struct RealtimeReport: Sendable, Equatable {
             "memory: " + (memoryLocked ? "locked (mlockall)" : "not locked"),
             "cpu: " + (cpu.map { "pinned to \($0)" } ?? "any"),
             "timer slack: \(timerSlackNanoseconds) ns",
+            "CPU wake-up latency: " + (cpuDMALatencyHeld ? "held at 0 µs (/dev/cpu_dma_latency)" : "not requested"),
         ]
         lines += warnings.map { "warning: " + $0 }
         return lines
@@ -79,6 +88,11 @@ public enum Realtime {
             }
         }
         if request.prefaultStackBytes > 0 { rh_prefault_stack(request.prefaultStackBytes) }
+        if request.holdCPUDMALatency {
+            // The descriptor is kept open for the life of the process: closing it ends the request.
+            let descriptor = rh_hold_cpu_dma_latency_zero()
+            report.cpuDMALatencyHeld = descriptor >= 0
+        }
         if let priority = request.priority {
             let result = rh_set_current_thread_fifo(priority)
             if result != 0 {

@@ -6,6 +6,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CommandFailure)
     (IdentifyCommand.spec, IdentifyCommand.run),
     (DemoCommand.spec, DemoCommand.run),
     (BenchCommand.spec, BenchCommand.run),
+    (DoctorCommand.spec, DoctorCommand.run),
 ]
 
 let overview = """

@@ -2,6 +2,7 @@ import AllocationCounter
 import Control
 import Primitives
 import Session
+import TestSupport
 import XCTest
 
 /// The control cycle allocates nothing: counted by the interposed allocator, over whole sessions
@@ -20,9 +21,9 @@ final class AllocationTests: XCTestCase {
     /// Zero allocations is a property of optimised code (the shipped build, and `make test`);
     /// unoptimised builds box generics and existentials.
     private func requireOptimisedBuild() throws {
-        #if DEBUG
+        if !BuildConfiguration.isOptimized {
             throw XCTSkip("allocation-free cycles are checked in release builds: run `make test`")
-        #endif
+        }
     }
 
     func testTwelveThousandCyclesOfTheFullSessionAllocateNothing() throws {

@@ -49,5 +49,11 @@ int rh_lock_all_memory(void);                   // mlockall(MCL_CURRENT | MCL_FU
 void rh_prefault_stack(size_t bytes);
 int rh_current_cpu(void);                       // sched_getcpu
 
+// Resource limits: RLIMIT_RTPRIO / RLIMIT_MEMLOCK (soft values; UINT64_MAX = unlimited).
+int rh_rtprio_limit(uint64_t *soft);
+int rh_memlock_limit(uint64_t *soft);
+// Opens /dev/cpu_dma_latency and writes 0 µs; the request holds while the descriptor stays open.
+int rh_hold_cpu_dma_latency_zero(void);
+
 
 #endif
