@@ -56,7 +56,7 @@ let package = Package(
             path: "simulators/rehabsim", swiftSettings: strict),
 
         // Command-line programs.
-        .target(name: "CommandLineSupport", dependencies: ["Platform", "Profiles", "Transport"], swiftSettings: strict),
+        .target(name: "CommandLineSupport", dependencies: ["Platform", "Profiles", "StrictJSON", "Transport"], swiftSettings: strict),
         .executableTarget(
             name: "rehabctl",
             dependencies: [

@@ -1,3 +1,5 @@
+import StrictJSON
+
 /// The exit codes of `rehabctl` and `rehabsim`: stable, documented in the README, following
 /// sysexits.h where one fits.
 public enum ExitCode: Int32, Sendable, CaseIterable {
@@ -56,6 +58,9 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
 public struct CommandFailure: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var exitCode: ExitCode
+    /// What was measured before the failure, for commands whose --json output must always be an
+    /// object (bench): printed to standard output by the command, the message still goes to stderr.
+    public var details: JSONValue?
 
     public init(_ message: String, exitCode: ExitCode) {
         self.message = message

@@ -209,6 +209,8 @@ public final class TherapySession {
         let required = max(3, Int((options.linkCheckStableSeconds * options.rateHertz).rounded(.up)))
         let limit = max(required, Int(options.linkCheckTimeoutSeconds * options.rateHertz))
         var check = LinkCheck(requiredCycles: required)
+        // Published as it goes, so that a refusal still reports what was measured.
+        defer { linkCheck = check }
         var consecutive = 0
         var gap = 0
         var freshFromWait = false

@@ -1,5 +1,6 @@
 import CommandLineSupport
 import Session
+import StrictJSON
 
 /// `rehabctl bench`: the real loop against rehabsim behind a PTY, with honest percentiles.
 enum BenchCommand {
@@ -31,7 +32,19 @@ enum BenchCommand {
             throw parsed.usageError("--spin-us \(spin) is not shorter than the period (\(Int(1e6 / run.rateHertz)) µs)")
         }
         run.spinNanoseconds = Int64(spin) * 1_000
-        let outcome = try run.run()
+        let outcome: SimulatedSessionRun.Outcome
+        do {
+            outcome = try run.run()
+        } catch {
+            // A refusal (e.g. the link cannot sustain the rate) is a measurement too: with --json,
+            // scripts still get an object saying what was measured.
+            if parsed.flag("--json") {
+                var object: JSONObject = ["rate_hz": .number(run.rateHertz), "exit_code": .int(Int(error.exitCode.rawValue))]
+                for (key, value) in error.details?.objectValue?.entries ?? [("error", .string(error.message))] { object[key] = value }
+                Terminal.printLine(JSONValue.object(object).serialized(pretty: true))
+            }
+            throw error
+        }
         if parsed.flag("--json") {
             Terminal.printLine(outcome.session.json(extra: outcome.json + [("spin_us", .int(spin))]).serialized(pretty: true))
         } else {

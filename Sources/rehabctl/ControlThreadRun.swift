@@ -56,7 +56,7 @@ enum ControlThreadRun {
     private enum ThreadOutcome {
         case finished(SessionReport, RealtimeReport)
         case realtimeRefused(RealtimeReport)
-        case prepareFailed(SessionError)
+        case prepareFailed(SessionError, RealtimeReport)
     }
 
     static func execute(
@@ -78,7 +78,7 @@ enum ControlThreadRun {
             do throws(SessionError) {
                 try session.prepare()
             } catch {
-                result.value = .prepareFailed(error)
+                result.value = .prepareFailed(error, report)
                 return
             }
             announce(session.identity)
@@ -93,8 +93,17 @@ enum ControlThreadRun {
             throw CommandFailure(
                 "rehabctl \(command): --require-realtime: not granted:\n" + report.warnings.map { "  " + $0 }.joined(separator: "\n"),
                 exitCode: .permission)
-        case .prepareFailed(let error):
-            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        case .prepareFailed(let error, let realtime):
+            var failure = CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+            var details: JSONObject = ["error": .string(error.description), "realtime": realtime.json]
+            if let check = session.linkCheck {
+                details["link_check"] = .object([
+                    "required_cycles": .int(check.requiredCycles), "cycles": .int(check.cycles), "gaps": .int(check.gaps),
+                    "longest_gap_cycles": .int(check.longestGapCycles),
+                ])
+            }
+            failure.details = .object(details)
+            throw failure
         case nil:
             throw CommandFailure("rehabctl \(command): the control thread ended without a result", exitCode: .software)
         }
