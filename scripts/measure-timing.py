@@ -91,13 +91,13 @@ def main():
         def m(key, sub):
             return median([b[key][sub] if b.get(key) else None for b in bb])
         cw = [median([c[k] for c in ct]) for k in ("p50", "p99", "p999", "max")]
+        cycles = " / ".join([str(b["cycles"]) for b in bb] + ["refused at the link pre-flight"] * refused)
         if not bb:
             print(f"| {rate} Hz | {' / '.join(fmt(v, 0) for v in cw)} | — | — | — | — | — | — | {cycles} | — | — |")
             continue
         bw = [m("wake_latency_us", k) for k in ("p50", "p99", "p999", "max")]
         ratio = bw[1] / cw[1] if cw[1] else None
         stops = [", ".join(e["cause"] for e in b["safety_events"]) for b in bb if b["safety_events"]]
-        cycles = " / ".join([str(b["cycles"]) for b in bb] + ["refused at the link pre-flight"] * refused)
         print(f"| {rate} Hz | {' / '.join(fmt(v, 0) for v in cw)} | {' / '.join(fmt(v) for v in bw)} | {fmt(ratio, 2)} | "
               f"{fmt(m('compute_us', 'p50'))} / {fmt(m('compute_us', 'p99'))} | {fmt(m('supervisor_us', 'p99'))} | "
               f"{fmt(m('round_trip_us', 'p50'))} / {fmt(m('round_trip_us', 'p99'))} / {fmt(m('round_trip_us', 'max'))} | "

@@ -158,7 +158,7 @@ public struct SessionReport: Sendable {
         lines.append("Session on \(port)\(device)")
         if let linkCheck {
             lines.append(
-                "  link pre-flight: \(linkCheck.cycles) cycles to get \(linkCheck.requiredCycles) fresh states in a row"
+                "  link pre-flight: \(linkCheck.cycles) cycles to get \(linkCheck.requiredCycles) in a row without a risky silence"
                     + (linkCheck.gaps > 0 ? " (\(linkCheck.gaps) gaps, longest \(linkCheck.longestGapCycles) cycles)" : ""))
         }
         lines.append(

@@ -151,3 +151,41 @@ final class LoopTimingSessionTests: XCTestCase {
         XCTAssertFalse(harness.simulator.isTorqueOn)
     }
 }
+
+/// The link pre-flight before enable (SR-2 extended to the link).
+final class LinkPreFlightTests: XCTestCase {
+    /// Mutes the device for `muteMilliseconds` every `everyMilliseconds` over the first 3.5 s.
+    private func harness(muteMilliseconds: Double, everyMilliseconds: Int) throws -> VirtualSessionHarness {
+        let harness = try VirtualSessionHarness(durationSeconds: 1)
+        let start = harness.clock.now()
+        var faults: [ScheduledFault] = []
+        for step in stride(from: 20, to: 3_500, by: everyMilliseconds) {
+            let at = start.advanced(byNanoseconds: Int64(step) * 1_000_000)
+            faults.append(.init(at: at, .muteDevice))
+            faults.append(.init(at: at.advanced(byNanoseconds: Int64(muteMilliseconds * 1e6)), .unmuteDevice))
+        }
+        harness.link.schedule(faults)
+        return harness
+    }
+
+    func testSingleLateRepliesDoNotKeepTheRobotFromStarting() throws {
+        let harness = try harness(muteMilliseconds: 0.9, everyMilliseconds: 40)
+        try harness.session.prepare()
+        let check = try XCTUnwrap(harness.session.linkCheck)
+        XCTAssertGreaterThan(check.gaps, 3, "the gaps happened")
+        XCTAssertEqual(check.longestGapCycles, 1)
+        XCTAssertTrue(harness.simulator.isEnabled)
+    }
+
+    func testRepeatedTwoCycleSilencesRefuseToEnableWithTheFigures() throws {
+        let harness = try harness(muteMilliseconds: 2.5, everyMilliseconds: 100)
+        XCTAssertThrowsError(try harness.session.prepare()) { error in
+            guard case .device(.notReady(_, let reason)) = error as? SessionError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("SR-1"), reason)
+        }
+        let check = try XCTUnwrap(harness.session.linkCheck)
+        XCTAssertGreaterThanOrEqual(check.longestGapCycles, 2)
+        XCTAssertEqual(check.cycles, 3_000, "it tried for the full 3 s at 1 kHz")
+        XCTAssertFalse(harness.simulator.isEnabled, "nothing was enabled")
+    }
+}
