@@ -6,7 +6,9 @@ For each rate, alternately runs `cyclictest -m -p80 -i<period> -D<s>` (Debian: r
 Markdown table. Needs root (or rtprio/memlock limits) for SCHED_FIFO. Bounded: about
 RATES x REPEAT x 2 x DURATION seconds.
 
-usage: scripts/measure-timing.py [--duration 10] [--repeat 2] [--rates 1000,2000,4000] [--rehabctl PATH]
+usage: scripts/measure-timing.py [--duration 10] [--repeat 2] [--rates 1000,2000,4000] [--cpu N] [--rehabctl PATH]
+
+--cpu N pins the loop, the simulator and cyclictest to CPU N (use after `scripts/rt-tune.sh apply N`).
 """
 import argparse
 import json
@@ -15,8 +17,9 @@ import subprocess
 import sys
 
 
-def cyclictest(period_us, duration):
-    out = subprocess.run(["cyclictest", "-m", "-p80", f"-i{period_us}", f"-D{duration}", "-q", "-h", "20000"],
+def cyclictest(period_us, duration, cpu):
+    pin = [f"-a{cpu}"] if cpu is not None else []
+    out = subprocess.run(["cyclictest", "-m", "-p80", f"-i{period_us}", f"-D{duration}", "-q", "-h", "20000"] + pin,
                          capture_output=True, text=True, check=True).stdout
     counts, overflow, maximum = {}, 0, 0
     for line in out.splitlines():
@@ -40,9 +43,10 @@ def cyclictest(period_us, duration):
     return {"p50": quantile(0.5), "p99": quantile(0.99), "p999": quantile(0.999), "max": maximum}
 
 
-def bench(rehabctl, rate, duration, reply_wait):
+def bench(rehabctl, rate, duration, reply_wait, cpu):
+    pin = ["--cpu", str(cpu), "--simulator-cpu", str(cpu)] if cpu is not None else []
     run = subprocess.run([rehabctl, "bench", "--rate", str(rate), "--duration", str(duration), "--json",
-                          "--reply-wait", reply_wait], capture_output=True, text=True)
+                          "--reply-wait", reply_wait] + pin, capture_output=True, text=True)
     report = json.loads(run.stdout)
     report["exit_code"] = run.returncode
     return report if "cycles" in report else None  # refused before running (e.g. the link pre-flight)
@@ -63,6 +67,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--rates", default="1000,2000,4000")
     parser.add_argument("--rehabctl", default=".build/release/rehabctl")
+    parser.add_argument("--cpu", type=int, default=None)
     args = parser.parse_args()
     rows = []
     for rate in [int(r) for r in args.rates.split(",")]:
@@ -70,14 +75,14 @@ def main():
         ct, bb, nw = [], [], []
         refused = 0
         for _ in range(args.repeat):
-            ct.append(cyclictest(period, int(args.duration)))
-            report = bench(args.rehabctl, rate, args.duration, "cycle")
+            ct.append(cyclictest(period, int(args.duration), args.cpu))
+            report = bench(args.rehabctl, rate, args.duration, "cycle", args.cpu)
             if report is None:
                 refused += 1
             else:
                 bb.append(report)
             if rate == 1000:
-                report = bench(args.rehabctl, rate, args.duration, "next-wake")
+                report = bench(args.rehabctl, rate, args.duration, "next-wake", args.cpu)
                 if report is not None:
                     nw.append(report)
         rows.append((rate, period, ct, bb, nw, refused))

@@ -159,7 +159,9 @@ public struct SessionReport: Sendable {
         if let linkCheck {
             lines.append(
                 "  link pre-flight: \(linkCheck.cycles) cycles to get \(linkCheck.requiredCycles) in a row without a risky silence"
-                    + (linkCheck.gaps > 0 ? " (\(linkCheck.gaps) gaps, longest \(linkCheck.longestGapCycles) cycles)" : ""))
+                    + (linkCheck.gaps > 0
+                        ? " (\(linkCheck.gaps) gap\(linkCheck.gaps == 1 ? "" : "s"), the longest \(linkCheck.longestGapCycles) cycle\(linkCheck.longestGapCycles == 1 ? "" : "s"))"
+                        : ""))
         }
         lines.append(
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")

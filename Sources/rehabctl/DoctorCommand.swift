@@ -158,7 +158,7 @@ enum DoctorCommand {
         if found.isEmpty { return Check(name: "kernel threads", status: .ok, detail: "none of the known CPU-holding threads run") }
         return Check(name: "kernel threads", status: .warn,
                      detail: found.joined(separator: ", ") + ": on a non-preemptible kernel their runs hold a CPU for up to ~10 ms",
-                     remedy: "use a preemptible kernel, or keep them off the control CPUs (isolcpus); see docs/performance.md")
+                     remedy: "sudo scripts/rt-tune.sh apply (keeps them away from the tty workers; revert undoes it), better a preemptible kernel or isolcpus; see docs/performance.md")
     }
 
     static func serialGroup() -> Check {

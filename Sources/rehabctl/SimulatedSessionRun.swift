@@ -72,7 +72,7 @@ struct SimulatedSessionRun {
     func run() throws(CommandFailure) -> Outcome {
         let kernel = KernelPreemption.detect()
         if kernel.model.allowsLongKernelStalls && rateHertz > 500 {
-            status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). See docs/performance.md; --rate 250 tolerates stalls up to 12 ms.")
+            status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
         }
         let executable = try SimulatorProcess.locate(explicit: simulatorPath)
         TerminationSignals.install()
@@ -112,6 +112,10 @@ struct SimulatedSessionRun {
         var simulatorCPU: Double?
         if let before = simulatorCPUBefore, let after = ProcessCPU.seconds(of: simulator.process.pid) {
             simulatorCPU = (after - before) / wallSeconds
+        }
+        let silenced = outcome.session.safetyEvents.contains { $0.cause == .deviceSilent || $0.cause == .loopOverruns || $0.cause == .loopLateCycles || $0.cause == .loopGap }
+        if silenced && kernel.model.allowsLongKernelStalls {
+            status("the exercise was stopped by a timing interlock; on this non-preemptible kernel the tty layer or the loop was held up by the kernel (see the warning above and docs/performance.md). Try sudo scripts/rt-tune.sh apply 1 with --cpu 1 --simulator-cpu 1, or --rate 250.")
         }
         return Outcome(session: outcome.session, realtime: outcome.realtime, kernel: kernel.model, simulatorCPUSecondsPerSecond: simulatorCPU)
     }
