@@ -18,18 +18,29 @@ public enum KernelPreemption: String, Sendable {
 
     /// Detects the model and says where the answer came from.
     public static func detect() -> (model: KernelPreemption, source: String) {
-        if read("/sys/kernel/realtime")?.hasPrefix("1") == true { return (.realtime, "/sys/kernel/realtime") }
-        if let dynamic = read("/sys/kernel/debug/sched/preempt"), let active = activeChoice(dynamic) {
+        interpret(
+            realtime: read("/sys/kernel/realtime"), dynamic: read("/sys/kernel/debug/sched/preempt"),
+            commandLine: read("/proc/cmdline"), version: read("/proc/sys/kernel/version"), configuration: kernelConfig())
+    }
+
+    /// The model from what the system files say (nil when a file could not be read), most
+    /// authoritative first: /sys/kernel/realtime, the dynamic preemption setting, preempt= on the
+    /// command line, the version string, the build configuration.
+    public static func interpret(
+        realtime: String?, dynamic: String?, commandLine: String?, version: String?, configuration: String?
+    ) -> (model: KernelPreemption, source: String) {
+        if realtime?.hasPrefix("1") == true { return (.realtime, "/sys/kernel/realtime") }
+        if let dynamic, let active = activeChoice(dynamic) {
             return (model(named: active), "/sys/kernel/debug/sched/preempt")
         }
-        if let commandLine = read("/proc/cmdline") {
-            for word in commandLine.split(separator: " ") where word.hasPrefix("preempt=") {
+        if let commandLine {
+            for word in commandLine.split(whereSeparator: \.isWhitespace) where word.hasPrefix("preempt=") {
                 return (model(named: String(word.dropFirst("preempt=".count))), "kernel command line")
             }
         }
-        let version = read("/proc/sys/kernel/version") ?? ""
+        let version = version ?? ""
         if version.contains("PREEMPT_RT") { return (.realtime, "kernel version") }
-        if let config = kernelConfig() {
+        if let config = configuration {
             // For a PREEMPT_DYNAMIC kernel without preempt= on the command line, the build default applies.
             if config.contains("CONFIG_PREEMPT_RT=y") { return (.realtime, "kernel configuration") }
             if config.contains("CONFIG_PREEMPT_NONE=y") { return (.none, "kernel configuration (build default)") }

@@ -39,6 +39,7 @@ extension RealtimeReport {
         .object([
             "sched_fifo": .bool(schedFIFO), "priority": .int(Int(priority)), "mlockall": .bool(memoryLocked),
             "cpu": cpu.map { .int($0) } ?? .null, "timer_slack_ns": .int(timerSlackNanoseconds),
+            "cpu_dma_latency_held": .bool(cpuDMALatencyHeld),
             "warnings": .array(warnings.map { .string($0) }),
         ])
     }

@@ -21,6 +21,11 @@ final class BenchAndDoctorTests: XCTestCase {
         let realtime = try XCTUnwrap(report["realtime"]?.objectValue)
         for key in ["sched_fifo", "priority", "mlockall", "cpu", "timer_slack_ns"] { XCTAssertNotNil(realtime[key], key) }
         XCTAssertEqual(realtime["timer_slack_ns"]?.integerValue, 1)
+        if getuid() == 0 {
+            XCTAssertEqual(realtime["sched_fifo"]?.boolValue, true)
+            XCTAssertEqual(realtime["mlockall"]?.boolValue, true)
+            XCTAssertEqual(realtime["cpu_dma_latency_held"]?.boolValue, true)
+        }
         for histogram in ["wake_latency_us", "compute_us", "round_trip_us", "cycle_us"] {
             let figures = try XCTUnwrap(report[histogram]?.objectValue, histogram)
             for key in ["p50", "p90", "p99", "p999", "max"] {

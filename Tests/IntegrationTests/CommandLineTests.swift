@@ -128,6 +128,21 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(run.standardError.contains("dialout"), run.standardError)
     }
 
+    func testRealtimeTuningScriptReportsAndRefusesWhatItCannotDo() throws {
+        let script = RepositoryPaths.file("scripts/rt-tune.sh").path
+        let status = try ProgramRun.run(script, ["status"])
+        XCTAssertEqual(status.exitCode, 0, status.standardError)
+        XCTAssertTrue(status.standardOutput.contains("unbound workqueue cpumask:"), status.standardOutput)
+        let badCPU = try ProgramRun.run(script, ["apply", "4096"])
+        XCTAssertNotEqual(badCPU.exitCode, 0, "no such CPU")
+        XCTAssertEqual(try ProgramRun.run(script, ["bogus"]).exitCode, 64)
+        if getuid() == 0 {
+            let unprivileged = try ProgramRun.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", script, "apply"])
+            XCTAssertEqual(unprivileged.exitCode, 77, unprivileged.standardError)
+            XCTAssertTrue(unprivileged.standardError.contains("needs root"))
+        }
+    }
+
     func testDevicesListsPortsOrSaysThereAreNone() throws {
         let run = try ProgramRun.run("rehabctl", ["devices"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)

@@ -50,6 +50,17 @@ final class FirmwareBehaviourTests: XCTestCase {
         XCTAssertEqual(harness.enable().first?.acknowledgement?.result, .ok)
     }
 
+    func testNextDeadlineIsTheWatchdogExpiryWhileEnabledAndNoneOtherwise() throws {
+        let harness = try SimulatorHarness()
+        XCTAssertNil(harness.device.nextDeadline, "disabled: nothing to do without the host")
+        harness.enable(watchdogMicroseconds: 20_000)
+        harness.send(SimulatorHarness.torqueCommand([0.01, 0]))
+        XCTAssertEqual(harness.device.nextDeadline, harness.time.advanced(byNanoseconds: 20_000_000 + 100_000))
+        harness.wait(milliseconds: 25)
+        XCTAssertTrue(harness.device.isWatchdogExpired)
+        XCTAssertNil(harness.device.nextDeadline)
+    }
+
     func testAResentCommandWithTheSameSequenceDoesNotFeedTheWatchdog() throws {
         let harness = try SimulatorHarness()
         harness.enable(watchdogMicroseconds: 20_000)

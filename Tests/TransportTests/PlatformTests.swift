@@ -1,0 +1,52 @@
+import Platform
+import Primitives
+import XCTest
+
+final class PlatformTests: XCTestCase {
+    func testKernelPreemptionReadsTheMostAuthoritativeSourceFirst() {
+        func model(realtime: String? = nil, dynamic: String? = nil, commandLine: String? = nil, version: String? = nil,
+                   configuration: String? = nil) -> KernelPreemption {
+            KernelPreemption.interpret(realtime: realtime, dynamic: dynamic, commandLine: commandLine, version: version,
+                                       configuration: configuration).model
+        }
+        XCTAssertEqual(model(realtime: "1\n", dynamic: "none (voluntary) full"), .realtime)
+        XCTAssertEqual(model(dynamic: "none (voluntary) full", commandLine: "preempt=full"), .voluntary)
+        XCTAssertEqual(model(commandLine: "quiet preempt=full root=/dev/vda", configuration: "CONFIG_PREEMPT_NONE=y"), .full)
+        XCTAssertEqual(model(version: "#1 SMP PREEMPT_DYNAMIC", configuration: "CONFIG_PREEMPT_NONE=y\nCONFIG_PREEMPT_DYNAMIC=y"), .none)
+        XCTAssertEqual(model(version: "#1 SMP PREEMPT_RT"), .realtime)
+        XCTAssertEqual(model(version: "#1 SMP PREEMPT_DYNAMIC"), .unknown)
+        XCTAssertEqual(model(), .unknown)
+        XCTAssertTrue(KernelPreemption.none.allowsLongKernelStalls)
+        XCTAssertFalse(KernelPreemption.realtime.allowsLongKernelStalls)
+    }
+
+    func testTheRealClockNeverWakesBeforeItsDeadlineWithOrWithoutSpinning() {
+        let clock = MonotonicClock.shared
+        for spin: Int64 in [0, 200_000] {
+            for _ in 0..<20 {
+                let deadline = clock.now().advanced(byNanoseconds: 500_000)
+                clock.sleep(until: deadline, spinningFinalNanoseconds: spin)
+                XCTAssertGreaterThanOrEqual(clock.now(), deadline, "spin \(spin) ns")
+            }
+        }
+    }
+
+    func testAVirtualClockJumpsToTheDeadlineEvenWhenAskedToSpin() {
+        let clock = VirtualClock()
+        clock.sleep(until: MonotonicInstant(nanoseconds: 5_000), spinningFinalNanoseconds: 1_000)
+        XCTAssertEqual(clock.now(), MonotonicInstant(nanoseconds: 5_000))
+        clock.sleep(until: MonotonicInstant(nanoseconds: 1_000))
+        XCTAssertEqual(clock.now(), MonotonicInstant(nanoseconds: 5_000), "time never goes back")
+    }
+
+    func testRealtimeSetUpReportsWhatItGot() {
+        let report = Realtime.apply(RealtimeRequest(priority: nil, lockMemory: false, cpu: 0, holdCPUDMALatency: false))
+        XCTAssertEqual(report.cpu, 0)
+        XCTAssertEqual(report.timerSlackNanoseconds, 1, "1 ns slack needs no privilege")
+        XCTAssertFalse(report.schedFIFO, "no priority was asked for")
+        XCTAssertTrue(report.lines.contains("scheduling: SCHED_OTHER (not real-time)"))
+        let impossible = Realtime.apply(RealtimeRequest(priority: nil, lockMemory: false, cpu: 4_000, holdCPUDMALatency: false))
+        XCTAssertNil(impossible.cpu)
+        XCTAssertTrue(impossible.warnings.contains { $0.contains("cannot pin to CPU 4000") }, "\(impossible.warnings)")
+    }
+}
