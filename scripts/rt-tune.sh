@@ -24,7 +24,7 @@ mask_without_cpu() { printf '%x' $(( ((1 << $(cpu_count)) - 1) & ~(1 << $1) )); 
 status() {
   echo "unbound workqueue cpumask: $(cat "$CPUMASK" 2>/dev/null || echo 'not available')"
   for pid in $(kernel_threads); do echo "$(cat /proc/$pid/comm) (pid $pid): $(taskset -p "$pid" | awk '{print $NF}')"; done
-  if [ -f "$STATE" ]; then echo "applied (state in $STATE)"; else echo "not applied"; fi
+  if [ -f "$STATE" ]; then echo "applied for CPU $(awk '$1 == "cpu" {print $2}' "$STATE") (state in $STATE)"; else echo "not applied"; fi
 }
 
 apply() {
@@ -35,6 +35,7 @@ apply() {
   [ -w "$CPUMASK" ] || { echo "rt-tune: $CPUMASK is not writable on this kernel" >&2; exit 69; }
   if [ ! -f "$STATE" ]; then
     {
+      echo "cpu $cpu"
       echo "cpumask $(cat "$CPUMASK")"
       for pid in $(kernel_threads); do echo "affinity $pid $(taskset -p "$pid" | awk '{print $NF}')"; done
     } > "$STATE"
@@ -48,6 +49,7 @@ revert() {
   [ -f "$STATE" ] || { echo "rt-tune: nothing to revert"; exit 0; }
   while read -r kind a b; do
     case $kind in
+      cpu) ;;
       cpumask) echo "$a" > "$CPUMASK" ;;
       affinity) [ -d "/proc/$a" ] && taskset -p "$b" "$a" > /dev/null || true ;;
     esac

@@ -52,6 +52,14 @@ struct SimulatedSessionRun {
         durationSeconds = try parsed.double("--duration", default: defaultDurationSeconds, in: 0.001...86_400, unit: "s")
         rateHertz = try parsed.double("--rate", default: 1_000, in: 1...10_000, unit: "Hz")
         realtime = try RealtimeOptions(parsed)
+        // After `scripts/rt-tune.sh apply N`, the loop and the simulator belong on CPU N.
+        if realtime.request.cpu == nil && realtime.simulatorCPU == nil, let tuned = RealtimeTuning.appliedCPU(),
+            tuned < Realtime.onlineCPUCount
+        {
+            realtime.request.cpu = tuned
+            realtime.simulatorCPU = tuned
+            Terminal.printError("rehabctl \(command): using the real-time tuning of scripts/rt-tune.sh: loop and simulator on CPU \(tuned)")
+        }
         simulatorPath = parsed.string("--simulator")
         switch parsed.string("--reply-wait") ?? "cycle" {
         case "cycle": waitsForReplies = true
@@ -71,7 +79,9 @@ struct SimulatedSessionRun {
 
     func run() throws(CommandFailure) -> Outcome {
         let kernel = KernelPreemption.detect()
-        if kernel.model.allowsLongKernelStalls && rateHertz > 500 {
+        if kernel.model.allowsLongKernelStalls && RealtimeTuning.appliedCPU() != nil {
+            status("kernel not preemptible (preempt=\(kernel.model.rawValue)); the real-time tuning of scripts/rt-tune.sh is in effect")
+        } else if kernel.model.allowsLongKernelStalls && rateHertz > 500 {
             status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
         }
         let executable = try SimulatorProcess.locate(explicit: simulatorPath)
@@ -118,6 +128,20 @@ struct SimulatedSessionRun {
             status("the exercise was stopped by a timing interlock; on this non-preemptible kernel the tty layer or the loop was held up by the kernel (see the warning above and docs/performance.md). Try sudo scripts/rt-tune.sh apply 1 with --cpu 1 --simulator-cpu 1, or --rate 250.")
         }
         return Outcome(session: outcome.session, realtime: outcome.realtime, kernel: kernel.model, simulatorCPUSecondsPerSecond: simulatorCPU)
+    }
+}
+
+/// The CPU `scripts/rt-tune.sh apply` prepared, when it is in effect.
+enum RealtimeTuning {
+    static let stateFile = "/run/rehabhost-rt-tune.state"
+
+    static func appliedCPU() -> Int? {
+        guard let text = try? String(contentsOfFile: stateFile, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            if words.count == 2, words[0] == "cpu" { return Int(words[1]) }
+        }
+        return nil
     }
 }
 

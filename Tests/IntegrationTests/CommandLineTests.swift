@@ -143,6 +143,13 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    func testEveryShellScriptParses() throws {
+        for script in ["scripts/setup.sh", "scripts/rt-tune.sh", "scripts/demo.sh", ".ci/run"] {
+            let run = try ProgramRun.run("/bin/bash", ["-n", RepositoryPaths.file(script).path])
+            XCTAssertEqual(run.exitCode, 0, "\(script): \(run.standardError)")
+        }
+    }
+
     func testDevicesListsPortsOrSaysThereAreNone() throws {
         let run = try ProgramRun.run("rehabctl", ["devices"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
