@@ -12,6 +12,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,4 +158,78 @@ int rh_hold_cpu_dma_latency_zero(void) {
         return -error;
     }
     return fd;
+}
+
+void rh_seqlock_publish(uint64_t *sequence, uint64_t *words, const uint64_t *source, size_t count) {
+    uint64_t start = __atomic_load_n(sequence, __ATOMIC_RELAXED);
+    __atomic_store_n(sequence, start + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    for (size_t i = 0; i < count; i++) __atomic_store_n(&words[i], source[i], __ATOMIC_RELAXED);
+    __atomic_store_n(sequence, start + 2, __ATOMIC_RELEASE);
+}
+
+int rh_seqlock_snapshot(const uint64_t *sequence, const uint64_t *words, uint64_t *destination, size_t count) {
+    uint64_t before = __atomic_load_n(sequence, __ATOMIC_ACQUIRE);
+    if (before & 1) return 0;
+    for (size_t i = 0; i < count; i++) destination[i] = __atomic_load_n(&words[i], __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return __atomic_load_n(sequence, __ATOMIC_RELAXED) == before;
+}
+
+static int rh_unix_address(const char *path, struct sockaddr_un *address) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof address->sun_path) return -ENAMETOOLONG;
+    strcpy(address->sun_path, path);
+    return 0;
+}
+
+int rh_unix_listen(const char *path, unsigned int mode, int64_t group, int backlog) {
+    struct sockaddr_un address;
+    int status = rh_unix_address(path, &address);
+    if (status < 0) return status;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    // The socket file never exists with wider permissions than asked, not even for a moment.
+    mode_t previous = umask(0177);
+    int bound = bind(fd, (struct sockaddr *)&address, sizeof address);
+    int bind_error = errno;
+    umask(previous);
+    if (bound < 0 || (group >= 0 && chown(path, (uid_t)-1, (gid_t)group) < 0) || chmod(path, (mode_t)mode) < 0
+        || listen(fd, backlog) < 0) {
+        int error = bound < 0 ? bind_error : errno;
+        if (bound == 0) unlink(path);
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int rh_unix_connect(const char *path) {
+    struct sockaddr_un address;
+    int status = rh_unix_address(path, &address);
+    if (status < 0) return status;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
+        int error = errno;
+        close(fd);
+        return -error;
+    }
+    return fd;
+}
+
+int rh_unix_accept(int listener) {
+    int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int rh_unix_peer(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof credentials;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0) return -errno;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    *gid = credentials.gid;
+    return 0;
 }

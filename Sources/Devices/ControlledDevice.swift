@@ -29,6 +29,14 @@ public protocol ControlledDevice: AnyObject {
     /// Sends a heartbeat (asks for a state without commanding anything). False when the link is lost.
     @discardableResult
     func sendHeartbeat(deadline: MonotonicInstant) -> Bool
+    /// Operator reset, from the control loop without blocking (SR-11): DISABLE, so that the device
+    /// accepts FAULT_RESET. False when the link is lost.
+    @discardableResult
+    func sendDisable(deadline: MonotonicInstant) -> Bool
+    /// Operator reset: asks the device to clear a latched fault whose cause is gone. Sent only on an
+    /// explicit operator request, never by the host on its own. False when the link is lost.
+    @discardableResult
+    func sendFaultReset(deadline: MonotonicInstant) -> Bool
     /// Waits (at most until `deadline`) for the reply to the last command; true when a fresh state arrived.
     func waitForState(until deadline: MonotonicInstant) -> Bool
 

@@ -179,21 +179,32 @@ public final class RehabLinkDevice: ControlledDevice {
 
     @discardableResult
     public func send(_ actuation: JointList<JointActuation>, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
-        for joint in 0..<jointCount {
-            let command = actuation[joint]
-            switch command.mode {
-            case .off:
-                wireCommand[joint] = .off
-            case .torque:
-                wireCommand[joint] = WireJointCommand(mode: .torque, torqueMillinewtonMeters: Self.milli(command.torqueNewtonMeters))
-            case .velocity:
-                wireCommand[joint] = WireJointCommand(
-                    mode: .velocity, velocityMicroradiansPerSecond: Self.micro(command.velocityRadiansPerSecond))
-            }
-        }
+        for joint in 0..<jointCount { wireCommand[joint] = Self.wireCommand(for: actuation[joint]) }
         lastCommandSequence = sequence
         lastCommandWrittenAt = now
         return write(.command(wireCommand), deadline: deadline)
+    }
+
+    /// One joint's command in wire units: the device edge of every command the host sends.
+    public static func wireCommand(for command: JointActuation) -> WireJointCommand {
+        switch command.mode {
+        case .off:
+            .off
+        case .torque:
+            WireJointCommand(mode: .torque, torqueMillinewtonMeters: milli(command.torqueNewtonMeters))
+        case .velocity:
+            WireJointCommand(mode: .velocity, velocityMicroradiansPerSecond: micro(command.velocityRadiansPerSecond))
+        }
+    }
+
+    @discardableResult
+    public func sendDisable(deadline: MonotonicInstant) -> Bool {
+        write(.disable, deadline: deadline)
+    }
+
+    @discardableResult
+    public func sendFaultReset(deadline: MonotonicInstant) -> Bool {
+        write(.faultReset, deadline: deadline)
     }
 
     /// Sends a HEARTBEAT (states without motion, SR-4).

@@ -45,3 +45,6 @@ extension JointList where Element: AdditiveArithmetic {
     /// `count` zeros.
     public static func zeros(_ count: Int) -> JointList { JointList(count: count, repeating: .zero) }
 }
+
+/// Plain per-joint numbers can be copied as bytes (a status snapshot shared between threads).
+extension JointList: BitwiseCopyable where Element: BitwiseCopyable {}

@@ -2,7 +2,7 @@
 /// simulation), in nanoseconds since that clock's epoch.
 ///
 /// Durations are plain `Int64` nanoseconds, named `…Nanoseconds` so that a unit mix-up shows.
-public struct MonotonicInstant: Sendable, Hashable, Comparable, CustomStringConvertible {
+public struct MonotonicInstant: Sendable, Hashable, Comparable, CustomStringConvertible, BitwiseCopyable {
     public var nanoseconds: Int64
 
     public init(nanoseconds: Int64) {

@@ -16,6 +16,11 @@ public struct FieldReader {
         self.issues = issues
     }
 
+    /// Declares `key` known without reading it (when an earlier error makes its check meaningless).
+    public mutating func skip(_ key: String) {
+        known.append(key)
+    }
+
     func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
     private mutating func value(_ key: String, required: Bool) -> JSONValue? {

@@ -69,6 +69,29 @@ public struct SafetySection: Sendable, Equatable {
     public var standstillVelocityRadiansPerSecond: Double
     /// SR-6: largest change of commanded torque per second.
     public var torqueSlewLimitNewtonMetersPerSecond: Double
+    /// SR-12: the stop category of an operator e-stop and SIGTERM (0 or 1; never 2, never off).
+    public var emergencyStopCategory: Int
+    /// SR-7: soft limits lie this far inside the hard limits (≥ 5°).
+    public var softLimitMarginRadians: Double
+    /// SR-7: measured past a soft limit by more than this → Cat 1.
+    public var beyondSoftLimitCat1Radians: Double
+    /// SR-7: past a soft limit the joint may only move inward, at most this fast.
+    public var inwardSpeedPastSoftLimitRadiansPerSecond: Double
+    /// SR-8: |q̇| above this for `velocityTripCycles` → Cat 1; above 1.5 × → Cat 0.
+    public var velocityTripRadiansPerSecond: Double
+    public var velocityTripCycles: Int
+    /// SR-9: interaction torque above a joint's trip for this long → Cat 1.
+    public var interactionDwellNanoseconds: Int64
+    /// SR-10: an encoder step larger than this many times (rated speed × elapsed time) → Cat 1.
+    public var encoderJumpSpeedFactor: Double
+    /// SR-10: a bit-identical encoder reading for this long while motion is commanded → Cat 1.
+    public var frozenEncoderNanoseconds: Int64
+    /// SR-14: overruns in a row, late cycles per second [%], and the longest gap allowed.
+    public var loopOverrunsInARow: Int
+    public var loopLatePercentPerSecond: Double
+    public var loopGapNanoseconds: Int64
+    /// SR-18: patient release only below this speed on every joint.
+    public var releaseStandstillRadiansPerSecond: Double
 }
 
 /// One joint: limits, drive and dynamics.
@@ -98,6 +121,8 @@ public struct JointProfile: Sendable, Equatable {
     public var defaultStiffnessNewtonMetersPerRadian: Double
     public var defaultDampingNewtonMeterSecondsPerRadian: Double
     public var hasTorqueSensor: Bool
+    /// SR-9: interaction torque trip (joints with a torque sensor; 80 % of the torque limit by default).
+    public var interactionTorqueTripNewtonMeters: Double?
 }
 
 /// major.minor.patch, compared numerically.

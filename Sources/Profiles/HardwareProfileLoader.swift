@@ -58,6 +58,9 @@ public enum HardwareProfileLoader {
             }
         }
         root.finish()
+        if let safety, joints.count == (object["joints"]?.arrayValue?.count ?? -1) {
+            crossCheck(safety: safety, joints: joints, issues: issues)
+        }
         guard issues.issues.isEmpty, let name, let device, let control, let safety,
             joints.count == (object["joints"]?.arrayValue?.count ?? -1)
         else {
@@ -124,17 +127,64 @@ public enum HardwareProfileLoader {
     private static func parseSafety(_ reader: FieldReader) -> SafetySection? {
         var r = reader
         defer { r.finish() }
-        // Ranges: the SAFETY.md defaults are the loosest values allowed; a profile may only tighten them.
+        // Ranges: the SAFETY.md defaults are the loosest values allowed; a profile may only tighten
+        // them, except where the device's rating bounds a looser value (checked in `crossCheck`).
         let silenceCycles = r.integer("silence_cat1_cycles", unit: "cycles", in: 1...3)
         let silenceTorqueOff = r.number("silence_cat0_ms", unit: "ms", in: 1...20)
         let stopDeadline = r.number("stop_deadline_ms", unit: "ms", in: 10...200)
         let standstill = r.number("standstill_velocity_rad_per_s", unit: "rad/s", in: 0.001...0.02)
         let slew = r.number("torque_slew_limit_nm_per_s", unit: "N·m/s", positive: true)
-        guard let silenceCycles, let silenceTorqueOff, let stopDeadline, let standstill, let slew else { return nil }
+        let estop = r.integer("emergency_stop_category", unit: "(stop category: 0 or 1; an e-stop is never Cat 2)", in: 0...1)
+        let margin = r.number("soft_limit_margin_deg", unit: "°", in: 5...90)
+        let beyond = r.number("beyond_soft_limit_cat1_deg", unit: "°", in: 0.1...2)
+        let inward = r.number("inward_speed_past_soft_limit_deg_per_s", unit: "°/s", in: 0.1...1)
+        let velocityTrip = r.number("velocity_trip_rad_per_s", unit: "rad/s", positive: true)
+        let velocityCycles = r.integer("velocity_trip_cycles", unit: "cycles", in: 1...3)
+        let dwell = r.number("interaction_dwell_ms", unit: "ms", in: 5...50)
+        let jump = r.number("encoder_jump_speed_factor", unit: "(× rated speed × elapsed time)", in: 2...10)
+        let frozen = r.number("frozen_encoder_ms", unit: "ms", in: 20...200)
+        let overruns = r.integer("loop_overruns_in_a_row", unit: "cycles", in: 1...5)
+        let late = r.number("loop_late_percent_per_s", unit: "%", in: 0.1...1)
+        let gap = r.number("loop_gap_ms", unit: "ms", in: 1...10)
+        let release = r.number("release_standstill_rad_per_s", unit: "rad/s", in: 0.005...0.1)
+        guard let silenceCycles, let silenceTorqueOff, let stopDeadline, let standstill, let slew, let estop, let margin,
+            let beyond, let inward, let velocityTrip, let velocityCycles, let dwell, let jump, let frozen, let overruns,
+            let late, let gap, let release
+        else { return nil }
         return SafetySection(
             silenceCycles: Int(silenceCycles), silenceTorqueOffNanoseconds: Int64(silenceTorqueOff * 1e6),
             stopDeadlineNanoseconds: Int64(stopDeadline * 1e6), standstillVelocityRadiansPerSecond: standstill,
-            torqueSlewLimitNewtonMetersPerSecond: slew)
+            torqueSlewLimitNewtonMetersPerSecond: slew, emergencyStopCategory: Int(estop),
+            softLimitMarginRadians: Units.radians(fromDegrees: margin),
+            beyondSoftLimitCat1Radians: Units.radians(fromDegrees: beyond),
+            inwardSpeedPastSoftLimitRadiansPerSecond: Units.radians(fromDegrees: inward),
+            velocityTripRadiansPerSecond: velocityTrip, velocityTripCycles: Int(velocityCycles),
+            interactionDwellNanoseconds: Int64(dwell * 1e6), encoderJumpSpeedFactor: jump,
+            frozenEncoderNanoseconds: Int64(frozen * 1e6), loopOverrunsInARow: Int(overruns), loopLatePercentPerSecond: late,
+            loopGapNanoseconds: Int64(gap * 1e6), releaseStandstillRadiansPerSecond: release)
+    }
+
+    /// Checks that need the safety section and the joints together: looser-than-default values
+    /// must stay within the device's rating.
+    private static func crossCheck(safety: SafetySection, joints: [JointProfile], issues: IssueCollector) {
+        // SR-8 default 1.5 rad/s (upper limb). Its Cat 0 threshold (1.5 × trip) must stay below every
+        // joint's rated speed, or the drive could never be stopped by it.
+        for (index, joint) in joints.enumerated() where safety.velocityTripRadiansPerSecond * 1.5 > joint.ratedVelocityRadiansPerSecond {
+            issues.add("safety.velocity_trip_rad_per_s",
+                       "1.5 × \(format(safety.velocityTripRadiansPerSecond)) rad/s exceeds the rated speed of joints[\(index)] (\(format(joint.ratedVelocityRadiansPerSecond)) rad/s)")
+        }
+        // SR-6 default 50 N·m/s (wrist scale); looser only up to full rated torque in 10 ms.
+        let fastest = (joints.map(\.ratedTorqueNewtonMeters).max() ?? 0) / 0.010
+        if safety.torqueSlewLimitNewtonMetersPerSecond > max(50, fastest) {
+            issues.add("safety.torque_slew_limit_nm_per_s",
+                       "may exceed 50 N·m/s only up to the rated torque per 10 ms (\(format(fastest)) N·m/s here)")
+        }
+        for (index, joint) in joints.enumerated() {
+            let span = joint.hardLimitMaximumRadians - joint.hardLimitMinimumRadians
+            if span <= 2 * safety.softLimitMarginRadians {
+                issues.add("joints[\(index)]", "the soft limits (hard − \(format(Units.degrees(fromRadians: safety.softLimitMarginRadians)))°) leave no range of motion")
+            }
+        }
     }
 
     private static func parseJoint(_ reader: FieldReader) -> JointProfile? {
@@ -169,10 +219,24 @@ public enum HardwareProfileLoader {
         let stiffness = r.number("default_stiffness_nm_per_rad", unit: "N·m/rad", in: 0...100_000)
         let damping = r.number("default_damping_nm_s_per_rad", unit: "N·m·s/rad", in: 0...10_000)
         let sensor = r.bool("torque_sensor")
+        var interactionTrip: Double?
+        if sensor == true {
+            interactionTrip = r.number("interaction_torque_trip_nm", unit: "N·m", positive: true)
+            if let trip = interactionTrip, let ratedTorque, trip > ratedTorque {
+                r.report("interaction_torque_trip_nm", "must not exceed rated_torque_nm (\(format(ratedTorque)) N·m)")
+                interactionTrip = nil
+            }
+        } else if sensor == false, r.object["interaction_torque_trip_nm"] != nil {
+            _ = r.number("interaction_torque_trip_nm", unit: "N·m", positive: true)
+            r.report("interaction_torque_trip_nm", "only joints with \"torque_sensor\": true have an interaction torque trip")
+        } else {
+            // torque_sensor itself is bad or absent: that is the one error reported.
+            r.skip("interaction_torque_trip_nm")
+        }
         guard let name, let minimum, let maximum, minimum < maximum, let ratedVelocity, let ratedTorque,
             let torqueLimit, torqueLimit <= ratedTorque, let gear, let counts, let kt, let inertia, let viscous,
             let coulomb, let resistance, let thermalResistance, let thermalTime, let maxTemperature, let stiffness,
-            let damping, let sensor
+            let damping, let sensor, !(sensor && interactionTrip == nil)
         else { return nil }
         return JointProfile(
             name: name, description: description, hardLimitMinimumRadians: Units.radians(fromDegrees: minimum),
@@ -183,7 +247,8 @@ public enum HardwareProfileLoader {
             coulombFrictionNewtonMeters: coulomb, windingResistanceOhms: resistance,
             thermalResistanceKelvinPerWatt: thermalResistance, thermalTimeConstantSeconds: thermalTime,
             maximumTemperatureCelsius: maxTemperature, defaultStiffnessNewtonMetersPerRadian: stiffness,
-            defaultDampingNewtonMeterSecondsPerRadian: damping, hasTorqueSensor: sensor)
+            defaultDampingNewtonMeterSecondsPerRadian: damping, hasTorqueSensor: sensor,
+            interactionTorqueTripNewtonMeters: interactionTrip)
     }
 }
 

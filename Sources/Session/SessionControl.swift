@@ -1,20 +1,45 @@
 import Control
+import Primitives
 import Synchronization
 
-/// Requests to a running session from other threads (a control socket, a test), collected with
-/// one atomic and taken by the control loop once per cycle: no lock on either side.
+/// Requests to a running session from other threads (the control socket, signals, a test),
+/// collected with atomics and taken by the control loop once per cycle: no lock on either side.
+///
+/// Each `post` gets a serial number; the loop publishes the newest serial it has acted on in
+/// `SessionStatus.handledRequestSerial`, so a requester can tell when (in which cycle) it took effect.
 public final class SessionControl: Sendable {
     private let pending = Atomic<UInt32>(0)
+    private let posted = Atomic<UInt64>(0)
+    /// SR-18: the hold-to-run release is held until this monotonic time [ns] (0: not held).
+    private let releaseHeldUntil = Atomic<Int64>(0)
 
     public init() {}
 
-    /// Posts `requests`; they take effect in the next control cycle.
-    public func post(_ requests: OperatorRequests) {
+    /// Posts `requests`; they take effect in the next control cycle. Returns the request's serial.
+    @discardableResult
+    public func post(_ requests: OperatorRequests) -> UInt64 {
         pending.bitwiseOr(requests.rawValue, ordering: .releasing)
+        return posted.add(1, ordering: .releasing).newValue
     }
 
-    /// Takes everything posted since the last call.
-    func take() -> OperatorRequests {
-        OperatorRequests(rawValue: pending.exchange(0, ordering: .acquiring))
+    /// Holds `release` until `until` (a keep-alive from the operator's client extends it).
+    public func holdRelease(until: MonotonicInstant) {
+        releaseHeldUntil.store(until.nanoseconds, ordering: .releasing)
+    }
+
+    /// Lets go of `release`: the loop holds the joints again in its next cycle.
+    public func letGoOfRelease() {
+        releaseHeldUntil.store(0, ordering: .releasing)
+    }
+
+    /// Takes everything posted since the last call, and the serial it covers. The serial is read
+    /// first, so it never claims a request the loop has not taken.
+    func take() -> (requests: OperatorRequests, serial: UInt64) {
+        let serial = posted.load(ordering: .acquiring)
+        return (OperatorRequests(rawValue: pending.exchange(0, ordering: .acquiringAndReleasing)), serial)
+    }
+
+    func isReleaseHeld(at time: MonotonicInstant) -> Bool {
+        time.nanoseconds < releaseHeldUntil.load(ordering: .acquiring)
     }
 }

@@ -69,6 +69,9 @@ public struct SessionReport: Sendable {
     public var controlThreadCPUSeconds: Double
     /// CPU time the whole host process used while the loop ran.
     public var processCPUSeconds: Double
+    /// SR-19: black-box files written during the session, and why writing one failed.
+    public var blackBoxFiles: [String] = []
+    public var blackBoxError: String?
 
     /// Heap allocations per control cycle (nil when allocations were not counted).
     public var allocationsPerCycle: Double? {
@@ -78,7 +81,7 @@ public struct SessionReport: Sendable {
 
     /// Transitions that stopped motion for a safety reason (faults, e-stops, escalations).
     public var safetyEvents: [SupervisorTransition] {
-        transitions.filter { $0.to == .fault || $0.to == .estop }
+        transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.cause != .releaseStarted && $0.cause != .releaseEnded }
     }
 
     /// True when the session ended in a normal stop.
@@ -97,6 +100,8 @@ public struct SessionReport: Sendable {
             if let category = t.category { object["stop_category"] = .int(category.rawValue) }
             if t.value != 0 { object["value"] = .number(t.value, significantDigits: 6) }
             if t.deviceCode != 0 { object["device_code"] = .int(Int(t.deviceCode)) }
+            if let joint = t.joint { object["joint"] = .int(joint) }
+            if !t.cause.requirement.isEmpty { object["requirement"] = .string(t.cause.requirement) }
             return .object(object)
         }
         var object: JSONObject = [
@@ -129,6 +134,8 @@ public struct SessionReport: Sendable {
         ]
         if let latchedCause { object["latched_cause"] = .string(latchedCause.rawValue) }
         if let linkError { object["link_error"] = .string(linkError) }
+        object["black_box_files"] = .array(blackBoxFiles.map { .string($0) })
+        if let blackBoxError { object["black_box_error"] = .string(blackBoxError) }
         if let identity {
             object["device"] = .object([
                 "model": .string(identity.model), "serial_number": .string(identity.serialNumber),
@@ -192,7 +199,10 @@ public struct SessionReport: Sendable {
             for event in safetyEvents {
                 let category = event.category.map { " (\($0))" } ?? ""
                 let code = event.deviceCode != 0 ? " device code 0x\(String(event.deviceCode, radix: 16))" : ""
-                lines.append("    cycle \(event.cycle): \(event.from.rawValue) → \(event.to.rawValue): \(event.cause.rawValue)\(category)\(code)")
+                let joint = event.joint.map { " joint \(joints.indices.contains($0) ? joints[$0].name : String($0))" } ?? ""
+                let value = event.value != 0 ? " \(format(event.value, decimals: 3))\(event.cause.valueUnit.isEmpty ? "" : " " + event.cause.valueUnit)" : ""
+                let requirement = event.cause.requirement.isEmpty ? "" : " [\(event.cause.requirement)]"
+                lines.append("    cycle \(event.cycle): \(event.from.rawValue) → \(event.to.rawValue): \(event.cause.rawValue)\(requirement)\(category)\(joint)\(value)\(code)")
             }
         }
         if let perCycle = allocationsPerCycle {
@@ -201,6 +211,8 @@ public struct SessionReport: Sendable {
                     + (allocations.firstAllocatingCycle.map { "; first in cycle \($0)" } ?? ""))
         }
         if let linkError { lines.append("  link: \(linkError)") }
+        for file in blackBoxFiles { lines.append("  black box (SR-19): \(file)") }
+        if let blackBoxError { lines.append("  black box (SR-19): \(blackBoxError)") }
         lines.append("  supervisor final state: \(finalState.rawValue)")
         return lines.joined(separator: "\n")
     }

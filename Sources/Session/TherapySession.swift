@@ -27,6 +27,16 @@ public final class TherapySession {
         public var linkCheckStableSeconds = 0.25
         /// …within this long, or enable is refused.
         public var linkCheckTimeoutSeconds = 3.0
+        /// SR-7: a therapist's range of motion per joint [rad]; it can only narrow the soft limits.
+        public var patientRange: [ClosedRange<Double>?] = []
+        /// After a fault or e-stop, keep the session (and the link) up until an operator resets it
+        /// (→ idle; the session then ends) or quits (stop, e-stop, SIGINT, SIGTERM). Otherwise the
+        /// session ends as soon as torque is off.
+        public var holdsAfterFault = false
+        /// SR-19: where the black box is written on a fault (nil: kept in memory only).
+        public var blackBoxDirectory: String?
+        /// SR-17: the direction test after ENABLE (only a unit test of something else turns it off).
+        public var checksDirection = true
 
         public init(rateHertz: Double, durationSeconds: Double, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion()) {
             self.rateHertz = rateHertz
@@ -45,6 +55,14 @@ public final class TherapySession {
     public private(set) var identity: DeviceIdentityInfo?
     /// What the link pre-flight measured.
     public private(set) var linkCheck: LinkCheck?
+    /// What the SR-17 direction test measured per joint [rad] (nil until it ran).
+    public private(set) var directionCheckDisplacements: JointList<Double>?
+    /// The soft limits in force (profile, narrowed by the patient range).
+    public let jointLimits: JointList<JointSafetyLimits>
+    /// The loop's status, published every cycle for other threads (`rehabctl status`).
+    public let statusBoard = SnapshotBoard(SessionStatus())
+    /// SR-19: the last seconds of every cycle, written on a fault.
+    public let blackBox: BlackBox
 
     /// Actual wake − scheduled deadline.
     public let wakeLatency = LatencyHistogram()
@@ -63,22 +81,32 @@ public final class TherapySession {
     private var trajectory: WaypointTrajectory
     private var target: TrajectorySample
     private var actuation: JointList<JointActuation>
+    private var demandsMotion: JointList<Bool>
+    /// SR-10: below this target speed a joint does not count as demanded to move [rad/s].
+    private let minimumDemandSpeeds: JointList<Double>
     private var holdPositions: JointList<Double>
+    private var holdScale = 1.0
+    private var gainScale = 0.0
     private var stopVelocities: JointList<Double>
     private var stopBegan: MonotonicInstant?
     private var holding = false
     private var activeSince: MonotonicInstant?
-    private var pausedNanoseconds: Int64 = 0
-    private var pauseBegan: MonotonicInstant?
+    /// Where trajectory time 0 is (after the enable ramp, or at a resume).
+    private var trajectoryOrigin = MonotonicInstant.zero
+    /// Exercise time used up before the current plan (earlier plans, cut by pauses).
+    private var consumedExerciseSeconds = 0.0
+    private var resumeBlendFrom: JointList<Double>
+    private var resumeBlendStart: MonotonicInstant?
     private var schedule: LoopSchedule
     private var freshSinceLastCycle = false
-    private var roundTripsSeen = 0
     private var interruptsSeen = 0
     private var terminationsSeen = 0
     private var stopPosted = false
+    private var quitRequested = false
     private var metrics: TrackingMetrics
     private var timingMonitor: LoopTimingMonitor
     private var pendingTiming: LoopTimingMonitor.Violation?
+    private var status = SessionStatus()
     private var allocations = AllocationTally()
     private var controlThreadCPUSeconds = 0.0
     private var processCPUSeconds = 0.0
@@ -103,36 +131,35 @@ public final class TherapySession {
         guard profile.joints.indices.contains(exercise.jointIndex) else {
             throw .invalidOptions("exercise joint \(exercise.jointIndex) does not exist in profile \(profile.name)")
         }
+        let limits = try SafetySettings.jointLimits(profile, patientRange: options.patientRange)
+        let exerciseLimits = limits[exercise.jointIndex]
         let joint = profile.joints[exercise.jointIndex]
-        let soft = 5 * Units.radiansPerDegree
-        guard exercise.amplitudeRadians > 0,
-            exercise.amplitudeRadians <= min(-joint.hardLimitMinimumRadians, joint.hardLimitMaximumRadians) - soft
+        guard exercise.amplitudeRadians > 0, exercise.amplitudeRadians <= exerciseLimits.softMaximumRadians,
+            -exercise.amplitudeRadians >= exerciseLimits.softMinimumRadians
         else {
             throw .invalidOptions(
-                "exercise amplitude \(Units.degrees(fromRadians: exercise.amplitudeRadians))° is beyond the soft limits of \(joint.name)")
+                "exercise amplitude \(Units.degrees(fromRadians: exercise.amplitudeRadians))° is beyond the soft limits of \(joint.name) (\(Units.degrees(fromRadians: exerciseLimits.softMinimumRadians))° … \(Units.degrees(fromRadians: exerciseLimits.softMaximumRadians))°)")
         }
-        guard exercise.peakVelocityRadiansPerSecond < joint.ratedVelocityRadiansPerSecond else {
-            throw .invalidOptions("exercise speed \(exercise.peakVelocityRadiansPerSecond) rad/s exceeds the rated speed of \(joint.name)")
+        guard exercise.peakVelocityRadiansPerSecond < min(joint.ratedVelocityRadiansPerSecond, profile.safety.velocityTripRadiansPerSecond)
+        else {
+            throw .invalidOptions(
+                "exercise speed \(exercise.peakVelocityRadiansPerSecond) rad/s reaches the velocity trip (\(profile.safety.velocityTripRadiansPerSecond) rad/s) or the rated speed of \(joint.name)")
         }
         self.profile = profile
         self.options = options
         self.device = device
         self.clock = clock
         self.control = control
+        jointLimits = limits
         periodNanoseconds = Nanoseconds.period(rateHertz: options.rateHertz)
         let count = profile.joints.count
-        supervisor = Supervisor(
-            configuration: .init(
-                silenceCycles: profile.safety.silenceCycles,
-                silenceTorqueOffNanoseconds: profile.safety.silenceTorqueOffNanoseconds,
-                stopDeadlineNanoseconds: profile.safety.stopDeadlineNanoseconds,
-                standstillVelocityRadiansPerSecond: profile.safety.standstillVelocityRadiansPerSecond))
+        supervisor = Supervisor(configuration: SafetySettings.supervisor(profile, joints: limits))
         var gains = JointList(
             count: count,
             repeating: ImpedanceController.JointParameters(
                 stiffnessNewtonMetersPerRadian: 0, dampingNewtonMeterSecondsPerRadian: 0, inertiaKilogramSquareMeters: 0,
                 viscousFrictionNewtonMeterSecondsPerRadian: 0, coulombFrictionNewtonMeters: 0))
-        var limits = JointList(count: count, repeating: CommandClamp.JointLimits(torqueLimitNewtonMeters: 0, velocityLimitRadiansPerSecond: 0))
+        var demandSpeeds = JointList<Double>.zeros(count)
         for (index, joint) in profile.joints.enumerated() {
             gains[index] = .init(
                 stiffnessNewtonMetersPerRadian: joint.defaultStiffnessNewtonMetersPerRadian,
@@ -140,32 +167,41 @@ public final class TherapySession {
                 inertiaKilogramSquareMeters: joint.inertiaKilogramSquareMeters,
                 viscousFrictionNewtonMeterSecondsPerRadian: joint.viscousFrictionNewtonMeterSecondsPerRadian,
                 coulombFrictionNewtonMeters: joint.coulombFrictionNewtonMeters)
-            limits[index] = .init(
-                torqueLimitNewtonMeters: joint.torqueLimitNewtonMeters, velocityLimitRadiansPerSecond: joint.ratedVelocityRadiansPerSecond)
+            // A joint demanded to move must change its count several times within the freeze window.
+            let radiansPerCount = 2 * Double.pi / Double(joint.encoderCountsPerRevolution)
+            demandSpeeds[index] = max(
+                profile.safety.standstillVelocityRadiansPerSecond,
+                4 * radiansPerCount / (Double(profile.safety.frozenEncoderNanoseconds) * 1e-9))
         }
+        minimumDemandSpeeds = demandSpeeds
         controller = ImpedanceController(joints: gains)
-        clamp = CommandClamp(
-            limits: limits, torqueSlewLimitNewtonMetersPerSecond: profile.safety.torqueSlewLimitNewtonMetersPerSecond,
-            periodSeconds: Double(periodNanoseconds) * 1e-9)
+        clamp = SafetySettings.clamp(profile, joints: limits, periodNanoseconds: periodNanoseconds)
         ramp = RampIn(durationSeconds: profile.control.enableRampSeconds)
         trajectory = WaypointTrajectory(
             jointCount: count, capacity: options.exercise.waypointCapacity(durationSeconds: options.durationSeconds))
         target = TrajectorySample(jointCount: count)
         actuation = JointList(count: count, repeating: .off)
+        demandsMotion = JointList(count: count, repeating: false)
         holdPositions = .zeros(count)
+        resumeBlendFrom = .zeros(count)
         stopVelocities = .zeros(count)
         schedule = LoopSchedule(start: .zero, periodNanoseconds: periodNanoseconds)
         metrics = TrackingMetrics(jointCount: count)
-        timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz)
+        timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz, limits: SafetySettings.loopTiming(profile))
+        blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
+        status.rateHertz = options.rateHertz
+        status.jointCount = count
+        statusBoard.publish(status)
     }
 
     // MARK: Set-up
 
-    /// Self-test (SR-17 identity, SR-2 fresh state, no e-stop or fault) and enable with a confirmed
-    /// watchdog (SR-3). Nothing is enabled when this throws.
+    /// Self-test (SR-17 identity, SR-2 fresh state, no e-stop or fault), link pre-flight, enable with
+    /// a confirmed watchdog (SR-3), and the SR-17 direction test. Nothing is left enabled when this throws.
     public func prepare() throws(SessionError) {
         let start = clock.now()
         supervisor.beginSelfTest(cycle: 0, time: start)
+        var enabled = false
         do throws(DeviceError) {
             let identity = try device.identify()
             self.identity = identity
@@ -178,7 +214,7 @@ public final class TherapySession {
             if state.condition.contains(.fault) {
                 throw DeviceError.notReady(
                     port: device.name,
-                    reason: "the device reports fault 0x\(String(state.deviceFaultCode, radix: 16)); clear its cause and reset the device")
+                    reason: "the device reports fault 0x\(String(state.deviceFaultCode, radix: 16)); clear its cause, then reset it (rehabctl reset in a running session, or power-cycle the device)")
             }
             if state.condition.contains(.enabled) {
                 // Left enabled by a previous host (e.g. one that crashed): start from a known state.
@@ -186,19 +222,23 @@ public final class TherapySession {
                 state = try device.requestFreshState()
             }
             linkCheck = try checkLinkStability()
-            supervisor.selfTestPassed(cycle: 0, time: clock.now())
             let watchdog = profile.device.watchdogPeriodNanoseconds
             let confirmed = try device.enable(watchdogPeriodNanoseconds: watchdog)
+            enabled = true
             guard confirmed == watchdog, confirmed <= 50 * Nanoseconds.perMillisecond else {
-                try? device.disable()
                 throw DeviceError.watchdogNotConfirmed(
                     port: device.name, requestedMicroseconds: Int(watchdog / 1_000), confirmedMicroseconds: Int(confirmed / 1_000))
             }
             _ = try device.requestFreshState()
+            if options.checksDirection { try checkDirection() }
         } catch {
+            if enabled { try? device.disable() }
+            supervisor.selfTestFailed(cycle: 0, time: clock.now())
             throw .device(error)
         }
+        supervisor.selfTestPassed(cycle: 0, time: clock.now())
         supervisor.deviceEnabled(cycle: 0, time: clock.now())
+        publishStatus(cycle: 0, now: clock.now(), state: device.latestState, serial: 0)
     }
 
     /// SR-2, extended to the link: before anything is enabled, heartbeats at the session rate must
@@ -243,6 +283,60 @@ public final class TherapySession {
             reason: "the link did not stay within one cycle of SR-1's silence limit for \(options.linkCheckStableSeconds) s at \(Int(options.rateHertz)) Hz within \(options.linkCheckTimeoutSeconds) s (\(check.gaps) gaps, the longest \(check.longestGapCycles) cycles); check the cable and the host's real-time set-up (rehabctl doctor, docs/performance.md), or use a lower --rate")
     }
 
+    /// SR-17: a small positive torque on each joint in turn must give positive motion within 100 ms
+    /// (`DirectionCheck`), through the same clamp and driver as the exercise.
+    private func checkDirection() throws(DeviceError) {
+        var torqueLimits = JointList<Double>.zeros(profile.joints.count)
+        var counts = JointList<Int>(count: profile.joints.count, repeating: 1)
+        for (index, joint) in profile.joints.enumerated() {
+            torqueLimits[index] = joint.torqueLimitNewtonMeters
+            counts[index] = joint.encoderCountsPerRevolution
+        }
+        var check = DirectionCheck(
+            torqueLimits: torqueLimits, countsPerRevolution: counts,
+            standstillRadiansPerSecond: profile.safety.standstillVelocityRadiansPerSecond, silenceCycles: profile.safety.silenceCycles)
+        defer { directionCheckDisplacements = check.displacements }
+        // Every joint gets at most 100 ms to move and 100 ms to stop; the rest is margin.
+        let bound = Int(Double(profile.joints.count) * 0.3 * options.rateHertz) + 10
+        var fresh = true
+        var deadline = clock.now().advanced(byNanoseconds: periodNanoseconds)
+        for _ in 0..<bound {
+            clock.sleep(until: deadline)
+            let now = clock.now()
+            let polled = device.poll(now: now)
+            if polled == .linkLost, let error = device.linkError { throw .transport(error) }
+            let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &actuation)
+            let outcome = clamp.apply(to: &actuation, measured: device.latestState.joints)
+            let next = deadline.advanced(byNanoseconds: periodNanoseconds)
+            guard !outcome.foundNonFinite, device.send(actuation, now: now, deadline: next) else {
+                throw .transport(device.linkError ?? .deviceGone(path: device.name, reason: "the link failed during the direction test"))
+            }
+            fresh = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
+            deadline = next
+            switch verdict {
+            case .running:
+                continue
+            case .passed:
+                return
+            case .reversed(let joint, let radians):
+                throw .directionCheckFailed(
+                    port: device.name,
+                    detail: "\(profile.joints[joint].name) moved \(Self.degrees(radians))° for a positive torque (reversed encoder or motor)")
+            case .noMotion(let joint, let radians):
+                throw .directionCheckFailed(
+                    port: device.name,
+                    detail: "\(profile.joints[joint].name) moved only \(Self.degrees(radians))° within 100 ms of a positive torque of up to \(Self.decimal(0.2 * torqueLimits[joint])) N·m")
+            case .notStopped(let joint, let speed):
+                throw .directionCheckFailed(
+                    port: device.name,
+                    detail: "\(profile.joints[joint].name) still moved at \(Self.decimal(speed)) rad/s 100 ms after the test torque ended (the drive cannot decelerate it)")
+            case .deviceSilent(let joint):
+                throw .directionCheckFailed(port: device.name, detail: "the device fell silent while \(profile.joints[joint].name) was tested")
+            }
+        }
+        throw .directionCheckFailed(port: device.name, detail: "the test did not finish in time")
+    }
+
     /// Disables the device (after `run`, or to abandon a prepared session).
     public func finish() {
         try? device.disable()
@@ -259,7 +353,8 @@ public final class TherapySession {
         interruptsSeen = TerminationSignals.interrupts
         terminationsSeen = TerminationSignals.terminations
         control.post(.start)
-        // A bound that the supervisor's own stops make unreachable; kept in case of a logic error.
+        // A bound that the supervisor's own stops make unreachable (unless a fault is held for an
+        // operator); kept in case of a logic error.
         let cycleBound = Int64((options.durationSeconds + 10) * options.rateHertz)
         var lateCycles = 0
         allocations.counting = rh_allocation_counting_active() != 0
@@ -281,12 +376,24 @@ public final class TherapySession {
             let skippedBefore = schedule.skippedCycles
             schedule.advance(finishedAt: end)
             lateCycles = Int(schedule.skippedCycles - skippedBefore)
-            if cyclesRun > cycleBound { control.post(.emergencyStop) }
+            if cyclesRun > cycleBound && !supervisor.state.isLatched { control.post(.emergencyStop) }
         }
         finishedAt = clock.now()
         controlThreadCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
         processCPUSeconds = ThreadCPUTime.processSeconds() - processCPUAtStart
+        status.finished = true
+        statusBoard.publish(status)
+        blackBox.sessionEnded(supervisor)
+        writeBlackBox()
         return report()
+    }
+
+    /// Writes a pending black-box dump (SR-19) when a directory is configured; returns its path.
+    /// Safe to call from a normal thread while the loop runs: it touches only what the loop handed over.
+    @discardableResult
+    public func writeBlackBox() -> String? {
+        guard let directory = options.blackBoxDirectory else { return nil }
+        return blackBox.writePendingDump(to: directory, profileName: profile.name, jointNames: profile.joints.map(\.name))
     }
 
     /// One control cycle; true when the session is over.
@@ -296,52 +403,110 @@ public final class TherapySession {
         freshSinceLastCycle = false
         let computeStart = clock.now()
         let state = device.latestState
-        var requests = control.take()
+        let taken = control.take()
+        var requests = taken.requests
         if options.observesTerminationSignals { requests.formUnion(signalRequests()) }
+        let wasLatched = supervisor.state.isLatched
+        if wasLatched && (requests.contains(.stop) || requests.contains(.emergencyStop)) { quitRequested = true }
+        let linkLost = polled == .linkLost
         let supervisorStart = clock.now()
         let action = supervisor.evaluate(
-            .init(cycle: cycle, time: now, freshState: fresh, linkLost: polled == .linkLost, device: state.condition,
-                  deviceFaultCode: state.deviceFaultCode, maximumSpeedRadiansPerSecond: state.maximumSpeedRadiansPerSecond,
-                  requests: requests, timing: pendingTiming))
+            .init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, requests: requests, timing: pendingTiming,
+                  demandsMotion: demandsMotion, releaseHeld: control.isReleaseHeld(at: now)),
+            state: state)
         supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
+        let resetsDevice = supervisor.takeDeviceFaultResetRequest()
         command(for: action, state: state, now: now)
-        let outcome = clamp.apply(to: &actuation)
+        let outcome = clamp.apply(to: &actuation, measured: state.joints)
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
         computeTime.record(nanoseconds: clock.now().nanoseconds(since: computeStart))
         metrics.recordTorques(actuation)
-        if polled == .linkLost || device.linkError != nil { return true }
-        let sent = device.send(actuation, now: clock.now(), deadline: nextDeadline)
-        if sent && options.waitsForReplies {
-            let budget = min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), nextDeadline)
-            freshSinceLastCycle = device.waitForState(until: budget)
-            if freshSinceLastCycle { recordRoundTrip() }
+        if !wasLatched && supervisor.state.isLatched {
+            blackBox.triggered(cycle: cycle, trip: supervisor.latchedTrip, state: supervisor.state)
         }
+        var wire = BlackBox.Wire.nothing
+        let usable = !linkLost && device.linkError == nil
+        if usable {
+            wire = transmit(action: action, fresh: fresh, state: state, resetsDevice: resetsDevice, now: now, nextDeadline: nextDeadline)
+        }
+        blackBox.record(
+            cycle: cycle, time: now, state: supervisor.state, action: action, wire: wire, freshState: fresh, robot: state,
+            command: actuation, supervisor: supervisor)
+        publishStatus(cycle: cycle, now: now, state: state, serial: taken.serial)
+        if !usable { return true }
         return isOver(action: action)
     }
 
-    /// Fills `actuation` with what `action` allows.
+    /// Puts this cycle's frame on the wire and waits for the reply within the budget.
+    ///
+    /// SR-5: a motion command is computed only from a state at most one cycle old; without one the
+    /// loop sends a HEARTBEAT (which does not feed the watchdog) instead of re-using old set-points.
+    /// Stops (Cat 1 deceleration, Cat 0 off) always go out. A device that cannot take commands
+    /// (disabled, watchdog latched) gets heartbeats, so its state keeps arriving (SR-4).
+    private func transmit(
+        action: SupervisorAction, fresh: Bool, state: RobotState, resetsDevice: Bool, now: MonotonicInstant,
+        nextDeadline: MonotonicInstant
+    ) -> BlackBox.Wire {
+        let wire: BlackBox.Wire
+        let sent: Bool
+        if resetsDevice {
+            // The operator's reset: FAULT_RESET is only accepted while disabled; then a heartbeat for
+            // the state that shows whether the fault cleared.
+            if state.condition.contains(.enabled) { device.sendDisable(deadline: nextDeadline) }
+            device.sendFaultReset(deadline: nextDeadline)
+            sent = device.sendHeartbeat(deadline: nextDeadline)
+            wire = .faultReset
+        } else {
+            let acceptsCommands = state.condition.contains(.enabled) && !state.condition.contains(.watchdogExpired)
+            let staleMotion: Bool
+            switch action {
+            case .move, .hold, .release: staleMotion = !fresh
+            case .decelerate, .torqueOff: staleMotion = false
+            }
+            if acceptsCommands && !staleMotion {
+                sent = device.send(actuation, now: clock.now(), deadline: nextDeadline)
+                wire = .command
+            } else {
+                sent = device.sendHeartbeat(deadline: nextDeadline)
+                wire = .heartbeat
+            }
+        }
+        if sent && options.waitsForReplies {
+            let budget = min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), nextDeadline)
+            freshSinceLastCycle = device.waitForState(until: budget)
+            if freshSinceLastCycle, wire == .command, let roundTrip = device.lastRoundTripNanoseconds {
+                self.roundTrip.record(nanoseconds: roundTrip)
+            }
+        }
+        return wire
+    }
+
+    /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
     private func command(for action: SupervisorAction, state: RobotState, now: MonotonicInstant) {
+        for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
         switch action {
         case .move:
-            holding = false
             stopBegan = nil
             if activeSince == nil {
                 activeSince = now
-                // SR-5: the exercise starts from where the joints are now.
-                var start = JointList<Double>.zeros(state.joints.count)
-                for joint in 0..<state.joints.count { start[joint] = state.joints[joint].positionRadians }
-                options.exercise.plan(
-                    from: start, durationSeconds: max(0.05, options.durationSeconds - ramp.durationSeconds), into: &trajectory)
+                // SR-5: the exercise starts from where the joints are now, after the enable ramp.
+                trajectoryOrigin = now.advanced(byNanoseconds: Int64(ramp.durationSeconds * 1e9))
+                planExercise(from: state, seconds: options.durationSeconds - ramp.durationSeconds)
+            } else if holding {
+                resume(state: state, now: now)
             }
-            if let pauseBegan {
-                pausedNanoseconds += now.nanoseconds(since: pauseBegan)
-                self.pauseBegan = nil
-            }
-            let elapsed = Double(now.nanoseconds(since: activeSince!) - pausedNanoseconds) * 1e-9
-            let trajectoryTime = elapsed - ramp.durationSeconds
+            holding = false
+            let sinceActive = now.seconds(since: activeSince!)
+            gainScale = ramp.scale(atSeconds: sinceActive)
+            let trajectoryTime = now.seconds(since: trajectoryOrigin)
             trajectory.sample(at: max(0, trajectoryTime), into: &target)
-            controller.compute(target: target, measured: state.joints, scale: ramp.scale(atSeconds: elapsed), into: &actuation)
-            if trajectoryTime >= 0 { metrics.recordTracking(target: target, measured: state.joints) }
+            blendAfterResume(now: now)
+            clamp.clampTargets(&target)
+            controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
+            for joint in 0..<demandsMotion.count {
+                demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
+            }
+            if trajectoryTime >= 0 && resumeBlendStart == nil { metrics.recordTracking(target: target, measured: state.joints) }
             if trajectoryTime > trajectory.durationSeconds && !stopPosted {
                 stopPosted = true
                 control.post(.stop)
@@ -349,7 +514,8 @@ public final class TherapySession {
         case .hold:
             if !holding {
                 holding = true
-                pauseBegan = now
+                holdScale = activeSince == nil ? 1 : gainScale
+                if activeSince != nil { consumedExerciseSeconds += max(0, now.seconds(since: trajectoryOrigin)) }
                 for joint in 0..<state.joints.count {
                     holdPositions[joint] = state.joints[joint].positionRadians
                 }
@@ -359,7 +525,8 @@ public final class TherapySession {
                 target.velocities[joint] = 0
                 target.accelerations[joint] = 0
             }
-            controller.compute(target: target, measured: state.joints, scale: 1, into: &actuation)
+            clamp.clampTargets(&target)
+            controller.compute(target: target, measured: state.joints, scale: holdScale, into: &actuation)
         case .decelerate(let since):
             if stopBegan != since {
                 stopBegan = since
@@ -375,6 +542,46 @@ public final class TherapySession {
             }
         case .torqueOff:
             for joint in 0..<actuation.count { actuation[joint] = .off }
+        case .release:
+            // SR-18: powered at zero torque, so the brake is released and the limb can be moved out.
+            for joint in 0..<actuation.count { actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: 0) }
+        }
+    }
+
+    /// Plans the exercise from the measured state into the preallocated trajectory (no allocation).
+    private func planExercise(from state: RobotState, seconds: Double) {
+        var start = JointList<Double>.zeros(state.joints.count)
+        for joint in 0..<state.joints.count { start[joint] = state.joints[joint].positionRadians }
+        options.exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
+    }
+
+    /// SR-5 on resume: the rest of the exercise is planned from the measured state, and the target
+    /// blends from the hold position into it over the ramp time, so the torque has no step.
+    private func resume(state: RobotState, now: MonotonicInstant) {
+        let remaining = options.durationSeconds - ramp.durationSeconds - consumedExerciseSeconds
+        if remaining < 0.1 && !stopPosted {
+            stopPosted = true
+            control.post(.stop)
+        }
+        planExercise(from: state, seconds: remaining)
+        trajectoryOrigin = now
+        resumeBlendStart = now
+        for joint in 0..<holdPositions.count { resumeBlendFrom[joint] = holdPositions[joint] }
+    }
+
+    private func blendAfterResume(now: MonotonicInstant) {
+        guard let start = resumeBlendStart else { return }
+        let elapsed = now.seconds(since: start)
+        if elapsed >= ramp.durationSeconds {
+            resumeBlendStart = nil
+            return
+        }
+        let weight = ramp.scale(atSeconds: elapsed)
+        for joint in 0..<target.positions.count {
+            let from = resumeBlendFrom[joint]
+            target.positions[joint] = from + weight * (target.positions[joint] - from)
+            target.velocities[joint] *= weight
+            target.accelerations[joint] *= weight
         }
     }
 
@@ -383,7 +590,8 @@ public final class TherapySession {
         case .idle, .disabled:
             return true
         case .fault, .estop:
-            return action == .torqueOff
+            guard action == .torqueOff else { return false }
+            return !options.holdsAfterFault || quitRequested
         default:
             return false
         }
@@ -405,10 +613,39 @@ public final class TherapySession {
         return requests
     }
 
-    private func recordRoundTrip() {
-        if let roundTrip = device.lastRoundTripNanoseconds {
-            self.roundTrip.record(nanoseconds: roundTrip)
+    private func publishStatus(cycle: Int64, now: MonotonicInstant, state: RobotState, serial: UInt64) {
+        status.cycle = cycle
+        status.time = now
+        status.state = supervisor.state
+        status.releasing = supervisor.isReleasing
+        status.releaseRefusal = supervisor.releaseRefusal
+        status.latchedTrip = supervisor.latchedTrip
+        status.activeStop = supervisor.activeStop?.category
+        status.handledRequestSerial = serial
+        status.lastResetOutcome = supervisor.lastResetOutcome
+        status.device = state.condition
+        status.deviceFaultCode = state.deviceFaultCode
+        status.stateAgeNanoseconds = now.nanoseconds(since: state.receivedAt)
+        status.positionsRadians = JointList.zeros(state.joints.count)
+        status.velocitiesRadiansPerSecond = JointList.zeros(state.joints.count)
+        status.interactionTorquesNewtonMeters = JointList.zeros(state.joints.count)
+        status.commandedTorquesNewtonMeters = JointList.zeros(state.joints.count)
+        for joint in 0..<state.joints.count {
+            let measured = state.joints[joint]
+            status.positionsRadians[joint] = measured.positionRadians
+            status.velocitiesRadiansPerSecond[joint] = measured.velocityRadiansPerSecond
+            status.interactionTorquesNewtonMeters[joint] = measured.interactionTorqueNewtonMeters
+            status.commandedTorquesNewtonMeters[joint] = actuation[joint].mode == .torque ? actuation[joint].torqueNewtonMeters : 0
         }
+        statusBoard.publish(status)
+    }
+
+    private static func degrees(_ radians: Double) -> String {
+        format(Units.degrees(fromRadians: radians), decimals: 2)
+    }
+
+    private static func decimal(_ value: Double) -> String {
+        format(value, decimals: 3)
     }
 
     // MARK: Report
@@ -429,7 +666,8 @@ public final class TherapySession {
             },
             transitions: supervisor.transitions, finalState: supervisor.state, latchedCause: supervisor.latchedCause,
             linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
-            allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds)
+            allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds,
+            blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError)
     }
 }
 

@@ -8,7 +8,7 @@ extension DeviceError {
         case .transport(let error): error.exitCode
         case .noAnswer, .refused, .watchdogNotConfirmed, .notReady: .unavailable
         case .protocolViolation: .protocolError
-        case .identityMismatch: .configuration
+        case .identityMismatch, .directionCheckFailed: .configuration
         }
     }
 }

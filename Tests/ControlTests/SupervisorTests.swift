@@ -19,9 +19,11 @@ final class SupervisorTests: XCTestCase {
         requests: OperatorRequests = []
     ) -> SupervisorAction {
         defer { cycle += 1 }
-        return supervisor.evaluate(
-            .init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, device: device ?? enabled, deviceFaultCode: code,
-                  maximumSpeedRadiansPerSecond: speed, requests: requests))
+        var robot = RobotState(jointCount: 1)
+        robot.condition = device ?? enabled
+        robot.deviceFaultCode = code
+        robot.joints[0].velocityRadiansPerSecond = speed
+        return supervisor.evaluate(.init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, requests: requests), state: robot)
     }
 
     private func makeActive() {
@@ -138,12 +140,16 @@ final class SupervisorTests: XCTestCase {
         step(device: [.enabled, .fault], code: 2)
         for _ in 0..<50 { step(device: [.enabled, .fault], code: 2) }
         XCTAssertEqual(supervisor.state, .fault, "still latched without a reset")
-        step(device: [.fault], requests: .reset)
-        XCTAssertEqual(supervisor.lastResetRefusal, .deviceFault, "refused while the cause persists")
+        step(device: [.fault], code: 2, requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .pending, "the device is asked to clear its fault")
+        XCTAssertTrue(supervisor.takeDeviceFaultResetRequest())
+        XCTAssertFalse(supervisor.takeDeviceFaultResetRequest(), "asked once per operator reset")
+        for _ in 0..<100 { step(device: [.fault], code: 2) }
+        XCTAssertEqual(supervisor.lastResetOutcome, .refused(.deviceFault(code: 2)), "refused while the cause persists")
         XCTAssertEqual(supervisor.state, .fault)
         XCTAssertEqual(step(device: [], requests: [.reset, .start]), .torqueOff)
         XCTAssertEqual(supervisor.state, .idle, "reset leads to idle, never to motion")
-        XCTAssertNil(supervisor.lastResetRefusal)
+        XCTAssertEqual(supervisor.lastResetOutcome, .reset)
     }
 
     func testPauseHoldsAndResumeMovesAgain() {

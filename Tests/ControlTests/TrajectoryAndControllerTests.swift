@@ -123,6 +123,8 @@ final class CommandClampTests: XCTestCase {
             torqueSlewLimitNewtonMetersPerSecond: slew, periodSeconds: 0.001)
     }
 
+    private let measured = JointList(count: 2, repeating: JointMeasurement())
+
     private func torques(_ a: Double, _ b: Double) -> JointList<JointActuation> {
         var list = JointList(count: 2, repeating: JointActuation.off)
         list[0] = JointActuation(mode: .torque, torqueNewtonMeters: a)
@@ -134,26 +136,26 @@ final class CommandClampTests: XCTestCase {
         var clamp = clamp()
         for bad in [Double.nan, .infinity, -.infinity] {
             var command = torques(0.01, bad)
-            XCTAssertTrue(clamp.apply(to: &command).foundNonFinite)
+            XCTAssertTrue(clamp.apply(to: &command, measured: measured).foundNonFinite)
             XCTAssertEqual(command[0], .off)
             XCTAssertEqual(command[1], .off)
         }
         var velocityNaN = JointList(count: 2, repeating: JointActuation(mode: .velocity, velocityRadiansPerSecond: .nan))
-        XCTAssertTrue(clamp.apply(to: &velocityNaN).foundNonFinite)
+        XCTAssertTrue(clamp.apply(to: &velocityNaN, measured: measured).foundNonFinite)
     }
 
     func testTorqueIsLimitedAndSlewLimited() {
         var clamp = clamp(slew: 1_000_000)
         var command = torques(1e308, -9)
-        XCTAssertTrue(clamp.apply(to: &command).limited)
+        XCTAssertTrue(clamp.apply(to: &command, measured: measured).limited)
         XCTAssertEqual(command[0].torqueNewtonMeters, 3)
         XCTAssertEqual(command[1].torqueNewtonMeters, -3)
         var slewed = self.clamp(slew: 50)
         var step = torques(2, 0)
-        XCTAssertTrue(slewed.apply(to: &step).slewLimited)
+        XCTAssertTrue(slewed.apply(to: &step, measured: measured).slewLimited)
         XCTAssertEqual(step[0].torqueNewtonMeters, 0.05, accuracy: 1e-12, "50 N·m/s × 1 ms")
         step = torques(2, 0)
-        _ = slewed.apply(to: &step)
+        _ = slewed.apply(to: &step, measured: measured)
         XCTAssertEqual(step[0].torqueNewtonMeters, 0.10, accuracy: 1e-12)
     }
 
@@ -161,17 +163,17 @@ final class CommandClampTests: XCTestCase {
         var clamp = clamp(slew: 50)
         for _ in 0..<100 {
             var command = torques(2, 0)
-            _ = clamp.apply(to: &command)
+            _ = clamp.apply(to: &command, measured: measured)
         }
         var off = JointList(count: 2, repeating: JointActuation.off)
-        _ = clamp.apply(to: &off)
+        _ = clamp.apply(to: &off, measured: measured)
         XCTAssertEqual(off[0], .off)
     }
 
     func testVelocityCommandsAreLimited() {
         var clamp = clamp()
         var command = JointList(count: 2, repeating: JointActuation(mode: .velocity, velocityRadiansPerSecond: -7))
-        _ = clamp.apply(to: &command)
+        _ = clamp.apply(to: &command, measured: measured)
         XCTAssertEqual(command[0].velocityRadiansPerSecond, -1.5)
     }
 }

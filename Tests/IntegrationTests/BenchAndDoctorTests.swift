@@ -12,7 +12,7 @@ final class BenchAndDoctorTests: XCTestCase {
     }
 
     func testBenchJsonHasEveryFigureAndCountsNoAllocations() throws {
-        let run = try ProgramRun.run("rehabctl", ["bench", "--duration", "1.5", "--rate", "200", "--json"])
+        let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1.5", "--rate", "200", "--json"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let report = try json(run)
         XCTAssertEqual(report["rate_hz"]?.doubleValue, 200)
@@ -43,7 +43,7 @@ final class BenchAndDoctorTests: XCTestCase {
     }
 
     func testBenchTableNamesEveryLine() throws {
-        let run = try ProgramRun.run("rehabctl", ["bench", "--duration", "1", "--rate", "200"])
+        let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1", "--rate", "200"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let allocations = BuildConfiguration.isOptimized ? "allocations per cycle 0.000" : "allocations per cycle"
         for text in ["wake latency", "compute", "supervisor", "round trip", "cycle", allocations, "CPU: host"] {
@@ -116,7 +116,7 @@ final class BenchAndDoctorTests: XCTestCase {
         XCTAssertTrue(refused.standardError.contains("--require-realtime: not granted"), refused.standardError)
         XCTAssertTrue(refused.standardError.contains("SCHED_FIFO 80 refused"), refused.standardError)
         XCTAssertFalse(refused.standardError.contains("self-test passed"), "refused before anything was enabled")
-        let degraded = try ProgramRun.run("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "200"])
+        let degraded = try ProgramRun.runSession("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "200"])
         XCTAssertEqual(degraded.exitCode, 0, degraded.standardError)
         XCTAssertTrue(degraded.standardError.contains("runs without real-time priority"), degraded.standardError)
         XCTAssertTrue(degraded.standardOutput.contains("SCHED_OTHER"), degraded.standardOutput)

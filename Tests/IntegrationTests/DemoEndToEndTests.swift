@@ -9,7 +9,7 @@ import XCTest
 /// At 200 Hz so that a shared CI machine's kernel stalls do not trip SR-1 (see docs/performance.md).
 final class DemoEndToEndTests: XCTestCase {
     func testDemoJsonExitsZeroWithTheCyclesItWasAskedFor() throws {
-        let run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "200", "--json"])
+        let run = try ProgramRun.runSession("rehabctl", ["demo", "--duration", "2", "--rate", "200", "--json"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
         let cycles = try XCTUnwrap(report["cycles"]?.integerValue)
@@ -32,7 +32,7 @@ final class DemoEndToEndTests: XCTestCase {
     }
 
     func testDemoHumanSummaryShowsTrackingSafetyAndTiming() throws {
-        let run = try ProgramRun.run("rehabctl", ["demo", "--duration", "1.5", "--rate", "200"])
+        let run = try ProgramRun.runSession("rehabctl", ["demo", "--duration", "1.5", "--rate", "200"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         for text in ["cycles at 200 Hz", "wake latency", "round trip", "flexion_extension", "safety events: none",
                      "supervisor final state: idle"] {
@@ -41,7 +41,20 @@ final class DemoEndToEndTests: XCTestCase {
     }
 
     /// Starts a long demo, sends `signal` two seconds in, and returns the exit code and the JSON report.
+    /// A run that a host stall stopped before the signal (SR-1/SR-14, see `ProgramRun.runSession`) is repeated.
     private func demoInterrupted(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {
+        let timingCauses: Set<String> = ["loop_gap", "loop_overruns", "loop_late_cycles", "device_silent", "device_silent_too_long"]
+        var result = try demoInterruptedOnce(by: signal)
+        for _ in 0..<2 {
+            let first = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue
+            guard let first, timingCauses.contains(first) else { break }
+            print("host stall (\(first)) stopped the demo before the signal; retrying")
+            result = try demoInterruptedOnce(by: signal)
+        }
+        return result
+    }
+
+    private func demoInterruptedOnce(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {
         let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
         Thread.sleep(forTimeInterval: 2.0)
         process.send(signal)

@@ -75,7 +75,8 @@ final class FirstSupervisorTests: XCTestCase {
             XCTAssertEqual(request, "IDENTIFY")
         }
         XCTAssertFalse(harness.simulator.isEnabled)
-        XCTAssertEqual(harness.session.supervisor.state, .selfTest)
+        XCTAssertEqual(harness.session.supervisor.state, .disabled)
+        XCTAssertEqual(harness.session.supervisor.transitions.last?.cause, .selfTestFailed)
     }
 
     func testSR3WatchdogNotConfirmedIsRefusedAndTheDeviceLeftDisabled() throws {

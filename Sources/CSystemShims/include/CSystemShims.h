@@ -55,5 +55,19 @@ int rh_memlock_limit(uint64_t *soft);
 // Opens /dev/cpu_dma_latency and writes 0 µs; the request holds while the descriptor stays open.
 int rh_hold_cpu_dma_latency_zero(void);
 
+// A single-writer sequence lock over `count` 64-bit words (every access atomic, so a reader on
+// another thread never sees a torn value and never blocks the writer).
+void rh_seqlock_publish(uint64_t *sequence, uint64_t *words, const uint64_t *source, size_t count);
+// Copies a consistent snapshot into `destination`; returns 1, or 0 when a write overlapped (retry).
+int rh_seqlock_snapshot(const uint64_t *sequence, const uint64_t *words, uint64_t *destination, size_t count);
+
+// Unix domain stream sockets (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC). Return a descriptor or -errno.
+// The socket file is created 0600 (umask 0177 around bind), then given `group` (unless negative)
+// and `mode`, all before listen(2): no client can connect while the permissions are wider.
+int rh_unix_listen(const char *path, unsigned int mode, int64_t group, int backlog);
+int rh_unix_connect(const char *path);
+int rh_unix_accept(int listener);
+// The connected peer's pid, uid and gid (SO_PEERCRED); 0 or -errno.
+int rh_unix_peer(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
 
 #endif

@@ -1,16 +1,26 @@
 import Primitives
 
-/// The last stage before encoding (SR-6): whatever any controller or mode produced, what reaches the
-/// wire is finite, within the torque and speed limits, and changes torque no faster than the slew
-/// limit. There is no way around it: the session encodes only what this returns.
+/// The last stage before encoding (SR-6, SR-7): whatever any controller or mode produced, what
+/// reaches the wire is finite, within the torque and speed limits, changes torque no faster than the
+/// slew limit, and never drives a joint further past a soft limit. There is no way around it: the
+/// session encodes only what this returns, and its `switch` over `JointActuation.Mode` has no
+/// `default`, so a mode added later does not compile until it is clamped here.
 public struct CommandClamp: Sendable {
     public struct JointLimits: Sendable, Equatable {
         public var torqueLimitNewtonMeters: Double
         public var velocityLimitRadiansPerSecond: Double
+        /// SR-7 soft limits (hard − margin, narrowed for the patient).
+        public var softMinimumRadians: Double
+        public var softMaximumRadians: Double
 
-        public init(torqueLimitNewtonMeters: Double, velocityLimitRadiansPerSecond: Double) {
+        public init(
+            torqueLimitNewtonMeters: Double, velocityLimitRadiansPerSecond: Double,
+            softMinimumRadians: Double = -.infinity, softMaximumRadians: Double = .infinity
+        ) {
             self.torqueLimitNewtonMeters = torqueLimitNewtonMeters
             self.velocityLimitRadiansPerSecond = velocityLimitRadiansPerSecond
+            self.softMinimumRadians = softMinimumRadians
+            self.softMaximumRadians = softMaximumRadians
         }
     }
 
@@ -22,20 +32,43 @@ public struct CommandClamp: Sendable {
         public var limited = false
         /// The torque change was cut to the slew limit.
         public var slewLimited = false
+        /// A joint past a soft limit was only allowed to creep inward.
+        public var softLimited = false
+
+        public init() {}
     }
 
     public let limits: JointList<JointLimits>
     public let torqueSlewPerCycleNewtonMeters: Double
+    /// SR-7: past a soft limit, the inward creep speed.
+    public let inwardSpeedPastSoftLimitRadiansPerSecond: Double
     private var previousTorques: JointList<Double>
 
-    public init(limits: JointList<JointLimits>, torqueSlewLimitNewtonMetersPerSecond: Double, periodSeconds: Double) {
+    public init(
+        limits: JointList<JointLimits>, torqueSlewLimitNewtonMetersPerSecond: Double, periodSeconds: Double,
+        inwardSpeedPastSoftLimitRadiansPerSecond: Double = Units.radiansPerDegree
+    ) {
         self.limits = limits
         torqueSlewPerCycleNewtonMeters = torqueSlewLimitNewtonMetersPerSecond * periodSeconds
+        self.inwardSpeedPastSoftLimitRadiansPerSecond = inwardSpeedPastSoftLimitRadiansPerSecond
         previousTorques = .zeros(limits.count)
     }
 
-    /// Makes `actuation` safe to send, in place.
-    public mutating func apply(to actuation: inout JointList<JointActuation>) -> Outcome {
+    /// Keeps trajectory targets inside the soft limits (a plan can never aim past them).
+    public func clampTargets(_ target: inout TrajectorySample) {
+        for joint in 0..<min(limits.count, target.positions.count) {
+            let limit = limits[joint]
+            let position = target.positions[joint]
+            if position > limit.softMaximumRadians || position < limit.softMinimumRadians || !position.isFinite {
+                target.positions[joint] = position.isFinite ? min(max(position, limit.softMinimumRadians), limit.softMaximumRadians) : 0
+                target.velocities[joint] = 0
+                target.accelerations[joint] = 0
+            }
+        }
+    }
+
+    /// Makes `actuation` safe to send, in place, given the newest measurement of each joint.
+    public mutating func apply(to actuation: inout JointList<JointActuation>, measured: JointList<JointMeasurement>) -> Outcome {
         var outcome = Outcome()
         for joint in 0..<actuation.count {
             let command = actuation[joint]
@@ -43,7 +76,7 @@ public struct CommandClamp: Sendable {
                 outcome.foundNonFinite = true
             }
         }
-        if outcome.foundNonFinite || actuation.count != limits.count {
+        if outcome.foundNonFinite || actuation.count != limits.count || measured.count != limits.count {
             for joint in 0..<actuation.count { actuation[joint] = .off }
             for joint in 0..<previousTorques.count { previousTorques[joint] = 0 }
             outcome.foundNonFinite = true
@@ -52,6 +85,9 @@ public struct CommandClamp: Sendable {
         for joint in 0..<actuation.count {
             var command = actuation[joint]
             let limit = limits[joint]
+            let position = measured[joint].positionRadians
+            // Which way "inward" is for a joint past a soft limit (0: inside).
+            let inward: Double = position > limit.softMaximumRadians ? -1 : (position < limit.softMinimumRadians ? 1 : 0)
             switch command.mode {
             case .off:
                 // Removing torque is never slew-limited: Cat 0 means now.
@@ -62,6 +98,15 @@ public struct CommandClamp: Sendable {
                 if abs(torque) > limit.torqueLimitNewtonMeters {
                     torque = torque > 0 ? limit.torqueLimitNewtonMeters : -limit.torqueLimitNewtonMeters
                     outcome.limited = true
+                }
+                if inward != 0 && torque != 0 {
+                    // Past a soft limit a torque cannot bound the speed: the device's velocity loop
+                    // creeps inward instead when the controller pulls inward, and holds otherwise.
+                    outcome.softLimited = true
+                    let speed = torque * inward > 0 ? inwardSpeedPastSoftLimitRadiansPerSecond : 0
+                    command = JointActuation(mode: .velocity, velocityRadiansPerSecond: inward * speed)
+                    previousTorques[joint] = 0
+                    break
                 }
                 let previous = previousTorques[joint]
                 if abs(torque - previous) > torqueSlewPerCycleNewtonMeters {
@@ -75,6 +120,14 @@ public struct CommandClamp: Sendable {
                 if abs(velocity) > limit.velocityLimitRadiansPerSecond {
                     velocity = velocity > 0 ? limit.velocityLimitRadiansPerSecond : -limit.velocityLimitRadiansPerSecond
                     outcome.limited = true
+                }
+                if inward != 0 && velocity * inward < 0 {
+                    // Outward past a soft limit: hold (velocity 0) instead.
+                    velocity = 0
+                    outcome.softLimited = true
+                } else if inward != 0 && abs(velocity) > inwardSpeedPastSoftLimitRadiansPerSecond {
+                    velocity = inward * inwardSpeedPastSoftLimitRadiansPerSecond
+                    outcome.softLimited = true
                 }
                 command = JointActuation(mode: .velocity, velocityRadiansPerSecond: velocity)
                 previousTorques[joint] = 0

@@ -1,7 +1,7 @@
 import Primitives
 
 /// The supervisor's states (SAFETY.md "Supervisor states").
-public enum SupervisorState: String, Sendable, CaseIterable {
+public enum SupervisorState: String, Sendable, CaseIterable, BitwiseCopyable {
     case disabled
     case selfTest = "self_test"
     case idle
@@ -25,7 +25,7 @@ public enum SupervisorState: String, Sendable, CaseIterable {
 }
 
 /// IEC 60204-1 stop categories, most severe first.
-public enum StopCategory: Int, Sendable, Comparable, CustomStringConvertible {
+public enum StopCategory: Int, Sendable, Comparable, CustomStringConvertible, BitwiseCopyable {
     /// Remove torque now.
     case cat0 = 0
     /// Decelerate at the quick-stop rate to standstill, then remove torque.
@@ -38,7 +38,7 @@ public enum StopCategory: Int, Sendable, Comparable, CustomStringConvertible {
 }
 
 /// Why the supervisor changed state. Raw values are stable: they appear in logs and JSON.
-public enum SafetyCause: String, Sendable, CaseIterable {
+public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     case selfTestStarted = "self_test_started"
     case selfTestPassed = "self_test_passed"
     case enabled
@@ -73,6 +73,85 @@ public enum SafetyCause: String, Sendable, CaseIterable {
     case loopLateCycles = "loop_late_cycles"
     /// SR-14: a gap of more than 10 ms between cycles.
     case loopGap = "loop_gap"
+    /// SR-7: measured past a soft limit by more than the allowed margin.
+    case positionBeyondSoftLimit = "position_beyond_soft_limit"
+    /// SR-7: at a hard (mechanical) limit.
+    case positionHardLimit = "position_hard_limit"
+    /// SR-8: above the velocity trip for the configured cycles.
+    case velocityTrip = "velocity_trip"
+    /// SR-8: above 1.5 × the velocity trip.
+    case overspeed
+    /// SR-9: interaction torque above the trip for the dwell time.
+    case interactionTorque = "interaction_torque"
+    /// SR-9: interaction torque above 1.5 × the trip.
+    case interactionTorqueSevere = "interaction_torque_severe"
+    /// SR-10: an encoder step no joint could make.
+    case encoderJump = "encoder_jump"
+    /// SR-10: a bit-identical encoder reading while motion is commanded.
+    case encoderFrozen = "encoder_frozen"
+    /// SR-15: a tracker sample older than allowed.
+    case trackerStale = "tracker_stale"
+    /// SR-15: the tracked tool is missing or disabled.
+    case trackerToolMissing = "tracker_tool_missing"
+    /// SR-15: the frame counter does not advance while bytes arrive.
+    case trackerFrozen = "tracker_frozen"
+    /// SR-15: the tracking error is above the profile's limit.
+    case trackerInaccurate = "tracker_inaccurate"
+    /// SR-15: a tracker slower than 60 Hz was asked to gate a safety function.
+    case trackerTooSlow = "tracker_too_slow"
+    /// SR-16: the tracked hand or end effector left the workspace.
+    case workspace
+    /// SR-18: an operator began holding `release` (zero torque, brake released).
+    case releaseStarted = "release_started"
+    /// SR-18: `release` was let go, the device stopped answering, or the joint moved too fast: hold again.
+    case releaseEnded = "release_ended"
+    /// SR-17: the start-up self-test refused the device.
+    case selfTestFailed = "self_test_failed"
+
+    /// The requirement this cause belongs to (for logs and docs).
+    public var requirement: String {
+        switch self {
+        case .deviceSilent, .deviceSilentTooLong, .linkLost: "SR-1"
+        case .deviceFault, .deviceWatchdogExpired, .deviceDisabled: "SR-11"
+        case .deviceEmergencyStop, .operatorEmergencyStop, .stopRequested, .pauseRequested: "SR-12"
+        case .nonFiniteCommand: "SR-6"
+        case .stopDeadlineMissed: "SR-13"
+        case .loopOverruns, .loopLateCycles, .loopGap: "SR-14"
+        case .positionBeyondSoftLimit, .positionHardLimit: "SR-7"
+        case .velocityTrip, .overspeed: "SR-8"
+        case .interactionTorque, .interactionTorqueSevere: "SR-9"
+        case .encoderJump, .encoderFrozen: "SR-10"
+        case .trackerStale, .trackerToolMissing, .trackerFrozen, .trackerInaccurate, .trackerTooSlow: "SR-15"
+        case .workspace: "SR-16"
+        case .releaseStarted, .releaseEnded: "SR-18"
+        case .selfTestStarted, .selfTestPassed, .selfTestFailed: "SR-17"
+        case .enabled, .startRequested, .resumeRequested, .resetRequested, .standstillReached: ""
+        }
+    }
+
+    /// SR-1/SR-14 timing trips: the loop or the link was held up (on a shared host, often the host's
+    /// own stalls). Rigs use it to tell a stall from a defect; the supervisor treats them like any trip.
+    public var isTimingInterlock: Bool {
+        switch self {
+        case .deviceSilent, .deviceSilentTooLong, .loopOverruns, .loopLateCycles, .loopGap: true
+        default: false
+        }
+    }
+
+    /// The unit of `SupervisorTransition.value` for this cause ("" when it carries none).
+    public var valueUnit: String {
+        switch self {
+        case .deviceSilent, .loopOverruns, .loopLateCycles: "cycles"
+        case .deviceSilentTooLong, .stopDeadlineMissed, .loopGap, .trackerStale: "ms"
+        case .positionBeyondSoftLimit, .positionHardLimit, .encoderJump: "deg"
+        case .velocityTrip, .overspeed, .standstillReached, .releaseEnded: "rad/s"
+        case .interactionTorque, .interactionTorqueSevere: "N·m"
+        case .encoderFrozen: "ms"
+        case .trackerInaccurate, .workspace: "mm"
+        case .trackerTooSlow: "Hz"
+        default: ""
+        }
+    }
 }
 
 /// One supervisor transition, with the cycle, the cause and the value that caused it (SR-19).
@@ -88,11 +167,14 @@ public struct SupervisorTransition: Sendable, Equatable {
     public var value: Double
     /// A device fault code, when the device reported one.
     public var deviceCode: UInt16
+    /// The joint concerned, when the cause is one joint's.
+    public var joint: Int?
 
     public init(
         cycle: Int64, time: MonotonicInstant, from: SupervisorState, to: SupervisorState, cause: SafetyCause,
-        category: StopCategory?, value: Double, deviceCode: UInt16
+        category: StopCategory?, value: Double, deviceCode: UInt16, joint: Int? = nil
     ) {
+        self.joint = joint
         self.cycle = cycle
         self.time = time
         self.from = from
@@ -105,7 +187,7 @@ public struct SupervisorTransition: Sendable, Equatable {
 }
 
 /// Requests from outside the loop (operator, signals, the exercise), read once per cycle.
-public struct OperatorRequests: OptionSet, Sendable {
+public struct OperatorRequests: OptionSet, Sendable, BitwiseCopyable {
     public let rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
     public static let start = OperatorRequests(rawValue: 1 << 0)
@@ -126,4 +208,74 @@ public enum SupervisorAction: Sendable, Equatable {
     case decelerate(since: MonotonicInstant)
     /// Cat 0, or not moving: zero torque.
     case torqueOff
+    /// SR-18: hold-to-run patient release from `fault`/`estop`: zero torque with the drive powered
+    /// and the brake released, so the patient's limb can be taken out.
+    case release
+}
+
+/// One interlock's verdict: the stop it asks for, why, and the value behind it.
+public struct SafetyTrip: Sendable, Equatable, BitwiseCopyable {
+    public var category: StopCategory
+    public var cause: SafetyCause
+    /// The measurement that tripped it, in the cause's unit (°, rad/s, N·m, ms, counts …).
+    public var value: Double
+    public var deviceCode: UInt16
+    public var joint: Int?
+    public var isEmergencyStop: Bool
+
+    public init(category: StopCategory, cause: SafetyCause, value: Double = 0, deviceCode: UInt16 = 0, joint: Int? = nil,
+                isEmergencyStop: Bool = false) {
+        self.category = category
+        self.cause = cause
+        self.value = value
+        self.deviceCode = deviceCode
+        self.joint = joint
+        self.isEmergencyStop = isEmergencyStop
+    }
+
+    /// The more severe of two trips (lower category wins; the first on a tie).
+    public static func moreSevere(_ lhs: SafetyTrip?, _ rhs: SafetyTrip?) -> SafetyTrip? {
+        guard let lhs else { return rhs }
+        guard let rhs else { return lhs }
+        return rhs.category < lhs.category ? rhs : lhs
+    }
+}
+
+/// A joint's limits as the interlocks and the clamp need them, in SI units.
+public struct JointSafetyLimits: Sendable, Equatable {
+    public var hardMinimumRadians: Double
+    public var hardMaximumRadians: Double
+    /// Soft limits: hard − margin, possibly narrowed further for a patient (never widened).
+    public var softMinimumRadians: Double
+    public var softMaximumRadians: Double
+    public var ratedVelocityRadiansPerSecond: Double
+    public var encoderCountsPerRevolution: Int
+    /// SR-9 trip, for joints with an interaction torque sensor.
+    public var interactionTripNewtonMeters: Double?
+
+    public init(
+        hardMinimumRadians: Double, hardMaximumRadians: Double, softMinimumRadians: Double, softMaximumRadians: Double,
+        ratedVelocityRadiansPerSecond: Double, encoderCountsPerRevolution: Int, interactionTripNewtonMeters: Double?
+    ) {
+        self.hardMinimumRadians = hardMinimumRadians
+        self.hardMaximumRadians = hardMaximumRadians
+        self.softMinimumRadians = softMinimumRadians
+        self.softMaximumRadians = softMaximumRadians
+        self.ratedVelocityRadiansPerSecond = ratedVelocityRadiansPerSecond
+        self.encoderCountsPerRevolution = encoderCountsPerRevolution
+        self.interactionTripNewtonMeters = interactionTripNewtonMeters
+    }
+
+    /// Fills the unused slots of a `JointList` (a supervisor without joint interlocks has count 0).
+    public static let placeholder = JointSafetyLimits(
+        hardMinimumRadians: 0, hardMaximumRadians: 0, softMinimumRadians: 0, softMaximumRadians: 0,
+        ratedVelocityRadiansPerSecond: 0, encoderCountsPerRevolution: 1, interactionTripNewtonMeters: nil)
+
+    /// Narrows the soft limits to a patient's range of motion; it can never widen them.
+    public func narrowed(to range: ClosedRange<Double>) -> JointSafetyLimits {
+        var copy = self
+        copy.softMinimumRadians = max(softMinimumRadians, range.lowerBound)
+        copy.softMaximumRadians = min(softMaximumRadians, range.upperBound)
+        return copy
+    }
 }

@@ -1,12 +1,15 @@
 import Primitives
 
-/// The one owner of the right to move. Pure: it is given each cycle's facts and returns what is
-/// allowed; it has no clock, does no I/O and never allocates after `init`.
+/// The one owner of the right to move (SAFETY.md). Pure: it is given each cycle's facts and
+/// returns what is allowed; it has no clock, does no I/O and never allocates after `init`.
 ///
-/// Faults latch with their cause, time and value; only an operator reset leaves `fault` or
-/// `estop`, and only once the cause is gone; a reset never enables motion. When several things
-/// happen in one cycle, the most severe wins: Cat 0 > Cat 1 > Cat 2 > start.
+/// Every interlock of SR-1 … SR-16 that the loop evaluates lives here, on the state the cycle
+/// decoded, so a detection becomes a safe command in the same cycle. Faults latch with their cause,
+/// cycle, value and joint; only an operator reset leaves `fault` or `estop`, only once the stop has
+/// finished and no interlock still trips, and a reset never enables motion. When several things
+/// happen in one cycle the most severe wins: Cat 0 > Cat 1 > Cat 2 > start.
 public struct Supervisor: Sendable {
+    /// Thresholds, in SI units, from the hardware profile (see `Session` for the mapping).
     public struct Configuration: Sendable, Equatable {
         /// SR-1: cycles without a valid state frame before a Cat 1 stop.
         public var silenceCycles: Int
@@ -15,12 +18,36 @@ public struct Supervisor: Sendable {
         /// SR-13: a Cat 1 stop must reach standstill within this.
         public var stopDeadlineNanoseconds: Int64
         public var standstillVelocityRadiansPerSecond: Double
-        /// SR-12: an operator e-stop is Cat 0 unless the profile asks for Cat 1.
+        /// SR-12: an e-stop (device, operator, SIGTERM) is Cat 0 unless the profile asks for Cat 1.
         public var emergencyStopCategory: StopCategory
+        /// Per-joint limits (SR-7 soft/hard, SR-9 trip, SR-10 encoder); empty: no joint interlocks.
+        public var joints: JointList<JointSafetyLimits>
+        /// SR-7: measured past a soft limit by more than this → Cat 1.
+        public var beyondSoftLimitCat1Radians: Double
+        /// SR-8: |q̇| above this for `velocityTripCycles` fresh states → Cat 1; above 1.5 × → Cat 0.
+        public var velocityTripRadiansPerSecond: Double
+        public var velocityTripCycles: Int
+        /// SR-9: interaction torque above the trip for this long → Cat 1.
+        public var interactionDwellNanoseconds: Int64
+        /// SR-10: encoder step allowed, in multiples of rated speed × elapsed time.
+        public var encoderJumpSpeedFactor: Double
+        /// SR-10: a bit-identical count for this long while motion is demanded → Cat 1.
+        public var frozenEncoderNanoseconds: Int64
+        /// SR-18: release may begin only below this speed on every joint.
+        public var releaseStandstillRadiansPerSecond: Double
+        /// SR-15: set when a mode depends on a tracker (its RMS limit [mm]); nil: no tracker gates motion.
+        public var trackerMaximumRmsErrorMillimeters: Double?
+        /// SR-16: the workspace box [m] the tracked hand or end effector must stay in (+ 20 mm).
+        public var workspace: (minimum: SIMD3<Double>, maximum: SIMD3<Double>)?
 
         public init(
             silenceCycles: Int, silenceTorqueOffNanoseconds: Int64, stopDeadlineNanoseconds: Int64,
-            standstillVelocityRadiansPerSecond: Double, emergencyStopCategory: StopCategory = .cat0
+            standstillVelocityRadiansPerSecond: Double, emergencyStopCategory: StopCategory = .cat0,
+            joints: JointList<JointSafetyLimits> = JointList(count: 0, repeating: .placeholder),
+            beyondSoftLimitCat1Radians: Double = 2 * Units.radiansPerDegree, velocityTripRadiansPerSecond: Double = 1.5,
+            velocityTripCycles: Int = 3, interactionDwellNanoseconds: Int64 = 50_000_000, encoderJumpSpeedFactor: Double = 10,
+            frozenEncoderNanoseconds: Int64 = 200_000_000, releaseStandstillRadiansPerSecond: Double = 0.05,
+            trackerMaximumRmsErrorMillimeters: Double? = nil, workspace: (minimum: SIMD3<Double>, maximum: SIMD3<Double>)? = nil
         ) {
             precondition(emergencyStopCategory != .cat2, "an e-stop is Cat 0 or Cat 1, never Cat 2")
             self.silenceCycles = silenceCycles
@@ -28,10 +55,36 @@ public struct Supervisor: Sendable {
             self.stopDeadlineNanoseconds = stopDeadlineNanoseconds
             self.standstillVelocityRadiansPerSecond = standstillVelocityRadiansPerSecond
             self.emergencyStopCategory = emergencyStopCategory
+            self.joints = joints
+            self.beyondSoftLimitCat1Radians = beyondSoftLimitCat1Radians
+            self.velocityTripRadiansPerSecond = velocityTripRadiansPerSecond
+            self.velocityTripCycles = velocityTripCycles
+            self.interactionDwellNanoseconds = interactionDwellNanoseconds
+            self.encoderJumpSpeedFactor = encoderJumpSpeedFactor
+            self.frozenEncoderNanoseconds = frozenEncoderNanoseconds
+            self.releaseStandstillRadiansPerSecond = releaseStandstillRadiansPerSecond
+            self.trackerMaximumRmsErrorMillimeters = trackerMaximumRmsErrorMillimeters
+            self.workspace = workspace
+        }
+
+        public static func == (lhs: Self, rhs: Self) -> Bool {
+            lhs.silenceCycles == rhs.silenceCycles && lhs.silenceTorqueOffNanoseconds == rhs.silenceTorqueOffNanoseconds
+                && lhs.stopDeadlineNanoseconds == rhs.stopDeadlineNanoseconds
+                && lhs.standstillVelocityRadiansPerSecond == rhs.standstillVelocityRadiansPerSecond
+                && lhs.emergencyStopCategory == rhs.emergencyStopCategory && lhs.joints == rhs.joints
+                && lhs.beyondSoftLimitCat1Radians == rhs.beyondSoftLimitCat1Radians
+                && lhs.velocityTripRadiansPerSecond == rhs.velocityTripRadiansPerSecond
+                && lhs.velocityTripCycles == rhs.velocityTripCycles
+                && lhs.interactionDwellNanoseconds == rhs.interactionDwellNanoseconds
+                && lhs.encoderJumpSpeedFactor == rhs.encoderJumpSpeedFactor
+                && lhs.frozenEncoderNanoseconds == rhs.frozenEncoderNanoseconds
+                && lhs.releaseStandstillRadiansPerSecond == rhs.releaseStandstillRadiansPerSecond
+                && lhs.trackerMaximumRmsErrorMillimeters == rhs.trackerMaximumRmsErrorMillimeters
+                && lhs.workspace?.minimum == rhs.workspace?.minimum && lhs.workspace?.maximum == rhs.workspace?.maximum
         }
     }
 
-    /// The facts of one cycle.
+    /// The facts of one cycle besides the robot state.
     public struct Input: Sendable {
         public var cycle: Int64
         public var time: MonotonicInstant
@@ -39,28 +92,33 @@ public struct Supervisor: Sendable {
         public var freshState: Bool
         /// The link reported end-of-file, EIO or an unplug.
         public var linkLost: Bool
-        public var device: DeviceCondition
-        public var deviceFaultCode: UInt16
-        /// From the latest state: the fastest joint [rad/s].
-        public var maximumSpeedRadiansPerSecond: Double
         public var requests: OperatorRequests
         /// SR-14: what the loop-timing monitor found this cycle.
         public var timing: LoopTimingMonitor.Violation?
+        /// SR-10: joints whose command asks them to move (a frozen encoder only matters then).
+        public var demandsMotion: JointList<Bool>
+        /// SR-15: the tracker's latest sample (nil: none yet); read only when a tracker gates motion.
+        public var tracker: TrackerStatus?
+        /// SR-16: the tracked hand or end effector [m], when something tracks it.
+        public var trackedPositionMeters: SIMD3<Double>?
+        /// SR-18: an operator is holding `release` this cycle.
+        public var releaseHeld: Bool
 
         public init(
-            cycle: Int64, time: MonotonicInstant, freshState: Bool, linkLost: Bool = false, device: DeviceCondition,
-            deviceFaultCode: UInt16 = 0, maximumSpeedRadiansPerSecond: Double, requests: OperatorRequests = [],
-            timing: LoopTimingMonitor.Violation? = nil
+            cycle: Int64, time: MonotonicInstant, freshState: Bool, linkLost: Bool = false, requests: OperatorRequests = [],
+            timing: LoopTimingMonitor.Violation? = nil, demandsMotion: JointList<Bool> = JointList(count: 0, repeating: false),
+            tracker: TrackerStatus? = nil, trackedPositionMeters: SIMD3<Double>? = nil, releaseHeld: Bool = false
         ) {
-            self.timing = timing
             self.cycle = cycle
             self.time = time
             self.freshState = freshState
             self.linkLost = linkLost
-            self.device = device
-            self.deviceFaultCode = deviceFaultCode
-            self.maximumSpeedRadiansPerSecond = maximumSpeedRadiansPerSecond
             self.requests = requests
+            self.timing = timing
+            self.demandsMotion = demandsMotion
+            self.tracker = tracker
+            self.trackedPositionMeters = trackedPositionMeters
+            self.releaseHeld = releaseHeld
         }
     }
 
@@ -68,20 +126,56 @@ public struct Supervisor: Sendable {
     public private(set) var state: SupervisorState = .disabled
     /// The stop in progress: its category and when it began (nil when none).
     public private(set) var activeStop: (category: StopCategory, since: MonotonicInstant)?
-    /// The cause that latched `fault`/`estop`.
-    public private(set) var latchedCause: SafetyCause?
+    /// The trip that latched `fault`/`estop` (its cause, value and joint).
+    public private(set) var latchedTrip: SafetyTrip?
+    public var latchedCause: SafetyCause? { latchedTrip?.cause }
+    /// SR-18: the hold-to-run release sub-state of `fault`/`estop`.
+    public private(set) var isReleasing = false
+    /// Why the last `release` could not begin or continue (nil while releasing or when never asked).
+    public private(set) var releaseRefusal: ReleaseRefusal?
     public private(set) var silentCycles = 0
     public private(set) var lastFreshStateTime: MonotonicInstant?
     /// Every transition, oldest first, up to `transitionCapacity` (then the oldest are dropped and counted).
     public private(set) var transitions: [SupervisorTransition] = []
     public private(set) var droppedTransitions = 0
     public static let transitionCapacity = 1024
+    /// The result of the last reset request (nil: none yet).
+    public private(set) var lastResetOutcome: ResetOutcome?
+    /// A reset is waiting for the device to clear its fault (the session sent FAULT_RESET).
+    public private(set) var resetPendingUntil: MonotonicInstant?
 
+    private var positionLimits: PositionLimitInterlock
+    private var velocity: VelocityInterlock
+    private var interaction: InteractionTorqueInterlock
+    private var encoder: EncoderPlausibilityInterlock
+    private let tracker: TrackerInterlock?
+    private let workspace: WorkspaceInterlock?
     private var pendingNonFiniteCommand = false
-    private var currentCycle: Int64 = 0
+    private var deviceFaultResetWanted = false
+    /// How long a reset waits for the device to clear its fault before it is refused.
+    public static let deviceResetWaitNanoseconds: Int64 = 100_000_000
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        let joints = configuration.joints
+        positionLimits = PositionLimitInterlock(joints: joints, beyondSoftCat1Radians: configuration.beyondSoftLimitCat1Radians)
+        velocity = VelocityInterlock(
+            jointCount: joints.count, tripRadiansPerSecond: configuration.velocityTripRadiansPerSecond,
+            cycles: configuration.velocityTripCycles)
+        var trips = JointList<Double>.zeros(joints.count)
+        var rated = JointList<Double>.zeros(joints.count)
+        var counts = JointList<Int>(count: joints.count, repeating: 1)
+        for joint in 0..<joints.count {
+            trips[joint] = joints[joint].interactionTripNewtonMeters ?? 0
+            rated[joint] = joints[joint].ratedVelocityRadiansPerSecond
+            counts[joint] = joints[joint].encoderCountsPerRevolution
+        }
+        interaction = InteractionTorqueInterlock(trips: trips, dwellNanoseconds: configuration.interactionDwellNanoseconds)
+        encoder = EncoderPlausibilityInterlock(
+            ratedSpeeds: rated, countsPerRevolution: counts, jumpFactor: configuration.encoderJumpSpeedFactor,
+            frozenNanoseconds: configuration.frozenEncoderNanoseconds)
+        tracker = configuration.trackerMaximumRmsErrorMillimeters.map { TrackerInterlock(maximumRmsErrorMillimeters: $0) }
+        workspace = configuration.workspace.map { WorkspaceInterlock(minimumMeters: $0.minimum, maximumMeters: $0.maximum) }
         transitions.reserveCapacity(Self.transitionCapacity)
     }
 
@@ -89,12 +183,18 @@ public struct Supervisor: Sendable {
 
     public mutating func beginSelfTest(cycle: Int64, time: MonotonicInstant) {
         guard state == .disabled || state == .idle else { return }
-        transition(to: .selfTest, cause: .selfTestStarted, category: nil, value: 0, code: 0, cycle: cycle, time: time)
+        transition(to: .selfTest, cause: .selfTestStarted, cycle: cycle, time: time)
     }
 
     public mutating func selfTestPassed(cycle: Int64, time: MonotonicInstant) {
         guard state == .selfTest else { return }
-        transition(to: .idle, cause: .selfTestPassed, category: nil, value: 0, code: 0, cycle: cycle, time: time)
+        transition(to: .idle, cause: .selfTestPassed, cycle: cycle, time: time)
+    }
+
+    /// SR-17: the self-test refused the device; nothing may be enabled.
+    public mutating func selfTestFailed(cycle: Int64, time: MonotonicInstant) {
+        guard state == .selfTest || state == .idle else { return }
+        transition(to: .disabled, cause: .selfTestFailed, cycle: cycle, time: time)
     }
 
     /// The device acknowledged ENABLE with a valid watchdog and sent a fresh state (SR-2, SR-3).
@@ -102,7 +202,7 @@ public struct Supervisor: Sendable {
         guard state == .idle else { return }
         lastFreshStateTime = time
         silentCycles = 0
-        transition(to: .ready, cause: .enabled, category: nil, value: 0, code: 0, cycle: cycle, time: time)
+        transition(to: .ready, cause: .enabled, cycle: cycle, time: time)
     }
 
     /// The last-stage clamp found NaN or infinity this cycle (it already sent a safe command).
@@ -110,165 +210,244 @@ public struct Supervisor: Sendable {
         pendingNonFiniteCommand = true
     }
 
+    /// True once when a reset needs the device's own fault cleared: the session then sends
+    /// FAULT_RESET (after DISABLE if the device is still enabled). Never set without an operator reset.
+    public mutating func takeDeviceFaultResetRequest() -> Bool {
+        defer { deviceFaultResetWanted = false }
+        return deviceFaultResetWanted
+    }
+
     // MARK: Every cycle
 
-    /// Evaluates every interlock on this cycle's facts and returns what is allowed now.
-    public mutating func evaluate(_ input: Input) -> SupervisorAction {
-        currentCycle = input.cycle
+    /// Evaluates every interlock on this cycle's facts and `robot` (the newest valid state) and
+    /// returns what is allowed now.
+    public mutating func evaluate(_ input: Input, state robot: RobotState) -> SupervisorAction {
         if input.freshState {
             silentCycles = 0
             lastFreshStateTime = input.time
         } else {
             silentCycles += 1
         }
-        if state.commandsDevice {
-            // Trips first, then requests: a start in the same cycle as a trip finds the state latched.
-            if let trip = mostSevereTrip(input) { trigger(trip, input: input) }
-            handleRequests(input)
-        }
-        return action(for: input)
+        guard state.commandsDevice else { return .torqueOff }
+        // Trips first, then requests: a start in the same cycle as a trip finds the state latched,
+        // and a reset in the same cycle as a trip finds its cause present.
+        let present = mostSevereTrip(input, robot: robot)
+        if let present { trigger(present, input: input) }
+        handleRequests(input, robot: robot, present: present)
+        updateRelease(input, robot: robot)
+        return action(for: input, robot: robot)
     }
 
-    private struct Trip {
-        var category: StopCategory
-        var cause: SafetyCause
-        var value: Double
-        var code: UInt16
-        var isEmergencyStop: Bool
-    }
-
-    private mutating func mostSevereTrip(_ input: Input) -> Trip? {
-        var worst: Trip?
-        func consider(_ trip: Trip) {
-            if worst == nil || trip.category < worst!.category { worst = trip }
-        }
-        if input.linkLost { consider(Trip(category: .cat0, cause: .linkLost, value: 0, code: 0, isEmergencyStop: false)) }
+    private mutating func mostSevereTrip(_ input: Input, robot: RobotState) -> SafetyTrip? {
+        var worst: SafetyTrip?
+        let latched = state.isLatched
+        if input.linkLost { worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .linkLost)) }
         if input.freshState {
-            if input.device.contains(.emergencyStop) {
-                consider(Trip(category: .cat0, cause: .deviceEmergencyStop, value: 0, code: 0, isEmergencyStop: true))
+            let device = robot.condition
+            if device.contains(.emergencyStop) {
+                worst = SafetyTrip.moreSevere(
+                    worst, SafetyTrip(category: configuration.emergencyStopCategory, cause: .deviceEmergencyStop, isEmergencyStop: true))
             }
-            if input.device.contains(.fault) {
-                consider(Trip(category: .cat0, cause: .deviceFault, value: 0, code: input.deviceFaultCode, isEmergencyStop: false))
+            if device.contains(.fault) {
+                worst = SafetyTrip.moreSevere(
+                    worst, SafetyTrip(category: .cat0, cause: .deviceFault, deviceCode: robot.deviceFaultCode))
             }
-            if input.device.contains(.watchdogExpired) {
-                consider(Trip(category: .cat0, cause: .deviceWatchdogExpired, value: 0, code: 0, isEmergencyStop: false))
+            // Reasons to enter a fault, not conditions that outlast it: after a stop the device may
+            // be disabled (e-stop, fault) or its watchdog latched; the reset's DISABLE clears both.
+            if !latched {
+                if device.contains(.watchdogExpired) {
+                    worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .deviceWatchdogExpired))
+                }
+                if !device.contains(.enabled) {
+                    worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .deviceDisabled))
+                }
             }
-            if !input.device.contains(.enabled) {
-                consider(Trip(category: .cat0, cause: .deviceDisabled, value: 0, code: 0, isEmergencyStop: false))
+            if configuration.joints.count == robot.joints.count {
+                worst = SafetyTrip.moreSevere(worst, positionLimits.evaluate(robot))
+                worst = SafetyTrip.moreSevere(worst, velocity.evaluate(robot))
+                worst = SafetyTrip.moreSevere(worst, interaction.evaluate(robot, at: input.time))
+                if input.demandsMotion.count == robot.joints.count {
+                    worst = SafetyTrip.moreSevere(worst, encoder.evaluate(robot, demandsMotion: input.demandsMotion, at: input.time))
+                }
             }
         }
         if input.requests.contains(.emergencyStop) {
-            consider(Trip(category: configuration.emergencyStopCategory, cause: .operatorEmergencyStop, value: 0, code: 0, isEmergencyStop: true))
+            worst = SafetyTrip.moreSevere(
+                worst, SafetyTrip(category: configuration.emergencyStopCategory, cause: .operatorEmergencyStop, isEmergencyStop: true))
         }
         if let last = lastFreshStateTime {
             let silence = input.time.nanoseconds(since: last)
             if silence >= configuration.silenceTorqueOffNanoseconds {
-                consider(Trip(category: .cat0, cause: .deviceSilentTooLong, value: Double(silence) * 1e-6, code: 0, isEmergencyStop: false))
+                worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .deviceSilentTooLong, value: Double(silence) * 1e-6))
             }
         }
         if silentCycles >= configuration.silenceCycles {
-            consider(Trip(category: .cat1, cause: .deviceSilent, value: Double(silentCycles), code: 0, isEmergencyStop: false))
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .deviceSilent, value: Double(silentCycles)))
         }
         switch input.timing {
         case .consecutiveOverruns(let count):
-            consider(Trip(category: .cat1, cause: .loopOverruns, value: Double(count), code: 0, isEmergencyStop: false))
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopOverruns, value: Double(count)))
         case .tooManyLateCycles(let count):
-            consider(Trip(category: .cat1, cause: .loopLateCycles, value: Double(count), code: 0, isEmergencyStop: false))
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopLateCycles, value: Double(count)))
         case .gap(let nanoseconds):
-            consider(Trip(category: .cat1, cause: .loopGap, value: Double(nanoseconds) * 1e-6, code: 0, isEmergencyStop: false))
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopGap, value: Double(nanoseconds) * 1e-6))
         case nil:
             break
         }
         if pendingNonFiniteCommand {
             pendingNonFiniteCommand = false
-            consider(Trip(category: .cat1, cause: .nonFiniteCommand, value: 0, code: 0, isEmergencyStop: false))
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .nonFiniteCommand))
+        }
+        if let tracker {
+            worst = SafetyTrip.moreSevere(worst, tracker.evaluate(input.tracker))
+        }
+        if let workspace {
+            worst = SafetyTrip.moreSevere(worst, workspace.evaluate(input.trackedPositionMeters))
         }
         if let stop = activeStop, stop.category == .cat1 {
             let elapsed = input.time.nanoseconds(since: stop.since)
             if elapsed > configuration.stopDeadlineNanoseconds
-                && input.maximumSpeedRadiansPerSecond >= configuration.standstillVelocityRadiansPerSecond
+                && robot.maximumSpeedRadiansPerSecond >= configuration.standstillVelocityRadiansPerSecond
             {
-                consider(Trip(category: .cat0, cause: .stopDeadlineMissed, value: Double(elapsed) * 1e-6, code: 0, isEmergencyStop: false))
+                worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .stopDeadlineMissed, value: Double(elapsed) * 1e-6))
             }
         }
         return worst
     }
 
-    private mutating func trigger(_ trip: Trip, input: Input) {
+    private mutating func trigger(_ trip: SafetyTrip, input: Input) {
         // An e-stop dominates a fault: once in `estop`, later trips escalate the stop but keep the state.
         let target: SupervisorState = (trip.isEmergencyStop || state == .estop) ? .estop : .fault
         let moreSevere = activeStop.map { trip.category < $0.category } ?? true
         if state.isLatched && target == state && !moreSevere { return }
-        if target != state { latchedCause = trip.cause }
-        startStop(trip.category, at: input.time)
-        log(to: target, trip: trip, input: input)
+        if target != state || latchedTrip == nil { latchedTrip = trip }
+        if isReleasing && trip.category < .cat2 {
+            // A new trip while the patient is being released: hold again first.
+            isReleasing = false
+        }
+        if let stop = activeStop, stop.category == trip.category {
+            // Same category already running: keep its start time (SR-13 counts from the first).
+        } else {
+            activeStop = (trip.category, input.time)
+        }
+        resetPendingUntil = nil
+        transition(to: target, cause: trip.cause, category: trip.category, value: trip.value, code: trip.deviceCode,
+                   joint: trip.joint, cycle: input.cycle, time: input.time)
     }
 
-    private mutating func log(to target: SupervisorState, trip: Trip, input: Input) {
-        transition(to: target, cause: trip.cause, category: trip.category, value: trip.value, code: trip.code,
-                   cycle: input.cycle, time: input.time)
-    }
-
-    private mutating func startStop(_ category: StopCategory, at time: MonotonicInstant) {
-        if let stop = activeStop, stop.category == category { return }
-        activeStop = (category, time)
-    }
-
-    private mutating func handleRequests(_ input: Input) {
+    private mutating func handleRequests(_ input: Input, robot: RobotState, present: SafetyTrip?) {
         let requests = input.requests
         let cycle = input.cycle
         let time = input.time
         if state.isLatched {
-            if requests.contains(.reset) {
-                lastResetRefusal = reset(cycle: cycle, time: time, device: input.device, linkUp: !input.linkLost)
+            if requests.contains(.reset) || resetPendingUntil != nil {
+                attemptReset(input, robot: robot, present: present, requested: requests.contains(.reset))
             }
             return
         }
         let motion = state == .ready || state == .active || state == .paused
         // The stop wins over a start or resume requested in the same cycle.
         if motion && requests.contains(.stop) {
-            startStop(.cat1, at: time)
-            transition(to: .stopping, cause: .stopRequested, category: .cat1, value: 0, code: 0, cycle: cycle, time: time)
+            activeStop = (.cat1, time)
+            transition(to: .stopping, cause: .stopRequested, category: .cat1, cycle: cycle, time: time)
         } else if state == .active && requests.contains(.pause) {
-            startStop(.cat2, at: time)
-            transition(to: .paused, cause: .pauseRequested, category: .cat2, value: 0, code: 0, cycle: cycle, time: time)
+            activeStop = (.cat2, time)
+            transition(to: .paused, cause: .pauseRequested, category: .cat2, cycle: cycle, time: time)
         } else if state == .ready && requests.contains(.start) {
-            transition(to: .active, cause: .startRequested, category: nil, value: 0, code: 0, cycle: cycle, time: time)
+            transition(to: .active, cause: .startRequested, cycle: cycle, time: time)
         } else if state == .paused && (requests.contains(.resume) || requests.contains(.start)) {
             activeStop = nil
-            transition(to: .active, cause: .resumeRequested, category: nil, value: 0, code: 0, cycle: cycle, time: time)
+            transition(to: .active, cause: .resumeRequested, cycle: cycle, time: time)
+        }
+        if requests.contains(.reset) { lastResetOutcome = .refused(.notLatched) }
+    }
+
+    /// Leaves `fault`/`estop` for `idle` once the stop has finished, the device answers, no interlock
+    /// trips and the device's own fault is cleared (through FAULT_RESET, which the session sends on
+    /// this request only). Never enables motion.
+    private mutating func attemptReset(_ input: Input, robot: RobotState, present: SafetyTrip?, requested: Bool) {
+        func refuse(_ reason: ResetRefusal) {
+            lastResetOutcome = .refused(reason)
+            resetPendingUntil = nil
+        }
+        if let stop = activeStop, stop.category != .cat0 { return refuse(.stopInProgress) }
+        if isReleasing || input.releaseHeld { return refuse(.releasing) }
+        if input.linkLost { return refuse(.linkDown) }
+        if !input.freshState { return refuse(.deviceSilent) }
+        if robot.condition.contains(.emergencyStop) { return refuse(.emergencyStopPressed) }
+        if let present, present.cause != .deviceFault {
+            return refuse(.causePersists(present))
+        }
+        if robot.condition.contains(.fault) {
+            if requested && resetPendingUntil == nil {
+                // Only the operator's reset may ask the device to clear its fault; it is given a moment.
+                deviceFaultResetWanted = true
+                resetPendingUntil = input.time.advanced(byNanoseconds: Self.deviceResetWaitNanoseconds)
+                lastResetOutcome = .pending
+                return
+            }
+            if let until = resetPendingUntil, input.time < until {
+                return
+            }
+            return refuse(.deviceFault(code: robot.deviceFaultCode))
+        }
+        resetPendingUntil = nil
+        activeStop = nil
+        latchedTrip = nil
+        releaseRefusal = nil
+        lastResetOutcome = .reset
+        transition(to: .idle, cause: .resetRequested, cycle: input.cycle, time: input.time)
+    }
+
+    /// SR-18: the hold-to-run release sub-state of `fault`/`estop`.
+    private mutating func updateRelease(_ input: Input, robot: RobotState) {
+        guard state.isLatched else {
+            isReleasing = false
+            return
+        }
+        let speed = robot.maximumSpeedRadiansPerSecond
+        if isReleasing {
+            // Letting go, a silent device or a falling limb ends it: the joint is held (braked) again.
+            let end: Bool
+            if !input.releaseHeld {
+                end = true
+                releaseRefusal = nil
+            } else if !input.freshState || input.linkLost {
+                end = true
+                releaseRefusal = .deviceSilent
+            } else if speed > configuration.velocityTripRadiansPerSecond {
+                end = true
+                releaseRefusal = .moving
+            } else {
+                end = false
+            }
+            if end {
+                isReleasing = false
+                transition(to: state, cause: .releaseEnded, value: speed, cycle: input.cycle, time: input.time)
+            }
+            return
+        }
+        guard input.releaseHeld else { return }
+        if let stop = activeStop, stop.category != .cat0 {
+            releaseRefusal = .stopInProgress
+        } else if !input.freshState || input.linkLost {
+            releaseRefusal = .deviceSilent
+        } else if !robot.condition.contains(.enabled) || robot.condition.contains(.watchdogExpired)
+            || robot.condition.contains(.fault) || robot.condition.contains(.emergencyStop)
+        {
+            releaseRefusal = .devicePowerRemoved
+        } else if speed >= configuration.releaseStandstillRadiansPerSecond {
+            releaseRefusal = .moving
+        } else {
+            releaseRefusal = nil
+            isReleasing = true
+            transition(to: state, cause: .releaseStarted, value: speed, cycle: input.cycle, time: input.time)
         }
     }
 
-    /// Why a reset was refused.
-    public enum ResetRefusal: String, Sendable {
-        case notLatched = "nothing to reset"
-        case stopInProgress = "the stop is still in progress"
-        case linkDown = "the device link is down"
-        case emergencyStopPressed = "the device e-stop is still pressed"
-        case deviceFault = "the device still reports a fault"
-    }
-
-    /// The reason the last reset request was refused (nil after a successful reset).
-    public private(set) var lastResetRefusal: ResetRefusal?
-
-    /// Leaves `fault`/`estop` for `idle` when the operator asks, the stop has finished and the
-    /// cause is gone. Returns the reason when refused. Never enables motion.
-    @discardableResult
-    public mutating func reset(cycle: Int64, time: MonotonicInstant, device: DeviceCondition, linkUp: Bool) -> ResetRefusal? {
-        guard state.isLatched else { return .notLatched }
-        if let stop = activeStop, stop.category != .cat0 { return .stopInProgress }
-        if !linkUp { return .linkDown }
-        if device.contains(.emergencyStop) { return .emergencyStopPressed }
-        if device.contains(.fault) { return .deviceFault }
-        activeStop = nil
-        latchedCause = nil
-        transition(to: .idle, cause: .resetRequested, category: nil, value: 0, code: 0, cycle: cycle, time: time)
-        return nil
-    }
-
-    private mutating func action(for input: Input) -> SupervisorAction {
+    private mutating func action(for input: Input, robot: RobotState) -> SupervisorAction {
         guard state.commandsDevice else { return .torqueOff }
+        if isReleasing { return .release }
         if let stop = activeStop {
             switch stop.category {
             case .cat0:
@@ -276,13 +455,13 @@ public struct Supervisor: Sendable {
             case .cat2:
                 return .hold
             case .cat1:
-                let stopped = input.freshState && input.maximumSpeedRadiansPerSecond < configuration.standstillVelocityRadiansPerSecond
+                let stopped = input.freshState && robot.maximumSpeedRadiansPerSecond < configuration.standstillVelocityRadiansPerSecond
                 if stopped {
                     // Standstill: finish the Cat 1 stop by removing torque.
                     activeStop = (.cat0, stop.since)
                     if state == .stopping {
                         transition(to: .idle, cause: .standstillReached, category: .cat0,
-                                   value: input.maximumSpeedRadiansPerSecond, code: 0, cycle: input.cycle, time: input.time)
+                                   value: robot.maximumSpeedRadiansPerSecond, cycle: input.cycle, time: input.time)
                     }
                     return .torqueOff
                 }
@@ -297,8 +476,8 @@ public struct Supervisor: Sendable {
     }
 
     private mutating func transition(
-        to target: SupervisorState, cause: SafetyCause, category: StopCategory?, value: Double, code: UInt16,
-        cycle: Int64, time: MonotonicInstant
+        to target: SupervisorState, cause: SafetyCause, category: StopCategory? = nil, value: Double = 0, code: UInt16 = 0,
+        joint: Int? = nil, cycle: Int64, time: MonotonicInstant
     ) {
         if transitions.count == Self.transitionCapacity {
             transitions.removeFirst()
@@ -306,8 +485,82 @@ public struct Supervisor: Sendable {
         }
         transitions.append(
             SupervisorTransition(cycle: cycle, time: time, from: state, to: target, cause: cause, category: category,
-                                 value: value, deviceCode: code))
+                                 value: value, deviceCode: code, joint: joint))
         state = target
-        if target == .idle { activeStop = nil }
+        if target == .idle {
+            activeStop = nil
+            isReleasing = false
+        }
+    }
+}
+
+/// Why a reset was refused.
+public enum ResetRefusal: Sendable, Equatable, CustomStringConvertible, BitwiseCopyable {
+    case notLatched
+    case stopInProgress
+    case releasing
+    case linkDown
+    case deviceSilent
+    case emergencyStopPressed
+    /// An interlock still trips: the cause is still there.
+    case causePersists(SafetyTrip)
+    /// The device kept its fault after FAULT_RESET (its cause is still there).
+    case deviceFault(code: UInt16)
+
+    public var description: String {
+        switch self {
+        case .notLatched: "nothing to reset (no fault or e-stop is latched)"
+        case .stopInProgress: "the stop is still in progress"
+        case .releasing: "release is being held; let go first"
+        case .linkDown: "the device link is down"
+        case .deviceSilent: "the device does not answer"
+        case .emergencyStopPressed: "the device e-stop is still pressed; release it first"
+        case .causePersists(let trip): "the cause persists: \(trip)"
+        case .deviceFault(let code): "the device still reports fault 0x\(String(code, radix: 16, uppercase: true)) after FAULT_RESET (its cause persists)"
+        }
+    }
+
+    /// A stable name for JSON.
+    public var name: String {
+        switch self {
+        case .notLatched: "not_latched"
+        case .stopInProgress: "stop_in_progress"
+        case .releasing: "releasing"
+        case .linkDown: "link_down"
+        case .deviceSilent: "device_silent"
+        case .emergencyStopPressed: "estop_pressed"
+        case .causePersists: "cause_persists"
+        case .deviceFault: "device_fault"
+        }
+    }
+}
+
+/// What became of a reset request.
+public enum ResetOutcome: Sendable, Equatable, BitwiseCopyable {
+    /// Back to `idle`.
+    case reset
+    /// Waiting for the device to clear its fault.
+    case pending
+    case refused(ResetRefusal)
+}
+
+/// Why `release` (SR-18) could not begin or had to end.
+public enum ReleaseRefusal: String, Sendable, Equatable, BitwiseCopyable {
+    case stopInProgress = "the stop is still in progress"
+    case deviceSilent = "the device does not answer"
+    case devicePowerRemoved = "the device is not powered (e-stop, device fault or watchdog): it cannot release the brake"
+    case moving = "the joints are not at standstill"
+}
+
+extension SafetyTrip: CustomStringConvertible {
+    public var description: String {
+        var text = "\(cause.rawValue) (\(cause.requirement), \(category))"
+        if let joint { text += " joint \(joint)" }
+        if value != 0 || !cause.valueUnit.isEmpty {
+            if value.isFinite { text += " value \((value * 1000).rounded() / 1000)" } else { text += " value \(value)" }
+            if !cause.valueUnit.isEmpty { text += " \(cause.valueUnit)" }
+        }
+        if deviceCode != 0 { text += " device code 0x\(String(deviceCode, radix: 16, uppercase: true))" }
+        return text
     }
 }

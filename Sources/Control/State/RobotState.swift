@@ -1,7 +1,7 @@
 import Primitives
 
 /// One joint as the host knows it, in SI units, converted from the wire at the device edge.
-public struct JointMeasurement: Sendable, Equatable {
+public struct JointMeasurement: Sendable, Equatable, BitwiseCopyable {
     public var positionRadians: Double = 0
     public var velocityRadiansPerSecond: Double = 0
     /// Motor torque at the joint [N·m].
@@ -20,7 +20,7 @@ public struct JointMeasurement: Sendable, Equatable {
 }
 
 /// Device-reported conditions that the supervisor acts on.
-public struct DeviceCondition: OptionSet, Sendable {
+public struct DeviceCondition: OptionSet, Sendable, BitwiseCopyable {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
     public static let enabled = DeviceCondition(rawValue: 1 << 0)
@@ -54,8 +54,8 @@ public struct RobotState: Sendable, Equatable {
 }
 
 /// What the host asks one joint's drive to do, in SI units.
-public struct JointActuation: Sendable, Equatable {
-    public enum Mode: Sendable, Equatable {
+public struct JointActuation: Sendable, Equatable, BitwiseCopyable {
+    public enum Mode: Sendable, Equatable, BitwiseCopyable {
         /// No torque (Cat 0).
         case off
         /// Produce `torqueNewtonMeters`.

@@ -1,0 +1,48 @@
+import CSystemShims
+
+/// One writer publishes a plain value, any number of readers on other threads take consistent
+/// snapshots of it: a sequence lock whose every word is accessed atomically. The writer never
+/// waits, never allocates and never takes a lock, so the control loop can publish every cycle.
+///
+/// The corresponding C functions are `rh_seqlock_publish` and `rh_seqlock_snapshot`.
+public final class SnapshotBoard<Value: BitwiseCopyable>: @unchecked Sendable {
+    // @unchecked: every access to `sequence` and `words` goes through the C atomics above.
+    private let sequence: UnsafeMutablePointer<UInt64>
+    private let words: UnsafeMutablePointer<UInt64>
+    private let wordCount: Int
+    /// The writer's staging copy, padded to whole words.
+    private let staging: UnsafeMutablePointer<UInt64>
+
+    public init(_ initial: Value) {
+        wordCount = (MemoryLayout<Value>.size + 7) / 8
+        sequence = .allocate(capacity: 1)
+        sequence.initialize(to: 0)
+        words = .allocate(capacity: max(1, wordCount))
+        words.initialize(repeating: 0, count: max(1, wordCount))
+        staging = .allocate(capacity: max(1, wordCount))
+        staging.initialize(repeating: 0, count: max(1, wordCount))
+        publish(initial)
+    }
+
+    deinit {
+        sequence.deallocate()
+        words.deallocate()
+        staging.deallocate()
+    }
+
+    /// Publishes `value` (one writer thread only).
+    public func publish(_ value: Value) {
+        withUnsafeBytes(of: value) { bytes in
+            UnsafeMutableRawPointer(staging).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+        rh_seqlock_publish(sequence, words, staging, wordCount)
+    }
+
+    /// The latest value published; retries while a publication overlaps (it takes nanoseconds).
+    public func snapshot() -> Value {
+        let destination = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, wordCount))
+        defer { destination.deallocate() }
+        while rh_seqlock_snapshot(sequence, words, destination, wordCount) == 0 {}
+        return UnsafeRawPointer(destination).loadUnaligned(as: Value.self)
+    }
+}

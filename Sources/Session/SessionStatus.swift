@@ -1,0 +1,37 @@
+import Control
+import Primitives
+
+/// What a running session looks like from outside, published by the control loop every cycle
+/// (through a `SnapshotBoard`) for `rehabctl status` and the control socket: plain values only, so
+/// publishing is a copy of bytes.
+public struct SessionStatus: Sendable, BitwiseCopyable {
+    public var cycle: Int64 = 0
+    /// Monotonic time of the cycle.
+    public var time = MonotonicInstant.zero
+    public var state = SupervisorState.disabled
+    /// SR-18: release is being held and the drive is powered with zero torque.
+    public var releasing = false
+    public var releaseRefusal: ReleaseRefusal?
+    /// The trip that latched `fault`/`estop`.
+    public var latchedTrip: SafetyTrip?
+    /// The category of the stop in progress (nil: none).
+    public var activeStop: StopCategory?
+    /// The newest request serial (`SessionControl.post`) the loop has acted on.
+    public var handledRequestSerial: UInt64 = 0
+    public var lastResetOutcome: ResetOutcome?
+    /// The state the device reported last, and how old it was this cycle [ns].
+    public var device: DeviceCondition = []
+    public var deviceFaultCode: UInt16 = 0
+    public var stateAgeNanoseconds: Int64 = 0
+    public var jointCount = 0
+    public var positionsRadians = JointList<Double>.zeros(0)
+    public var velocitiesRadiansPerSecond = JointList<Double>.zeros(0)
+    public var interactionTorquesNewtonMeters = JointList<Double>.zeros(0)
+    /// Torque on the wire this cycle (0 for joints in another mode).
+    public var commandedTorquesNewtonMeters = JointList<Double>.zeros(0)
+    public var rateHertz = 0.0
+    /// The loop has ended (the session is shutting down).
+    public var finished = false
+
+    public init() {}
+}
