@@ -41,17 +41,9 @@ final class DemoEndToEndTests: XCTestCase {
     }
 
     /// Starts a long demo, sends `signal` two seconds in, and returns the exit code and the JSON report.
-    /// A run that a host stall stopped before the signal (SR-1/SR-14, see `ProgramRun.runSession`) is repeated.
+    /// A run that a host stall stopped before the signal (SR-1/SR-14) is repeated.
     private func demoInterrupted(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {
-        let timingCauses: Set<String> = ["loop_gap", "loop_overruns", "loop_late_cycles", "device_silent", "device_silent_too_long"]
-        var result = try demoInterruptedOnce(by: signal)
-        for _ in 0..<2 {
-            let first = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue
-            guard let first, timingCauses.contains(first) else { break }
-            print("host stall (\(first)) stopped the demo before the signal; retrying")
-            result = try demoInterruptedOnce(by: signal)
-        }
-        return result
+        try retryingHostStalls { try demoInterruptedOnce(by: signal) }
     }
 
     private func demoInterruptedOnce(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {

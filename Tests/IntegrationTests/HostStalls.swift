@@ -1,4 +1,6 @@
+import Control
 import Session
+import StrictJSON
 
 /// Real-time sessions over a real PTY on a shared VM: the host sometimes holds the loop or the tty
 /// layer up for 8–11 ms (cyclictest sees the same), and SR-1/SR-14 then stop the session, as they
@@ -12,4 +14,21 @@ func retryingHostStalls(attempts: Int = 3, _ run: () throws -> SessionReport) re
         attempt += 1
     }
     return report
+}
+
+/// The same for a program's JSON session report: repeats while its first safety event is a timing trip.
+func retryingHostStalls(
+    attempts: Int = 3, _ run: () throws -> (exitCode: Int32, report: JSONObject)
+) rethrows -> (exitCode: Int32, report: JSONObject) {
+    var result = try run()
+    var attempt = 1
+    while attempt < attempts,
+        let name = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue,
+        SafetyCause(rawValue: name)?.isTimingInterlock == true
+    {
+        print("host stall (\(name)) stopped attempt \(attempt); retrying")
+        result = try run()
+        attempt += 1
+    }
+    return result
 }
