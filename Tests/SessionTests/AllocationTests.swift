@@ -1,6 +1,7 @@
 import AllocationCounter
 import Control
 import Primitives
+import RehabLinkSimulator
 import Session
 import TestSupport
 import XCTest
@@ -45,7 +46,7 @@ final class AllocationTests: XCTestCase {
         try requireOptimisedBuild()
         let harness = try VirtualSessionHarness(durationSeconds: 5)
         try harness.session.prepare()
-        harness.link.schedule([.init(at: harness.clock.now().advanced(byNanoseconds: 2_000_000_000), .muteDevice)])
+        harness.link.inject([InjectedFault(.dropReplies, .afterEnableMilliseconds(2_000))])
         let report = harness.session.run()
         XCTAssertEqual(report.safetyEvents.first?.cause, .deviceSilent)
         XCTAssertEqual(report.allocations.total, 0)

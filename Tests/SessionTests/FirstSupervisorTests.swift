@@ -11,19 +11,18 @@ import XCTest
 final class FirstSupervisorTests: XCTestCase {
     private let second: Int64 = 1_000_000_000
 
-    private func run(_ faults: (MonotonicInstant) -> [ScheduledFault], duration: Double = 6) throws
-        -> (SessionReport, VirtualSessionHarness)
-    {
+    /// Runs a session with `faults` (their times count from the device's enable).
+    private func run(_ faults: [InjectedFault], duration: Double = 6) throws -> (SessionReport, VirtualSessionHarness) {
         let harness = try VirtualSessionHarness(durationSeconds: duration)
         try harness.session.prepare()
-        harness.link.schedule(faults(harness.clock.now()))
+        harness.link.inject(faults)
         let report = harness.session.run()
         harness.session.finish()
         return (report, harness)
     }
 
     func testSR1MuteDeviceMidSessionStopsCat1AfterThreeSilentCyclesThenCat0At20Milliseconds() throws {
-        let (report, harness) = try run { start in [ScheduledFault(at: start.advanced(byNanoseconds: 3 * self.second), .muteDevice)] }
+        let (report, harness) = try run([InjectedFault(.dropReplies, .afterEnableMilliseconds(3_000))])
         let events = report.safetyEvents
         XCTAssertEqual(events.map(\.cause), [.deviceSilent, .deviceSilentTooLong])
         XCTAssertEqual(events.first?.category, .cat1)
@@ -37,7 +36,7 @@ final class FirstSupervisorTests: XCTestCase {
     }
 
     func testSR1UnplugIsCat0InTheSameCycleAndEndsTheSession() throws {
-        let (report, harness) = try run { start in [ScheduledFault(at: start.advanced(byNanoseconds: 2 * self.second), .unplug)] }
+        let (report, harness) = try run([InjectedFault(.unplug, .afterEnableMilliseconds(2_000))])
         XCTAssertEqual(report.safetyEvents.map(\.cause), [.linkLost])
         XCTAssertEqual(report.safetyEvents.first?.category, .cat0)
         XCTAssertNotNil(report.linkError)
@@ -50,8 +49,7 @@ final class FirstSupervisorTests: XCTestCase {
     }
 
     func testDeviceEmergencyStopLatchesEstopWithinOneCycle() throws {
-        let at = { (start: MonotonicInstant) in start.advanced(byNanoseconds: 2 * self.second) }
-        let (report, _) = try run { start in [ScheduledFault(at: at(start), .pressEmergencyStop)] }
+        let (report, _) = try run([InjectedFault(.pressEmergencyStop, .afterEnableMilliseconds(2_000))])
         XCTAssertEqual(report.finalState, .estop)
         let event = try XCTUnwrap(report.safetyEvents.first)
         XCTAssertEqual(event.cause, .deviceEmergencyStop)
@@ -59,9 +57,7 @@ final class FirstSupervisorTests: XCTestCase {
     }
 
     func testDeviceFaultLatchesWithTheDeviceCodeWithinOneCycle() throws {
-        let (report, _) = try run { start in
-            [ScheduledFault(at: start.advanced(byNanoseconds: 2 * self.second), .deviceFault(.overload))]
-        }
+        let (report, _) = try run([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(2_000))])
         let event = try XCTUnwrap(report.safetyEvents.first)
         XCTAssertEqual(event.cause, .deviceFault)
         XCTAssertEqual(event.deviceCode, DeviceFaultCode.overload.rawValue)
@@ -69,7 +65,7 @@ final class FirstSupervisorTests: XCTestCase {
     }
 
     func testSR2MuteDeviceIsRefusedAtEnableAndNothingIsEnabled() throws {
-        let harness = try VirtualSessionHarness { _, link in link.dropsDeviceOutput = true }
+        let harness = try VirtualSessionHarness { _, link in link.inject([InjectedFault(.dropReplies, .atMilliseconds(0))]) }
         XCTAssertThrowsError(try harness.session.prepare()) { error in
             guard case .device(.noAnswer(_, let request, _)) = error as? SessionError else { return XCTFail("\(error)") }
             XCTAssertEqual(request, "IDENTIFY")
@@ -158,14 +154,11 @@ final class LinkPreFlightTests: XCTestCase {
     /// Mutes the device for `muteMilliseconds` every `everyMilliseconds` over the first 3.5 s.
     private func harness(muteMilliseconds: Double, everyMilliseconds: Int) throws -> VirtualSessionHarness {
         let harness = try VirtualSessionHarness(durationSeconds: 1)
-        let start = harness.clock.now()
-        var faults: [ScheduledFault] = []
+        var faults: [InjectedFault] = []
         for step in stride(from: 20, to: 3_500, by: everyMilliseconds) {
-            let at = start.advanced(byNanoseconds: Int64(step) * 1_000_000)
-            faults.append(.init(at: at, .muteDevice))
-            faults.append(.init(at: at.advanced(byNanoseconds: Int64(muteMilliseconds * 1e6)), .unmuteDevice))
+            faults.append(InjectedFault(.dropReplies, .atMilliseconds(Double(step)), forMilliseconds: muteMilliseconds))
         }
-        harness.link.schedule(faults)
+        harness.link.inject(faults)
         return harness
     }
 

@@ -35,10 +35,11 @@ final class InProcessLinkTests: XCTestCase {
         let clock = VirtualClock()
         let device = SimulatedRehabLinkDevice(configuration: try SimulatorHarness.wristConfiguration(), bootTime: clock.now())
         let link = InProcessDeviceLink(device: device, clock: clock)
-        link.dropsDeviceOutput = true
+        link.inject([InjectedFault(.dropReplies, .now)])
         try RehabLinkFrameEncoder.frame(.heartbeat, sequence: 1).withUnsafeBytes { try link.write($0, deadline: clock.now()) }
         XCTAssertFalse(try link.waitReadable(until: MonotonicInstant(nanoseconds: 5_000_000)))
-        link.isUnplugged = true
+        link.inject([InjectedFault(.unplug, .now)])
+        XCTAssertTrue(link.isUnplugged)
         var buffer = [UInt8](repeating: 0, count: 16)
         XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try link.readAvailable(into: $0) }) {
             guard case .deviceGone = $0 as? TransportError else { return XCTFail("\($0)") }

@@ -15,6 +15,10 @@ public struct DeviceEvent: Sendable, Equatable {
         case faultReset = "fault_reset"
         case torqueOn = "torque_on"
         case torqueOff = "torque_off"
+        /// A fault injection began (`detail`: its script name).
+        case faultInjected = "fault_injected"
+        /// A fault injection with a duration ended.
+        case faultInjectionEnded = "fault_injection_ended"
     }
 
     public var kind: Kind
@@ -24,9 +28,12 @@ public struct DeviceEvent: Sendable, Equatable {
     public var faultCode: DeviceFaultCode
     /// The joint concerned, or nil for the whole device.
     public var joint: Int?
+    /// For injections: which fault (a script kind name).
+    public var detail: String
 
-    public init(kind: Kind, time: MonotonicInstant, faultCode: DeviceFaultCode = .none, joint: Int? = nil) {
+    public init(kind: Kind, time: MonotonicInstant, faultCode: DeviceFaultCode = .none, joint: Int? = nil, detail: String = "") {
         self.kind = kind
+        self.detail = detail
         self.time = time
         self.faultCode = faultCode
         self.joint = joint

@@ -12,21 +12,11 @@ public final class InProcessDeviceLink: ByteLink {
     public let device: SimulatedRehabLinkDevice
     public let clock: VirtualClock
     public var replyLatencyNanoseconds: Int64
-    /// Fault injection: the device's bytes never reach the host (a mute or disconnected device).
-    public var dropsDeviceOutput = false
-    /// Fault injection: the link is gone; every call throws `.deviceGone` (an unplug).
-    public var isUnplugged = false
+    /// Injected faults (drop, corrupt, delay, unplug on this link; the rest on the device).
+    public let faults = FaultInjector()
 
-    /// Faults applied when the virtual clock reaches their time, in order.
-    public private(set) var scheduledFaults: [ScheduledFault] = []
-    private var nextFault = 0
-
-    private let inFlight = ByteRing(capacity: 64 * 1024)
+    private let inFlight = DelayedBytes()
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
-    private var releaseTimes: [MonotonicInstant]
-    private var releaseSizes: [Int]
-    private var releaseHead = 0
-    private var releaseCount = 0
 
     public var name: String { "in-process simulator (\(device.configuration.model))" }
 
@@ -34,47 +24,41 @@ public final class InProcessDeviceLink: ByteLink {
         self.device = device
         self.clock = clock
         self.replyLatencyNanoseconds = replyLatencyNanoseconds
-        releaseTimes = Array(repeating: .zero, count: 1024)
-        releaseSizes = Array(repeating: 0, count: 1024)
     }
 
     deinit {
         scratch.deallocate()
     }
 
-    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
-        applyDueFaults()
-        try checkPlugged()
+    /// Adds faults to inject when their triggers come (call before the session starts: allocates).
+    public func inject(_ faults: [InjectedFault]) {
+        self.faults.add(faults)
         pump()
-        let now = clock.now()
-        var copied = 0
-        while releaseCount > 0 && releaseTimes[releaseHead] <= now && copied < buffer.count {
-            let take = min(releaseSizes[releaseHead], buffer.count - copied)
-            inFlight.pop(into: UnsafeMutableRawBufferPointer(rebasing: buffer[copied...]), limit: take)
-            copied += take
-            releaseSizes[releaseHead] -= take
-            if releaseSizes[releaseHead] == 0 {
-                releaseHead = (releaseHead + 1) % releaseTimes.count
-                releaseCount -= 1
-            }
-        }
-        return copied
+    }
+
+    /// The link is gone (an injected unplug): every call throws `.deviceGone`.
+    public var isUnplugged: Bool { faults.link.isUnplugged }
+
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        runDueCallbacks()
+        pump()
+        try checkPlugged()
+        return inFlight.pop(readableAt: clock.now(), into: buffer)
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, deadline: MonotonicInstant) throws(TransportError) {
-        applyDueFaults()
-        try checkPlugged()
+        runDueCallbacks()
         pump()
+        try checkPlugged()
         device.receive(bytes, at: clock.now())
-        collectDeviceOutput()
+        pump()
     }
 
     public func waitReadable(until deadline: MonotonicInstant) throws(TransportError) -> Bool {
-        applyDueFaults()
-        if isUnplugged { return true }
+        runDueCallbacks()
         pump()
-        if releaseCount > 0 {
-            let next = releaseTimes[releaseHead]
+        if isUnplugged { return true }
+        if let next = inFlight.nextRelease {
             if next <= clock.now() { return true }
             if next <= deadline {
                 clock.advance(to: next)
@@ -84,7 +68,8 @@ public final class InProcessDeviceLink: ByteLink {
         }
         clock.advance(to: deadline)
         pump()
-        return releaseCount > 0 && releaseTimes[releaseHead] <= clock.now()
+        if isUnplugged { return true }
+        return inFlight.nextRelease.map { $0 <= clock.now() } ?? false
     }
 
     private var callbacks: [(time: MonotonicInstant, action: () -> Void)] = []
@@ -96,31 +81,11 @@ public final class InProcessDeviceLink: ByteLink {
         callbacks.sort { $0.time < $1.time }
     }
 
-    /// Schedules `faults` (kept sorted by time; call before the session starts).
-    public func schedule(_ faults: [ScheduledFault]) {
-        scheduledFaults = (scheduledFaults[nextFault...] + faults).sorted { $0.at < $1.at }
-        nextFault = 0
-    }
-
-    private func applyDueFaults() {
+    private func runDueCallbacks() {
         let now = clock.now()
         while let first = callbacks.first, first.time <= now {
             callbacks.removeFirst()
             first.action()
-        }
-        while nextFault < scheduledFaults.count && scheduledFaults[nextFault].at <= now {
-            let fault = scheduledFaults[nextFault]
-            nextFault += 1
-            device.advance(to: fault.at)
-            switch fault.kind {
-            case .muteDevice: dropsDeviceOutput = true
-            case .unmuteDevice: dropsDeviceOutput = false
-            case .unplug: isUnplugged = true
-            case .pressEmergencyStop: device.pressEmergencyStop()
-            case .releaseEmergencyStop: device.releaseEmergencyStop()
-            case .deviceFault(let code): device.injectFault(code, joint: nil, value: 0)
-            case .externalTorque(let joint, let torque): device.setExternalTorque(joint: joint, newtonMeters: torque)
-            }
         }
     }
 
@@ -128,24 +93,18 @@ public final class InProcessDeviceLink: ByteLink {
         if isUnplugged { throw .deviceGone(path: name, reason: "unplugged (fault injection)") }
     }
 
-    /// Brings the device up to the clock and collects what it sent meanwhile.
+    /// Brings the device up to the clock, applies due faults and collects what it sent meanwhile.
     private func pump() {
         device.advance(to: clock.now())
-        collectDeviceOutput()
-    }
-
-    private func collectDeviceOutput() {
-        let releaseAt = clock.now().advanced(byNanoseconds: replyLatencyNanoseconds)
+        faults.update(device: device, now: clock.now())
+        let link = faults.link
+        let releaseAt = clock.now().advanced(byNanoseconds: replyLatencyNanoseconds + link.delayNanoseconds)
         while !device.output.isEmpty {
             let count = device.output.pop(into: scratch)
-            if dropsDeviceOutput { continue }
-            guard releaseCount < releaseTimes.count,
-                inFlight.push(UnsafeRawBufferPointer(rebasing: scratch[0..<count]))
-            else { continue }  // the host stopped reading: like a full USB buffer, the bytes are lost
-            let slot = (releaseHead + releaseCount) % releaseTimes.count
-            releaseTimes[slot] = releaseAt
-            releaseSizes[slot] = count
-            releaseCount += 1
+            if link.dropsReplies || link.isUnplugged { continue }
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+            faults.corrupt(bytes)
+            inFlight.push(UnsafeRawBufferPointer(bytes), readableAt: releaseAt)
         }
     }
 }

@@ -20,13 +20,39 @@ public final class SimulatedRehabLinkDevice {
     public private(set) var latchedFault = DeviceFaultCode.none
     public private(set) var watchdogPeriodMicroseconds: UInt32 = 0
     public private(set) var rejectedCommandCount: UInt32 = 0
-    /// Raw encoder counts start here, so that a test can put a counter wrap in front of the joint.
-    public var encoderCountOffset: Int64 = 0
     /// An injected fault stays active until this is cleared (FAULT_RESET is refused meanwhile).
     public var injectedFaultPersists = false
     /// Fault injection: a faulty firmware that acknowledges ENABLE with this watchdog period
     /// instead of the one it armed (the host must refuse to move, SR-3).
     public var acknowledgedWatchdogOverrideMicroseconds: UInt32?
+    /// Fault injection: a firmware without a watchdog (acknowledges 0, never expires; SR-3).
+    public var isWatchdogDisabled = false
+    /// COMMAND frames applied since the first enable (fault triggers count them).
+    public private(set) var appliedCommandCount = 0
+    /// When the device was first enabled (fault triggers count from it).
+    public private(set) var firstEnableTime: MonotonicInstant?
+
+    /// What the encoder reports is not always where the joint is (fault injection, SR-10/SR-17):
+    /// measured = frozen ?? sign × true count + shift; the raw 32-bit counter adds `rawOffset`.
+    private struct EncoderFaults {
+        var sign: Int64 = 1
+        var shift: Int64 = 0
+        var frozen: Int64?
+        var rawOffset: Int64 = 0
+    }
+
+    /// An external torque being ramped toward its target.
+    private struct TorqueRamp {
+        var from = 0.0
+        var to = 0.0
+        var start = MonotonicInstant.zero
+        var durationNanoseconds: Int64 = 0
+        var active = false
+    }
+
+    private var encoderFaults: [EncoderFaults]
+    private var torqueRamps: [TorqueRamp]
+    private var brakeFailed: [Bool]
 
     private var plants: [JointPlant]
     private var setpoints: [WireJointCommand]
@@ -58,6 +84,9 @@ public final class SimulatedRehabLinkDevice {
         setpoints = Array(repeating: .off, count: configuration.joints.count)
         estimatedVelocities = Array(repeating: 0, count: configuration.joints.count)
         countHistory = Array(repeating: 0, count: configuration.joints.count * Self.velocityWindow)
+        encoderFaults = Array(repeating: EncoderFaults(), count: configuration.joints.count)
+        torqueRamps = Array(repeating: TorqueRamp(), count: configuration.joints.count)
+        brakeFailed = Array(repeating: false, count: configuration.joints.count)
         positionStiffness = configuration.positionStiffnessMillinewtonMetersPerRadian
         positionDamping = configuration.positionDampingMillinewtonMeterSecondsPerRadian
         velocityGain = configuration.velocityGainMillinewtonMeterSecondsPerRadian
@@ -87,7 +116,7 @@ public final class SimulatedRehabLinkDevice {
     /// The next moment the firmware must act without being spoken to (its watchdog expiring), if
     /// any: a real-time host of the simulator sleeps until then or until bytes arrive.
     public var nextDeadline: MonotonicInstant? {
-        guard isEnabled && !isWatchdogExpired else { return nil }
+        guard isEnabled && !isWatchdogExpired && !isWatchdogDisabled else { return nil }
         return lastFeed.advanced(byNanoseconds: Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
                                  + configuration.innerLoopPeriodNanoseconds)
     }
@@ -142,9 +171,50 @@ public final class SimulatedRehabLinkDevice {
         latchFault(code, joint: joint, value: value)
     }
 
-    /// Torque the patient applies to `joint` [N·m].
-    public func setExternalTorque(joint: Int, newtonMeters: Double) {
-        plants[joint].externalTorqueNewtonMeters = newtonMeters
+    /// Torque the patient applies to `joint` [N·m], at once or ramped over `rampNanoseconds`.
+    public func setExternalTorque(joint: Int, newtonMeters: Double, rampNanoseconds: Int64 = 0) {
+        if rampNanoseconds <= 0 {
+            torqueRamps[joint].active = false
+            plants[joint].externalTorqueNewtonMeters = newtonMeters
+        } else {
+            torqueRamps[joint] = TorqueRamp(from: plants[joint].externalTorqueNewtonMeters, to: newtonMeters, start: now,
+                                            durationNanoseconds: rampNanoseconds, active: true)
+        }
+    }
+
+    /// The encoder of `joint` reads the same count from now on (`false`: it follows the joint again).
+    public func freezeEncoder(joint: Int, _ frozen: Bool) {
+        encoderFaults[joint].frozen = frozen ? measuredCount(joint) : nil
+        if !frozen { resetVelocityHistory(joint) }
+    }
+
+    /// The encoder of `joint` steps by `counts`, once.
+    public func jumpEncoder(joint: Int, counts: Int64) {
+        encoderFaults[joint].shift += counts
+    }
+
+    /// The encoder of `joint` counts the other way from now on (continuously, without a step).
+    public func reverseEncoder(joint: Int, _ reversed: Bool) {
+        let measured = measuredCount(joint)
+        encoderFaults[joint].sign = reversed ? -1 : 1
+        encoderFaults[joint].shift = measured - encoderFaults[joint].sign * plants[joint].encoderCount
+    }
+
+    /// Puts the raw 32-bit counter of `joint` `countsBeforeWrap` below its wrap (a set-up, not a jump:
+    /// call it before a host connects).
+    public func placeRawCounterBeforeWrap(joint: Int, countsBeforeWrap: Int64) {
+        let raw = measuredCount(joint) & 0xFFFF_FFFF
+        encoderFaults[joint].rawOffset = (Int64(UInt32.max) + 1 - countsBeforeWrap) - raw
+    }
+
+    /// The drive of `joint` cannot produce torque against the motion (deceleration impossible).
+    public func failBrake(joint: Int, _ failed: Bool) {
+        brakeFailed[joint] = failed
+    }
+
+    /// Records an injection in the device's event log (begun or ended).
+    public func recordInjection(_ name: String, joint: Int?, began: Bool) {
+        record(began ? .faultInjected : .faultInjectionEnded, joint: joint, detail: name)
     }
 
     public func setTemperature(joint: Int, celsius: Double) {
@@ -161,7 +231,7 @@ public final class SimulatedRehabLinkDevice {
 
     private func step(at time: MonotonicInstant) {
         let dt = Double(configuration.innerLoopPeriodNanoseconds) * 1e-9
-        if isEnabled && !isWatchdogExpired
+        if isEnabled && !isWatchdogExpired && !isWatchdogDisabled
             && time.nanoseconds(since: lastFeed) > Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
         {
             isWatchdogExpired = true
@@ -173,7 +243,9 @@ public final class SimulatedRehabLinkDevice {
         }
         let active = isEnabled && !isWatchdogExpired && !isEmergencyStopPressed && latchedFault == .none
         for joint in plants.indices {
-            let demand = active ? controlLaw(joint) : 0
+            if torqueRamps[joint].active { applyTorqueRamp(joint, at: time) }
+            var demand = active ? controlLaw(joint) : 0
+            if brakeFailed[joint] && demand * plants[joint].velocityRadiansPerSecond < 0 { demand = 0 }
             plants[joint].step(motorTorqueDemand: demand, seconds: dt)
             updateVelocityEstimate(joint, dt: dt)
             let plant = plants[joint]
@@ -188,6 +260,13 @@ public final class SimulatedRehabLinkDevice {
             }
         }
         updateTorqueState(at: time)
+    }
+
+    private func applyTorqueRamp(_ joint: Int, at time: MonotonicInstant) {
+        let ramp = torqueRamps[joint]
+        let fraction = min(1, Double(time.nanoseconds(since: ramp.start)) / Double(ramp.durationNanoseconds))
+        plants[joint].externalTorqueNewtonMeters = ramp.from + (ramp.to - ramp.from) * max(0, fraction)
+        if fraction >= 1 { torqueRamps[joint].active = false }
     }
 
     /// The joint torque the firmware demands from the drive (spec section 5.4).
@@ -264,10 +343,11 @@ public final class SimulatedRehabLinkDevice {
             watchdogPeriodMicroseconds = period
             lastFeed = time
             lastAppliedSequence = nil
+            if firstEnableTime == nil { firstEnableTime = time }
             setAllSetpointsOff()
             record(.enable, at: time)
         }
-        let acknowledged = acknowledgedWatchdogOverrideMicroseconds ?? period
+        let acknowledged = isWatchdogDisabled ? 0 : acknowledgedWatchdogOverrideMicroseconds ?? period
         send(.acknowledge(Acknowledgement(acknowledgedType: .enable, result: result, acknowledgedSequence: sequence,
                                           value: result == .ok ? Int32(clamping: Int64(acknowledged)) : 0)))
     }
@@ -294,6 +374,7 @@ public final class SimulatedRehabLinkDevice {
         }
         for joint in 0..<joints.count { setpoints[joint] = joints[joint] }
         lastAppliedSequence = sequence
+        appliedCommandCount += 1
         lastFeed = time
         updateTorqueState(at: time)
     }
@@ -412,7 +493,7 @@ public final class SimulatedRehabLinkDevice {
                 velocityMicroradiansPerSecond: Self.micro(estimatedVelocities[index]),
                 torqueMillinewtonMeters: Self.milli(plant.motorTorqueNewtonMeters),
                 interactionTorqueMillinewtonMeters: sensor ? Self.milli(plant.externalTorqueNewtonMeters) : 0,
-                encoderCounts: UInt32(truncatingIfNeeded: plant.encoderCount &+ encoderCountOffset),
+                encoderCounts: UInt32(truncatingIfNeeded: measuredCount(index) &+ encoderFaults[index].rawOffset),
                 motorCurrentMilliamperes: Int16(clamping: Int64((plant.motorCurrentAmperes * 1e3).rounded())),
                 temperatureDecidegreesCelsius: Int16(clamping: Int64((plant.temperatureCelsius * 10).rounded())),
                 flags: flags)
@@ -422,16 +503,22 @@ public final class SimulatedRehabLinkDevice {
             faultCode: latchedFault, joints: joints)
     }
 
+    /// The count the encoder reports (the true count unless a fault is injected).
+    private func measuredCount(_ joint: Int) -> Int64 {
+        let faults = encoderFaults[joint]
+        return faults.frozen ?? (faults.sign * plants[joint].encoderCount + faults.shift)
+    }
+
     /// Position as the firmware knows it: the quantised encoder count.
     private func measuredPosition(_ joint: Int) -> Double {
-        Double(plants[joint].encoderCount) * 2 * Double.pi / Double(plants[joint].parameters.encoderCountsPerRevolution)
+        Double(measuredCount(joint)) * 2 * Double.pi / Double(plants[joint].parameters.encoderCountsPerRevolution)
     }
 
     private func updateVelocityEstimate(_ joint: Int, dt: Double) {
         let window = Self.velocityWindow
         let slot = joint * window + historyIndex
         let oldest = countHistory[slot]
-        let current = plants[joint].encoderCount
+        let current = measuredCount(joint)
         countHistory[slot] = current
         if joint == plants.count - 1 { historyIndex = (historyIndex + 1) % window }
         let countsPerRadian = Double(plants[joint].parameters.encoderCountsPerRevolution) / (2 * Double.pi)
@@ -439,7 +526,7 @@ public final class SimulatedRehabLinkDevice {
     }
 
     private func resetVelocityHistory(_ joint: Int) {
-        let count = plants[joint].encoderCount
+        let count = measuredCount(joint)
         for slot in 0..<Self.velocityWindow { countHistory[joint * Self.velocityWindow + slot] = count }
         estimatedVelocities[joint] = 0
     }
@@ -482,9 +569,11 @@ public final class SimulatedRehabLinkDevice {
         send(.error(ProtocolErrorReport(code: code, offendingType: type.rawValue, offendingSequence: sequence)))
     }
 
-    private func record(_ kind: DeviceEvent.Kind, at time: MonotonicInstant? = nil, fault: DeviceFaultCode = .none, joint: Int? = nil) {
+    private func record(
+        _ kind: DeviceEvent.Kind, at time: MonotonicInstant? = nil, fault: DeviceFaultCode = .none, joint: Int? = nil, detail: String = ""
+    ) {
         if eventLog.count == eventLog.capacity { eventLog.removeFirst() }
-        eventLog.append(DeviceEvent(kind: kind, time: time ?? now, faultCode: fault, joint: joint))
+        eventLog.append(DeviceEvent(kind: kind, time: time ?? now, faultCode: fault, joint: joint, detail: detail))
     }
 
     private func deviceTime(_ time: MonotonicInstant) -> UInt32 {

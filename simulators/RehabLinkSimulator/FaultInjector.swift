@@ -1,0 +1,110 @@
+import Primitives
+
+/// Starts and ends injected faults on a simulated device and its link, when their triggers come:
+/// one implementation for the in-process link (virtual time) and `rehabsim` (real time).
+///
+/// Call `update` whenever the device has been advanced (before its replies are handed to the
+/// link). Adding faults allocates; `update` does not.
+public final class FaultInjector {
+    private struct Entry {
+        var fault: InjectedFault
+        var began: MonotonicInstant?
+        var ended = false
+    }
+
+    private var entries: [Entry] = []
+    /// What the link must currently do to the device's bytes.
+    public private(set) var link = LinkFaults()
+
+    public init(_ faults: [InjectedFault] = []) {
+        entries.reserveCapacity(64)
+        add(faults)
+    }
+
+    public func add(_ faults: [InjectedFault]) {
+        entries.append(contentsOf: faults.map { Entry(fault: $0) })
+    }
+
+    /// Faults not yet begun or still running.
+    public var pendingCount: Int { entries.count { !$0.ended } }
+
+    /// Begins the faults whose trigger has come and ends those whose duration is over.
+    public func update(device: SimulatedRehabLinkDevice, now: MonotonicInstant) {
+        for index in entries.indices where !entries[index].ended {
+            if let began = entries[index].began {
+                guard let duration = entries[index].fault.durationMilliseconds,
+                    now.nanoseconds(since: began) >= Int64(duration * 1e6)
+                else { continue }
+                end(entries[index].fault.kind, device: device)
+                entries[index].ended = true
+            } else if isDue(entries[index].fault.trigger, device: device, now: now) {
+                begin(entries[index].fault.kind, timed: entries[index].fault.durationMilliseconds != nil, device: device)
+                entries[index].began = now
+                if entries[index].fault.durationMilliseconds == nil { entries[index].ended = true }
+            }
+        }
+    }
+
+    /// Corrupts bytes leaving the device as the active `corrupt_bytes` fault says (in place).
+    public func corrupt(_ bytes: UnsafeMutableRawBufferPointer) {
+        link.corrupt(bytes)
+    }
+
+    private func isDue(_ trigger: InjectedFault.Trigger, device: SimulatedRehabLinkDevice, now: MonotonicInstant) -> Bool {
+        switch trigger {
+        case .now:
+            return true
+        case .atMilliseconds(let milliseconds):
+            return now.nanoseconds(since: device.bootTime) >= Int64(milliseconds * 1e6)
+        case .afterEnableMilliseconds(let milliseconds):
+            guard let enabled = device.firstEnableTime else { return false }
+            return now.nanoseconds(since: enabled) >= Int64(milliseconds * 1e6)
+        case .atCommand(let count):
+            return device.appliedCommandCount >= count
+        }
+    }
+
+    private func begin(_ kind: InjectedFault.Kind, timed: Bool, device: SimulatedRehabLinkDevice) {
+        device.recordInjection(kind.name, joint: kind.joint, began: true)
+        switch kind {
+        case .dropReplies: link.dropsReplies = true
+        case .corruptBytes(let every): link.corruptEveryNth = every
+        case .delayReplies(let milliseconds): link.delayNanoseconds = Int64(milliseconds * 1e6)
+        case .unplug: link.isUnplugged = true
+        case .freezeEncoder(let joint): device.freezeEncoder(joint: joint, true)
+        case .jumpEncoder(let joint, let counts): device.jumpEncoder(joint: joint, counts: counts)
+        case .wrapEncoder(let joint, let before): device.placeRawCounterBeforeWrap(joint: joint, countsBeforeWrap: before)
+        case .reverseEncoder(let joint): device.reverseEncoder(joint: joint, true)
+        case .deviceFault(let code):
+            // With a duration its cause persists that long (FAULT_RESET is refused); without, it is gone at once.
+            device.injectedFaultPersists = timed
+            device.injectFault(code, joint: nil, value: 0)
+        case .overTemperature(let joint):
+            device.setTemperature(joint: joint, celsius: device.configuration.joints[joint].maximumTemperatureCelsius + 10)
+        case .pressEmergencyStop: device.pressEmergencyStop()
+        case .releaseEmergencyStop: device.releaseEmergencyStop()
+        case .externalTorque(let joint, let torque, let ramp):
+            device.setExternalTorque(joint: joint, newtonMeters: torque, rampNanoseconds: Int64(ramp * 1e6))
+        case .brakeFailure(let joint): device.failBrake(joint: joint, true)
+        case .disableWatchdog: device.isWatchdogDisabled = true
+        }
+    }
+
+    private func end(_ kind: InjectedFault.Kind, device: SimulatedRehabLinkDevice) {
+        device.recordInjection(kind.name, joint: kind.joint, began: false)
+        switch kind {
+        case .dropReplies: link.dropsReplies = false
+        case .corruptBytes: link.corruptEveryNth = 0
+        case .delayReplies: link.delayNanoseconds = 0
+        case .freezeEncoder(let joint): device.freezeEncoder(joint: joint, false)
+        case .reverseEncoder(let joint): device.reverseEncoder(joint: joint, false)
+        case .deviceFault: device.injectedFaultPersists = false
+        case .pressEmergencyStop: device.releaseEmergencyStop()
+        case .externalTorque(let joint, _, let ramp):
+            device.setExternalTorque(joint: joint, newtonMeters: 0, rampNanoseconds: Int64(ramp * 1e6))
+        case .brakeFailure(let joint): device.failBrake(joint: joint, false)
+        case .disableWatchdog: device.isWatchdogDisabled = false
+        case .unplug, .jumpEncoder, .wrapEncoder, .overTemperature, .releaseEmergencyStop: break
+        }
+    }
+}
