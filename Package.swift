@@ -48,11 +48,11 @@ let package = Package(
 
         // Simulators (simulators/): device firmware + physics, pure and clock-driven.
         .target(
-            name: "RehabLinkSimulator", dependencies: ["Primitives", "Profiles", "Transport", "Wire"],
+            name: "RehabLinkSimulator", dependencies: ["Primitives", "Profiles", "StrictJSON", "Transport", "Wire"],
             path: "simulators/RehabLinkSimulator", swiftSettings: strict),
         .executableTarget(
             name: "rehabsim",
-            dependencies: ["CSystemShims", "CommandLineSupport", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Transport"],
+            dependencies: ["CSystemShims", "CommandLineSupport", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON", "Transport"],
             path: "simulators/rehabsim", swiftSettings: strict),
 
         // Command-line programs.
@@ -60,8 +60,8 @@ let package = Package(
         .executableTarget(
             name: "rehabctl",
             dependencies: [
-                "CSystemShims", "CommandLineSupport", "Control", "Devices", "Platform", "Primitives", "Profiles", "Session",
-                "StrictJSON", "Transport", "Wire",
+                "CSystemShims", "CommandLineSupport", "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator",
+                "Session", "StrictJSON", "Transport", "Wire",
             ],
             swiftSettings: strict),
 

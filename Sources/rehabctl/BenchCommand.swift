@@ -26,13 +26,13 @@ enum BenchCommand {
         examples: ["rehabctl bench", "rehabctl bench --rate 4000 --cpu 1 --json", "rehabctl bench --spin-us 50"])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
-        var run = try SimulatedSessionRun(command: "bench", parsed, defaultDurationSeconds: 10)
+        var run = try SupervisedSessionRun(command: "bench", parsed, defaultDurationSeconds: 10)
         let spin = try parsed.integer("--spin-us", default: 0, in: 0...1_000_000, unit: "µs")!
         if Double(spin) * 1e3 >= 1e9 / run.rateHertz {
             throw parsed.usageError("--spin-us \(spin) is not shorter than the period (\(Int(1e6 / run.rateHertz)) µs)")
         }
         run.spinNanoseconds = Int64(spin) * 1_000
-        let outcome: SimulatedSessionRun.Outcome
+        let outcome: SupervisedSessionRun.Outcome
         do {
             outcome = try run.run()
         } catch {
@@ -53,7 +53,7 @@ enum BenchCommand {
         return outcome.exitCode
     }
 
-    static func table(_ outcome: SimulatedSessionRun.Outcome, run: SimulatedSessionRun, spinMicroseconds: Int) -> String {
+    static func table(_ outcome: SupervisedSessionRun.Outcome, run: SupervisedSessionRun, spinMicroseconds: Int) -> String {
         let report = outcome.session
         let rt = outcome.realtime
         func us(_ ns: UInt64) -> String {

@@ -3,6 +3,8 @@ import Devices
 import Platform
 import Session
 import StrictJSON
+import Synchronization
+import Glibc
 
 /// The real-time options shared by the commands that run a control loop.
 struct RealtimeOptions {
@@ -66,7 +68,9 @@ enum ControlThreadRun {
     ) throws(CommandFailure) -> Outcome {
         let handoff = Handoff(session)
         let result = ThreadResult<ThreadOutcome>()
+        let finished = DoneFlag()
         let thread = ControlThread.start(name: "rehab-control") {
+            defer { finished.set() }
             let session = handoff.value
             let report = Realtime.apply(realtime.request)
             for line in report.lines where line.hasPrefix("warning") || !report.isComplete {
@@ -84,6 +88,12 @@ enum ControlThreadRun {
             }
             announce(session.identity)
             result.value = .finished(session.run(), report)
+        }
+        // SR-19: a fault freezes the black box in the loop; this (normal-priority) thread writes it
+        // to disk while the loop goes on, so a crash afterwards loses nothing.
+        while !finished.isSet {
+            session.writeBlackBox()
+            usleep(50_000)
         }
         thread.join()
         session.finish()
@@ -109,4 +119,11 @@ enum ControlThreadRun {
             throw CommandFailure("rehabctl \(command): the control thread ended without a result", exitCode: .software)
         }
     }
+}
+
+/// Set once by the control thread when it is done.
+final class DoneFlag: Sendable {
+    private let value = Atomic(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

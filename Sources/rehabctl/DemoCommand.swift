@@ -20,7 +20,7 @@ enum DemoCommand {
         examples: ["rehabctl demo", "rehabctl demo --duration 30 --rate 2000 --json"])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
-        let run = try SimulatedSessionRun(command: "demo", parsed, defaultDurationSeconds: 10)
+        let run = try SupervisedSessionRun(command: "demo", parsed, defaultDurationSeconds: 10)
         let outcome = try run.run()
         if parsed.flag("--json") {
             Terminal.printLine(outcome.session.json(extra: outcome.json).serialized(pretty: true))

@@ -1,13 +1,14 @@
 import CommandLineSupport
 
 /// rehabctl: the lab engineer's command line for RehabHost.
-let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
+let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
     (DevicesCommand.spec, DevicesCommand.run),
     (IdentifyCommand.spec, IdentifyCommand.run),
     (DemoCommand.spec, DemoCommand.run),
+    (RunCommand.spec, RunCommand.run),
     (BenchCommand.spec, BenchCommand.run),
     (DoctorCommand.spec, DoctorCommand.run),
-]
+] + SessionClientCommands.all
 
 let overview = """
     usage: rehabctl <command> [options]

@@ -5,6 +5,8 @@ import Platform
 import Primitives
 import Profiles
 import RehabLinkSimulator
+import StrictJSON
+import Synchronization
 import Transport
 
 let spec = CommandSpec(
@@ -25,15 +27,125 @@ let spec = CommandSpec(
         .init("--events", value: "FILE", help: "Write what the device does as JSON lines: t_ms, unix_ns, event, …"),
         .init("--priority", value: "N", help: "Run the firmware loop with SCHED_FIFO at this priority (1 to 99), with locked memory."),
         .init("--cpu", value: "N", help: "Pin the firmware loop to this CPU."),
+        .init("--faults", value: "FILE", help: "Inject the faults of this script (format rehabsim-faults/1, simulators/README.md)."),
+        .init("--control", value: "SOCKET", help: "Accept live fault injections on this Unix socket (0600): see `rehabsim inject --help`."),
         .init("--exit-with-parent", help: "Exit when the process that started rehabsim exits."),
         .init("--quiet", help: "Print only the robot: line (no device events on standard error)."),
     ],
     examples: [
         "rehabsim --link /tmp/wrist &            # then: rehabctl identify --port /tmp/wrist",
         "rehabsim --events device-events.jsonl",
+        "rehabsim --faults hardware/faults/spasm.json --control /tmp/sim.sock",
     ])
 
+let injectSpec = CommandSpec(
+    program: "rehabsim", name: "inject",
+    summary: "Inject a fault into a running rehabsim, now, through its --control socket.",
+    discussion: """
+        KIND is a fault of simulators/README.md; its fields follow as key=value (numbers carry their
+        unit in the key: for_ms, torque_nm, ramp_ms …). Without at_ms / after_enable_ms / at_command
+        the fault begins at once. rehabsim validates it exactly as a fault script and answers.
+        """,
+    options: [.init("--control", value: "SOCKET", help: "The socket given to rehabsim --control.")],
+    positionals: [.init("KIND", help: "drop_replies, corrupt_bytes, delay_replies, unplug, freeze_encoder, jump_encoder, reverse_encoder, device_fault, over_temperature, estop_press, estop_release, external_torque, brake_failure, disable_watchdog"),
+                  .init("key=value…", help: "The fault's fields.", optional: true)],
+    examples: ["rehabsim inject --control /tmp/sim.sock drop_replies for_ms=50",
+               "rehabsim inject --control /tmp/sim.sock external_torque joint=0 torque_nm=2.5 ramp_ms=30 for_ms=500"])
+
+/// `rehabsim inject`: sends one live fault and prints rehabsim's answer.
+func inject(_ words: [String]) -> Never {
+    var options: [String] = []
+    var fields: [String] = []
+    var index = 0
+    while index < words.count {
+        if words[index] == "--control" || words[index] == "--help" {
+            options.append(words[index])
+            if words[index] == "--control", index + 1 < words.count { options.append(words[index + 1]); index += 1 }
+        } else {
+            fields.append(words[index])
+        }
+        index += 1
+    }
+    let parsed: ParsedArguments
+    do {
+        parsed = try ParsedArguments(options + Array(fields.prefix(1)), spec: injectSpec)
+    } catch {
+        Terminal.exit(with: error)
+    }
+    if parsed.wantsHelp {
+        Terminal.printLine(injectSpec.helpText)
+        Terminal.exit(.success)
+    }
+    guard let path = parsed.string("--control") else {
+        Terminal.exit(with: parsed.usageError("--control SOCKET is required"))
+    }
+    var object: JSONObject = ["kind": .string(fields[0])]
+    for field in fields.dropFirst() {
+        let parts = field.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else {
+            Terminal.exit(with: parsed.usageError("expected key=value, found \"\(field)\""))
+        }
+        if let integer = Int64(parts[1]) {
+            object[parts[0]] = .integer(integer)
+        } else if let number = Double(parts[1]) {
+            object[parts[0]] = .double(number)
+        } else {
+            object[parts[0]] = .string(parts[1])
+        }
+    }
+    let connection: UnixSocketConnection
+    do {
+        connection = try UnixSocketConnection.connect(path: path)
+    } catch {
+        let code: ExitCode = (error == .permissionDenied || error == .notPermitted) ? .permission : .unavailable
+        Terminal.exit(with: CommandFailure("rehabsim inject: cannot reach \(path): \(error)", exitCode: code))
+    }
+    guard connection.writeLine(JSONValue.object(object).serialized()),
+        let reply = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)),
+        let answer = try? JSONParser.parse(reply).objectValue
+    else {
+        Terminal.exit(with: CommandFailure("rehabsim inject: no answer from \(path)", exitCode: .unavailable))
+    }
+    guard answer["ok"]?.boolValue == true else {
+        Terminal.exit(with: CommandFailure("rehabsim inject: refused: \(answer["error"]?.stringValue ?? reply)", exitCode: .dataError))
+    }
+    Terminal.printLine("injected \(fields[0])")
+    Terminal.exit(.success)
+}
+
+/// Live injections from the control socket, handed to the firmware loop.
+final class LiveFaults: Sendable {
+    private let queue = Mutex<[InjectedFault]>([])
+
+    func push(_ fault: InjectedFault) { queue.withLock { $0.append(fault) } }
+
+    func take() -> [InjectedFault] { queue.withLock { faults in defer { faults.removeAll() }; return faults } }
+}
+
+func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults) {
+    let thread = Thread {
+        while true {
+            guard let connection = listener.accept(timeoutMilliseconds: 1_000) else { continue }
+            let worker = Thread {
+                while let line = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3_600 * Nanoseconds.perSecond)) {
+                    switch FaultScript.parseLive(line, jointCount: jointCount) {
+                    case .success(let fault):
+                        live.push(fault)
+                        connection.writeLine(JSONValue.object(["ok": true, "kind": .string(fault.kind.name)]).serialized())
+                    case .failure(let error):
+                        connection.writeLine(JSONValue.object(["ok": false, "error": .string(error.description)]).serialized())
+                    }
+                }
+                connection.close()
+            }
+            worker.start()
+        }
+    }
+    thread.start()
+}
+
 func main() -> Never {
+    if CommandLine.arguments.dropFirst().first == "inject" { inject(Array(CommandLine.arguments.dropFirst(2))) }
     let arguments: ParsedArguments
     do {
         arguments = try ParsedArguments(Array(CommandLine.arguments.dropFirst()), spec: spec)
@@ -56,6 +168,24 @@ func main() -> Never {
         Terminal.exit(with: CommandFailure("rehabsim: \(error)", exitCode: error.exitCode))
     }
     let configuration = SimulatedDeviceConfiguration(profile: profile, serialNumber: arguments.string("--serial") ?? "SIM-0001")
+    var scripted: [InjectedFault] = []
+    if let path = arguments.string("--faults") {
+        do {
+            scripted = try FaultScript.load(path: path, jointCount: profile.joints.count)
+        } catch {
+            Terminal.exit(with: CommandFailure("rehabsim: --faults: \(error)", exitCode: error.exitCode))
+        }
+    }
+    let live = LiveFaults()
+    var controlListener: UnixSocketListener?
+    if let path = arguments.string("--control") {
+        do {
+            controlListener = try UnixSocketListener(path: path)
+        } catch {
+            Terminal.exit(with: CommandFailure("rehabsim: cannot create the control socket \(path): \(error)", exitCode: .noInput))
+        }
+        serveControl(controlListener!, jointCount: profile.joints.count, into: live)
+    }
     let terminal: PseudoTerminal
     do {
         terminal = try PseudoTerminal()
@@ -95,6 +225,9 @@ func main() -> Never {
     }
     let clock = MonotonicClock.shared
     let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: clock.now())
+    let injector = FaultInjector(scripted)
+    let inFlight = DelayedBytes()
+    var unplugged = false
     Terminal.printLine("robot: \(terminal.slavePath)")
     if !quiet {
         Terminal.printError("rehabsim: \(profile.name) (\(configuration.model), s/n \(configuration.serialNumber)) on \(terminal.slavePath); SIGINT or SIGTERM to stop")
@@ -104,9 +237,28 @@ func main() -> Never {
     let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
     var droppedBytes = 0
 
+    // Injected faults act here, between the firmware and the wire: drop, corrupt and delay what the
+    // device sends, or close the pseudo-terminal (unplug).
     func flushOutput() {
+        let now = clock.now()
+        injector.update(device: device, now: now)
+        let link = injector.link
+        if link.isUnplugged && !unplugged {
+            unplugged = true
+            terminal.hangUp()
+            if let linkPath { unlink(linkPath) }
+            if !quiet { Terminal.printError("rehabsim: unplugged (fault injection): the pseudo-terminal is closed") }
+        }
         while !device.output.isEmpty {
             let count = device.output.pop(into: output)
+            if link.dropsReplies || unplugged { continue }
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: output[0..<count])
+            injector.corrupt(bytes)
+            inFlight.push(UnsafeRawBufferPointer(bytes), readableAt: now.advanced(byNanoseconds: link.delayNanoseconds))
+        }
+        while true {
+            let count = inFlight.pop(readableAt: clock.now(), into: output)
+            guard count > 0 else { break }
             do throws(TransportError) {
                 try terminal.write(UnsafeRawBufferPointer(rebasing: output[0..<count]), deadline: clock.now().advanced(byNanoseconds: 1_000_000))
             } catch {
@@ -125,11 +277,12 @@ func main() -> Never {
             var line = "{\"t_ms\":\(String(format: "%.3f", milliseconds)),\"unix_ns\":\(unix),\"event\":\"\(event.kind.rawValue)\""
             if event.faultCode != .none { line += ",\"fault_code\":\(event.faultCode.rawValue),\"fault\":\"\(event.faultCode.name)\"" }
             if let joint = event.joint { line += ",\"joint\":\(joint)" }
+            if !event.detail.isEmpty { line += ",\"fault\":\"\(event.detail)\"" }
             line += "}\n"
             if eventFile >= 0 { _ = line.withCString { write(eventFile, $0, strlen($0)) } }
             if !quiet {
                 Terminal.printError("rehabsim: \(String(format: "%10.3f", milliseconds)) ms \(event.kind.rawValue)"
-                                    + (event.faultCode != .none ? " \(event.faultCode)" : ""))
+                                    + (event.faultCode != .none ? " \(event.faultCode)" : "") + (event.detail.isEmpty ? "" : " \(event.detail)"))
             }
         }
     }
@@ -139,11 +292,19 @@ func main() -> Never {
     // steps, so sleeping in between costs no accuracy (and no CPU).
     while TerminationSignals.interrupts == 0 && TerminationSignals.terminations == 0 {
         let now = clock.now()
+        let arrived = live.take()
+        if !arrived.isEmpty { injector.add(arrived) }
         device.advance(to: now)
         flushOutput()
         writeEvents()
-        let housekeeping = now.advanced(byNanoseconds: 10 * Nanoseconds.perMillisecond)
-        let wake = min(device.nextDeadline ?? housekeeping, housekeeping)
+        // Housekeeping every 10 ms (2 ms while faults are pending, so that their times are kept).
+        let housekeeping = now.advanced(byNanoseconds: (injector.pendingCount > 0 ? 2 : 10) * Nanoseconds.perMillisecond)
+        var wake = min(device.nextDeadline ?? housekeeping, housekeeping)
+        if let release = inFlight.nextRelease { wake = min(wake, release) }
+        if unplugged {
+            clock.sleep(until: wake)
+            continue
+        }
         do throws(TransportError) {
             if try terminal.waitReadable(until: wake) {
                 let count = try terminal.readAvailable(into: input)
@@ -158,8 +319,9 @@ func main() -> Never {
         }
     }
     writeEvents()
-    terminal.hangUp()
+    if !unplugged { terminal.hangUp() }
     if let linkPath { unlink(linkPath) }
+    controlListener?.close()
     if eventFile >= 0 { close(eventFile) }
     if !quiet && droppedBytes > 0 {
         Terminal.printError("rehabsim: \(droppedBytes) bytes were not read by any host")

@@ -4,13 +4,15 @@ import Foundation
 import Platform
 import Primitives
 import Profiles
+import RehabLinkSimulator
 import Session
 import StrictJSON
 import Transport
 
-/// What `demo` and `bench` share: start rehabsim on a pseudo-terminal, connect through the serial
-/// code path, and run a supervised session on a real-time control thread.
-struct SimulatedSessionRun {
+/// What `demo`, `bench` and `run` share: connect to the robot through the serial code path (a
+/// real port, or rehabsim's pseudo-terminal), open the control socket, and run a supervised session
+/// on a real-time control thread, writing the black box on any fault.
+struct SupervisedSessionRun {
     struct Outcome {
         var session: SessionReport
         var realtime: RealtimeReport
@@ -45,6 +47,15 @@ struct SimulatedSessionRun {
     var spinNanoseconds: Int64 = 0
     var waitsForReplies = true
     var simulatorPath: String?
+    /// A real device's port (`run`); nil: start rehabsim.
+    var port: String?
+    /// rehabsim's fault script (demo and bench).
+    var faultScript: String?
+    /// The control socket's path; nil: none (`--control-socket none`).
+    var controlSocket: String?
+    var controlGroup: gid_t?
+    var blackBoxDirectory: String
+    var holdsAfterFault: Bool
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -71,6 +82,34 @@ struct SimulatedSessionRun {
         } catch {
             throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
         }
+        port = parsed.string("--port")
+        faultScript = parsed.string("--faults")
+        if let faultScript {
+            do {
+                _ = try FaultScript.load(path: faultScript, jointCount: profile.joints.count)
+            } catch {
+                throw CommandFailure("rehabctl \(command): --faults: \(error)", exitCode: error.exitCode)
+            }
+        }
+        holdsAfterFault = parsed.flag("--hold-after-fault") || command == "run"
+        blackBoxDirectory = parsed.string("--black-box-dir") ?? BlackBoxLocation.defaultFolder
+        if let group = parsed.string("--control-group") {
+            guard let entry = getgrnam(group) ?? UInt32(group).flatMap({ getgrgid($0) }) else {
+                throw parsed.usageError("--control-group: no group \"\(group)\" on this machine")
+            }
+            controlGroup = entry.pointee.gr_gid
+        }
+        switch parsed.string("--control-socket") {
+        case "none"?: controlSocket = nil
+        case let path?: controlSocket = path
+        case nil:
+            guard let path = ControlSocketLocation.defaultPath() else {
+                throw CommandFailure(
+                    "rehabctl \(command): no folder for the control socket (tried \(ControlSocketLocation.candidateFolders.joined(separator: ", "))); give --control-socket PATH or none",
+                    exitCode: .noInput)
+            }
+            controlSocket = path
+        }
     }
 
     func status(_ message: String) {
@@ -84,30 +123,54 @@ struct SimulatedSessionRun {
         } else if kernel.model.allowsLongKernelStalls && rateHertz > 500 {
             status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
         }
-        let executable = try SimulatorProcess.locate(explicit: simulatorPath)
         TerminationSignals.install()
-        let simulator = try SimulatorProcess.start(
-            executable: executable, profilePath: profile.sourcePath, extraArguments: realtime.simulatorArguments)
-        defer { simulator.stop() }
-        status("simulated \(profile.name) on \(simulator.robotPath)")
-        let port: SerialPort
+        var simulator: SimulatorProcess?
+        defer { simulator?.stop() }
+        let robotPath: String
+        if let port {
+            robotPath = port
+        } else {
+            let executable = try SimulatorProcess.locate(explicit: simulatorPath)
+            var extra = realtime.simulatorArguments
+            if let faultScript { extra += ["--faults", faultScript] }
+            let started = try SimulatorProcess.start(executable: executable, profilePath: profile.sourcePath, extraArguments: extra)
+            simulator = started
+            robotPath = started.robotPath
+            status("simulated \(profile.name) on \(robotPath)" + (faultScript.map { " with the faults of \($0)" } ?? ""))
+        }
+        let serialPort: SerialPort
         do {
-            port = try SerialPort(path: simulator.robotPath, options: .init(baudRateBitsPerSecond: profile.device.baudRateBitsPerSecond))
+            serialPort = try SerialPort(path: robotPath, options: .init(baudRateBitsPerSecond: profile.device.baudRateBitsPerSecond))
         } catch {
             throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
         }
-        let driver = RehabLinkDevice(link: port, jointCount: profile.joints.count)
+        let driver = RehabLinkDevice(link: serialPort, jointCount: profile.joints.count)
         var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds)
         options.observesTerminationSignals = true
         options.spinNanoseconds = spinNanoseconds
         options.waitsForReplies = waitsForReplies
+        options.holdsAfterFault = holdsAfterFault
+        options.blackBoxDirectory = blackBoxDirectory
         let session: TherapySession
         do {
             session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared, options: options)
         } catch {
             throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
         }
-        let simulatorCPUBefore = ProcessCPU.seconds(of: simulator.process.pid)
+        var server: ControlServer?
+        if let controlSocket {
+            do {
+                server = try ControlServer(
+                    path: controlSocket, group: controlGroup, control: session.control, statusBoard: session.statusBoard,
+                    jointNames: profile.joints.map(\.name))
+            } catch {
+                throw CommandFailure("rehabctl \(command): cannot create the control socket \(controlSocket): \(error)", exitCode: .noInput)
+            }
+            server?.start()
+            status("control socket \(controlSocket) (from another terminal: rehabctl estop | stop | pause | resume | reset | release | status)")
+        }
+        defer { server?.stop() }
+        let simulatorCPUBefore = simulator.flatMap { ProcessCPU.seconds(of: $0.process.pid) }
         let wallBefore = MonotonicClock.now()
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
         let (duration, rate, name) = (durationSeconds, rateHertz, command)
@@ -116,11 +179,11 @@ struct SimulatedSessionRun {
                 Terminal.printError(
                     "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed")
             }
-            Terminal.printError("rehabctl \(name): running a passive flexion–extension exercise for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops)")
+            Terminal.printError("rehabctl \(name): running a passive flexion–extension exercise for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
         }
         let wallSeconds = MonotonicClock.now().seconds(since: wallBefore)
         var simulatorCPU: Double?
-        if let before = simulatorCPUBefore, let after = ProcessCPU.seconds(of: simulator.process.pid) {
+        if let before = simulatorCPUBefore, let simulator, let after = ProcessCPU.seconds(of: simulator.process.pid) {
             simulatorCPU = (after - before) / wallSeconds
         }
         let silenced = outcome.session.safetyEvents.first?.cause.isTimingInterlock == true
@@ -162,8 +225,27 @@ enum ProcessCPU {
     }
 }
 
-/// Options of every command that runs the loop against the simulator.
+/// Where black-box files go by default: ${XDG_STATE_HOME:-~/.local/state}/rehabhost/blackbox.
+enum BlackBoxLocation {
+    static var defaultFolder: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/rehabhost/blackbox" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/rehabhost/blackbox"
+    }
+}
+
+/// Options of every command that runs the loop.
 enum LoopOptions {
+    /// The control socket, the black box and what happens after a fault (demo, bench, run).
+    static let session: [CommandSpec.Option] = [
+        .init("--control-socket", value: "PATH|none",
+              help: "Unix socket for rehabctl estop/stop/pause/resume/reset/release/status from another terminal; default: session-<pid>.sock in /run/rehabhost (root), $XDG_RUNTIME_DIR/rehabhost or /tmp/rehabhost-<uid>."),
+        .init("--control-group", value: "GROUP", help: "Let this group use the control socket too (mode 0660 instead of 0600)."),
+        .init("--black-box-dir", value: "DIR", help: "Where the black box (the last 5 s at full rate, SR-19) is written on a fault.",
+              default: "~/.local/state/rehabhost/blackbox"),
+        .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
+    ]
+
     static func common(defaultDuration: String) -> [CommandSpec.Option] {
         [
             .init("--duration", value: "SECONDS", help: "How long the exercise runs.", default: defaultDuration),
@@ -177,6 +259,7 @@ enum LoopOptions {
                   help: "Wait for each reply within the cycle (measures the round trip), or read it at the next wake (one context switch less per cycle).",
                   default: "cycle"),
             .init("--simulator", value: "PATH", help: "The rehabsim executable; default: the one next to rehabctl."),
-        ]
+            .init("--faults", value: "FILE", help: "A fault script for the simulator (simulators/README.md), e.g. hardware/faults/spasm.json."),
+        ] + session
     }
 }

@@ -1,0 +1,221 @@
+import CommandLineSupport
+import Foundation
+import Platform
+import Primitives
+import Session
+import StrictJSON
+
+/// `rehabctl estop | stop | pause | resume | reset | release | status`: act on a running session
+/// from another terminal through its control socket (found automatically when exactly one runs).
+enum SessionClientCommands {
+    private static let sessionOption = CommandSpec.Option(
+        "--session", value: "PATH|PID", help: "The session's control socket, or its process id; needed only when several sessions run.")
+    private static let jsonOption = CommandSpec.Option("--json", help: "Print the session's JSON reply.")
+
+    private static func spec(_ name: String, _ summary: String, _ discussion: String, extra: [CommandSpec.Option] = []) -> CommandSpec {
+        CommandSpec(program: "rehabctl", name: name, summary: summary, discussion: discussion,
+                    options: [sessionOption, jsonOption] + extra, examples: ["rehabctl \(name)", "rehabctl \(name) --session 4242"])
+    }
+
+    static let all: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
+        (spec("estop", "E-stop the running session (Cat 0 by default, SR-12), within one control cycle.",
+              "Torque is removed in the next control cycle; the session latches `estop` until a reset."), { p throws(CommandFailure) in try request("estop", p) }),
+        (spec("stop", "Stop the running session's exercise (Cat 1: decelerate, then torque off).",
+              "The joints decelerate under control and torque is removed at standstill (SR-13: within 200 ms)."), { p throws(CommandFailure) in try request("stop", p) }),
+        (spec("pause", "Pause the exercise (Cat 2: hold position, powered).", "`rehabctl resume` continues from where the joints are."), { p throws(CommandFailure) in try request("pause", p) }),
+        (spec("resume", "Resume a paused exercise.", "The rest of the exercise is planned from the measured position (SR-5)."), { p throws(CommandFailure) in try request("resume", p) }),
+        (spec("reset", "Clear a latched fault or e-stop (to idle; never to motion).",
+              "Refused, with the cause, while the stop is still running, the device is silent, its e-stop is pressed or the cause persists (exit 3)."), { p throws(CommandFailure) in try request("reset", p) }),
+        (spec("release", "Hold-to-run patient release (SR-18): zero torque with the brake released while held.",
+              """
+              Allowed only in fault or e-stop, at standstill, with the device answering and powered. The
+              release lasts while this command runs (it renews it every 50 ms; the session lets go within
+              250 ms of the last renewal, e.g. if this terminal dies). Ctrl-C or --for ends it.
+              """, extra: [.init("--for", value: "SECONDS", help: "Let go after this long.", default: "until Ctrl-C")]), { p throws(CommandFailure) in try release(p) }),
+        (spec("status", "Show the running session's state, device, joints and latched fault.", "Read-only; any number of clients may ask."), { p throws(CommandFailure) in try status(p) }),
+    ]
+
+    // MARK: Finding and connecting to the session
+
+    static func connect(_ parsed: ParsedArguments, command: String) throws(CommandFailure) -> UnixSocketConnection {
+        let path = try socketPath(parsed, command: command)
+        do {
+            return try UnixSocketConnection.connect(path: path)
+        } catch {
+            switch error {
+            case .permissionDenied, .notPermitted:
+                var owner = ""
+                var info = stat()
+                if stat(path, &info) == 0 {
+                    owner = " (owner uid \(info.st_uid), gid \(info.st_gid), mode \(String(info.st_mode & 0o777, radix: 8)))"
+                }
+                throw CommandFailure(
+                    "rehabctl \(command): permission denied by the control socket \(path)\(owner): run as the session's user, or start the session with --control-group GROUP and join that group",
+                    exitCode: .permission)
+            default:
+                throw CommandFailure("rehabctl \(command): cannot reach the session at \(path): \(error)", exitCode: .unavailable)
+            }
+        }
+    }
+
+    private static func socketPath(_ parsed: ParsedArguments, command: String) throws(CommandFailure) -> String {
+        if let given = parsed.string("--session") {
+            if let pid = Int32(given) {
+                for folder in ControlSocketLocation.candidateFolders {
+                    let path = "\(folder)/session-\(pid).sock"
+                    if FileManager.default.fileExists(atPath: path) { return path }
+                }
+                throw CommandFailure("rehabctl \(command): no control socket for process \(pid) in \(ControlSocketLocation.candidateFolders.joined(separator: ", "))", exitCode: .unavailable)
+            }
+            return given
+        }
+        let sessions = ControlSocketLocation.liveSessions()
+        switch sessions.count {
+        case 0:
+            throw CommandFailure(
+                "rehabctl \(command): no running session found (looked in \(ControlSocketLocation.candidateFolders.joined(separator: ", "))); start one with rehabctl demo or run, or give --session PATH",
+                exitCode: .unavailable)
+        case 1:
+            return sessions[0]
+        default:
+            throw CommandFailure(
+                "rehabctl \(command): \(sessions.count) sessions are running; choose one with --session:\n" + sessions.map { "  " + $0 }.joined(separator: "\n"),
+                exitCode: .usage)
+        }
+    }
+
+    private static func exchange(_ connection: UnixSocketConnection, _ line: String, command: String) throws(CommandFailure) -> JSONObject {
+        guard connection.writeLine(line),
+            let reply = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond))
+        else {
+            throw CommandFailure("rehabctl \(command): the session did not answer (it may have ended)", exitCode: .unavailable)
+        }
+        guard let object = try? JSONParser.parse(reply).objectValue else {
+            throw CommandFailure("rehabctl \(command): the session sent an unreadable reply: \(reply)", exitCode: .protocolError)
+        }
+        return object
+    }
+
+    // MARK: Commands
+
+    private static func request(_ word: String, _ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        let connection = try connect(parsed, command: word)
+        defer { connection.close() }
+        let reply = try exchange(connection, word, command: word)
+        if parsed.flag("--json") {
+            Terminal.printLine(JSONValue.object(reply).serialized())
+        }
+        let state = reply["state"]?.stringValue ?? "?"
+        guard reply["ok"]?.boolValue == true else {
+            let message = reply["error"]?.stringValue ?? "refused"
+            if !parsed.flag("--json") { Terminal.printError("rehabctl \(word): \(message) (state: \(state))") }
+            return reply["refused"] != nil ? .refused : .unavailable
+        }
+        if !parsed.flag("--json") {
+            if let cycle = reply["handled_in_cycle"]?.integerValue, let cycles = reply["cycles"]?.integerValue,
+                let latency = reply["latency_ms"]?.doubleValue
+            {
+                Terminal.printLine("\(word): taken in control cycle \(cycle), \(cycles) cycle(s) after it was sent (\(latency) ms); state: \(state)")
+            } else {
+                Terminal.printLine("\(word): done; state: \(state)")
+            }
+        }
+        return .success
+    }
+
+    private static func release(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        let seconds = try parsed.double("--for", default: .infinity, in: 0.05...Double.infinity, unit: "s")
+        let connection = try connect(parsed, command: "release")
+        defer { connection.close() }
+        TerminationSignals.install()
+        let end = seconds.isFinite ? MonotonicClock.now().advanced(byNanoseconds: Int64(seconds * 1e9)) : nil
+        var everReleased = false
+        var lastShown = ""
+        var exitCode = ExitCode.success
+        while TerminationSignals.interrupts == 0 && TerminationSignals.terminations == 0 {
+            if let end, MonotonicClock.now() >= end { break }
+            let reply = try exchange(connection, "release", command: "release")
+            let releasing = reply["releasing"]?.boolValue == true
+            everReleased = everReleased || releasing
+            let shown = releasing
+                ? "releasing: zero torque, brake released; move the limb out (Ctrl-C to hold again)"
+                : "not releasing: \(reply["refused"]?.stringValue ?? "only in fault or e-stop") (state: \(reply["state"]?.stringValue ?? "?"))"
+            if shown != lastShown {
+                if parsed.flag("--json") { Terminal.printLine(JSONValue.object(reply).serialized()) } else { Terminal.printLine(shown) }
+                lastShown = shown
+            }
+            if !releasing && reply["refused"] != nil && !everReleased { exitCode = .refused; break }
+            usleep(50_000)
+        }
+        _ = try? exchange(connection, "release-end", command: "release")
+        if everReleased && !parsed.flag("--json") { Terminal.printLine("let go: the joints are held again") }
+        return exitCode
+    }
+
+    private static func status(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        let connection = try connect(parsed, command: "status")
+        defer { connection.close() }
+        let reply = try exchange(connection, "status", command: "status")
+        if parsed.flag("--json") {
+            Terminal.printLine(JSONValue.object(reply).serialized(pretty: true))
+            return .success
+        }
+        var lines = ["session pid \(reply["pid"]?.integerValue ?? 0): \(reply["state"]?.stringValue ?? "?")"
+            + (reply["releasing"]?.boolValue == true ? " (releasing)" : "")
+            + ", cycle \(reply["cycle"]?.integerValue ?? 0) at \(reply["rate_hz"]?.doubleValue ?? 0) Hz"]
+        if let latched = reply["latched"]?.objectValue {
+            lines.append("  latched: \(latched["text"]?.stringValue ?? "?")")
+        }
+        if let device = reply["device"]?.objectValue {
+            let flags = ["enabled", "torque_on", "estop", "fault", "watchdog_expired"].filter { device[$0]?.boolValue == true }
+            lines.append("  device: \(flags.isEmpty ? "disabled" : flags.joined(separator: ", ")); state age \(reply["state_age_ms"]?.doubleValue ?? 0) ms")
+        }
+        for joint in reply["joints"]?.arrayValue?.compactMap(\.objectValue) ?? [] {
+            let degrees = (joint["position_rad"]?.doubleValue ?? 0) * 180 / .pi
+            lines.append("  \(joint["name"]?.stringValue ?? "?"): \(String(format: "%.2f", degrees))°, "
+                + "\(String(format: "%.3f", joint["velocity_rad_per_s"]?.doubleValue ?? 0)) rad/s, "
+                + "command \(String(format: "%.3f", joint["commanded_torque_nm"]?.doubleValue ?? 0)) N·m, "
+                + "interaction \(String(format: "%.3f", joint["interaction_torque_nm"]?.doubleValue ?? 0)) N·m")
+        }
+        Terminal.printLine(lines.joined(separator: "\n"))
+        return .success
+    }
+}
+
+/// `rehabctl run`: a supervised session on a real device.
+enum RunCommand {
+    static let spec = CommandSpec(
+        program: "rehabctl", name: "run",
+        summary: "Run a supervised exercise on a robot connected to a serial port.",
+        discussion: """
+            Opens the port (exclusively), runs the self-test (identity against the profile, fresh state,
+            link pre-flight, watchdog confirmation, direction check), enables the robot and runs the
+            passive exercise at the loop rate with every interlock of docs/safety.md. After a fault it
+            holds the joints and waits: `rehabctl release` frees the patient, `rehabctl reset` or
+            `rehabctl stop` ends the session. Ctrl-C stops (Cat 1); a second Ctrl-C or SIGTERM e-stops.
+            """,
+        options: [
+            .init("--port", value: "PATH", help: "The robot's serial port (e.g. /dev/ttyUSB0 or a /dev/serial/by-id/ link)."),
+            .init("--profile", value: "NAME|PATH", help: "The robot's hardware profile (hardware/*.json).", default: "wrist-trainer"),
+            .init("--duration", value: "SECONDS", help: "How long the exercise runs.", default: "60"),
+            .init("--rate", value: "HZ", help: "Control loop rate, 1 to 10000.", default: "1000"),
+            .init("--priority", value: "N", help: "SCHED_FIFO priority of the control thread, 1 to 99; 0 for none.", default: "80"),
+            .init("--cpu", value: "N", help: "Pin the control thread to this CPU."),
+            .init("--require-realtime", help: "Refuse to start unless SCHED_FIFO and locked memory are granted."),
+            .init("--reply-wait", value: "cycle|next-wake", help: "Wait for each reply within the cycle, or read it at the next wake.", default: "cycle"),
+            .init("--json", help: "Print one JSON object (the session report) instead of the summary."),
+        ] + LoopOptions.session,
+        examples: ["rehabctl run --port /dev/ttyUSB0", "rehabsim --link /tmp/wrist & rehabctl run --port /tmp/wrist --duration 20"])
+
+    static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        guard parsed.string("--port") != nil else { throw parsed.usageError("--port PATH is required (the robot's serial port)") }
+        let run = try SupervisedSessionRun(command: "run", parsed, defaultDurationSeconds: 60)
+        let outcome = try run.run()
+        if parsed.flag("--json") {
+            Terminal.printLine(outcome.session.json(extra: outcome.json).serialized(pretty: true))
+        } else {
+            Terminal.printLine(outcome.session.humanSummary())
+        }
+        return outcome.exitCode
+    }
+}
