@@ -16,15 +16,16 @@ struct VirtualSessionHarness {
     let session: TherapySession
 
     init(durationSeconds: Double = 10, rateHertz: Double = 1000, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion(),
-         configure: (SimulatedRehabLinkDevice, InProcessDeviceLink) -> Void = { _, _ in }) throws {
+         configure: (SimulatedRehabLinkDevice, InProcessDeviceLink) -> Void = { _, _ in },
+         adjust: (inout TherapySession.Options) -> Void = { _ in }) throws {
         profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/wrist-trainer.json").path)
         clock = VirtualClock(start: MonotonicInstant(nanoseconds: 5_000_000_000))
         simulator = SimulatedRehabLinkDevice(configuration: SimulatedDeviceConfiguration(profile: profile), bootTime: clock.now())
         link = InProcessDeviceLink(device: simulator, clock: clock)
         configure(simulator, link)
         driver = RehabLinkDevice(link: link, jointCount: profile.joints.count, clock: clock)
-        session = try TherapySession(
-            profile: profile, device: driver, clock: clock,
-            options: .init(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise))
+        var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise)
+        adjust(&options)
+        session = try TherapySession(profile: profile, device: driver, clock: clock, options: options)
     }
 }

@@ -99,14 +99,14 @@ public struct CommandClamp: Sendable {
                     torque = torque > 0 ? limit.torqueLimitNewtonMeters : -limit.torqueLimitNewtonMeters
                     outcome.limited = true
                 }
-                if inward != 0 && torque != 0 {
-                    // Past a soft limit a torque cannot bound the speed: the device's velocity loop
-                    // creeps inward instead when the controller pulls inward, and holds otherwise.
-                    outcome.softLimited = true
-                    let speed = torque * inward > 0 ? inwardSpeedPastSoftLimitRadiansPerSecond : 0
-                    command = JointActuation(mode: .velocity, velocityRadiansPerSecond: inward * speed)
-                    previousTorques[joint] = 0
-                    break
+                if inward != 0 {
+                    // Past a soft limit: never push further out, and never pull back faster than the
+                    // inward creep speed; the controller's inward pull holds against the patient.
+                    let inwardSpeed = measured[joint].velocityRadiansPerSecond * inward
+                    if torque * inward < 0 || (torque * inward > 0 && inwardSpeed > inwardSpeedPastSoftLimitRadiansPerSecond) {
+                        torque = 0
+                        outcome.softLimited = true
+                    }
                 }
                 let previous = previousTorques[joint]
                 if abs(torque - previous) > torqueSlewPerCycleNewtonMeters {

@@ -1,0 +1,377 @@
+import Control
+import Devices
+import Primitives
+import RehabLinkSimulator
+import Session
+import Wire
+import XCTest
+
+/// SAFETY.md through the whole stack in virtual time (real driver, codec and supervisor; the
+/// simulated firmware with injected faults): each test asserts the safe outcome and its deadline.
+/// Times are from the device's own record of when the fault began (`fault_injected`).
+final class SafetyRequirementTests: XCTestCase {
+    private let millisecond: Int64 = 1_000_000
+
+    /// A session run with faults; what the device recorded; helpers for deadlines.
+    private struct Scenario {
+        let harness: VirtualSessionHarness
+        let report: SessionReport
+        let deviceEvents: [DeviceEvent]
+
+        var injectedAt: MonotonicInstant? { deviceEvents.first { $0.kind == .faultInjected }?.time }
+        var firstTrip: SupervisorTransition? { report.safetyEvents.first }
+
+        /// Milliseconds from the injection to `transition`.
+        func millisecondsFromInjection(to transition: SupervisorTransition?) -> Double? {
+            guard let transition, let injectedAt else { return nil }
+            return Double(transition.time.nanoseconds(since: injectedAt)) / 1e6
+        }
+
+        /// The black-box row of `cycle`.
+        func sample(cycle: Int64) -> BlackBox.Sample? { harness.session.blackBox.samples().first { $0.cycle == cycle } }
+    }
+
+    private func scenario(
+        _ faults: [InjectedFault], seconds: Double = 4, requests: [(milliseconds: Double, OperatorRequests)] = [],
+        exercise: PassiveRangeOfMotion = PassiveRangeOfMotion(), adjust: (inout TherapySession.Options) -> Void = { _ in }
+    ) throws -> Scenario {
+        let harness = try VirtualSessionHarness(durationSeconds: seconds, exercise: exercise, adjust: adjust)
+        try harness.session.prepare()
+        harness.link.inject(faults)
+        let start = harness.clock.now()
+        for (milliseconds, request) in requests {
+            let control = harness.session.control
+            harness.link.at(start.advanced(byNanoseconds: Int64(milliseconds * 1e6))) { control.post(request) }
+        }
+        let report = harness.session.run()
+        harness.session.finish()
+        return Scenario(harness: harness, report: report, deviceEvents: harness.simulator.takeEvents())
+    }
+
+    // MARK: SR-1
+
+    func testSR1TheDetectionCycleAlreadyPutsTheBrakeCommandOnTheWire() throws {
+        let run = try scenario([InjectedFault(.dropReplies, .afterEnableMilliseconds(1_500))])
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .deviceSilent)
+        let row = try XCTUnwrap(run.sample(cycle: trip.cycle))
+        XCTAssertEqual(row.action, 3, "decelerate in the cycle of detection")
+        XCTAssertEqual(row.wire, .command, "the Cat 1 brake command goes out in that same cycle")
+        XCTAssertEqual(row.commandModes[0], 2, "velocity mode: the device's own loop brakes")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 4, "3 silent cycles of 1 ms (+ the cycle in flight)")
+    }
+
+    func testSR1NeverReconnectsByItselfWhileEnabled() throws {
+        let run = try scenario([InjectedFault(.dropReplies, .afterEnableMilliseconds(1_000), forMilliseconds: 30)], seconds: 3)
+        XCTAssertEqual(run.report.finalState, .fault, "the device answered again, but the fault stays latched")
+        XCTAssertEqual(run.report.transitions.filter { $0.to == .active }.count, 1, "motion never resumed by itself")
+    }
+
+    // MARK: SR-2, SR-3
+
+    func testSR2MuteAtStartFromAFaultScriptIsRefusedWithTheReason() throws {
+        let harness = try VirtualSessionHarness { _, link in link.inject([InjectedFault(.dropReplies, .atMilliseconds(0))]) }
+        XCTAssertThrowsError(try harness.session.prepare()) { error in
+            XCTAssertTrue("\(error)".contains("IDENTIFY"), "\(error)")
+        }
+        XCTAssertFalse(harness.simulator.isEnabled)
+        XCTAssertFalse(harness.simulator.takeEvents().contains { $0.kind == .enable }, "never enabled")
+    }
+
+    func testSR3FirmwareWithoutAWatchdogIsRefusedAndLeftDisabled() throws {
+        let harness = try VirtualSessionHarness { _, link in link.inject([InjectedFault(.disableWatchdog, .atMilliseconds(0))]) }
+        XCTAssertThrowsError(try harness.session.prepare()) { error in
+            guard case .device(.watchdogNotConfirmed(_, 20_000, 0)) = error as? SessionError else { return XCTFail("\(error)") }
+        }
+        XCTAssertFalse(harness.simulator.isEnabled, "the host disabled what it could not trust")
+        XCTAssertEqual(harness.session.supervisor.state, .disabled)
+    }
+
+    func testSR3HostGoneMidMotionDeviceIsAtZeroTorqueWithin50Milliseconds() throws {
+        // The host dies: its loop stops between two cycles. The firmware must act alone.
+        let harness = try VirtualSessionHarness(durationSeconds: 1)
+        try harness.session.prepare()  // identity, link check, watchdog 20 ms confirmed, enabled
+        var command = JointList(count: 2, repeating: JointActuation.off)
+        command[0] = JointActuation(mode: .torque, torqueNewtonMeters: 0.2)
+        for _ in 0..<50 {
+            let now = harness.clock.now()
+            harness.driver.send(command, now: now, deadline: now.advanced(byNanoseconds: millisecond))
+            _ = harness.driver.waitForState(until: now.advanced(byNanoseconds: millisecond))
+            harness.clock.advance(to: now.advanced(byNanoseconds: millisecond))
+        }
+        XCTAssertTrue(harness.simulator.isTorqueOn)
+        let death = harness.clock.now()
+        _ = harness.simulator.takeEvents()
+        harness.clock.advance(byNanoseconds: 100 * millisecond)
+        harness.simulator.advance(to: harness.clock.now())
+        let events = harness.simulator.takeEvents()
+        let off = try XCTUnwrap(events.first { $0.kind == .torqueOff })
+        XCTAssertTrue(events.contains { $0.kind == .watchdogStop })
+        XCTAssertLessThanOrEqual(off.time.nanoseconds(since: death), 50 * millisecond)
+        XCTAssertEqual(harness.simulator.plant(0).motorTorqueNewtonMeters, 0)
+    }
+
+    // MARK: SR-4, SR-5
+
+    func testSR4WhileLatchedOnlyHeartbeatsGoOutAtLeastEvery20Milliseconds() throws {
+        let run = try scenario([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(1_000))], seconds: 3,
+                               requests: [(2_500, .stop)]) { $0.holdsAfterFault = true }
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .deviceFault)
+        let after = run.harness.session.blackBox.samples().filter { $0.cycle > trip.cycle }
+        XCTAssertGreaterThan(after.count, 100, "the loop kept running while latched")
+        XCTAssertTrue(after.allSatisfy { $0.wire == .heartbeat }, "a disabled device gets heartbeats, never commands")
+        var previous = trip.time
+        for row in after {
+            XCTAssertLessThanOrEqual(row.time.nanoseconds(since: previous), 20 * millisecond)
+            previous = row.time
+        }
+    }
+
+    func testSR5ACycleWithoutAFreshStateSendsAHeartbeatNotTheOldSetPoint() throws {
+        // Replies 1.5 ms late for 20 ms: some cycles have no state from within one cycle.
+        let run = try scenario([InjectedFault(.delayReplies(milliseconds: 1.5), .afterEnableMilliseconds(1_000), forMilliseconds: 2)], seconds: 2)
+        let samples = run.harness.session.blackBox.samples()
+        let stale = samples.filter { $0.action == 1 && !$0.freshState }
+        XCTAssertFalse(stale.isEmpty, "the delay made some cycles stale")
+        XCTAssertTrue(stale.allSatisfy { $0.wire == .heartbeat }, "no motion command from an old state")
+        XCTAssertTrue(samples.filter { $0.action == 1 && $0.freshState }.allSatisfy { $0.wire == .command })
+    }
+
+    // MARK: SR-7
+
+    func testSR7PushedPastTheSoftLimitByMoreThan2DegreesStopsCat1ThenHardLimitCat0() throws {
+        // The patient's range ends at 10°; the exercise target is clamped there; the patient pushes on.
+        let degree = Units.radiansPerDegree
+        let run = try scenario(
+            [InjectedFault(.externalTorque(joint: 0, newtonMeters: 2.0, rampMilliseconds: 1_000), .afterEnableMilliseconds(1_200))],
+            seconds: 4, exercise: PassiveRangeOfMotion(amplitudeRadians: 8 * degree),
+            adjust: { $0.patientRange = [(-10 * degree)...(10 * degree)] })
+        let trip = try XCTUnwrap(run.firstTrip, "\(run.report.transitions.map { ($0.cycle, $0.cause, $0.value) }) max \(run.report.joints[0].maximumPositionRadians / degree)°")
+        XCTAssertEqual(trip.cause, .positionBeyondSoftLimit, "\(run.report.safetyEvents)")
+        XCTAssertEqual(trip.category, .cat1)
+        XCTAssertEqual(trip.joint, 0)
+        XCTAssertGreaterThan(trip.value, 2, "more than 2° past the soft limit [deg]")
+        XCTAssertLessThan(trip.value, 2.2, "caught within one cycle of crossing")
+        let samples = run.harness.session.blackBox.samples()
+        let before = samples.filter { $0.cycle < trip.cycle && $0.action == 1 }
+        XCTAssertTrue(before.allSatisfy { $0.positionsRadians[0] < 12.2 * degree })
+    }
+
+    func testSR7PastTheSoftLimitTheClampOnlyLetsTheJointCreepInward() {
+        var clamp = CommandClamp(
+            limits: JointList(count: 1, repeating: .init(torqueLimitNewtonMeters: 3, velocityLimitRadiansPerSecond: 3,
+                                                         softMinimumRadians: -1, softMaximumRadians: 1)),
+            torqueSlewLimitNewtonMetersPerSecond: 1e9, periodSeconds: 0.001)
+        var measured = JointList(count: 1, repeating: JointMeasurement())
+        measured[0].positionRadians = 1.01
+        for outward in [0.5, 3.0, 1e308] {
+            var command = JointList(count: 1, repeating: JointActuation(mode: .torque, torqueNewtonMeters: outward))
+            let outcome = clamp.apply(to: &command, measured: measured)
+            XCTAssertTrue(outcome.softLimited)
+            XCTAssertEqual(command[0].torqueNewtonMeters, 0, "never pushed further out")
+        }
+        var inward = JointList(count: 1, repeating: JointActuation(mode: .torque, torqueNewtonMeters: -0.8))
+        _ = clamp.apply(to: &inward, measured: measured)
+        XCTAssertEqual(inward[0].torqueNewtonMeters, -0.8, "pulling back in while slow: allowed")
+        measured[0].velocityRadiansPerSecond = -2 * Units.radiansPerDegree
+        inward = JointList(count: 1, repeating: JointActuation(mode: .torque, torqueNewtonMeters: -0.8))
+        XCTAssertTrue(clamp.apply(to: &inward, measured: measured).softLimited)
+        XCTAssertEqual(inward[0].torqueNewtonMeters, 0, "not faster inward than 1°/s")
+        var velocityOut = JointList(count: 1, repeating: JointActuation(mode: .velocity, velocityRadiansPerSecond: 2))
+        _ = clamp.apply(to: &velocityOut, measured: measured)
+        XCTAssertLessThanOrEqual(velocityOut[0].velocityRadiansPerSecond, 0)
+        var target = TrajectorySample(jointCount: 1)
+        target.positions[0] = 1.3
+        target.velocities[0] = 0.4
+        clamp.clampTargets(&target)
+        XCTAssertEqual(target.positions[0], 1, "a plan never aims past the soft limit")
+        XCTAssertEqual(target.velocities[0], 0)
+    }
+
+    func testSR7APatientRangeOnlyNarrowsTheLimits() throws {
+        let harness = try VirtualSessionHarness()
+        let degree = Units.radiansPerDegree
+        let wide = try SafetySettings.jointLimits(harness.profile, patientRange: [(-100 * degree)...(100 * degree)])
+        XCTAssertEqual(wide[0].softMaximumRadians, 65 * degree, accuracy: 1e-9, "hard 70° − 5°: a wider range does not widen it")
+        let narrow = try SafetySettings.jointLimits(harness.profile, patientRange: [(-20 * degree)...(30 * degree)])
+        XCTAssertEqual(narrow[0].softMinimumRadians, -20 * degree, accuracy: 1e-9)
+        XCTAssertEqual(narrow[0].softMaximumRadians, 30 * degree, accuracy: 1e-9)
+        XCTAssertThrowsError(try SafetySettings.jointLimits(harness.profile, patientRange: [(80 * degree)...(90 * degree)]))
+    }
+
+    // MARK: SR-8, SR-9
+
+    func testSR8ASuddenSpasmThatFlingsTheWristIsCat0OnOverspeedInTheSameCycle() throws {
+        let run = try scenario([InjectedFault(.externalTorque(joint: 0, newtonMeters: 3, rampMilliseconds: 0), .afterEnableMilliseconds(1_000))])
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .overspeed)
+        XCTAssertEqual(trip.category, .cat0)
+        XCTAssertGreaterThan(trip.value, 2.25, "above 1.5 × 1.5 rad/s")
+        let row = try XCTUnwrap(run.sample(cycle: trip.cycle))
+        XCTAssertEqual(row.commandModes[0], 0, "torque off on the wire in the cycle of detection")
+        XCTAssertEqual(row.wire, .command)
+    }
+
+    func testSR9ASustainedPushAboveTheTripStopsCat1After50Milliseconds() throws {
+        // A slow spasm (200 ms ramp) to 2.6 N·m on a 2.4 N·m trip, while the exercise is paused.
+        let run = try scenario(
+            [InjectedFault(.externalTorque(joint: 0, newtonMeters: 2.6, rampMilliseconds: 200), .afterEnableMilliseconds(1_500))],
+            requests: [(1_000, .pause)])
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .interactionTorque, "\(run.report.safetyEvents)")
+        XCTAssertEqual(trip.category, .cat1)
+        // The ramp crosses 2.4 N·m at 200 × 2.4 / 2.6 = 184.6 ms; the trip comes 50 ms later (±1 cycle).
+        let elapsed = try XCTUnwrap(run.millisecondsFromInjection(to: trip))
+        XCTAssertEqual(elapsed, 184.6 + 50, accuracy: 2.5)
+    }
+
+    // MARK: SR-10
+
+    func testSR10AnEncoderJumpStopsCat1InTheNextCycle() throws {
+        let run = try scenario([InjectedFault(.jumpEncoder(joint: 1, counts: 20_000), .afterEnableMilliseconds(1_000))])
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .encoderJump)
+        XCTAssertEqual(trip.category, .cat1)
+        XCTAssertEqual(trip.joint, 1)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 2)
+    }
+
+    func testSR10AFrozenEncoderMidSwingEndsInATorqueOffWithin250Milliseconds() throws {
+        // With its encoder frozen the joint is driven blind: whichever catches it first (the firmware's
+        // over-speed cut or the host's 200 ms frozen-count check), torque is off soon after.
+        let run = try scenario([InjectedFault(.freezeEncoder(joint: 0), .afterEnableMilliseconds(1_000))])
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertTrue(trip.cause == .encoderFrozen || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
+                      "\(run.report.safetyEvents)")
+        let off = try XCTUnwrap(run.deviceEvents.last { $0.kind == .torqueOff })
+        let injected = try XCTUnwrap(run.injectedAt)
+        XCTAssertLessThanOrEqual(off.time.nanoseconds(since: injected), 250 * millisecond)
+        XCTAssertFalse(run.harness.simulator.isTorqueOn)
+    }
+
+    func testSR10ACleanCounterWrapIsNotAJump() throws {
+        // The raw 32-bit counter starts 300 counts below its wrap; the swing takes it through.
+        let run = try scenario([InjectedFault(.wrapEncoder(joint: 0, countsBeforeWrap: 300), .atMilliseconds(0))], seconds: 3)
+        XCTAssertTrue(run.report.safetyEvents.isEmpty, "\(run.report.safetyEvents)")
+        XCTAssertEqual(run.report.finalState, .idle)
+        XCTAssertGreaterThan(run.report.joints[0].rangeOfMotionRadians, 0.4, "the joint really swung (and the counter wrapped)")
+    }
+
+    // MARK: SR-11, SR-12, SR-13
+
+    func testSR11OverTemperatureIsAHostFaultWithTheDeviceCodeWithinOneCycleAndNeverClearedByTheHost() throws {
+        let run = try scenario([InjectedFault(.overTemperature(joint: 0), .afterEnableMilliseconds(1_000))], seconds: 3,
+                               requests: [(2_500, .stop)]) { $0.holdsAfterFault = true }
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .deviceFault)
+        XCTAssertEqual(trip.deviceCode, DeviceFaultCode.overTemperature.rawValue)
+        // The firmware latches it at its next inner step; the next state frame carries it (≤ 1 cycle)
+        // and the cycle that decodes the frame trips (≤ 1 more).
+        let latched = try XCTUnwrap(run.deviceEvents.first { $0.kind == .fault })
+        XCTAssertLessThanOrEqual(Double(trip.time.nanoseconds(since: latched.time)) / 1e6, 2)
+        XCTAssertFalse(run.deviceEvents.contains { $0.kind == .faultReset }, "no FAULT_RESET without an operator reset")
+        XCTAssertEqual(run.report.finalState, .fault)
+    }
+
+    func testSR12DeviceEstopIsCat0AndReleasingItNeverRestarts() throws {
+        let run = try scenario([InjectedFault(.pressEmergencyStop, .afterEnableMilliseconds(1_000), forMilliseconds: 200)], seconds: 3,
+                               requests: [(2_500, .stop)]) { $0.holdsAfterFault = true }
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .deviceEmergencyStop)
+        XCTAssertEqual(trip.category, .cat0)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 1.5)
+        XCTAssertTrue(run.deviceEvents.contains { $0.kind == .estopReleased })
+        XCTAssertEqual(run.report.finalState, .estop, "released, but still latched: nothing restarts")
+        XCTAssertFalse(run.harness.simulator.isEnabled)
+    }
+
+    func testSR12OperatorEstopPauseAndStopActInTheNextCycle() throws {
+        let paused = try scenario([], seconds: 3, requests: [(1_000, .pause)])
+        let pause = try XCTUnwrap(paused.report.transitions.first { $0.cause == .pauseRequested })
+        XCTAssertEqual(pause.category, .cat2)
+        let estopped = try scenario([], seconds: 3, requests: [(1_000, .emergencyStop)])
+        let estop = try XCTUnwrap(estopped.firstTrip)
+        XCTAssertEqual(estop.cause, .operatorEmergencyStop)
+        XCTAssertEqual(estop.category, .cat0)
+        let row = try XCTUnwrap(estopped.sample(cycle: estop.cycle))
+        XCTAssertEqual(row.commandModes[0], 0, "torque off on the wire in the cycle that took the request")
+        for run in [paused, estopped] {
+            let transition = try XCTUnwrap(run.report.transitions.first { $0.cause == .pauseRequested || $0.cause == .operatorEmergencyStop })
+            let start = try XCTUnwrap(run.report.transitions.first { $0.cause == .startRequested })
+            let posted = start.time.advanced(byNanoseconds: 1_000 * millisecond)
+            XCTAssertLessThanOrEqual(transition.time.nanoseconds(since: posted), 2 * millisecond, "within one control cycle")
+        }
+    }
+
+    func testSR13ACat1StopThatCannotBrakeBecomesCat0At200Milliseconds() throws {
+        // Paused; the brake fails and the patient leans on the joint (it drifts); the operator stops.
+        let run = try scenario(
+            [InjectedFault(.brakeFailure(joint: 0), .afterEnableMilliseconds(600)),
+             InjectedFault(.externalTorque(joint: 0, newtonMeters: 0.05, rampMilliseconds: 0), .afterEnableMilliseconds(600))],
+            requests: [(500, .pause), (900, .stop)])
+        let stop = try XCTUnwrap(run.report.transitions.first { $0.cause == .stopRequested }, "\(run.report.transitions.map { ($0.cycle, $0.cause, $0.value) })")
+        let escalation = try XCTUnwrap(run.report.safetyEvents.first { $0.cause == .stopDeadlineMissed }, "\(run.report.transitions.map { ($0.cycle, $0.cause, $0.value) })")
+        XCTAssertEqual(escalation.category, .cat0)
+        let elapsed = Double(escalation.time.nanoseconds(since: stop.time)) / 1e6
+        XCTAssertGreaterThan(elapsed, 200)
+        XCTAssertLessThanOrEqual(elapsed, 202)
+        let row = try XCTUnwrap(run.sample(cycle: escalation.cycle))
+        XCTAssertEqual(row.commandModes[0], 0, "torque off on the wire in that cycle")
+    }
+
+    // MARK: SR-17, SR-18, SR-19
+
+    func testSR17AReversedEncoderIsRefusedBeforeAnythingMoves() throws {
+        let harness = try VirtualSessionHarness { _, link in link.inject([InjectedFault(.reverseEncoder(joint: 1), .atMilliseconds(0))]) }
+        XCTAssertThrowsError(try harness.session.prepare()) { error in
+            guard case .device(.directionCheckFailed) = error as? SessionError else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".contains("pronation_supination"), "\(error)")
+        }
+        XCTAssertFalse(harness.simulator.isEnabled)
+        XCTAssertEqual(harness.session.supervisor.transitions.last?.cause, .selfTestFailed)
+        let enables = harness.simulator.takeEvents().filter { $0.kind == .enable }
+        XCTAssertLessThanOrEqual(enables.count, 1)
+    }
+
+    func testSR18ReleaseGivesZeroTorqueOnlyWhileHeldAndAtStandstill() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 5, adjust: { $0.holdsAfterFault = true })
+        try harness.session.prepare()
+        let start = harness.clock.now()
+        let control = harness.session.control
+        let clock = harness.clock
+        let millisecond = self.millisecond
+        // An operator e-stop (the device stays powered, torque off); then release is held for 300 ms.
+        harness.link.at(start.advanced(byNanoseconds: 1_000 * millisecond)) { control.post(.emergencyStop) }
+        harness.link.at(start.advanced(byNanoseconds: 1_200 * millisecond)) {
+            control.holdRelease(until: clock.now().advanced(byNanoseconds: 300 * millisecond))
+        }
+        harness.link.at(start.advanced(byNanoseconds: 1_800 * millisecond)) { control.post(.stop) }
+        let report = harness.session.run()
+        harness.session.finish()
+        let started = try XCTUnwrap(report.transitions.first { $0.cause == .releaseStarted })
+        let ended = try XCTUnwrap(report.transitions.first { $0.cause == .releaseEnded })
+        XCTAssertLessThan(started.value, 0.05, "began below the release standstill speed")
+        XCTAssertEqual(Double(ended.time.nanoseconds(since: started.time)) / 1e6, 300, accuracy: 2, "held while the keep-alive lasted")
+        let samples = harness.session.blackBox.samples()
+        let releasing = samples.filter { $0.cycle > started.cycle && $0.cycle < ended.cycle }
+        XCTAssertFalse(releasing.isEmpty)
+        XCTAssertTrue(releasing.allSatisfy { $0.action == 4 && $0.commandModes[0] == 1 && $0.commandTorquesNewtonMeters[0] == 0 })
+    }
+
+    func testSR19AFaultWritesTheLastFiveSecondsAsCSVWithTheTransitions() throws {
+        let folder = NSTemporaryDirectory() + "rehabhost-blackbox-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = try scenario([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(6_000))], seconds: 8) {
+            $0.blackBoxDirectory = folder
+        }
+        let file = try XCTUnwrap(run.report.blackBoxFiles.first)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let rows = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertTrue(rows[0].hasPrefix("cycle,t_ms,state,action,wire,fresh,flexion_extension.position_rad"))
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertGreaterThanOrEqual(rows.count - 1, 5_000, "5 s at 1 kHz before the fault")
+        XCTAssertTrue(text.contains("active, fault, device_fault"), "the transition with its cause")
+        XCTAssertTrue(rows.contains { $0.hasPrefix("\(trip.cycle),") }, "the trip cycle itself")
+    }
+}
