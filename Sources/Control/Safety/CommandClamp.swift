@@ -99,19 +99,20 @@ public struct CommandClamp: Sendable {
                     torque = torque > 0 ? limit.torqueLimitNewtonMeters : -limit.torqueLimitNewtonMeters
                     outcome.limited = true
                 }
+                let previous = previousTorques[joint]
+                if abs(torque - previous) > torqueSlewPerCycleNewtonMeters {
+                    torque = previous + (torque > previous ? torqueSlewPerCycleNewtonMeters : -torqueSlewPerCycleNewtonMeters)
+                    outcome.slewLimited = true
+                }
                 if inward != 0 {
-                    // Past a soft limit: never push further out, and never pull back faster than the
-                    // inward creep speed; the controller's inward pull holds against the patient.
+                    // Past a soft limit: never push further out (not even while a slew ramp winds down:
+                    // the cut to zero is immediate, like torque off), and never pull back faster than
+                    // the inward creep speed; the controller's inward pull holds against the patient.
                     let inwardSpeed = measured[joint].velocityRadiansPerSecond * inward
                     if torque * inward < 0 || (torque * inward > 0 && inwardSpeed > inwardSpeedPastSoftLimitRadiansPerSecond) {
                         torque = 0
                         outcome.softLimited = true
                     }
-                }
-                let previous = previousTorques[joint]
-                if abs(torque - previous) > torqueSlewPerCycleNewtonMeters {
-                    torque = previous + (torque > previous ? torqueSlewPerCycleNewtonMeters : -torqueSlewPerCycleNewtonMeters)
-                    outcome.slewLimited = true
                 }
                 command = JointActuation(mode: .torque, torqueNewtonMeters: torque)
                 previousTorques[joint] = torque

@@ -1,0 +1,253 @@
+import Control
+import Primitives
+import XCTest
+
+/// The interlocks of SR-7 … SR-18 inside the pure supervisor, fed measured states cycle by cycle
+/// (1 kHz, no clock, no device): exact thresholds, dwell times and priorities.
+final class SupervisorInterlockTests: XCTestCase {
+    private let period: Int64 = 1_000_000
+    private let degree = Units.radiansPerDegree
+    private var cycle: Int64 = 0
+    private var supervisor = Supervisor(configuration: SupervisorInterlockTests.configuration())
+    private var robot = RobotState(jointCount: 1)
+
+    /// One joint like the wrist's flexion: hard ±70°, soft ±65°, 3 rad/s rated, 327 680 counts/rev,
+    /// a 2.4 N·m interaction trip.
+    static func configuration(
+        tracker: Double? = nil, workspace: (minimum: SIMD3<Double>, maximum: SIMD3<Double>)? = nil
+    ) -> Supervisor.Configuration {
+        let degree = Units.radiansPerDegree
+        let joint = JointSafetyLimits(
+            hardMinimumRadians: -70 * degree, hardMaximumRadians: 70 * degree, softMinimumRadians: -65 * degree,
+            softMaximumRadians: 65 * degree, ratedVelocityRadiansPerSecond: 3, encoderCountsPerRevolution: 327_680,
+            interactionTripNewtonMeters: 2.4)
+        return Supervisor.Configuration(
+            silenceCycles: 3, silenceTorqueOffNanoseconds: 20_000_000, stopDeadlineNanoseconds: 200_000_000,
+            standstillVelocityRadiansPerSecond: 0.02, joints: JointList(count: 1, repeating: joint),
+            trackerMaximumRmsErrorMillimeters: tracker, workspace: workspace)
+    }
+
+    private var now: MonotonicInstant { MonotonicInstant(nanoseconds: 1_000_000_000 + cycle * period) }
+
+    override func setUp() {
+        robot.condition = [.enabled, .torqueOn]
+        // Moving, so that a Cat 1 stop shows as a deceleration (at standstill it ends in torque off at once).
+        robot.joints[0].velocityRadiansPerSecond = 0.3
+    }
+
+    @discardableResult
+    private func step(
+        requests: OperatorRequests = [], demandsMotion: Bool = false, tracker: TrackerStatus? = nil,
+        hand: SIMD3<Double>? = nil, releaseHeld: Bool = false
+    ) -> SupervisorAction {
+        defer { cycle += 1 }
+        robot.deviceTimeNanoseconds = cycle * period
+        return supervisor.evaluate(
+            .init(cycle: cycle, time: now, freshState: true, requests: requests,
+                  demandsMotion: JointList(count: 1, repeating: demandsMotion), tracker: tracker, trackedPositionMeters: hand,
+                  releaseHeld: releaseHeld),
+            state: robot)
+    }
+
+    private func makeActive(_ configuration: Supervisor.Configuration? = nil, tracker: TrackerStatus? = nil) {
+        if let configuration { supervisor = Supervisor(configuration: configuration) }
+        supervisor.beginSelfTest(cycle: cycle, time: now)
+        supervisor.selfTestPassed(cycle: cycle, time: now)
+        supervisor.deviceEnabled(cycle: cycle, time: now)
+        XCTAssertEqual(step(requests: .start, tracker: tracker), .move)
+    }
+
+    // MARK: SR-7
+
+    func testSR7MoreThan2DegreesPastTheSoftLimitIsCat1AndTheHardLimitCat0() {
+        makeActive()
+        robot.joints[0].positionRadians = 66.9 * degree
+        XCTAssertEqual(step(), .move, "1.9° past the soft limit: the clamp handles it")
+        robot.joints[0].positionRadians = 67.1 * degree
+        guard case .decelerate = step() else { return XCTFail("Cat 1 expected") }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .positionBeyondSoftLimit)
+        XCTAssertEqual(supervisor.latchedTrip?.joint, 0)
+        XCTAssertEqual(supervisor.latchedTrip?.value ?? 0, 2.1, accuracy: 1e-6, "degrees past the soft limit")
+        robot.joints[0].positionRadians = 70 * degree
+        XCTAssertEqual(step(), .torqueOff, "at the hard limit: Cat 0 in that cycle")
+        XCTAssertEqual(supervisor.transitions.last?.cause, .positionHardLimit)
+    }
+
+    // MARK: SR-8
+
+    func testSR8AboveTheVelocityTripForThreeCyclesIsCat1() {
+        makeActive()
+        robot.joints[0].velocityRadiansPerSecond = 1.6
+        XCTAssertEqual(step(), .move)
+        XCTAssertEqual(step(), .move)
+        guard case .decelerate = step() else { return XCTFail("Cat 1 on the third cycle") }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .velocityTrip)
+    }
+
+    func testSR8TwoFastCyclesThenASlowOneDoNotTrip() {
+        makeActive()
+        for speed in [1.6, 1.6, 1.4, 1.6, 1.6, 1.0] {
+            robot.joints[0].velocityRadiansPerSecond = speed
+            XCTAssertEqual(step(), .move)
+        }
+    }
+
+    func testSR8AboveOneAndAHalfTimesTheTripIsCat0AtOnce() {
+        makeActive()
+        robot.joints[0].velocityRadiansPerSecond = -2.3
+        XCTAssertEqual(step(), .torqueOff)
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .overspeed)
+    }
+
+    // MARK: SR-9
+
+    func testSR9ThirtyMillisecondSpikeDoesNotTripButFiftyMillisecondsDoes() {
+        makeActive()
+        robot.joints[0].interactionTorqueNewtonMeters = 3.0
+        for _ in 0..<30 { XCTAssertEqual(step(), .move, "a 30 ms spike at 3.0 N·m on a 2.4 N·m trip: no nuisance trip") }
+        robot.joints[0].interactionTorqueNewtonMeters = 0.5
+        XCTAssertEqual(step(), .move)
+        robot.joints[0].interactionTorqueNewtonMeters = -2.5
+        var cycles = 0
+        while case .move = step() { cycles += 1 }
+        XCTAssertEqual(cycles, 50, "Cat 1 on the cycle 50 ms after the torque first exceeded the trip")
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .interactionTorque)
+        XCTAssertEqual(supervisor.latchedTrip?.category, .cat1)
+    }
+
+    func testSR9AboveOneAndAHalfTimesTheTripIsCat1AtOnce() {
+        makeActive()
+        robot.joints[0].interactionTorqueNewtonMeters = 3.7
+        guard case .decelerate = step() else { return XCTFail("Cat 1 at once") }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .interactionTorqueSevere)
+    }
+
+    // MARK: SR-10
+
+    func testSR10AJumpOfMoreThanTenTimesRatedSpeedInOneCycleIsCat1() {
+        robot.joints[0].encoderCounts = 100_000
+        makeActive()
+        // 10 × 3 rad/s × 1 ms = 0.03 rad = 1564.6 counts.
+        robot.joints[0].encoderCounts = 100_000 + 1_500
+        XCTAssertEqual(step(), .move, "\(String(describing: supervisor.latchedTrip))")
+        robot.joints[0].encoderCounts = 100_000 + 1_500 + 1_600
+        guard case .decelerate = step() else { return XCTFail("Cat 1 on the jump") }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .encoderJump)
+    }
+
+    func testSR10IdenticalCountsFor200MillisecondsTripOnlyWhileMotionIsDemanded() {
+        robot.joints[0].encoderCounts = 4_242
+        makeActive()
+        for _ in 0..<400 { XCTAssertEqual(step(demandsMotion: false), .move, "holding still: identical counts are expected") }
+        var cycles = 0
+        while case .move = step(demandsMotion: true) { cycles += 1 }
+        XCTAssertEqual(cycles, 200, "Cat 1 when the count has been identical for 200 ms of demanded motion")
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .encoderFrozen)
+    }
+
+    // MARK: SR-14
+
+    func testSR14AGapOfMoreThan10MillisecondsIsCat1() {
+        makeActive()
+        robot.deviceTimeNanoseconds = cycle * period
+        let action = supervisor.evaluate(.init(cycle: cycle, time: now, freshState: true, timing: .gap(nanoseconds: 10_500_000)), state: robot)
+        guard case .decelerate = action else { return XCTFail("Cat 1") }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .loopGap)
+        XCTAssertEqual(supervisor.latchedTrip?.value ?? 0, 10.5, accuracy: 1e-9)
+    }
+
+    // MARK: SR-15, SR-16
+
+    private func tracker(ageMilliseconds: Double = 5, periodMilliseconds: Double = 8.3, visible: Bool = true, frozen: Bool = false,
+                         rms: Double = 0.4) -> TrackerStatus {
+        TrackerStatus(sampleAgeNanoseconds: Int64(ageMilliseconds * 1e6), framePeriodNanoseconds: Int64(periodMilliseconds * 1e6),
+                      toolVisible: visible, frameCounterFrozen: frozen, rmsErrorMillimeters: rms)
+    }
+
+    func testSR15EveryTrackerFailureIsCat1ForAModeThatDependsOnIt() {
+        let cases: [(TrackerStatus?, SafetyCause)] = [
+            (nil, .trackerStale),
+            (tracker(ageMilliseconds: 25.1), .trackerStale),  // > 3 × 8.3 ms
+            (tracker(ageMilliseconds: 51, periodMilliseconds: 16.6), .trackerStale),  // > 50 ms whatever the rate
+            (tracker(visible: false), .trackerToolMissing),
+            (tracker(frozen: true), .trackerFrozen),
+            (tracker(rms: 1.2), .trackerInaccurate),
+            (tracker(periodMilliseconds: 20), .trackerTooSlow),  // 50 Hz cannot gate a safety function
+        ]
+        for (status, cause) in cases {
+            cycle = 0
+            robot = RobotState(jointCount: 1)
+            robot.condition = [.enabled, .torqueOn]
+            robot.joints[0].velocityRadiansPerSecond = 0.3
+            makeActive(Self.configuration(tracker: 1.0), tracker: tracker())
+            guard case .decelerate = step(tracker: status) else { return XCTFail("Cat 1 for \(cause)") }
+            XCTAssertEqual(supervisor.latchedTrip?.cause, cause)
+        }
+        cycle = 0
+        makeActive(Self.configuration(tracker: 1.0), tracker: tracker())
+        XCTAssertEqual(step(tracker: tracker()), .move, "a healthy 120 Hz tracker gates nothing")
+        cycle = 0
+        makeActive(Self.configuration(tracker: 1.0), tracker: tracker())
+        guard case .decelerate = step(tracker: nil) else { return XCTFail("no sample at all: Cat 1") }
+    }
+
+    func testSR15WithoutATrackerDependentModeNoTrackerIsNeeded() {
+        makeActive()
+        XCTAssertEqual(step(tracker: nil), .move)
+    }
+
+    func testSR16LeavingTheWorkspaceByMoreThan20MillimetersIsCat1() {
+        makeActive(Self.configuration(workspace: (SIMD3(-0.3, -0.3, 0), SIMD3(0.3, 0.3, 0.5))))
+        XCTAssertEqual(step(hand: SIMD3(0.319, 0, 0.2)), .move, "19 mm outside: within the 20 mm allowance")
+        guard case .decelerate = step(hand: SIMD3(0.321, 0, 0.2)) else { return XCTFail("Cat 1") }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .workspace)
+    }
+
+    // MARK: Priority, reset, release
+
+    func testCat0WinsOverCat1AndAStopOverAStartInTheSameCycle() {
+        makeActive()
+        robot.joints[0].velocityRadiansPerSecond = 2.3  // Cat 0 overspeed …
+        robot.joints[0].interactionTorqueNewtonMeters = 3.7  // … and Cat 1 severe force, same cycle
+        XCTAssertEqual(step(requests: [.start, .resume]), .torqueOff)
+        XCTAssertEqual(supervisor.latchedTrip?.category, .cat0)
+    }
+
+    func testAResetWhileTheCausePersistsIsRefusedWithTheCause() {
+        makeActive()
+        robot.joints[0].positionRadians = 68 * degree
+        step()
+        robot.joints[0].velocityRadiansPerSecond = 0
+        for _ in 0..<5 { step() }
+        step(requests: .reset)
+        guard case .refused(.causePersists(let trip))? = supervisor.lastResetOutcome else {
+            return XCTFail("\(String(describing: supervisor.lastResetOutcome))")
+        }
+        XCTAssertEqual(trip.cause, .positionBeyondSoftLimit)
+        XCTAssertTrue("\(ResetRefusal.causePersists(trip))".contains("position_beyond_soft_limit (SR-7, Cat 1) joint 0 value 3"), "\(ResetRefusal.causePersists(trip))")
+        XCTAssertEqual(supervisor.state, .fault)
+        robot.joints[0].positionRadians = 60 * degree
+        XCTAssertEqual(step(requests: .reset), .torqueOff)
+        XCTAssertEqual(supervisor.state, .idle, "the cause gone: reset to idle, never to motion")
+    }
+
+    func testSR18ReleaseOnlyFromAStoppedFaultAndEndsWhenLetGoOrMoving() {
+        makeActive()
+        XCTAssertEqual(step(releaseHeld: true), .move, "no release outside fault/estop")
+        step(requests: .emergencyStop)
+        robot.joints[0].velocityRadiansPerSecond = 0.2
+        XCTAssertEqual(step(releaseHeld: true), .torqueOff, "not at standstill: refused")
+        XCTAssertEqual(supervisor.releaseRefusal, .moving)
+        robot.joints[0].velocityRadiansPerSecond = 0.01
+        XCTAssertEqual(step(releaseHeld: true), .release)
+        XCTAssertEqual(step(releaseHeld: true), .release)
+        XCTAssertEqual(step(releaseHeld: false), .torqueOff, "let go: held again in the same cycle")
+        XCTAssertEqual(step(releaseHeld: true), .release)
+        robot.joints[0].velocityRadiansPerSecond = 1.6
+        XCTAssertEqual(step(releaseHeld: true), .torqueOff, "the limb falls: release ends")
+        robot.condition = [.emergencyStop]
+        robot.joints[0].velocityRadiansPerSecond = 0
+        XCTAssertEqual(step(releaseHeld: true), .torqueOff)
+        XCTAssertEqual(supervisor.releaseRefusal, .devicePowerRemoved)
+    }
+}
