@@ -1,0 +1,273 @@
+import Foundation
+import Platform
+import Primitives
+import StrictJSON
+import TestSupport
+import XCTest
+
+/// SAFETY.md where timing and processes matter: rehabsim as its own process behind a real PTY,
+/// `rehabctl` as another, faults injected live through rehabsim's control socket, the session's
+/// own control socket used from a third process, real signals, real `kill -9`. 200 Hz (see
+/// DemoEndToEndTests); a run that a host stall stopped first is repeated (`retryingHostStalls`).
+final class SafetyProcessTests: XCTestCase {
+    private let folder = NSTemporaryDirectory() + "rehabhost-safety-\(UUID().uuidString)"
+
+    override func setUpWithError() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    private func deadline(seconds: Double) -> MonotonicInstant {
+        MonotonicClock.now().advanced(byNanoseconds: Int64(seconds * 1e9))
+    }
+
+    /// rehabsim on a PTY with an event log and a control socket; returns it and its PTY path.
+    private func startSimulator(name: String) throws -> (process: ChildProcess, robot: String, events: String, control: String) {
+        let events = "\(folder)/\(name)-events.jsonl"
+        let control = "\(folder)/\(name)-sim.sock"
+        let process = try ProgramRun.start("rehabsim", ["--quiet", "--events", events, "--control", control])
+        addTeardownBlock { process.terminate() }
+        let line = try XCTUnwrap(process.readLine(deadline: deadline(seconds: 10)), "rehabsim did not announce its robot")
+        XCTAssertTrue(line.hasPrefix("robot: "), line)
+        return (process, String(line.dropFirst("robot: ".count)), events, control)
+    }
+
+    private func events(_ path: String) throws -> [JSONObject] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return try text.split(separator: "\n").map { try XCTUnwrap(JSONParser.parse(String($0)).objectValue) }
+    }
+
+    /// `rehabctl run` against `robot`, in the background, with its control socket at `socket`.
+    private func startSession(robot: String, socket: String, seconds: Int = 30) throws -> ChildProcess {
+        let session = try ProgramRun.start(
+            "rehabctl", ["run", "--port", robot, "--duration", String(seconds), "--rate", "200", "--json", "--control-socket", socket,
+                         "--black-box-dir", folder])
+        addTeardownBlock { session.terminate() }
+        let end = deadline(seconds: 10)
+        while !FileManager.default.fileExists(atPath: socket) && MonotonicClock.now() < end { usleep(20_000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: socket), "the session created its control socket")
+        return session
+    }
+
+    /// Waits until the session reports `active` through its socket; false if it never did (or
+    /// stopped first, e.g. on a host stall).
+    @discardableResult
+    private func waitUntilActive(_ socket: String, failing: Bool = true) throws -> Bool {
+        let end = deadline(seconds: 10)
+        while MonotonicClock.now() < end {
+            let status = try ProgramRun.run("rehabctl", ["status", "--json", "--session", socket])
+            if status.standardOutput.contains("\"state\": \"active\"") { return true }
+            if status.standardOutput.contains("\"state\": \"fault\"") { break }
+            usleep(50_000)
+        }
+        if failing { XCTFail("the session never became active") }
+        return false
+    }
+
+    /// `run` holds after a fault (for release); `rehabctl stop` through `socket` ends it, then its report is read.
+    private func finish(_ session: ChildProcess, socket: String? = nil) throws -> (exitCode: Int32, report: JSONObject) {
+        if let socket {
+            usleep(300_000)
+            _ = try ProgramRun.run("rehabctl", ["stop", "--session", socket])
+        }
+        let output = session.readAllOutput(deadline: deadline(seconds: 40))
+        let status = try XCTUnwrap(session.waitForExit(deadline: deadline(seconds: 5)))
+        return (ChildProcess.exitCode(fromStatus: status), try XCTUnwrap(JSONParser.parse(output).objectValue, output))
+    }
+
+    // MARK: SR-1
+
+    func testSR1LiveMuteOverAPTYStopsCat1ThenTorqueOffWithin30Milliseconds() throws {
+        // SR-1's own causes are timing causes, so a run is repeated only when a host stall stopped
+        // it before the mute was injected.
+        var outcome: (exitCode: Int32, report: JSONObject)?
+        var simulatorEvents = ""
+        for attempt in 1...3 {
+            let simulator = try startSimulator(name: "sr1-\(attempt)")
+            simulatorEvents = simulator.events
+            let socket = "\(folder)/sr1-\(attempt).sock"
+            let session = try startSession(robot: simulator.robot, socket: socket)
+            let active = try waitUntilActive(socket, failing: attempt == 3)
+            if active {
+                let inject = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "drop_replies"])
+                XCTAssertEqual(inject.exitCode, 0, inject.standardError)
+            }
+            let result = try finish(session, socket: socket)
+            if active {
+                outcome = result
+                break
+            }
+            print("host stall stopped attempt \(attempt) before the injection; retrying")
+        }
+        let (exitCode, report) = try XCTUnwrap(outcome)
+        XCTAssertEqual(exitCode, 1, "ended in a safety stop")
+        let trips = try XCTUnwrap(report["safety_events"]?.arrayValue?.compactMap(\.objectValue))
+        XCTAssertEqual(trips.first?["cause"]?.stringValue, "device_silent")
+        XCTAssertEqual(trips.first?["stop_category"]?.integerValue, 1)
+        XCTAssertEqual(trips.first?["value"]?.doubleValue, 3, "three silent cycles")
+        XCTAssertTrue(trips.contains { $0["cause"]?.stringValue == "device_silent_too_long" && $0["stop_category"]?.integerValue == 0 })
+        // The device side: the host's commands still reach it; torque is off soon after the mute.
+        let device = try events(simulatorEvents)
+        let injectedAt = try XCTUnwrap(device.first { $0["event"]?.stringValue == "fault_injected" }?["unix_ns"]?.integerValue)
+        let off = try XCTUnwrap(device.first {
+            $0["event"]?.stringValue == "torque_off" && ($0["unix_ns"]?.integerValue ?? 0) > injectedAt
+        }?["unix_ns"]?.integerValue)
+        let milliseconds = Double(off - injectedAt) / 1e6
+        print("SR-1 over a PTY at 200 Hz: torque off \(milliseconds) ms after the device went mute")
+        // The host counts silence from the cycle that decoded the last frame (≤ 1 cycle after it
+        // arrived, and that frame came before the mute): Cat 0 ≤ 20 ms + 2 cycles after the mute,
+        // on the wire in that cycle; + 2 ms for the PTY and the scheduler.
+        XCTAssertLessThanOrEqual(milliseconds, 20 + 2 * 5 + 2)
+    }
+
+    // MARK: SR-3
+
+    func testSR3KillNineOfTheHostMidMotionLeavesTheDeviceAtZeroTorqueWithin50Milliseconds() throws {
+        let simulator = try startSimulator(name: "sr3")
+        let socket = "\(folder)/sr3.sock"
+        let session = try startSession(robot: simulator.robot, socket: socket)
+        try waitUntilActive(socket)
+        usleep(300_000)
+        let killedAt = WallClock.unixNanoseconds()
+        kill(session.pid, SIGKILL)
+        _ = session.waitForExit(deadline: deadline(seconds: 5))
+        usleep(300_000)
+        let device = try events(simulator.events)
+        let stop = try XCTUnwrap(device.first { $0["event"]?.stringValue == "watchdog_stop" }, "\(device)")
+        let off = try XCTUnwrap(device.last { $0["event"]?.stringValue == "torque_off" })
+        let stopMilliseconds = Double(try XCTUnwrap(stop["unix_ns"]?.integerValue) - killedAt) / 1e6
+        let offMilliseconds = Double(try XCTUnwrap(off["unix_ns"]?.integerValue) - killedAt) / 1e6
+        print("SR-3: watchdog_stop \(stopMilliseconds) ms, torque_off \(offMilliseconds) ms after kill -9 of the host")
+        XCTAssertLessThanOrEqual(offMilliseconds, 50)
+        XCTAssertGreaterThan(offMilliseconds, 0, "the device was still moving when the host died")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: socket) && !UnixSocketConnection.isStale(path: socket),
+                       "nobody answers on a dead session's socket")
+    }
+
+    // MARK: SR-12 and the control socket
+
+    func testSR12EstopFromASecondProcessActsInTheNextCycleAndTheSocketIsRemoved() throws {
+        let (exitCode, report, reply) = try retryingHostStallsWithReply {
+            let simulator = try startSimulator(name: "sr12-\(UUID().uuidString.prefix(4))")
+            let socket = "\(folder)/sr12-\(UUID().uuidString.prefix(4)).sock"
+            let session = try startSession(robot: simulator.robot, socket: socket)
+            try waitUntilActive(socket)
+            let estop = try ProgramRun.run("rehabctl", ["estop", "--json", "--session", socket])
+            let result = try finish(session, socket: socket)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: socket), "the socket is removed on exit")
+            return (result.exitCode, result.report, estop)
+        }
+        XCTAssertEqual(reply.exitCode, 0, reply.standardError)
+        let answer = try XCTUnwrap(JSONParser.parse(reply.standardOutput).objectValue, reply.standardOutput)
+        XCTAssertEqual(answer["state"]?.stringValue, "estop")
+        XCTAssertEqual(answer["cycles"]?.integerValue, 1, "taken in the next control cycle")
+        XCTAssertEqual(exitCode, 1)
+        let trip = try XCTUnwrap(report["safety_events"]?.arrayValue?.first?.objectValue)
+        XCTAssertEqual(trip["cause"]?.stringValue, "operator_estop")
+        XCTAssertEqual(trip["stop_category"]?.integerValue, 0)
+        XCTAssertEqual(report["black_box_files"]?.arrayValue?.count, 1, "the e-stop wrote the black box")
+    }
+
+    /// `retryingHostStalls` for a run that also returns the second process's reply.
+    private func retryingHostStallsWithReply(
+        _ body: () throws -> (Int32, JSONObject, ProgramRun)
+    ) throws -> (Int32, JSONObject, ProgramRun) {
+        var reply: ProgramRun?
+        let result = try retryingHostStalls { () throws -> (exitCode: Int32, report: JSONObject) in
+            let (code, report, run) = try body()
+            reply = run
+            return (code, report)
+        }
+        return (result.exitCode, result.report, try XCTUnwrap(reply))
+    }
+
+    func testSR12ResetWhileTheCausePersistsIsRefusedWithTheCauseAndExit3() throws {
+        let (_, _, reply) = try retryingHostStallsWithReply {
+            let simulator = try startSimulator(name: "reset-\(UUID().uuidString.prefix(4))")
+            let socket = "\(folder)/reset-\(UUID().uuidString.prefix(4)).sock"
+            let session = try startSession(robot: simulator.robot, socket: socket)
+            try waitUntilActive(socket)
+            _ = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "estop_press"])
+            usleep(200_000)
+            let reset = try ProgramRun.run("rehabctl", ["reset", "--session", socket])
+            let result = try finish(session, socket: socket)
+            return (result.exitCode, result.report, reset)
+        }
+        XCTAssertEqual(reply.exitCode, 3, reply.standardError)
+        XCTAssertTrue(reply.standardError.contains("reset refused: the device e-stop is still pressed"), reply.standardError)
+    }
+
+    func testControlSocketRefusesAnotherUserByItsPermissions() throws {
+        guard getuid() == 0 else { return }  // needs a second user: run as root (CI is)
+        let simulator = try startSimulator(name: "perm")
+        let socket = "\(folder)/perm.sock"
+        chmod(folder, 0o755)
+        let session = try startSession(robot: simulator.robot, socket: socket)
+        try waitUntilActive(socket)
+        var info = stat()
+        XCTAssertEqual(stat(socket, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600, "created 0600")
+        let rehabctl = RepositoryPaths.product("rehabctl").path
+        let refused = try ProgramRun.run(
+            "/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", rehabctl, "estop", "--session", socket])
+        XCTAssertEqual(refused.exitCode, 77, refused.standardError)
+        XCTAssertTrue(refused.standardError.contains("permission denied by the control socket"), refused.standardError)
+        let status = try ProgramRun.run("rehabctl", ["status", "--json", "--session", socket])
+        XCTAssertTrue(status.standardOutput.contains("\"state\": \"active\""), "the refused e-stop did nothing: \(status.standardOutput)")
+        _ = try finish(session, socket: socket)
+    }
+
+    func testWithoutASessionTheClientSaysSoWithExit69() throws {
+        let run = try ProgramRun.run("rehabctl", ["stop", "--session", "\(folder)/nobody.sock"])
+        XCTAssertEqual(run.exitCode, 69, run.standardError)
+        XCTAssertTrue(run.standardError.contains("cannot reach the session"), run.standardError)
+    }
+
+    // MARK: Fault scripts: bad input
+
+    func testABadFaultScriptIsRejectedWithTheExactPathOfEachBadField() throws {
+        let script = "\(folder)/bad.json"
+        try """
+            {"format": "rehabsim-faults/1", "faults": [
+              {"at_ms": -5, "kind": "drop_replies"},
+              {"at_ms": 100, "for": 50, "kind": "drop_replies"},
+              {"after_enable_ms": 10, "kind": "external_torque", "joint": 7, "torque_nm": "2"},
+              {"at_ms": 10, "kind": "teleport"},
+              {"at_command": 5, "kind": "unplug", "for_ms": 10},
+              {"at_ms": 500, "kind": "wrap_encoder", "joint": 0, "counts_before_wrap": 100}
+            ], "extra": true}
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        for program in [["rehabsim", "--faults", script], ["rehabctl", "demo", "--faults", script]] {
+            let run = try ProgramRun.run(program[0], Array(program.dropFirst()))
+            XCTAssertEqual(run.exitCode, 65, run.standardError)
+            for expected in [
+                "faults[0].at_ms: must be between 0 and", "faults[1].for: numbers carry their unit in the key name: did you mean \"for_ms\"?",
+                "faults[2].joint: must be between 0 and 1", "faults[2].torque_nm: expected a number in N·m", "faults[3].kind: unknown fault \"teleport\"",
+                "faults[4].for_ms: unplug cannot end by itself", "faults[5]: wrap_encoder places the raw counter before the host connects",
+                "extra: unknown key",
+            ] {
+                XCTAssertTrue(run.standardError.contains(expected), "missing \(expected) in\n\(run.standardError)")
+            }
+            XCTAssertFalse(run.standardError.contains("self-test"), "refused before anything started")
+        }
+        try #"{"format": "rehabsim-faults/1", "faults": [{"at_ms": 1, "kind": "external_torque", "joint": 0, "torque_nm": 1e999}]}"#
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let infinite = try ProgramRun.run("rehabsim", ["--faults", script])
+        XCTAssertEqual(infinite.exitCode, 65)
+        XCTAssertTrue(infinite.standardError.contains("not valid JSON: line 1, column 109: number out of range"), infinite.standardError)
+    }
+
+    func testALiveInjectionWithABadFieldIsRefusedAndTheSimulatorRunsOn() throws {
+        let simulator = try startSimulator(name: "live")
+        let bad = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "jump_encoder", "joint=0", "counts=0"])
+        XCTAssertEqual(bad.exitCode, 65, bad.standardError)
+        XCTAssertTrue(bad.standardError.contains("counts: a jump of 0 counts is no fault"), bad.standardError)
+        let good = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "estop_press"])
+        XCTAssertEqual(good.exitCode, 0, good.standardError)
+        usleep(100_000)
+        XCTAssertTrue(try events(simulator.events).contains { $0["event"]?.stringValue == "estop" })
+    }
+}
