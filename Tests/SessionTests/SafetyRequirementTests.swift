@@ -1,5 +1,6 @@
 import Control
 import Devices
+import Platform
 import Primitives
 import RehabLinkSimulator
 import Session
@@ -136,6 +137,21 @@ final class SafetyRequirementTests: XCTestCase {
         XCTAssertFalse(stale.isEmpty, "the delay made some cycles stale")
         XCTAssertTrue(stale.allSatisfy { $0.wire == .heartbeat }, "no motion command from an old state")
         XCTAssertTrue(samples.filter { $0.action == 1 && $0.freshState }.allSatisfy { $0.wire == .command })
+    }
+
+    func testSR5ResumeStartsFromTheMeasuredStateWithoutATorqueStep() throws {
+        let run = try scenario([], seconds: 4, requests: [(1_000, .pause), (1_500, .resume)])
+        XCTAssertTrue(run.report.safetyEvents.isEmpty, "\(run.report.safetyEvents)")
+        let resume = try XCTUnwrap(run.report.transitions.first { $0.cause == .resumeRequested })
+        let samples = run.harness.session.blackBox.samples()
+        let held = samples.filter { $0.cycle >= resume.cycle - 100 && $0.cycle < resume.cycle }.map { abs($0.commandTorquesNewtonMeters[0]) }
+        let after = samples.filter { $0.cycle >= resume.cycle && $0.cycle < resume.cycle + 100 }
+        XCTAssertEqual(after.count, 100)
+        let heldMaximum = try XCTUnwrap(held.max())
+        let afterMaximum = try XCTUnwrap(after.map { abs($0.commandTorquesNewtonMeters[0]) }.max())
+        XCTAssertLessThan(afterMaximum, heldMaximum + 0.05, "the first 100 ms after resume: no jump in torque (held \(heldMaximum), after \(afterMaximum) N·m)")
+        let moved = abs(after.last!.positionsRadians[0] - after.first!.positionsRadians[0])
+        XCTAssertLessThan(moved, 0.5 * Units.radiansPerDegree, "the joint blends back in, it is not yanked")
     }
 
     // MARK: SR-7
@@ -321,6 +337,25 @@ final class SafetyRequirementTests: XCTestCase {
     }
 
     // MARK: SR-17, SR-18, SR-19
+
+    func testSR17ADeviceThatIsNotTheProfilesRobotIsRefusedAtIdentify() throws {
+        let profile = try VirtualSessionHarness().profile
+        var configuration = SimulatedDeviceConfiguration(profile: profile)
+        configuration.model = "RH-ANKLE-1"
+        configuration.joints.removeLast()
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: clock.now())
+        let link = InProcessDeviceLink(device: device, clock: clock)
+        let session = try TherapySession(
+            profile: profile, device: RehabLinkDevice(link: link, jointCount: profile.joints.count, clock: clock), clock: clock,
+            options: .init(rateHertz: 1_000, durationSeconds: 1))
+        XCTAssertThrowsError(try session.prepare()) { error in
+            guard case .device(.identityMismatch(_, let problems)) = error as? SessionError else { return XCTFail("\(error)") }
+            XCTAssertTrue(problems.contains { $0.contains("RH-ANKLE-1") }, "\(problems)")
+            XCTAssertTrue(problems.contains { $0.contains("joint") }, "\(problems)")
+        }
+        XCTAssertFalse(device.takeEvents().contains { $0.kind == .enable }, "nothing enabled")
+    }
 
     func testSR17AReversedEncoderIsRefusedBeforeAnythingMoves() throws {
         let harness = try VirtualSessionHarness { _, link in link.inject([InjectedFault(.reverseEncoder(joint: 1), .atMilliseconds(0))]) }
