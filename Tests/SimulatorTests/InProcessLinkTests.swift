@@ -1,6 +1,8 @@
+import Foundation
 import Primitives
 import RehabLinkSimulator
 import Transport
+import TestSupport
 import Wire
 import XCTest
 
@@ -43,6 +45,21 @@ final class InProcessLinkTests: XCTestCase {
         var buffer = [UInt8](repeating: 0, count: 16)
         XCTAssertThrowsError(try buffer.withUnsafeMutableBytes { try link.readAvailable(into: $0) }) {
             guard case .deviceGone = $0 as? TransportError else { return XCTFail("\($0)") }
+        }
+    }
+}
+
+/// The fault scripts shipped in hardware/faults/ are valid, and each names what it injects.
+final class ShippedFaultScriptTests: XCTestCase {
+    func testEveryShippedFaultScriptLoads() throws {
+        let folder = RepositoryPaths.file("hardware/faults").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 8)
+        let readme = try String(contentsOfFile: folder + "/README.md", encoding: .utf8)
+        for name in names {
+            let faults = try FaultScript.load(path: folder + "/" + name, jointCount: 2)
+            XCTAssertFalse(faults.isEmpty, name)
+            XCTAssertTrue(readme.contains("`\(name)`"), "\(name) is described in hardware/faults/README.md")
         }
     }
 }
