@@ -144,7 +144,7 @@ public struct Supervisor: Sendable {
     /// A reset is waiting for the device to clear its fault (the session sent FAULT_RESET).
     public private(set) var resetPendingUntil: MonotonicInstant?
 
-    private var positionLimits: PositionLimitInterlock
+    private let positionLimits: PositionLimitInterlock
     private var velocity: VelocityInterlock
     private var interaction: InteractionTorqueInterlock
     private var encoder: EncoderPlausibilityInterlock
