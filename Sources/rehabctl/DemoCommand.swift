@@ -21,12 +21,6 @@ enum DemoCommand {
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let run = try SupervisedSessionRun(command: "demo", parsed, defaultDurationSeconds: 10)
-        let outcome = try run.run()
-        if parsed.flag("--json") {
-            Terminal.printLine(outcome.session.json(extra: outcome.json).serialized(pretty: true))
-        } else {
-            Terminal.printLine(outcome.session.humanSummary())
-        }
-        return outcome.exitCode
+        return try run.run().printReport(asJSON: parsed.flag("--json"))
     }
 }

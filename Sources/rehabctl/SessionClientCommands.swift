@@ -210,12 +210,6 @@ enum RunCommand {
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         guard parsed.string("--port") != nil else { throw parsed.usageError("--port PATH is required (the robot's serial port)") }
         let run = try SupervisedSessionRun(command: "run", parsed, defaultDurationSeconds: 60)
-        let outcome = try run.run()
-        if parsed.flag("--json") {
-            Terminal.printLine(outcome.session.json(extra: outcome.json).serialized(pretty: true))
-        } else {
-            Terminal.printLine(outcome.session.humanSummary())
-        }
-        return outcome.exitCode
+        return try run.run().printReport(asJSON: parsed.flag("--json"))
     }
 }

@@ -28,6 +28,16 @@ struct SupervisedSessionRun {
             ]
         }
 
+        /// Prints the session report (human summary, or JSON with `asJSON`) and returns the exit code.
+        func printReport(asJSON: Bool) -> ExitCode {
+            if asJSON {
+                Terminal.printLine(session.json(extra: json).serialized(pretty: true))
+            } else {
+                Terminal.printLine(session.humanSummary())
+            }
+            return exitCode
+        }
+
         /// The exit code for how the session ended.
         var exitCode: ExitCode {
             if session.linkError != nil { return .ioError }

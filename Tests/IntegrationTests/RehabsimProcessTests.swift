@@ -84,11 +84,19 @@ final class RehabsimProcessTests: XCTestCase {
         XCTAssertEqual(try driver.enable(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond), 20 * Nanoseconds.perMillisecond)
         var command = JointList(count: 2, repeating: JointActuation.off)
         command[0] = JointActuation(mode: .torque, torqueNewtonMeters: 0.06)
-        for _ in 0..<100 {  // 0.5 s of commands at 200 Hz: the joint turns under torque
-            let now = MonotonicClock.now()
-            driver.send(command, now: now, deadline: now.advanced(byNanoseconds: 5_000_000))
-            _ = driver.waitForState(until: now.advanced(byNanoseconds: 5_000_000))
-            MonotonicClock.shared.sleep(until: now.advanced(byNanoseconds: 5_000_000))
+        for attempt in 1...3 {
+            for _ in 0..<100 {  // 0.5 s of commands at 200 Hz: the joint turns under torque
+                let now = MonotonicClock.now()
+                driver.send(command, now: now, deadline: now.advanced(byNanoseconds: 5_000_000))
+                _ = driver.waitForState(until: now.advanced(byNanoseconds: 5_000_000))
+                MonotonicClock.shared.sleep(until: now.advanced(byNanoseconds: 5_000_000))
+            }
+            // This test thread is not real-time: a host stall > 20 ms lets the watchdog expire
+            // already here (correctly). Then enable again and repeat.
+            guard driver.latestState.condition.contains(.watchdogExpired), attempt < 3 else { break }
+            print("host stall: the watchdog expired while commands were being sent (attempt \(attempt)); again")
+            try driver.disable()
+            _ = try driver.enable(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond)
         }
         XCTAssertTrue(driver.latestState.condition.contains(.torqueOn))
         // The host goes quiet (as if it hung). After 100 ms, ask the device what happened.

@@ -10,21 +10,12 @@ import XCTest
 /// SR-6: whatever a controller or mode produces, nothing out of range reaches the wire. 10⁶
 /// random and adversarial outputs go through the clamp the session builds from the wrist profile
 /// and through the encoder's conversion, and every wire command is checked against the limits.
-final class LastStageClampPropertyTests: XCTestCase {
-    /// SplitMix64: reproducible, so a failure names its seed and iteration.
-    private struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-        mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
-    }
+extension SplitMix64 {
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func pick<T>(_ values: [T]) -> T { values[Int(next() % UInt64(values.count))] }
+}
 
+final class LastStageClampPropertyTests: XCTestCase {
     func testSR6AMillionAdversarialOutputsGiveZeroOutOfRangeWireCommands() throws {
         let profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/wrist-trainer.json").path)
         let joints = try SafetySettings.jointLimits(profile)
@@ -32,7 +23,7 @@ final class LastStageClampPropertyTests: XCTestCase {
         let slewPerCycle = profile.safety.torqueSlewLimitNewtonMetersPerSecond * 0.001
         let adversarial: [Double] = [.nan, -.nan, .infinity, -.infinity, 1e308, -1e308, .greatestFiniteMagnitude,
                                      -.leastNonzeroMagnitude, 0, -0.0, 3.0000001, -2.5000001, 1e-300]
-        var random = Generator(state: 0x5EED_2026)
+        var random = SplitMix64(seed: 0x5EED_2026)
         var commands = JointList(count: 2, repeating: JointActuation.off)
         var measured = JointList(count: 2, repeating: JointMeasurement())
         var previousWireTorque = [Int64](repeating: 0, count: 2)

@@ -1,4 +1,5 @@
 import Wire
+import TestSupport
 import XCTest
 
 final class FramingTests: XCTestCase {
