@@ -60,8 +60,16 @@ final class RehabsimProcessTests: XCTestCase {
             let driver = RehabLinkDevice(link: port, jointCount: 2)
             let session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared,
                                              options: .init(rateHertz: 200, durationSeconds: 3))
-            try session.prepare()
-            let report = session.run()
+            // Prepare (which enables) and run on one real-time thread, as rehabctl does: nothing may
+            // delay the first command past the device's 20 ms watchdog.
+            let report = try onRealtimeThread { () -> Result<SessionReport, SessionError> in
+                do throws(SessionError) {
+                    try session.prepare()
+                } catch {
+                    return .failure(error)
+                }
+                return .success(session.run())
+            }.get()
             session.finish()
             return report
         }
@@ -127,11 +135,17 @@ final class RehabsimProcessTests: XCTestCase {
             let driver = RehabLinkDevice(link: port, jointCount: 2)
             let session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared,
                                              options: .init(rateHertz: 200, durationSeconds: 10))
-            try session.prepare()
             let pid = process.pid
-            let killer = Thread { Thread.sleep(forTimeInterval: 1.0); kill(pid, SIGKILL) }
-            killer.start()
-            let report = session.run()
+            let report = try onRealtimeThread { () -> Result<SessionReport, SessionError> in
+                do throws(SessionError) {
+                    try session.prepare()
+                } catch {
+                    return .failure(error)
+                }
+                let killer = Thread { Thread.sleep(forTimeInterval: 0.5); kill(pid, SIGKILL) }
+                killer.start()
+                return .success(session.run())
+            }.get()
             process.terminate()
             return report
         }

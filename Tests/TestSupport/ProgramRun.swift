@@ -35,7 +35,7 @@ public struct ProgramRun {
     /// Runs a session command up to `attempts` times while a run is stopped by a timing interlock
     /// (SR-1/SR-14 reacting, correctly, to a host stall); every retried run is printed. For tests of
     /// what a session does besides timing: its exit code, its summary, its signals.
-    public static func runSession(_ program: String, _ arguments: [String], attempts: Int = 3,
+    public static func runSession(_ program: String, _ arguments: [String], attempts: Int = 5,
                                   timeoutSeconds: Double = 60) throws -> ProgramRun {
         var run = try ProgramRun.run(program, arguments, timeoutSeconds: timeoutSeconds)
         var attempt = 1
@@ -53,4 +53,18 @@ public struct ProgramRun {
         return try ChildProcess.spawn(executable: executable, arguments: arguments,
                                       standardError: standardErrorFile.map { .file($0) } ?? .discard)
     }
+}
+
+/// Runs `body` on a control thread with SCHED_FIFO priority 80 when the process may have it (as
+/// `rehabctl` runs its loop): a real-time session in a test must not be at the mercy of the
+/// test process's normal scheduling. Without the privilege it runs there anyway.
+public func onRealtimeThread<Value>(_ body: @escaping () -> Value) -> Value {
+    let work = Handoff(body)
+    let result = ThreadResult<Value>()
+    let thread = ControlThread.start(name: "test-control") {
+        _ = Realtime.apply(RealtimeRequest(priority: 80, lockMemory: false, cpu: nil, holdCPUDMALatency: false))
+        result.value = work.value()
+    }
+    thread.join()
+    return result.value!
 }
