@@ -1,6 +1,7 @@
 import Foundation
 import Platform
 import Primitives
+import Session
 import StrictJSON
 import TestSupport
 import XCTest
@@ -227,6 +228,50 @@ final class SafetyProcessTests: XCTestCase {
         XCTAssertEqual(status.exitCode, 0, status.standardError)
         XCTAssertFalse(status.standardOutput.contains("operator_estop"), "the refused e-stop did nothing: \(status.standardOutput)")
         _ = try finish(session, socket: socket)
+    }
+
+    func testAnUnplugInRehabsimClosesThePTYAndTheHostStopsCat0WithExit74() throws {
+        let (exitCode, report) = try retryingHostStalls {
+            let simulator = try startSimulator(name: "unplug-\(UUID().uuidString.prefix(4))")
+            let socket = "\(folder)/unplug-\(UUID().uuidString.prefix(4)).sock"
+            let session = try startSession(robot: simulator.robot, socket: socket)
+            try waitUntilActive(socket, failing: false)
+            let inject = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "unplug"])
+            XCTAssertEqual(inject.exitCode, 0, inject.standardError)
+            return try finish(session)
+        }
+        XCTAssertEqual(exitCode, 74, "device lost")
+        let trip = try XCTUnwrap(report["safety_events"]?.arrayValue?.first?.objectValue)
+        XCTAssertEqual(trip["cause"]?.stringValue, "link_lost")
+        XCTAssertEqual(trip["stop_category"]?.integerValue, 0)
+        XCTAssertNotNil(report["link_error"]?.stringValue)
+    }
+
+    func testWithoutFlagsTheClientFindsTheOneRunningSession() throws {
+        guard ControlSocketLocation.liveSessions().isEmpty else { return }  // another session runs here: nothing to find uniquely
+        let demo = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json", "--black-box-dir", folder])
+        addTeardownBlock { demo.terminate() }
+        let end = deadline(seconds: 10)
+        var status = try ProgramRun.run("rehabctl", ["status", "--json"])
+        while status.exitCode != 0 && MonotonicClock.now() < end {
+            usleep(50_000)
+            status = try ProgramRun.run("rehabctl", ["status", "--json"])
+        }
+        XCTAssertEqual(status.exitCode, 0, status.standardError)
+        let object = try XCTUnwrap(JSONParser.parse(status.standardOutput).objectValue)
+        XCTAssertEqual(object["pid"]?.integerValue, Int64(demo.pid), "the demo's own socket was found")
+        let stop = try ProgramRun.run("rehabctl", ["stop"])
+        XCTAssertEqual(stop.exitCode, 0, stop.standardError)
+        XCTAssertTrue(stop.standardOutput.contains("stop: taken in control cycle"), stop.standardOutput)
+        let output = demo.readAllOutput(deadline: deadline(seconds: 10))
+        let exit = try XCTUnwrap(demo.waitForExit(deadline: deadline(seconds: 5)))
+        let report = try XCTUnwrap(JSONParser.parse(output).objectValue)
+        // A host stall before the stop may have stopped it first (exit 1); otherwise a clean Cat 1 stop.
+        if report["safety_events"]?.arrayValue?.isEmpty == true {
+            XCTAssertEqual(ChildProcess.exitCode(fromStatus: exit), 0)
+            XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
+        }
+        XCTAssertTrue(ControlSocketLocation.liveSessions().isEmpty, "its socket is gone")
     }
 
     func testWithoutASessionTheClientSaysSoWithExit69() throws {

@@ -65,6 +65,38 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertEqual(issues.map(\.path), ["safety.silence_cat1_cycles"])
     }
 
+    func testSafetyLimitsBeyondSAFETYmdOrTheDeviceRatingAreRejectedWithTheirPaths() throws {
+        let issues = try issuesAfter { profile in
+            profile.section("safety") {
+                $0["emergency_stop_category"] = .integer(2)  // an e-stop is never Cat 2
+                $0["loop_gap_ms"] = .integer(20)  // looser than SR-14
+                $0["interaction_dwell_ms"] = .double(-5)
+                $0["beyond_soft_limit_cat1_deg"] = nil
+                $0["beyond_soft_limit_cat1"] = .integer(2)
+            }
+            profile.joint(0) { $0["interaction_torque_trip_nm"] = .double(4.5) }  // above the 4 N·m rating
+            profile.joint(1) { $0["interaction_torque_trip_nm"] = .double(-1) }
+        }
+        XCTAssertEqual(
+            Set(issues.map(\.path)),
+            ["safety.emergency_stop_category", "safety.loop_gap_ms", "safety.interaction_dwell_ms",
+             "safety.beyond_soft_limit_cat1_deg", "safety.beyond_soft_limit_cat1", "joints[0].interaction_torque_trip_nm",
+             "joints[1].interaction_torque_trip_nm"], "\(issues)")
+        XCTAssertTrue(issues.contains { $0.message.contains("did you mean \"beyond_soft_limit_cat1_deg\"") }, "\(issues)")
+        XCTAssertTrue(issues.contains { $0.message.contains("never Cat 2") }, "\(issues)")
+    }
+
+    func testAVelocityTripWhoseCat0ThresholdExceedsTheRatingIsRejected() throws {
+        let issues = try issuesAfter { profile in profile.section("safety") { $0["velocity_trip_rad_per_s"] = .double(2.5) } }
+        XCTAssertEqual(issues.map(\.path), ["safety.velocity_trip_rad_per_s", "safety.velocity_trip_rad_per_s"], "both joints are rated 3 rad/s")
+        XCTAssertTrue(issues[0].message.contains("exceeds the rated speed"), issues[0].message)
+    }
+
+    func testAJointWithATorqueSensorNeedsItsInteractionTrip() throws {
+        let issues = try issuesAfter { profile in profile.joint(0) { $0["interaction_torque_trip_nm"] = nil } }
+        XCTAssertEqual(issues.map(\.path), ["joints[0].interaction_torque_trip_nm"])
+    }
+
     func testDuplicateJointNamesAndInvertedLimitsAreRejected() throws {
         let issues = try issuesAfter { profile in
             profile.joint(1) { $0["name"] = .string("flexion_extension") }

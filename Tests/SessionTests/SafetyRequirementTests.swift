@@ -68,6 +68,23 @@ final class SafetyRequirementTests: XCTestCase {
         XCTAssertEqual(run.report.transitions.filter { $0.to == .active }.count, 1, "motion never resumed by itself")
     }
 
+    func testSR1CorruptedBytesAreDroppedByTheCRCAndSustainedCorruptionStopsCat1() throws {
+        let run = try scenario([InjectedFault(.corruptBytes(everyNth: 7), .afterEnableMilliseconds(1_000), forMilliseconds: 100)])
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .deviceSilent, "a corrupted frame is no valid state: silence")
+        XCTAssertEqual(trip.category, .cat1)
+        XCTAssertGreaterThan(run.harness.driver.decoderStatistics.crcErrors + run.harness.driver.decoderStatistics.malformedFrames, 10,
+                             "the damage reached the host's decoder and was refused there")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 4)
+    }
+
+    func testSR1OccasionalCorruptionIsRidden() throws {
+        // One byte in 2000: about one frame in 40 lost; never 3 in a row.
+        let run = try scenario([InjectedFault(.corruptBytes(everyNth: 2_000), .afterEnableMilliseconds(500), forMilliseconds: 2_000)], seconds: 3)
+        XCTAssertTrue(run.report.safetyEvents.isEmpty, "\(run.report.safetyEvents)")
+        XCTAssertGreaterThan(run.harness.driver.decoderStatistics.crcErrors + run.harness.driver.decoderStatistics.malformedFrames, 10)
+    }
+
     // MARK: SR-2, SR-3
 
     func testSR2MuteAtStartFromAFaultScriptIsRefusedWithTheReason() throws {
