@@ -23,7 +23,7 @@ final class CommandLineTests: XCTestCase {
     func testEveryCommandHasHelpThatTeachesItsOptions() throws {
         let top = try ProgramRun.run("rehabctl", ["--help"])
         XCTAssertEqual(top.exitCode, 0)
-        for command in ["devices", "identify", "demo"] {
+        for command in ["devices", "identify", "demo", "run", "bench", "doctor", "estop", "stop", "pause", "resume", "reset", "release", "status"] {
             XCTAssertTrue(top.standardOutput.contains(command))
             let run = try ProgramRun.run("rehabctl", [command, "--help"])
             XCTAssertEqual(run.exitCode, 0, command)
@@ -34,6 +34,24 @@ final class CommandLineTests: XCTestCase {
         let sim = try ProgramRun.run("rehabsim", ["--help"])
         XCTAssertEqual(sim.exitCode, 0)
         XCTAssertTrue(sim.standardOutput.contains("robot: /dev/pts/N"))
+        XCTAssertTrue(sim.standardOutput.contains("--faults FILE"))
+        let inject = try ProgramRun.run("rehabsim", ["inject", "--help"])
+        XCTAssertEqual(inject.exitCode, 0)
+        XCTAssertTrue(inject.standardOutput.contains("usage: rehabsim inject"), inject.standardOutput)
+    }
+
+    func testSessionCommandsMisusedAreUsageErrors() throws {
+        let run = try ProgramRun.run("rehabctl", ["run", "--duration", "5"])
+        XCTAssertEqual(run.exitCode, 64)
+        XCTAssertTrue(run.standardError.contains("--port PATH is required"), run.standardError)
+        let release = try ProgramRun.run("rehabctl", ["release", "--for", "-1"])
+        XCTAssertEqual(release.exitCode, 64, release.standardError)
+        let group = try ProgramRun.run("rehabctl", ["demo", "--control-group", "no-such-group-here"])
+        XCTAssertEqual(group.exitCode, 64, group.standardError)
+        XCTAssertTrue(group.standardError.contains("no group \"no-such-group-here\""), group.standardError)
+        let inject = try ProgramRun.run("rehabsim", ["inject", "drop_replies"])
+        XCTAssertEqual(inject.exitCode, 64, inject.standardError)
+        XCTAssertTrue(inject.standardError.contains("--control SOCKET is required"), inject.standardError)
     }
 
     func testBadOptionValuesAreUsageErrorsNamingTheOption() throws {
