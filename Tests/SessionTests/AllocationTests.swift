@@ -51,4 +51,33 @@ final class AllocationTests: XCTestCase {
         XCTAssertEqual(report.safetyEvents.first?.cause, .deviceSilent)
         XCTAssertEqual(report.allocations.total, 0)
     }
+
+    /// The latched paths allocate nothing either: e-stop, hold-to-run release, operator reset; and a
+    /// device fault cleared through DISABLE + FAULT_RESET.
+    func testEstopReleaseAndResetAndADeviceFaultResetAllocateNothing() throws {
+        try requireOptimisedBuild()
+        for deviceFault in [false, true] {
+            let harness = try VirtualSessionHarness(durationSeconds: 5, adjust: { $0.holdsAfterFault = true })
+            try harness.session.prepare()
+            let start = harness.clock.now()
+            let control = harness.session.control
+            let clock = harness.clock
+            let millisecond: Int64 = 1_000_000
+            if deviceFault {
+                harness.link.inject([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(1_000))])
+            } else {
+                harness.link.at(start.advanced(byNanoseconds: 1_000 * millisecond)) { control.post(.emergencyStop) }
+                harness.link.at(start.advanced(byNanoseconds: 1_200 * millisecond)) {
+                    control.holdRelease(until: clock.now().advanced(byNanoseconds: 200 * millisecond))
+                }
+            }
+            harness.link.at(start.advanced(byNanoseconds: 1_600 * millisecond)) { control.post(.reset) }
+            let report = harness.session.run()
+            harness.session.finish()
+            XCTAssertEqual(report.finalState, .idle, "reset to idle (device fault: \(deviceFault))")
+            XCTAssertTrue(report.transitions.contains { $0.cause == (deviceFault ? .deviceFault : .releaseStarted) })
+            XCTAssertEqual(report.allocations.total, 0,
+                           "device fault \(deviceFault): \(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
+        }
+    }
 }
