@@ -245,7 +245,12 @@ public enum ControlSocketLocation {
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
             for name in names.sorted() where name.hasPrefix("session-") && name.hasSuffix(".sock") {
                 let path = folder + "/" + name
-                if !UnixSocketConnection.isStale(path: path) && !found.contains(path) { found.append(path) }
+                if UnixSocketConnection.isStale(path: path) {
+                    // Left by a session that was killed (SIGKILL cannot remove it): tidy up when allowed.
+                    unlink(path)
+                } else if !found.contains(path) {
+                    found.append(path)
+                }
             }
         }
         return found
