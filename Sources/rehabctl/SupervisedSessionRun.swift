@@ -42,7 +42,10 @@ struct SupervisedSessionRun {
         var exitCode: ExitCode {
             if session.linkError != nil { return .ioError }
             if !session.safetyEvents.isEmpty {
-                return TerminationSignals.terminations > 0 ? .terminated : .safetyStop
+                if TerminationSignals.terminations > 0 { return .terminated }
+                // A second Ctrl-C e-stops (SR-12): still "stopped by SIGINT", unless something else tripped first.
+                if TerminationSignals.interrupts > 1 && session.safetyEvents.first?.cause == .operatorEmergencyStop { return .interrupted }
+                return .safetyStop
             }
             if TerminationSignals.interrupts > 0 { return .interrupted }
             return .success

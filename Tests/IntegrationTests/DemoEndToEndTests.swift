@@ -42,20 +42,36 @@ final class DemoEndToEndTests: XCTestCase {
 
     /// Starts a long demo, sends `signal` two seconds in, and returns the exit code and the JSON report.
     /// A run that a host stall stopped before the signal (SR-1/SR-14) is repeated.
-    private func demoInterrupted(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {
-        try retryingHostStalls { try demoInterruptedOnce(by: signal) }
+    private func demoInterrupted(by signal: Int32, twice: Bool = false) throws -> (exitCode: Int32, report: JSONObject) {
+        try retryingHostStalls { try demoInterruptedOnce(by: signal, twice: twice) }
     }
 
-    private func demoInterruptedOnce(by signal: Int32) throws -> (exitCode: Int32, report: JSONObject) {
+    func testSR12ASecondSigintIsAnEmergencyStopCat0() throws {
+        let (exitCode, report) = try demoInterrupted(by: SIGINT, twice: true)
+        XCTAssertEqual(exitCode, 130)
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "estop")
+        let transitions = report["supervisor_transitions"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        let causes = transitions.compactMap { $0["cause"]?.stringValue }
+        let estop = try XCTUnwrap(transitions.first { $0["cause"]?.stringValue == "operator_estop" }, "\(causes)")
+        XCTAssertEqual(estop["stop_category"]?.integerValue, 0)
+    }
+
+    private func demoInterruptedOnce(by signal: Int32, twice: Bool = false) throws -> (exitCode: Int32, report: JSONObject) {
         let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
         Thread.sleep(forTimeInterval: 2.0)
         process.send(signal)
+        if twice {
+            // Soon after the first: whether the loop has begun the Cat 1 stop or takes both in one
+            // cycle, the second Ctrl-C wins (the stop may otherwise finish before it arrives).
+            Thread.sleep(forTimeInterval: 0.001)
+            process.send(signal)
+        }
         let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
         let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
         return (ChildProcess.exitCode(fromStatus: status), try XCTUnwrap(JSONParser.parse(output).objectValue))
     }
 
-    func testFirstSigintStopsCleanlyWithExit130() throws {
+    func testSR12FirstSigintStopsCleanlyCat1WithExit130() throws {
         let (exitCode, report) = try demoInterrupted(by: SIGINT)
         XCTAssertEqual(exitCode, 130)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle", "a Cat 1 stop, not a fault")
@@ -64,7 +80,7 @@ final class DemoEndToEndTests: XCTestCase {
         XCTAssertLessThan(report["elapsed_s"]?.doubleValue ?? 99, 10, "it stopped long before 30 s")
     }
 
-    func testSigtermIsAnEmergencyStop() throws {
+    func testSR12SigtermIsAnEmergencyStopCat0WithExit143() throws {
         let (exitCode, report) = try demoInterrupted(by: SIGTERM)
         XCTAssertEqual(exitCode, 143)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "estop")
