@@ -100,6 +100,10 @@ public final class ControlServer: @unchecked Sendable {
         let postedAt = MonotonicClock.now()
         let serial = control.post(requests)
         guard let handled = waitUntilHandled(serial) else {
+            if statusBoard.snapshot().cycle == 0 {
+                // Still in the self-test (or enabling): the request stays posted for the first cycle.
+                return Self.failure("the session has not started its control loop yet (self-test); the request is queued for its first cycle")
+            }
             return Self.failure("the control loop did not take the request within 1 s")
         }
         let latency = Double(MonotonicClock.now().nanoseconds(since: postedAt)) / 1e6
