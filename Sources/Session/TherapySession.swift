@@ -191,6 +191,10 @@ public final class TherapySession {
         blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
         status.rateHertz = options.rateHertz
         status.jointCount = count
+        status.positionsRadians = .zeros(count)
+        status.velocitiesRadiansPerSecond = .zeros(count)
+        status.interactionTorquesNewtonMeters = .zeros(count)
+        status.commandedTorquesNewtonMeters = .zeros(count)
         statusBoard.publish(status)
     }
 
@@ -626,11 +630,7 @@ public final class TherapySession {
         status.device = state.condition
         status.deviceFaultCode = state.deviceFaultCode
         status.stateAgeNanoseconds = now.nanoseconds(since: state.receivedAt)
-        status.positionsRadians = JointList.zeros(state.joints.count)
-        status.velocitiesRadiansPerSecond = JointList.zeros(state.joints.count)
-        status.interactionTorquesNewtonMeters = JointList.zeros(state.joints.count)
-        status.commandedTorquesNewtonMeters = JointList.zeros(state.joints.count)
-        for joint in 0..<state.joints.count {
+        for joint in 0..<min(state.joints.count, status.jointCount) {
             let measured = state.joints[joint]
             status.positionsRadians[joint] = measured.positionRadians
             status.velocitiesRadiansPerSecond[joint] = measured.velocityRadiansPerSecond

@@ -65,3 +65,21 @@ final class VirtualSessionTests: XCTestCase {
         }
     }
 }
+
+/// What `rehabctl status` reads: the loop's status board after each cycle.
+final class SessionStatusBoardTests: XCTestCase {
+    func testTheStatusBoardShowsTheLastCycleItsJointsAndTheEnd() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 1.5)
+        try harness.session.prepare()
+        let report = harness.session.run()
+        let status = harness.session.statusBoard.snapshot()
+        XCTAssertTrue(status.finished)
+        XCTAssertEqual(status.cycle, report.cycles - 1)
+        XCTAssertEqual(status.state, report.finalState)
+        XCTAssertEqual(status.jointCount, 2)
+        let last = try XCTUnwrap(harness.session.blackBox.samples().last)
+        XCTAssertEqual(status.positionsRadians[0], last.positionsRadians[0])
+        XCTAssertEqual(status.positionsRadians[1], last.positionsRadians[1])
+        harness.session.finish()
+    }
+}

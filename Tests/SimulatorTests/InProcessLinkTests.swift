@@ -63,3 +63,23 @@ final class ShippedFaultScriptTests: XCTestCase {
         }
     }
 }
+
+/// The list of fault names in messages and the names the parser accepts are the same set.
+final class FaultKindNameTests: XCTestCase {
+    func testEveryListedKindParsesToAFaultOfThatName() {
+        let fields: [String: String] = [
+            "corrupt_bytes": #","every_nth":3"#, "delay_replies": #","delay_ms":2"#, "freeze_encoder": #","joint":0"#,
+            "jump_encoder": #","joint":0,"counts":5"#, "wrap_encoder": #","joint":0,"counts_before_wrap":5,"at_ms":0"#,
+            "reverse_encoder": #","joint":0"#, "device_fault": #","code":"overload""#, "over_temperature": #","joint":0"#,
+            "external_torque": #","joint":0,"torque_nm":1"#, "brake_failure": #","joint":0"#,
+        ]
+        for name in InjectedFault.Kind.names {
+            let line = #"{"kind":""# + name + #"""# + (fields[name] ?? "") + "}"
+            switch FaultScript.parseLive(line, jointCount: 2) {
+            case .success(let fault): XCTAssertEqual(fault.kind.name, name)
+            case .failure(let error): XCTFail("\(name): \(error)")
+            }
+        }
+        XCTAssertEqual(Set(InjectedFault.Kind.names).count, 15)
+    }
+}
