@@ -78,7 +78,10 @@ let package = Package(
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionTests",
-            dependencies: ["AllocationCounter", "Control", "Devices", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "TestSupport"],
+            dependencies: [
+                "AllocationCounter", "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "StrictJSON",
+                "TestSupport",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "SimulatorTests", dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],

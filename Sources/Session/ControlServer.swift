@@ -95,23 +95,40 @@ public final class ControlServer: @unchecked Sendable {
     /// Posts `requests` and waits (at most 1 s) until the loop has taken them; replies with the
     /// cycle that handled them and how long it took.
     private func act(_ requests: OperatorRequests, name: String) -> JSONObject {
-        let before = statusBoard.snapshot()
-        if before.finished { return Self.failure("the session has ended") }
         let postedAt = MonotonicClock.now()
+        let before = statusBoard.snapshot()
+        switch post(requests) {
+        case .failure(let reply):
+            return reply.object
+        case .success(let handled):
+            let latency = Double(MonotonicClock.now().nanoseconds(since: postedAt)) / 1e6
+            return [
+                "ok": true, "request": .string(name), "posted_in_cycle": .integer(before.cycle),
+                "handled_in_cycle": .integer(handled.cycle), "cycles": .integer(handled.cycle - before.cycle),
+                "latency_ms": .number(latency, significantDigits: 4), "state": .string(handled.state.rawValue),
+            ]
+        }
+    }
+
+    /// Posts `requests` and returns the status of the cycle that took them, or the error reply.
+    private func post(_ requests: OperatorRequests) -> Result<SessionStatus, ErrorReply> {
+        if statusBoard.snapshot().finished { return .failure(ErrorReply(Self.failure("the session has ended"))) }
         let serial = control.post(requests)
         guard let handled = waitUntilHandled(serial) else {
             if statusBoard.snapshot().cycle == 0 {
                 // Still in the self-test (or enabling): the request stays posted for the first cycle.
-                return Self.failure("the session has not started its control loop yet (self-test); the request is queued for its first cycle")
+                return .failure(ErrorReply(Self.failure(
+                    "the session has not started its control loop yet (self-test); the request is queued for its first cycle")))
             }
-            return Self.failure("the control loop did not take the request within 1 s")
+            return .failure(ErrorReply(Self.failure("the control loop did not take the request within 1 s")))
         }
-        let latency = Double(MonotonicClock.now().nanoseconds(since: postedAt)) / 1e6
-        return [
-            "ok": true, "request": .string(name), "posted_in_cycle": .integer(before.cycle),
-            "handled_in_cycle": .integer(handled.cycle), "cycles": .integer(handled.cycle - before.cycle),
-            "latency_ms": .number(latency, significantDigits: 4), "state": .string(handled.state.rawValue),
-        ]
+        return .success(handled)
+    }
+
+    /// An error reply, as the failure of `post`.
+    private struct ErrorReply: Error {
+        let object: JSONObject
+        init(_ object: JSONObject) { self.object = object }
     }
 
     private func waitUntilHandled(_ serial: UInt64) -> SessionStatus? {
@@ -127,11 +144,10 @@ public final class ControlServer: @unchecked Sendable {
 
     /// A reset may wait for the device to clear its own fault (FAULT_RESET); the reply gives the outcome.
     private func reset() -> JSONObject {
-        let before = statusBoard.snapshot()
-        if before.finished { return Self.failure("the session has ended") }
-        let serial = control.post(.reset)
-        guard var status = waitUntilHandled(serial) else {
-            return Self.failure("the control loop did not take the request within 1 s")
+        var status: SessionStatus
+        switch post(.reset) {
+        case .failure(let reply): return reply.object
+        case .success(let handled): status = handled
         }
         let deadline = MonotonicClock.now().advanced(byNanoseconds: 2 * Supervisor.deviceResetWaitNanoseconds)
         while status.lastResetOutcome == .pending && MonotonicClock.now() < deadline {

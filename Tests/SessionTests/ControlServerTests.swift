@@ -1,0 +1,42 @@
+import Control
+import Foundation
+import Platform
+import Primitives
+import Session
+import StrictJSON
+import XCTest
+
+/// The control socket against a session in virtual time: what it answers before and after the loop.
+final class ControlServerTests: XCTestCase {
+    func testARequestBeforeTheLoopStartsIsQueuedForItsFirstCycleAndSaysSo() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 1)
+        try harness.session.prepare()
+        let path = NSTemporaryDirectory() + "rehabhost-control-\(UUID().uuidString.prefix(8)).sock"
+        let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
+                                       jointNames: harness.profile.joints.map(\.name))
+        server.start()
+        defer { server.stop() }
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        let client = try UnixSocketConnection.connect(path: path)
+        XCTAssertTrue(client.writeLine("stop"))
+        let line = try XCTUnwrap(client.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)))
+        let reply = try XCTUnwrap(JSONParser.parse(line).objectValue)
+        XCTAssertEqual(reply["ok"]?.boolValue, false)
+        XCTAssertTrue(reply["error"]?.stringValue?.contains("queued for its first cycle") == true, line)
+        XCTAssertTrue(client.writeLine("dance"))
+        let unknown = try XCTUnwrap(client.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)))
+        XCTAssertTrue(unknown.contains("unknown request"), unknown)
+        let report = harness.session.run()
+        harness.session.finish()
+        let stop = try XCTUnwrap(report.transitions.first { $0.cause == .stopRequested })
+        XCTAssertLessThanOrEqual(stop.cycle, 1, "the queued stop was taken at the start")
+        XCTAssertTrue(client.writeLine("estop"))
+        let ended = try XCTUnwrap(client.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)))
+        XCTAssertTrue(ended.contains("the session has ended"), ended)
+        client.close()
+        server.stop()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "removed on stop")
+    }
+}
