@@ -185,6 +185,38 @@ final class SafetyProcessTests: XCTestCase {
         XCTAssertEqual(report["black_box_files"]?.arrayValue?.count, 1, "the e-stop wrote the black box")
     }
 
+    func testSR18ReleaseFromASecondTerminalHoldsZeroTorqueWhileItRuns() throws {
+        // Release needs a powered device: a host stall > 20 ms while e-stopped lets the device's
+        // watchdog latch (correctly) and release is then refused; such an attempt is repeated.
+        var outcome: (report: JSONObject, release: ProgramRun)?
+        for attempt in 1...5 where outcome == nil {
+            let simulator = try startSimulator(name: "release-\(attempt)")
+            let socket = "\(folder)/release-\(attempt).sock"
+            let session = try startSession(robot: simulator.robot, socket: socket)
+            try waitUntilActive(socket, failing: false)
+            _ = try ProgramRun.run("rehabctl", ["estop", "--session", socket])
+            usleep(600_000)  // the joint coasts to standstill with torque off
+            let release = try ProgramRun.run("rehabctl", ["release", "--for", "0.3", "--session", socket])
+            let result = try finish(session, socket: socket)
+            let first = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue
+            let watchdog = try events(simulator.events).contains { $0["event"]?.stringValue == "watchdog_stop" }
+            if first == "operator_estop" && !watchdog {
+                outcome = (result.report, release)
+            } else {
+                print("host stall spoiled attempt \(attempt) (first cause \(first ?? "none"), device watchdog \(watchdog)); again")
+            }
+        }
+        let (report, release) = try XCTUnwrap(outcome)
+        XCTAssertEqual(release.exitCode, 0, release.standardError)
+        XCTAssertTrue(release.standardOutput.contains("releasing: zero torque, brake released"), release.standardOutput)
+        XCTAssertTrue(release.standardOutput.contains("let go: the joints are held again"), release.standardOutput)
+        let transitions = report["supervisor_transitions"]?.arrayValue?.compactMap(\.objectValue) ?? []
+        let started = try XCTUnwrap(transitions.first { $0["cause"]?.stringValue == "release_started" }?["t_ms"]?.doubleValue)
+        let ended = try XCTUnwrap(transitions.first { $0["cause"]?.stringValue == "release_ended" }?["t_ms"]?.doubleValue)
+        // Held for the client's 0.3 s; it lets go with release-end at once (or the 250 ms keep-alive lapses).
+        XCTAssertEqual(ended - started, 300, accuracy: 120, "\(started) … \(ended)")
+    }
+
     /// `retryingHostStalls` for a run that also returns the second process's reply.
     private func retryingHostStallsWithReply(
         _ body: () throws -> (Int32, JSONObject, ProgramRun)

@@ -39,4 +39,17 @@ final class ControlServerTests: XCTestCase {
         server.stop()
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "removed on stop")
     }
+
+    func testAGroupSocketIs0660WithThatGroup() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 1)
+        let path = NSTemporaryDirectory() + "rehabhost-group-\(UUID().uuidString.prefix(8)).sock"
+        let group = getgid()
+        let server = try ControlServer(path: path, group: group, control: harness.session.control,
+                                       statusBoard: harness.session.statusBoard, jointNames: [])
+        defer { server.stop() }
+        var info = stat()
+        XCTAssertEqual(stat(path, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o660)
+        XCTAssertEqual(info.st_gid, group)
+    }
 }
