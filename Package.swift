@@ -37,8 +37,12 @@ let package = Package(
         .target(name: "Devices", dependencies: ["Control", "Platform", "Primitives", "Transport", "Wire"], swiftSettings: strict),
         // Session: wires a device, the loop, the supervisor and the controller into one exercise.
         .target(
-            name: "Session", dependencies: ["AllocationCounter", "Control", "Devices", "Platform", "Primitives", "Profiles", "StrictJSON"],
+            name: "Session",
+            dependencies: ["AllocationCounter", "Control", "Devices", "Platform", "Primitives", "Profiles", "StrictJSON", "Telemetry"],
             swiftSettings: strict),
+        // Telemetry: the loop's lock-free hand-off, MCAP writer/reader/recovery, recording, black
+        // box, CSV export and the HTML report.
+        .target(name: "Telemetry", dependencies: ["Control", "Platform", "Primitives", "StrictJSON"], swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
@@ -61,7 +65,7 @@ let package = Package(
             name: "rehabctl",
             dependencies: [
                 "CSystemShims", "CommandLineSupport", "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator",
-                "Session", "StrictJSON", "Transport", "Wire",
+                "Session", "StrictJSON", "Telemetry", "Transport", "Wire",
             ],
             swiftSettings: strict),
 
@@ -72,7 +76,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "StrictJSON",
-                "TestSupport", "Transport", "Wire",
+                "Telemetry", "TestSupport", "Transport", "Wire",
             ],
             swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
@@ -80,11 +84,14 @@ let package = Package(
             name: "SessionTests",
             dependencies: [
                 "AllocationCounter", "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "StrictJSON",
-                "TestSupport",
+                "Telemetry", "TestSupport",
             ],
             swiftSettings: strict),
         .testTarget(
             name: "SimulatorTests", dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "TelemetryTests", dependencies: ["Control", "Platform", "Primitives", "StrictJSON", "Telemetry", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Platform", "Primitives", "Transport"], swiftSettings: strict),
         .testTarget(name: "WireTests", dependencies: ["Primitives", "Wire", "TestSupport"], swiftSettings: strict),

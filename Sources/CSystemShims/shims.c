@@ -57,6 +57,14 @@ int rh_tty_input_queue(int fd, int *bytes) {
     return ioctl(fd, FIONREAD, bytes) == 0 ? 0 : -errno;
 }
 
+int rh_terminal_size(int fd, int *columns, int *rows) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return -errno;
+    *columns = size.ws_col;
+    *rows = size.ws_row;
+    return 0;
+}
+
 int rh_poll_one(int fd, short events, int64_t timeout_ns) {
     struct pollfd descriptor = {.fd = fd, .events = events, .revents = 0};
     struct timespec timeout;

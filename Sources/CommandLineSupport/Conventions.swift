@@ -12,6 +12,17 @@ extension ProfileError {
     }
 }
 
+extension Errno {
+    /// For file errors: missing → 66, permission → 77, anything else (full disk, I/O) → 74.
+    public var exitCode: ExitCode {
+        switch rawValue {
+        case ENOENT, ENOTDIR: .noInput
+        case EACCES, EPERM, EROFS: .permission
+        default: .ioError
+        }
+    }
+}
+
 extension TransportError {
     public var exitCode: ExitCode {
         switch self {

@@ -19,6 +19,8 @@ public final class ControlServer: @unchecked Sendable {
     private let control: SessionControl
     private let statusBoard: SnapshotBoard<SessionStatus>
     private let jointNames: [String]
+    /// The exercise's name, shown by `rehabctl status` and `monitor`.
+    private let exerciseName: String
     private let running = Atomic(true)
 
     /// How long one `release` line keeps the release held: the client repeats it every 50 ms, so
@@ -27,13 +29,14 @@ public final class ControlServer: @unchecked Sendable {
 
     public init(
         path: String, group: gid_t? = nil, control: SessionControl, statusBoard: SnapshotBoard<SessionStatus>,
-        jointNames: [String]
+        jointNames: [String], exerciseName: String = "passive flexion–extension"
     ) throws(Errno) {
         listener = try UnixSocketListener(path: path, mode: group == nil ? 0o600 : 0o660, group: group)
         self.path = path
         self.control = control
         self.statusBoard = statusBoard
         self.jointNames = jointNames
+        self.exerciseName = exerciseName
     }
 
     /// Starts accepting clients on a background thread.
@@ -210,6 +213,8 @@ public final class ControlServer: @unchecked Sendable {
                 "velocity_rad_per_s": .number(status.velocitiesRadiansPerSecond[index], significantDigits: 6),
                 "interaction_torque_nm": .number(status.interactionTorquesNewtonMeters[index], significantDigits: 4),
                 "commanded_torque_nm": .number(status.commandedTorquesNewtonMeters[index], significantDigits: 4),
+                "target_position_rad": index < status.targetPositionsRadians.count && status.targetPositionsRadians[index].isFinite
+                    ? .number(status.targetPositionsRadians[index], significantDigits: 6) : .null,
             ]))
         }
         return [
@@ -224,6 +229,14 @@ public final class ControlServer: @unchecked Sendable {
             ]),
             "state_age_ms": .number(Double(status.stateAgeNanoseconds) / 1e6, significantDigits: 4),
             "joints": .array(joints),
+            "exercise": .string(exerciseName),
+            "loop": .object([
+                "wake_latency_us": .number(Double(status.wakeLatencyNanoseconds) / 1e3, significantDigits: 4),
+                "wake_latency_max_last_second_us": .number(Double(status.wakeLatencyMaxLastSecondNanoseconds) / 1e3, significantDigits: 4),
+                "compute_us": .number(Double(status.computeNanoseconds) / 1e3, significantDigits: 4),
+                "compute_max_last_second_us": .number(Double(status.computeMaxLastSecondNanoseconds) / 1e3, significantDigits: 4),
+                "missed_deadlines": .integer(status.missedDeadlines),
+            ]),
         ]
     }
 }

@@ -1,6 +1,7 @@
 import Control
 import Devices
 import StrictJSON
+import Telemetry
 
 /// What a session did: timing, tracking, safety; as numbers, as JSON and as a human summary.
 public struct SessionReport: Sendable {
@@ -72,6 +73,10 @@ public struct SessionReport: Sendable {
     /// SR-19: black-box files written during the session, and why writing one failed.
     public var blackBoxFiles: [String] = []
     public var blackBoxError: String?
+    /// The exercise metrics (`TelemetryChannel.exerciseMetrics`), as in the recording.
+    public var metrics: JSONValue = .null
+    /// What the recording did (nil: none was asked for).
+    public var recording: TelemetryRecorder.Figures?
 
     /// Heap allocations per control cycle (nil when allocations were not counted).
     public var allocationsPerCycle: Double? {
@@ -136,6 +141,17 @@ public struct SessionReport: Sendable {
         if let linkError { object["link_error"] = .string(linkError) }
         object["black_box_files"] = .array(blackBoxFiles.map { .string($0) })
         if let blackBoxError { object["black_box_error"] = .string(blackBoxError) }
+        object["metrics"] = metrics
+        if let recording {
+            var entry: JSONObject = [
+                "path": .string(recording.path), "messages_written": .integer(Int64(recording.messagesWritten)),
+                "messages_not_written": .integer(Int64(recording.messagesNotWritten)),
+                "records_dropped": .int(recording.recordsDropped), "bytes": .integer(Int64(recording.bytesWritten)),
+                "ring_high_water": .int(recording.ringHighWater), "ring_capacity": .int(recording.ringCapacity),
+            ]
+            entry["failure"] = recording.failure.map { .string($0) } ?? .null
+            object["recording"] = .object(entry)
+        }
         if let identity {
             object["device"] = .object([
                 "model": .string(identity.model), "serial_number": .string(identity.serialNumber),
@@ -211,6 +227,14 @@ public struct SessionReport: Sendable {
                     + (allocations.firstAllocatingCycle.map { "; first in cycle \($0)" } ?? ""))
         }
         if let linkError { lines.append("  link: \(linkError)") }
+        if let recording {
+            if let failure = recording.failure {
+                lines.append("  recording FAILED: \(failure); \(recording.messagesNotWritten) messages not written, \(recording.messagesWritten) written (the session went on)")
+            } else {
+                let megabytes = format(Double(recording.bytesWritten) / 1e6, decimals: 1)
+                lines.append("  recording: \(recording.path) (\(recording.messagesWritten) messages, \(megabytes) MB, \(recording.recordsDropped) samples dropped)")
+            }
+        }
         for file in blackBoxFiles { lines.append("  black box (SR-19): \(file)") }
         if let blackBoxError { lines.append("  black box (SR-19): \(blackBoxError)") }
         lines.append("  supervisor final state: \(finalState.rawValue)")

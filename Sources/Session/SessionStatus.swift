@@ -29,6 +29,16 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     public var interactionTorquesNewtonMeters = JointList<Double>.zeros(0)
     /// Torque on the wire this cycle (0 for joints in another mode).
     public var commandedTorquesNewtonMeters = JointList<Double>.zeros(0)
+    /// The exercise's target per joint (NaN while none is tracked).
+    public var targetPositionsRadians = JointList<Double>.zeros(0)
+    /// This cycle's wake latency and compute time [ns].
+    public var wakeLatencyNanoseconds: Int64 = 0
+    public var computeNanoseconds: Int64 = 0
+    /// The largest wake latency and compute time of the last complete second [ns].
+    public var wakeLatencyMaxLastSecondNanoseconds: Int64 = 0
+    public var computeMaxLastSecondNanoseconds: Int64 = 0
+    /// Deadlines missed so far.
+    public var missedDeadlines: Int64 = 0
     public var rateHertz = 0.0
     /// The loop has ended (the session is shutting down).
     public var finished = false

@@ -4,6 +4,8 @@ import Devices
 import Platform
 import Primitives
 import Profiles
+import StrictJSON
+import Telemetry
 
 /// One supervised exercise on one robot: self-test, enable, the fixed-rate control loop, stop,
 /// disable. It wires a device, the supervisor, the controller and the clamp together; the same
@@ -37,6 +39,13 @@ public final class TherapySession {
         public var blackBoxDirectory: String?
         /// SR-17: the direction test after ENABLE (only a unit test of something else turns it off).
         public var checksDirection = true
+        /// Record every cycle to this MCAP file (nil: no recording; the black box runs regardless).
+        public var recordingPath: String?
+        /// The hand-off ring holds this many seconds of cycles, so that the writer thread may fall
+        /// behind by that much (disk hiccups) without a loss.
+        public var telemetryRingSeconds = 4.0
+        /// Told once, from the writer thread, when the recording fails (the session goes on).
+        public var onRecordingFailure: (@Sendable (String) -> Void)?
 
         public init(rateHertz: Double, durationSeconds: Double, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion()) {
             self.rateHertz = rateHertz
@@ -63,6 +72,10 @@ public final class TherapySession {
     public let statusBoard = SnapshotBoard(SessionStatus())
     /// SR-19: the last seconds of every cycle, written on a fault.
     public let blackBox: BlackBox
+    /// The hand-off to the recorder (nil: not recording).
+    public let telemetryRing: TelemetryRing?
+    /// Profile, device and rate, written into recordings and black boxes.
+    public let sessionMetadata: [(String, String)]
 
     /// Actual wake − scheduled deadline.
     public let wakeLatency = LatencyHistogram()
@@ -111,6 +124,14 @@ public final class TherapySession {
     private var controlThreadCPUSeconds = 0.0
     private var processCPUSeconds = 0.0
     private var cyclesRun: Int64 = 0
+    /// This cycle, as the black box and the recorder get it.
+    private var frame: TelemetryFrame
+    private var transitionsHandedOver = 0
+    private var recorder: TelemetryRecorder?
+    /// The running second's largest wake latency and compute time, for the status board.
+    private var secondStart = MonotonicInstant.zero
+    private var secondMaxWake: Int64 = 0
+    private var secondMaxCompute: Int64 = 0
     private var startedAt = MonotonicInstant.zero
     private var finishedAt = MonotonicInstant.zero
 
@@ -189,12 +210,20 @@ public final class TherapySession {
         metrics = TrackingMetrics(jointCount: count)
         timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz, limits: SafetySettings.loopTiming(profile))
         blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
+        frame = TelemetryFrame(jointCount: count)
+        telemetryRing = options.recordingPath == nil
+            ? nil : TelemetryRing(capacity: Int(options.telemetryRingSeconds * options.rateHertz * 1.1) + 64)
+        sessionMetadata = [
+            ("profile", profile.name), ("device", device.name), ("rate_hz", "\(options.rateHertz)"),
+            ("duration_s", "\(options.durationSeconds)"), ("exercise", "passive flexion–extension"),
+        ]
         status.rateHertz = options.rateHertz
         status.jointCount = count
         status.positionsRadians = .zeros(count)
         status.velocitiesRadiansPerSecond = .zeros(count)
         status.interactionTorquesNewtonMeters = .zeros(count)
         status.commandedTorquesNewtonMeters = .zeros(count)
+        status.targetPositionsRadians = JointList(count: count, repeating: .nan)
         statusBoard.publish(status)
     }
 
@@ -357,6 +386,7 @@ public final class TherapySession {
         interruptsSeen = TerminationSignals.interrupts
         terminationsSeen = TerminationSignals.terminations
         control.post(.start)
+        startRecording()
         // A bound that the supervisor's own stops make unreachable (unless a fault is held for an
         // operator); kept in case of a logic error.
         let cycleBound = Int64((options.durationSeconds + 10) * options.rateHertz)
@@ -368,11 +398,15 @@ public final class TherapySession {
             let wake = clock.now()
             let allocationsBefore = rh_thread_allocations()
             wakeLatency.record(nanoseconds: wake.nanoseconds(since: deadline))
+            frame.wakeLatencyNanoseconds = wake.nanoseconds(since: deadline)
             pendingTiming = timingMonitor.cycleStarted(
                 at: wake, lateCycles: lateCycles, consecutiveOverruns: Int(schedule.consecutiveOverruns))
             let finished = runCycle(cycle: schedule.cycle, now: wake, nextDeadline: schedule.deadline(ofCycle: schedule.cycle + 1))
             let end = clock.now()
             cycleTime.record(nanoseconds: end.nanoseconds(since: wake))
+            frame.cycleNanoseconds = end.nanoseconds(since: wake)
+            frame.lateCycles = Int32(clamping: lateCycles)
+            handOver()
             allocations.record(rh_thread_allocations() &- allocationsBefore, cycle: schedule.cycle)
             cyclesRun += 1
             if finished { break }
@@ -389,7 +423,46 @@ public final class TherapySession {
         statusBoard.publish(status)
         blackBox.sessionEnded(supervisor)
         writeBlackBox()
-        return report()
+        var report = report()
+        if let recorder {
+            report.recording = recorder.finish(metrics: report.metrics, at: finishedAt)
+            self.recorder = nil
+        }
+        return report
+    }
+
+    /// Opens the recording and starts its writer thread (before the first cycle).
+    private func startRecording() {
+        guard let path = options.recordingPath, let ring = telemetryRing else { return }
+        let encoder = TelemetryEncoder(
+            jointNames: profile.joints.map(\.name), rateHertz: options.rateHertz,
+            sessionMetadata: sessionMetadata + [("identity", identity.map { "\($0.model) s/n \($0.serialNumber), firmware \($0.firmware)" } ?? "")],
+            monotonicOrigin: startedAt, unixOriginNanoseconds: WallClock.unixNanoseconds())
+        let recorder = TelemetryRecorder(path: path, ring: ring, encoder: encoder, onFailure: options.onRecordingFailure ?? { _ in })
+        // What happened before the loop (self-test, enable) goes in first.
+        handOverTransitions()
+        recorder.start()
+        self.recorder = recorder
+    }
+
+    /// The cycle's frame to the black box and the recorder; new supervisor transitions to the recorder.
+    private func handOver() {
+        blackBox.record(frame, supervisor: supervisor)
+        guard let ring = telemetryRing else { return }
+        handOverTransitions()
+        ring.push(.cycle(frame))
+    }
+
+    private func handOverTransitions() {
+        guard let ring = telemetryRing else { return }
+        let total = supervisor.transitions.count + supervisor.droppedTransitions
+        let fresh = min(total - transitionsHandedOver, supervisor.transitions.count)
+        if fresh > 0 {
+            for index in (supervisor.transitions.count - fresh)..<supervisor.transitions.count {
+                ring.push(.transition(supervisor.transitions[index]))
+            }
+        }
+        transitionsHandedOver = total
     }
 
     /// Writes a pending black-box dump (SR-19) when a directory is configured; returns its path.
@@ -397,7 +470,7 @@ public final class TherapySession {
     @discardableResult
     public func writeBlackBox() -> String? {
         guard let directory = options.blackBoxDirectory else { return nil }
-        return blackBox.writePendingDump(to: directory, profileName: profile.name, jointNames: profile.joints.map(\.name))
+        return blackBox.writePendingDump(to: directory, jointNames: profile.joints.map(\.name), sessionMetadata: sessionMetadata)
     }
 
     /// One control cycle; true when the session is over.
@@ -423,19 +496,19 @@ public final class TherapySession {
         command(for: action, state: state, now: now)
         let outcome = clamp.apply(to: &actuation, measured: state.joints)
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
-        computeTime.record(nanoseconds: clock.now().nanoseconds(since: computeStart))
+        let computeNanoseconds = clock.now().nanoseconds(since: computeStart)
+        computeTime.record(nanoseconds: computeNanoseconds)
         metrics.recordTorques(actuation)
         if !wasLatched && supervisor.state.isLatched {
             blackBox.triggered(cycle: cycle, trip: supervisor.latchedTrip, state: supervisor.state)
         }
-        var wire = BlackBox.Wire.nothing
+        frame.roundTripNanoseconds = -1
+        var wire = TelemetryFrame.Wire.nothing
         let usable = !linkLost && device.linkError == nil
         if usable {
             wire = transmit(action: action, fresh: fresh, state: state, resetsDevice: resetsDevice, now: now, nextDeadline: nextDeadline)
         }
-        blackBox.record(
-            cycle: cycle, time: now, state: supervisor.state, action: action, wire: wire, freshState: fresh, robot: state,
-            command: actuation, supervisor: supervisor)
+        fillFrame(cycle: cycle, time: now, action: action, wire: wire, fresh: fresh, state: state, computeNanoseconds: computeNanoseconds)
         publishStatus(cycle: cycle, now: now, state: state, serial: taken.serial)
         if !usable { return true }
         return isOver(action: action)
@@ -450,8 +523,8 @@ public final class TherapySession {
     private func transmit(
         action: SupervisorAction, fresh: Bool, state: RobotState, resetsDevice: Bool, now: MonotonicInstant,
         nextDeadline: MonotonicInstant
-    ) -> BlackBox.Wire {
-        let wire: BlackBox.Wire
+    ) -> TelemetryFrame.Wire {
+        let wire: TelemetryFrame.Wire
         let sent: Bool
         if resetsDevice {
             // The operator's reset: FAULT_RESET is only accepted while disabled; then a heartbeat for
@@ -480,9 +553,43 @@ public final class TherapySession {
             freshSinceLastCycle = device.waitForState(until: budget)
             if freshSinceLastCycle, wire == .command, let roundTrip = device.lastRoundTripNanoseconds {
                 self.roundTrip.record(nanoseconds: roundTrip)
+                frame.roundTripNanoseconds = roundTrip
             }
         }
         return wire
+    }
+
+    /// Copies what this cycle measured, targeted and commanded into `frame` (timing is added at the end of the cycle).
+    private func fillFrame(
+        cycle: Int64, time: MonotonicInstant, action: SupervisorAction, wire: TelemetryFrame.Wire, fresh: Bool, state: RobotState,
+        computeNanoseconds: Int64
+    ) {
+        frame.cycle = cycle
+        frame.time = time
+        frame.state = supervisor.state
+        frame.action = TelemetryCodes.action(action)
+        frame.activeStop = supervisor.activeStop?.category
+        frame.wire = wire
+        frame.freshState = fresh
+        frame.computeNanoseconds = computeNanoseconds
+        let tracking: Bool
+        switch action {
+        case .move, .hold: tracking = true
+        case .decelerate, .torqueOff, .release: tracking = false
+        }
+        for joint in 0..<frame.jointCount {
+            let measured = state.joints[joint]
+            frame.positionsRadians[joint] = measured.positionRadians
+            frame.velocitiesRadiansPerSecond[joint] = measured.velocityRadiansPerSecond
+            frame.motorTorquesNewtonMeters[joint] = measured.motorTorqueNewtonMeters
+            frame.interactionTorquesNewtonMeters[joint] = measured.interactionTorqueNewtonMeters
+            frame.targetPositionsRadians[joint] = tracking ? target.positions[joint] : .nan
+            frame.targetVelocitiesRadiansPerSecond[joint] = tracking ? target.velocities[joint] : .nan
+            let commanded = actuation[joint]
+            frame.commandModes[joint] = TelemetryCodes.mode(commanded.mode)
+            frame.commandTorquesNewtonMeters[joint] = commanded.torqueNewtonMeters
+            frame.commandVelocitiesRadiansPerSecond[joint] = commanded.velocityRadiansPerSecond
+        }
     }
 
     /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
@@ -630,12 +737,25 @@ public final class TherapySession {
         status.device = state.condition
         status.deviceFaultCode = state.deviceFaultCode
         status.stateAgeNanoseconds = now.nanoseconds(since: state.receivedAt)
+        status.wakeLatencyNanoseconds = frame.wakeLatencyNanoseconds
+        status.computeNanoseconds = frame.computeNanoseconds
+        status.missedDeadlines = schedule.overruns
+        secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
+        secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
+        if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {
+            status.wakeLatencyMaxLastSecondNanoseconds = secondMaxWake
+            status.computeMaxLastSecondNanoseconds = secondMaxCompute
+            secondMaxWake = 0
+            secondMaxCompute = 0
+            secondStart = now
+        }
         for joint in 0..<min(state.joints.count, status.jointCount) {
             let measured = state.joints[joint]
             status.positionsRadians[joint] = measured.positionRadians
             status.velocitiesRadiansPerSecond[joint] = measured.velocityRadiansPerSecond
             status.interactionTorquesNewtonMeters[joint] = measured.interactionTorqueNewtonMeters
             status.commandedTorquesNewtonMeters[joint] = actuation[joint].mode == .torque ? actuation[joint].torqueNewtonMeters : 0
+            status.targetPositionsRadians[joint] = frame.targetPositionsRadians[joint]
         }
         statusBoard.publish(status)
     }
@@ -667,7 +787,41 @@ public final class TherapySession {
             transitions: supervisor.transitions, finalState: supervisor.state, latchedCause: supervisor.latchedCause,
             linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
             allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds,
-            blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError)
+            blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError, metrics: exerciseMetrics())
+    }
+
+    /// The exercise metrics (`TelemetryChannel.exerciseMetrics`): also in `--json` under `metrics`.
+    private func exerciseMetrics() -> JSONValue {
+        let count = profile.joints.count
+        func perJoint(_ value: (Int) -> Double) -> JSONValue {
+            .array((0..<count).map { .number(value($0), significantDigits: 6) })
+        }
+        var seconds: [SupervisorState: Double] = [:]
+        let transitions = supervisor.transitions
+        for (index, transition) in transitions.enumerated() {
+            let until = index + 1 < transitions.count ? transitions[index + 1].time : finishedAt
+            seconds[transition.to, default: 0] += max(0, until.seconds(since: transition.time))
+        }
+        var timeInState = JSONObject()
+        for state in SupervisorState.allCases where seconds[state] != nil {
+            timeInState[state.rawValue] = .number(seconds[state]!, significantDigits: 6)
+        }
+        let reached = metrics.samples > 0
+        return .object([
+            "duration_s": .number(finishedAt.seconds(since: startedAt), significantDigits: 6),
+            "cycles": .integer(cyclesRun),
+            "joints": .array(profile.joints.map { .string($0.name) }),
+            "rom_rad": perJoint { reached ? self.metrics.maximumPosition[$0] - self.metrics.minimumPosition[$0] : 0 },
+            "min_position_rad": perJoint { reached ? self.metrics.minimumPosition[$0] : 0 },
+            "max_position_rad": perJoint { reached ? self.metrics.maximumPosition[$0] : 0 },
+            "rms_tracking_error_rad": perJoint { self.metrics.rmsError($0) },
+            "max_abs_tracking_error_rad": perJoint { self.metrics.maxAbsError[$0] },
+            "peak_torque_nm": perJoint { self.metrics.maxAbsTorque[$0] },
+            "safety_events": .int(transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }.count),
+            "final_state": .string(supervisor.state.rawValue),
+            "time_in_state_s": .object(timeInState),
+            "telemetry_records_dropped": .int(telemetryRing?.overflows ?? 0),
+        ])
     }
 }
 

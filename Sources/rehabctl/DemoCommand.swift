@@ -1,4 +1,6 @@
 import CommandLineSupport
+import Platform
+import Telemetry
 
 /// `rehabctl demo`: the whole product in one command, against the simulator.
 enum DemoCommand {
@@ -21,6 +23,20 @@ enum DemoCommand {
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let run = try SupervisedSessionRun(command: "demo", parsed, defaultDurationSeconds: 10)
-        return try run.run().printReport(asJSON: parsed.flag("--json"))
+        let outcome = try run.run()
+        let exitCode = outcome.printReport(asJSON: parsed.flag("--json"))
+        // The recording's report beside it, as DESIGN.md's demo promises.
+        if let recording = outcome.session.recording, recording.failure == nil {
+            let output = RecordingCommands.replacingExtension(of: recording.path, with: ".html")
+            do {
+                let file = try RecordingCommands.read(recording.path, command: "demo")
+                let html = try HTMLReport.render(file, title: "RehabHost demo")
+                try DurableFile.write(html, to: output)
+                Terminal.printError("rehabctl demo: report: \(output)  (open it in a browser; CSV: rehabctl export \(recording.path) --csv DIR)")
+            } catch {
+                Terminal.printError("rehabctl demo: no report: \(error)")
+            }
+        }
+        return exitCode
     }
 }

@@ -84,7 +84,7 @@ enum SessionClientCommands {
         }
     }
 
-    private static func exchange(_ connection: UnixSocketConnection, _ line: String, command: String) throws(CommandFailure) -> JSONObject {
+    static func exchange(_ connection: UnixSocketConnection, _ line: String, command: String) throws(CommandFailure) -> JSONObject {
         guard connection.writeLine(line),
             let reply = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond))
         else {

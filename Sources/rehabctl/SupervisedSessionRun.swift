@@ -69,6 +69,8 @@ struct SupervisedSessionRun {
     var controlGroup: gid_t?
     var blackBoxDirectory: String
     var holdsAfterFault: Bool
+    /// Where the session is recorded (MCAP); nil: not recorded.
+    var recordPath: String?
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -106,6 +108,13 @@ struct SupervisedSessionRun {
         }
         holdsAfterFault = parsed.flag("--hold-after-fault") || command == "run"
         blackBoxDirectory = parsed.string("--black-box-dir") ?? BlackBoxLocation.defaultFolder
+        switch parsed.string("--record") {
+        case "none"?: recordPath = nil
+        case let path?:
+            guard !path.isEmpty, !path.hasSuffix("/") else { throw parsed.usageError("--record takes a file path (…/session.mcap) or none") }
+            recordPath = path
+        case nil: recordPath = command == "demo" ? RecordingLocation.defaultPath(for: command) : nil
+        }
         if let group = parsed.string("--control-group") {
             guard let entry = getgrnam(group) ?? UInt32(group).flatMap({ getgrgid($0) }) else {
                 throw parsed.usageError("--control-group: no group \"\(group)\" on this machine")
@@ -164,6 +173,12 @@ struct SupervisedSessionRun {
         options.waitsForReplies = waitsForReplies
         options.holdsAfterFault = holdsAfterFault
         options.blackBoxDirectory = blackBoxDirectory
+        options.recordingPath = recordPath
+        let name = command
+        options.onRecordingFailure = { message in
+            Terminal.printError("rehabctl \(name): RECORDING FAILED: \(message); the session goes on under full supervision, and what is not written is counted")
+        }
+        if let recordPath { status("recording to \(recordPath)") }
         let session: TherapySession
         do {
             session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared, options: options)
@@ -186,7 +201,7 @@ struct SupervisedSessionRun {
         let simulatorCPUBefore = simulator.flatMap { ProcessCPU.seconds(of: $0.process.pid) }
         let wallBefore = MonotonicClock.now()
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
-        let (duration, rate, name) = (durationSeconds, rateHertz, command)
+        let (duration, rate) = (durationSeconds, rateHertz)
         let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity in
             if let identity {
                 Terminal.printError(
@@ -247,6 +262,21 @@ enum BlackBoxLocation {
     }
 }
 
+/// Where recordings go by default: ${XDG_STATE_HOME:-~/.local/state}/rehabhost/recordings.
+enum RecordingLocation {
+    static var defaultFolder: String {
+        let environment = ProcessInfo.processInfo.environment
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/rehabhost/recordings" }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/rehabhost/recordings"
+    }
+
+    /// `<folder>/<command>-<UTC time>.mcap`.
+    static func defaultPath(for command: String) -> String {
+        let stamp = WallClock.utcTimestamp(WallClock.unixNanoseconds()).replacingOccurrences(of: ":", with: "-")
+        return defaultFolder + "/\(command)-\(stamp).mcap"
+    }
+}
+
 /// Options of every command that runs the loop.
 enum LoopOptions {
     /// The control socket, the black box and what happens after a fault (demo, bench, run).
@@ -256,6 +286,9 @@ enum LoopOptions {
         .init("--control-group", value: "GROUP", help: "Let this group use the control socket too (mode 0660 instead of 0600)."),
         .init("--black-box-dir", value: "DIR", help: "Where the black box (the last 5 s at full rate, SR-19) is written on a fault.",
               default: "~/.local/state/rehabhost/blackbox"),
+        .init("--record", value: "PATH|none",
+              help: "Record every cycle to this MCAP file (joint state, commands, supervisor, safety events, loop timing, metrics); chunks reach the disk at least every 100 ms. `demo` records by default (none: don't).",
+              default: "demo: ~/.local/state/rehabhost/recordings/demo-<time>.mcap; others: none"),
         .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
     ]
 

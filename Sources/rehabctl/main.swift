@@ -8,7 +8,8 @@ let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(Comma
     (RunCommand.spec, RunCommand.run),
     (BenchCommand.spec, BenchCommand.run),
     (DoctorCommand.spec, DoctorCommand.run),
-] + SessionClientCommands.all
+    (MonitorCommand.spec, MonitorCommand.run),
+] + SessionClientCommands.all + RecordingCommands.all
 
 let overview = """
     usage: rehabctl <command> [options]

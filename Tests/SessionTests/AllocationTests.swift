@@ -1,5 +1,6 @@
 import AllocationCounter
 import Control
+import Foundation
 import Primitives
 import RehabLinkSimulator
 import Session
@@ -40,6 +41,26 @@ final class AllocationTests: XCTestCase {
                        "\(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
         XCTAssertEqual(report.allocationsPerCycle, 0)
         XCTAssertEqual(report.finalState, .idle, "including activation, the exercise and the Cat 1 stop")
+    }
+
+    /// Recording (the hand-off ring, the transitions) and the black box add nothing to the cycle.
+    func testARecordedSessionAllocatesNothingInTheCycle() throws {
+        try requireOptimisedBuild()
+        let path = NSTemporaryDirectory() + "rehabhost-alloc-\(UUID().uuidString).mcap"
+        defer { unlink(path) }
+        let harness = try VirtualSessionHarness(durationSeconds: 4, adjust: {
+            $0.recordingPath = path
+            $0.telemetryRingSeconds = 6
+        })
+        try harness.session.prepare()
+        harness.link.inject([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(3_000))])
+        let report = harness.session.run()
+        harness.session.finish()
+        XCTAssertEqual(report.safetyEvents.first?.cause, .deviceFault, "a fault too: transitions and the black-box trigger")
+        XCTAssertEqual(report.recording?.recordsDropped, 0)
+        XCTAssertGreaterThanOrEqual(report.recording?.messagesWritten ?? 0, UInt64(4 * report.cycles))
+        XCTAssertEqual(report.allocations.total, 0,
+                       "\(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
     }
 
     func testAFaultInTheMiddleAllocatesNothingEither() throws {

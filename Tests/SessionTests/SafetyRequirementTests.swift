@@ -4,6 +4,8 @@ import Platform
 import Primitives
 import RehabLinkSimulator
 import Session
+import StrictJSON
+import Telemetry
 import Wire
 import XCTest
 
@@ -29,7 +31,7 @@ final class SafetyRequirementTests: XCTestCase {
         }
 
         /// The black-box row of `cycle`.
-        func sample(cycle: Int64) -> BlackBox.Sample? { harness.session.blackBox.samples().first { $0.cycle == cycle } }
+        func sample(cycle: Int64) -> TelemetryFrame? { harness.session.blackBox.samples().first { $0.cycle == cycle } }
     }
 
     private func scenario(
@@ -411,19 +413,30 @@ final class SafetyRequirementTests: XCTestCase {
         XCTAssertTrue(releasing.allSatisfy { $0.action == 4 && $0.commandModes[0] == 1 && $0.commandTorquesNewtonMeters[0] == 0 })
     }
 
-    func testSR19AFaultWritesTheLastFiveSecondsAsCSVWithTheTransitions() throws {
+    func testSR19AFaultWritesTheLastFiveSecondsAsMCAPWithTheTransitions() throws {
         let folder = NSTemporaryDirectory() + "rehabhost-blackbox-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let run = try scenario([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(6_000))], seconds: 8) {
             $0.blackBoxDirectory = folder
         }
-        let file = try XCTUnwrap(run.report.blackBoxFiles.first)
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        let rows = text.split(separator: "\n").filter { !$0.hasPrefix("#") }
-        XCTAssertTrue(rows[0].hasPrefix("cycle,t_ms,state,action,wire,fresh,flexion_extension.position_rad"))
+        let path = try XCTUnwrap(run.report.blackBoxFiles.first)
+        XCTAssertTrue(path.hasSuffix("-device_fault.mcap"), path)
+        let file = try MCAPFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        XCTAssertTrue(file.isComplete)
         let trip = try XCTUnwrap(run.firstTrip)
-        XCTAssertGreaterThanOrEqual(rows.count - 1, 5_000, "5 s at 1 kHz before the fault")
-        XCTAssertTrue(text.contains("active, fault, device_fault"), "the transition with its cause")
-        XCTAssertTrue(rows.contains { $0.hasPrefix("\(trip.cycle),") }, "the trip cycle itself")
+        let states = file.messages(onTopic: "/joint_state")
+        XCTAssertGreaterThanOrEqual(states.count, 5_000, "5 s at 1 kHz before the fault")
+        let cycles = try states.map { try XCTUnwrap(JSONParser.parse(bytes: Array(file.data(of: $0))).objectValue?["cycle"]?.integerValue) }
+        XCTAssertTrue(cycles.contains(trip.cycle), "the trip cycle itself")
+        XCTAssertLessThanOrEqual(cycles.first!, trip.cycle - 5_000)
+        XCTAssertGreaterThanOrEqual(cycles.last!, trip.cycle, "up to the end of the session (Cat 0 ended it)")
+        XCTAssertEqual(zip(cycles, cycles.dropFirst()).filter { $1 != $0 + 1 }.count, 0, "every cycle, none missing")
+        let events = try file.messages(onTopic: "/safety/event").map { try JSONParser.parse(bytes: Array(file.data(of: $0))) }
+        let event = try XCTUnwrap(events.first?.objectValue)
+        XCTAssertEqual(event["cause"]?.stringValue, "device_fault")
+        XCTAssertEqual(event["to"]?.stringValue, "fault")
+        XCTAssertEqual(event["cycle"]?.integerValue, trip.cycle)
+        let session = try XCTUnwrap(file.metadata.first { $0.name == "session" })
+        XCTAssertTrue(session.entries.contains { $0 == ("trigger_cause", "device_fault") })
     }
 }

@@ -25,6 +25,7 @@ int rh_tty_get_modem_lines(int fd, int *bits);          // TIOCMGET
 int rh_tty_change_modem_lines(int fd, int bits, int on); // TIOCMBIS / TIOCMBIC
 int rh_tty_output_queue(int fd, int *bytes);            // TIOCOUTQ
 int rh_tty_input_queue(int fd, int *bytes);             // FIONREAD
+int rh_terminal_size(int fd, int *columns, int *rows);  // TIOCGWINSZ
 int rh_tty_set_baud(int fd, uint32_t bits_per_second);  // termios2 with BOTHER: any rate the driver supports
 int rh_tty_get_baud(int fd, uint32_t *input, uint32_t *output);
 

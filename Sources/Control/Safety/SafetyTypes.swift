@@ -155,7 +155,7 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
 }
 
 /// One supervisor transition, with the cycle, the cause and the value that caused it (SR-19).
-public struct SupervisorTransition: Sendable, Equatable {
+public struct SupervisorTransition: Sendable, Equatable, BitwiseCopyable {
     public var cycle: Int64
     public var time: MonotonicInstant
     public var from: SupervisorState

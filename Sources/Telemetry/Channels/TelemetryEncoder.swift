@@ -1,0 +1,227 @@
+import Control
+import Primitives
+import StrictJSON
+
+/// Turns control cycles and supervisor transitions into the JSON messages of `TelemetryChannel`
+/// inside an MCAP file: the one encoding used by the recorder and by the black box.
+///
+/// Log times are Unix-epoch nanoseconds (what MCAP tools show as dates), derived from the monotonic
+/// cycle time and one wall-clock reading taken at the start; each message also carries the
+/// monotonic time or cycle number it came from.
+public struct TelemetryEncoder: Sendable {
+    public let jointNames: [String]
+    private var writer: MCAPWriter
+    private var sequences = [UInt32](repeating: 0, count: TelemetryChannel.allCases.count + 1)
+    private let monotonicOrigin: Int64
+    private let unixOrigin: Int64
+
+    /// Starts a file: header, one schema and one channel per `TelemetryChannel`, and a `session`
+    /// metadata record (`sessionMetadata` plus the joints and the time origin).
+    public init(
+        jointNames: [String], rateHertz: Double, sessionMetadata: [(String, String)], monotonicOrigin: MonotonicInstant,
+        unixOriginNanoseconds: Int64, library: String = "RehabHost", chunkSizeBytes: Int = 1 << 20
+    ) {
+        self.jointNames = jointNames
+        self.monotonicOrigin = monotonicOrigin.nanoseconds
+        unixOrigin = unixOriginNanoseconds
+        writer = MCAPWriter(profile: "", library: library, chunkSizeBytes: chunkSizeBytes)
+        let joints = jointNames.joined(separator: ",")
+        for channel in TelemetryChannel.allCases {
+            writer.addSchema(id: channel.rawValue, name: channel.schemaName, encoding: "jsonschema", data: Array(channel.jsonSchema.utf8))
+            writer.addChannel(
+                id: channel.rawValue, schemaID: channel.rawValue, topic: channel.topic, messageEncoding: "json",
+                metadata: [("joints", joints), ("rate_hz", Self.number(rateHertz))])
+        }
+        writer.addMetadata(
+            name: "session",
+            sessionMetadata + [
+                ("joints", joints), ("rate_hz", Self.number(rateHertz)),
+                ("monotonic_origin_ns", String(monotonicOrigin.nanoseconds)), ("unix_origin_ns", String(unixOriginNanoseconds)),
+            ])
+    }
+
+    /// Unix-epoch nanoseconds of a monotonic instant.
+    public func logTime(_ time: MonotonicInstant) -> UInt64 {
+        UInt64(max(0, unixOrigin + (time.nanoseconds - monotonicOrigin)))
+    }
+
+    // MARK: Messages
+
+    /// Writes one record's messages (four per cycle, one or two per transition).
+    public mutating func write(_ record: TelemetryRecord) {
+        switch record {
+        case .cycle(let frame): write(frame)
+        case .transition(let transition): write(transition)
+        }
+    }
+
+    public mutating func write(_ frame: TelemetryFrame) {
+        let time = logTime(frame.time)
+        message(.jointState, time) { out in
+            out.field("cycle", first: true); out.integer(frame.cycle)
+            out.field("t_monotonic_ns"); out.integer(frame.time.nanoseconds)
+            out.field("fresh"); out.boolean(frame.freshState)
+            out.field("position_rad"); out.numbers(frame.positionsRadians)
+            out.field("velocity_rad_per_s"); out.numbers(frame.velocitiesRadiansPerSecond)
+            out.field("motor_torque_nm"); out.numbers(frame.motorTorquesNewtonMeters)
+            out.field("interaction_torque_nm"); out.numbers(frame.interactionTorquesNewtonMeters)
+        }
+        message(.jointCommand, time) { out in
+            out.field("cycle", first: true); out.integer(frame.cycle)
+            out.field("wire"); out.string(frame.wire.name)
+            out.field("mode"); out.append(0x5B)
+            for joint in 0..<frame.jointCount {
+                if joint > 0 { out.append(0x2C) }
+                out.string(TelemetryCodes.modeName(frame.commandModes[joint]))
+            }
+            out.append(0x5D)
+            out.field("target_position_rad"); out.numbers(frame.targetPositionsRadians)
+            out.field("target_velocity_rad_per_s"); out.numbers(frame.targetVelocitiesRadiansPerSecond)
+            out.field("torque_nm"); out.numbers(frame.commandTorquesNewtonMeters)
+            out.field("velocity_rad_per_s"); out.numbers(frame.commandVelocitiesRadiansPerSecond)
+        }
+        message(.supervisorState, time) { out in
+            out.field("cycle", first: true); out.integer(frame.cycle)
+            out.field("state"); out.string(frame.state.rawValue)
+            out.field("action"); out.string(TelemetryCodes.actionName(frame.action))
+            out.field("stop_category")
+            if let category = frame.activeStop { out.integer(Int64(category.rawValue)) } else { out.null() }
+        }
+        message(.loopTiming, time) { out in
+            out.field("cycle", first: true); out.integer(frame.cycle)
+            out.field("wake_latency_ns"); out.integer(frame.wakeLatencyNanoseconds)
+            out.field("compute_ns"); out.integer(frame.computeNanoseconds)
+            out.field("cycle_ns"); out.integer(frame.cycleNanoseconds)
+            out.field("round_trip_ns")
+            if frame.roundTripNanoseconds >= 0 { out.integer(frame.roundTripNanoseconds) } else { out.null() }
+            out.field("late_cycles"); out.integer(Int64(frame.lateCycles))
+        }
+    }
+
+    public mutating func write(_ transition: SupervisorTransition) {
+        let time = logTime(transition.time)
+        let names = jointNames
+        let body: (inout [UInt8]) -> Void = { out in
+            out.field("cycle", first: true); out.integer(transition.cycle)
+            out.field("t_monotonic_ns"); out.integer(transition.time.nanoseconds)
+            out.field("from"); out.string(transition.from.rawValue)
+            out.field("to"); out.string(transition.to.rawValue)
+            out.field("cause"); out.string(transition.cause.rawValue)
+            out.field("requirement"); out.string(transition.cause.requirement)
+            out.field("stop_category")
+            if let category = transition.category { out.integer(Int64(category.rawValue)) } else { out.null() }
+            out.field("value"); out.number(transition.value)
+            out.field("value_unit"); out.string(transition.cause.valueUnit)
+            out.field("joint")
+            if let joint = transition.joint, joint < names.count { out.string(names[joint]) } else { out.null() }
+            out.field("device_code"); out.integer(Int64(transition.deviceCode))
+        }
+        message(.supervisorTransition, time, body)
+        if transition.category != nil { message(.safetyEvent, time, body) }
+    }
+
+    /// Writes the exercise metrics (an object with the keys of `TelemetryChannel.exerciseMetrics`).
+    public mutating func writeMetrics(_ metrics: JSONValue, at time: MonotonicInstant) {
+        let text = metrics.serialized()
+        message(.exerciseMetrics, logTime(time)) { out in
+            out.removeLast()  // the opening brace the helper wrote; the serialized object brings its own
+            out.append(contentsOf: text.utf8.dropLast())
+        }
+    }
+
+    private mutating func message(_ channel: TelemetryChannel, _ logTime: UInt64, _ body: (inout [UInt8]) -> Void) {
+        let id = Int(channel.rawValue)
+        let sequence = sequences[id]
+        sequences[id] = sequence &+ 1
+        writer.addMessage(channel: channel.rawValue, sequence: sequence, logTime: logTime, publishTime: logTime) { out in
+            out.append(0x7B)
+            body(&out)
+            out.append(0x7D)
+        }
+    }
+
+    // MARK: File
+
+    /// Closes the open chunk (the recorder does this at least every 100 ms).
+    public mutating func closeChunk() { writer.closeChunk() }
+    public var openChunkBytes: Int { writer.openChunkBytes }
+    public var openChunkMessages: UInt64 { writer.openChunkMessages }
+    /// Data end, summary, footer.
+    public mutating func finish() { writer.finish() }
+    /// The bytes produced since the last call.
+    public mutating func takeOutput() -> [UInt8] { writer.takeOutput() }
+    public var messagesWritten: UInt64 { writer.messagesWritten }
+
+    static func number(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}
+
+/// Appending JSON to bytes, without building strings for the common cases (the writer thread
+/// encodes about four thousand messages a second).
+extension [UInt8] {
+    mutating func field(_ name: StaticString, first: Bool = false) {
+        if !first { append(0x2C) }
+        append(0x22)
+        name.withUTF8Buffer { append(contentsOf: $0) }
+        append(0x22)
+        append(0x3A)
+    }
+
+    mutating func integer(_ value: Int64) {
+        if value == 0 {
+            append(0x30)
+            return
+        }
+        let magnitude = value.magnitude
+        if value < 0 { append(0x2D) }
+        var divisor: UInt64 = 1
+        while magnitude / divisor >= 10 { divisor *= 10 }
+        while divisor > 0 {
+            append(0x30 + UInt8(magnitude / divisor % 10))
+            divisor /= 10
+        }
+    }
+
+    /// Shortest round-trip decimal; null for NaN and infinities (JSON has neither).
+    mutating func number(_ value: Double) {
+        if !value.isFinite {
+            null()
+        } else if value.rounded() == value && abs(value) < 1e15 {
+            integer(Int64(value))
+        } else {
+            append(contentsOf: value.description.utf8)
+        }
+    }
+
+    mutating func numbers(_ values: JointList<Double>) {
+        append(0x5B)
+        for index in 0..<values.count {
+            if index > 0 { append(0x2C) }
+            number(values[index])
+        }
+        append(0x5D)
+    }
+
+    mutating func boolean(_ value: Bool) {
+        append(contentsOf: value ? [0x74, 0x72, 0x75, 0x65] : [0x66, 0x61, 0x6C, 0x73, 0x65])
+    }
+
+    mutating func null() { append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C]) }
+
+    mutating func string(_ value: String) {
+        append(0x22)
+        for byte in value.utf8 {
+            if byte == 0x22 || byte == 0x5C {
+                append(0x5C)
+                append(byte)
+            } else if byte < 0x20 {
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            } else {
+                append(byte)
+            }
+        }
+        append(0x22)
+    }
+}

@@ -1,0 +1,168 @@
+import CommandLineSupport
+import Foundation
+import Platform
+import Telemetry
+
+/// `rehabctl export | report | recover`: what lab engineers do with a recording (or a black box)
+/// after the session.
+enum RecordingCommands {
+    static let all: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
+        (exportSpec, export), (reportSpec, report), (recoverSpec, recover),
+    ]
+
+    // MARK: export
+
+    static let exportSpec = CommandSpec(
+        program: "rehabctl", name: "export",
+        summary: "Write one CSV file per channel of a recording (for pandas, MATLAB, a spreadsheet).",
+        discussion: """
+            Reads a recording or black box (.mcap), checks it (CRCs, indexes), and writes <channel>.csv into
+            DIR for each channel with messages: joint_state.csv, joint_command.csv, supervisor_state.csv,
+            supervisor_transition.csv, safety_event.csv, loop_timing.csv, exercise_metrics.csv. The first
+            row names the columns with their SI unit (log_time_ns, <joint>.position_rad,
+            <joint>.motor_torque_nm, wake_latency_ns, …); an empty cell means no value (no target tracked).
+            A file cut short by a crash is refused: run rehabctl recover on it first.
+            """,
+        options: [.init("--csv", value: "DIR", help: "The folder to write the CSV files into (created if missing).")],
+        positionals: [.init("FILE.mcap", help: "A recording or a black box.")],
+        examples: ["rehabctl export demo.mcap --csv demo-csv/"])
+
+    static func export(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        guard let directory = parsed.string("--csv") else { throw parsed.usageError("--csv DIR is required (where the CSV files go)") }
+        let path = parsed.positionals[0]
+        let file = try read(path, command: "export")
+        let tables: [CSVExport.Table]
+        do {
+            tables = try CSVExport.tables(of: file)
+        } catch {
+            throw CommandFailure("rehabctl export: \(path): \(error)", exitCode: .dataError)
+        }
+        for table in tables {
+            let output = directory + "/" + table.fileName
+            do throws(Errno) {
+                try DurableFile.write(table.text, to: output)
+            } catch {
+                throw CommandFailure("rehabctl export: cannot write \(output): \(error)", exitCode: error.exitCode)
+            }
+            Terminal.printLine("\(output): \(table.rows.count) rows, \(table.header.count) columns")
+        }
+        return .success
+    }
+
+    // MARK: report
+
+    static let reportSpec = CommandSpec(
+        program: "rehabctl", name: "report",
+        summary: "Make one self-contained HTML page from a recording: plots, state timeline, timing, metrics.",
+        discussion: """
+            Reads a recording or black box (.mcap) and writes an HTML file with inline SVG and no external
+            assets (open it anywhere, attach it to a lab notebook): joint position vs target and torque vs
+            interaction torque per joint, the supervisor's state timeline with the safety events marked,
+            histograms of wake latency, round trip and compute time, and the exercise metrics table.
+            """,
+        options: [
+            .init("-o", value: "FILE.html", help: "Where to write the page (also --output).", default: "FILE with .html instead of .mcap"),
+            .init("--output", value: "FILE.html", help: "Same as -o."),
+        ],
+        positionals: [.init("FILE.mcap", help: "A recording or a black box.")],
+        examples: ["rehabctl report demo.mcap", "rehabctl report blackbox-….mcap -o fault.html"])
+
+    static func report(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        if parsed.string("-o") != nil && parsed.string("--output") != nil { throw parsed.usageError("give -o or --output, not both") }
+        let path = parsed.positionals[0]
+        let output = parsed.string("-o") ?? parsed.string("--output") ?? replacingExtension(of: path, with: ".html")
+        let file = try read(path, command: "report")
+        let html: String
+        do {
+            html = try HTMLReport.render(file, title: "RehabHost session — " + (path.split(separator: "/").last.map(String.init) ?? path))
+        } catch {
+            throw CommandFailure("rehabctl report: \(path): \(error)", exitCode: .dataError)
+        }
+        do throws(Errno) {
+            try DurableFile.write(html, to: output)
+        } catch {
+            throw CommandFailure("rehabctl report: cannot write \(output): \(error)", exitCode: error.exitCode)
+        }
+        Terminal.printLine(output)
+        return .success
+    }
+
+    // MARK: recover
+
+    static let recoverSpec = CommandSpec(
+        program: "rehabctl", name: "recover",
+        summary: "Rebuild a valid MCAP file from a recording cut short (kill -9, power loss, full disk).",
+        discussion: """
+            A recording reaches the disk chunk by chunk (at least every 100 ms), so a crash leaves a file
+            without its summary and footer. recover keeps every complete chunk whose CRC checks out and
+            writes a valid, indexed file (the original is not changed). It says how much was kept and where
+            the original stopped.
+            """,
+        options: [.init("-o", value: "OUT.mcap", help: "Where to write the rebuilt file.", default: "FILE with .recovered.mcap")],
+        positionals: [.init("FILE.mcap", help: "The damaged recording.")],
+        examples: ["rehabctl recover demo.mcap", "rehabctl recover crashed.mcap -o rescued.mcap"])
+
+    static func recover(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        let path = parsed.positionals[0]
+        let output = parsed.string("-o") ?? replacingExtension(of: path, with: ".recovered.mcap")
+        guard output != path else { throw parsed.usageError("-o must not be the damaged file itself") }
+        let bytes = try readBytes(path, command: "recover")
+        let outcome: MCAPRecovery.Outcome
+        do {
+            outcome = try MCAPRecovery.recover(bytes)
+        } catch {
+            throw CommandFailure("rehabctl recover: \(path): \(error)", exitCode: .dataError)
+        }
+        do throws(Errno) {
+            try DurableFile.write(bytes: outcome.bytes, to: output)
+        } catch {
+            throw CommandFailure("rehabctl recover: cannot write \(output): \(error)", exitCode: error.exitCode)
+        }
+        let span = outcome.firstLogTime.flatMap { first in outcome.lastLogTime.map { Double($0 - first) / 1e9 } } ?? 0
+        Terminal.printLine(
+            "\(output): \(outcome.messagesKept) messages in \(outcome.chunksKept) complete chunks, \(String(format: "%.3f", span)) s of recording")
+        if let stop = outcome.stop {
+            Terminal.printLine("  the original stops after them: \(stop); \(outcome.bytesDropped) bytes after the last complete chunk were dropped")
+        } else {
+            Terminal.printLine("  the original was already complete")
+        }
+        return .success
+    }
+
+    // MARK: Reading
+
+    static func readBytes(_ path: String, command: String) throws(CommandFailure) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let error = Errno.current
+            throw CommandFailure("rehabctl \(command): cannot open \(path): \(error)", exitCode: error.exitCode)
+        }
+        defer { close(descriptor) }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            throw CommandFailure("rehabctl \(command): \(path) is not a regular file", exitCode: .noInput)
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            offset += count
+        }
+        return Array(bytes[0..<offset])
+    }
+
+    static func read(_ path: String, command: String) throws(CommandFailure) -> MCAPFile {
+        let bytes = try readBytes(path, command: command)
+        do {
+            return try MCAPFile(bytes: bytes)
+        } catch {
+            throw CommandFailure("rehabctl \(command): \(path): \(error)", exitCode: .dataError)
+        }
+    }
+
+    static func replacingExtension(of path: String, with suffix: String) -> String {
+        (path.hasSuffix(".mcap") ? String(path.dropLast(5)) : path) + suffix
+    }
+}
