@@ -12,6 +12,7 @@ public struct ProgramRun {
     /// `timeoutSeconds`; a program still running then is killed and reported with exit code -1.
     public static func run(_ program: String, _ arguments: [String], timeoutSeconds: Double = 60,
                            environment: [String: String] = [:]) throws -> ProgramRun {
+        _ = isolatedState
         let executable = program.contains("/") ? program : RepositoryPaths.product(program).path
         let errorFile = NSTemporaryDirectory() + "rehabhost-stderr-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: errorFile) }
@@ -27,6 +28,11 @@ public struct ProgramRun {
         let errors = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
         return ProgramRun(exitCode: status == -1 ? -1 : ChildProcess.exitCode(fromStatus: status), standardOutput: output, standardError: errors)
     }
+
+    /// Recordings and black boxes of the programs the tests run go to a folder of the test run
+    /// (XDG_STATE_HOME), not into the user's ~/.local/state.
+    public static let stateFolder = NSTemporaryDirectory() + "rehabhost-test-state-\(getpid())"
+    private static let isolatedState: Void = { setenv("XDG_STATE_HOME", stateFolder, 1) }()
 
     /// The line `rehabctl` prints when SR-1 or SR-14 stopped a session: the host held up the loop or
     /// the link (on this shared VM even cyclictest sees 8–11 ms stalls, docs/performance.md).
@@ -49,6 +55,7 @@ public struct ProgramRun {
 
     /// Starts a program and returns it running (for tests that signal it or talk to it).
     public static func start(_ program: String, _ arguments: [String], standardErrorFile: String? = nil) throws -> ChildProcess {
+        _ = isolatedState
         let executable = program.contains("/") ? program : RepositoryPaths.product(program).path
         return try ChildProcess.spawn(executable: executable, arguments: arguments,
                                       standardError: standardErrorFile.map { .file($0) } ?? .discard)

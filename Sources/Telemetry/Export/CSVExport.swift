@@ -12,6 +12,12 @@ public enum CSVExport {
         public var header: [String]
         public var rows: [[String]]
 
+        public init(fileName: String, header: [String], rows: [[String]]) {
+            self.fileName = fileName
+            self.header = header
+            self.rows = rows
+        }
+
         public var text: String {
             var lines = [header.map(Self.escape).joined(separator: ",")]
             lines.reserveCapacity(rows.count + 1)
