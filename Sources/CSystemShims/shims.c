@@ -100,6 +100,22 @@ int rh_set_current_thread_cpu(int cpu) {
     return result == 0 ? 0 : -result;
 }
 
+int rh_make_current_thread_normal(void) {
+    struct sched_param parameters = {.sched_priority = 0};
+    int result = pthread_setschedparam(pthread_self(), SCHED_OTHER, &parameters);
+    cpu_set_t inherited;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    if (pthread_getaffinity_np(pthread_self(), sizeof(inherited), &inherited) == 0 && CPU_COUNT(&inherited) == 1 && online > 1) {
+        cpu_set_t others;
+        CPU_ZERO(&others);
+        for (long cpu = 0; cpu < online && cpu < CPU_SETSIZE; cpu++) {
+            if (!CPU_ISSET(cpu, &inherited)) CPU_SET(cpu, &others);
+        }
+        pthread_setaffinity_np(pthread_self(), sizeof(others), &others);
+    }
+    return result == 0 ? 0 : -result;
+}
+
 int rh_online_cpu_count(void) {
     long count = sysconf(_SC_NPROCESSORS_ONLN);
     return count < 0 ? -errno : (int)count;

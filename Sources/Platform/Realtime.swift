@@ -109,5 +109,10 @@ public enum Realtime {
     }
 
     /// CPUs online.
+    /// For a helper thread started from the control thread (it inherits SCHED_FIFO and the pinned
+    /// CPU): back to normal scheduling, on the other CPUs. Returns false when the policy could not be set.
+    @discardableResult
+    public static func makeCurrentThreadNormal() -> Bool { rh_make_current_thread_normal() == 0 }
+
     public static var onlineCPUCount: Int { Int(max(1, rh_online_cpu_count())) }
 }

@@ -18,12 +18,17 @@ enum BenchCommand {
             max on a shared machine are the host's noise (docs/performance.md).
 
             A safety stop ends the run early with the figures gathered so far and a non-zero exit.
+
+            With --record FILE it runs twice, first without recording, then recording to FILE, and
+            compares wake latency and compute time (p50, p99) of the two, with what the recording wrote
+            (messages, samples dropped, MB per minute). Repeat it to see how much is the host's noise.
             """,
         options: LoopOptions.common(defaultDuration: "10") + [
             .init("--spin-us", value: "MICROSECONDS", help: "Sleep-then-spin: busy-wait this long before each deadline.", default: "0"),
             .init("--json", help: "Print one JSON object instead of the table."),
         ],
-        examples: ["rehabctl bench", "rehabctl bench --rate 4000 --cpu 1 --json", "rehabctl bench --spin-us 50"])
+        examples: ["rehabctl bench", "rehabctl bench --rate 4000 --cpu 1 --json", "rehabctl bench --spin-us 50",
+                   "rehabctl bench --duration 60 --record /tmp/bench.mcap"])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         var run = try SupervisedSessionRun(command: "bench", parsed, defaultDurationSeconds: 10)
@@ -32,6 +37,7 @@ enum BenchCommand {
             throw parsed.usageError("--spin-us \(spin) is not shorter than the period (\(Int(1e6 / run.rateHertz)) µs)")
         }
         run.spinNanoseconds = Int64(spin) * 1_000
+        if run.recordPath != nil { return try compareRecording(run, parsed, spin: spin) }
         let outcome: SupervisedSessionRun.Outcome
         do {
             outcome = try run.run()
@@ -52,6 +58,71 @@ enum BenchCommand {
         }
         return outcome.exitCode
     }
+
+    /// `--record`: the same bench without and with recording, one after the other.
+    static func compareRecording(_ run: SupervisedSessionRun, _ parsed: ParsedArguments, spin: Int) throws(CommandFailure) -> ExitCode {
+        var without = run
+        without.recordPath = nil
+        run.status("run 1 of 2: recording off")
+        let off = try without.run()
+        run.status("run 2 of 2: recording to \(run.recordPath!)")
+        let on = try run.run()
+        let comparison = recordingComparison(off: off.session, on: on.session)
+        if parsed.flag("--json") {
+            Terminal.printLine(JSONValue.object([
+                "recording_off": off.session.json(extra: off.json + [("spin_us", .int(spin))]),
+                "recording_on": on.session.json(extra: on.json + [("spin_us", .int(spin))]),
+                "comparison": comparison.json,
+            ]).serialized(pretty: true))
+        } else {
+            Terminal.printLine("recording off:\n" + table(off, run: run, spinMicroseconds: spin))
+            Terminal.printLine("\nrecording on:\n" + table(on, run: run, spinMicroseconds: spin))
+            Terminal.printLine("\n" + comparison.text)
+        }
+        return off.exitCode != .success ? off.exitCode : on.exitCode
+    }
+
+    struct RecordingComparison {
+        var json: JSONValue
+        var text: String
+    }
+
+    static func recordingComparison(off: SessionReport, on: SessionReport) -> RecordingComparison {
+        func us(_ ns: UInt64) -> Double { Double(ns) / 1_000 }
+        func ratio(_ on: UInt64, _ off: UInt64) -> Double { off == 0 ? 0 : Double(on) / Double(off) }
+        let minutes = max(on.elapsedSeconds, 1e-9) / 60
+        let rows: [(String, SessionReport.Percentiles, SessionReport.Percentiles)] = [
+            ("wake latency", off.wakeLatency, on.wakeLatency), ("compute", off.computeTime, on.computeTime),
+        ]
+        var lines = ["recording on vs off [µs]      p50 off   p50 on  p99 off   p99 on  p99 on/off"]
+        var object = JSONObject()
+        for (name, a, b) in rows {
+            lines.append("  " + name.padding(toLength: 24, withPad: " ", startingAt: 0)
+                + [us(a.p50), us(b.p50), us(a.p99), us(b.p99)].map { String(format: "%9.1f", $0) }.joined()
+                + String(format: "%11.2f", ratio(b.p99, a.p99)))
+            object[name.replacingOccurrences(of: " ", with: "_")] = .object([
+                "p50_off_us": .number(us(a.p50), significantDigits: 4), "p50_on_us": .number(us(b.p50), significantDigits: 4),
+                "p99_off_us": .number(us(a.p99), significantDigits: 4), "p99_on_us": .number(us(b.p99), significantDigits: 4),
+                "p99_ratio": .number(ratio(b.p99, a.p99), significantDigits: 3),
+            ])
+        }
+        if let recording = on.recording {
+            let megabytesPerMinute = Double(recording.bytesWritten) / 1e6 / minutes
+            lines.append("  recorded \(recording.messagesWritten) messages in \(String(format: "%.2f", on.elapsedSeconds)) s: "
+                + "\(recording.recordsDropped) samples dropped, \(recording.messagesNotWritten) not written, "
+                + String(format: "%.1f MB (%.1f MB per minute)", Double(recording.bytesWritten) / 1e6, megabytesPerMinute)
+                + "; ring high water \(recording.ringHighWater) of \(recording.ringCapacity)"
+                + (recording.failure.map { "; FAILED: \($0)" } ?? ""))
+            object["messages_written"] = .integer(Int64(recording.messagesWritten))
+            object["samples_dropped"] = .int(recording.recordsDropped)
+            object["messages_not_written"] = .integer(Int64(recording.messagesNotWritten))
+            object["megabytes_per_minute"] = .number(megabytesPerMinute, significantDigits: 3)
+            object["ring_high_water"] = .int(recording.ringHighWater)
+        }
+        lines.append("  one run each: on a shared machine run it several times and compare medians (docs/performance.md)")
+        return RecordingComparison(json: .object(object), text: lines.joined(separator: "\n"))
+    }
+
 
     static func table(_ outcome: SupervisedSessionRun.Outcome, run: SupervisedSessionRun, spinMicroseconds: Int) -> String {
         let report = outcome.session

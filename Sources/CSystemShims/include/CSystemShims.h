@@ -39,6 +39,9 @@ long rh_get_timer_slack_ns(void);
 int rh_set_parent_death_signal(int signal_number);
 int rh_set_current_thread_cpu(int cpu);
 int rh_online_cpu_count(void);
+// SCHED_OTHER, and off the CPU it inherited when that was a single pinned CPU (a helper thread
+// started by the control thread must not compete with it).
+int rh_make_current_thread_normal(void);
 int rh_set_current_thread_name(const char *name);  // pthread_setname_np, ≤ 15 characters
 
 // Real-time scheduling of the calling thread.

@@ -69,7 +69,9 @@ public final class TelemetryRecorder: @unchecked Sendable {
 
     /// Starts the writer thread.
     public func start() {
-        thread = ControlThread.start(name: "rh-recorder") { [self] in
+        // Started by the control thread: give up its real-time priority and its CPU first.
+        thread = ControlThread.start(name: "rh-recorder", stackBytes: 512 << 10) { [self] in
+            Realtime.makeCurrentThreadNormal()
             while !stopRequested.load(ordering: .acquiring) {
                 drain()
                 usleep(Self.drainPeriodMicroseconds)
