@@ -150,6 +150,10 @@ public struct TelemetryEncoder: Sendable {
     public mutating func finish() { writer.finish() }
     /// The bytes produced since the last call.
     public mutating func takeOutput() -> [UInt8] { writer.takeOutput() }
+    /// The bytes produced since the last call, handed over without a copy (`MCAPWriter.drainOutput`).
+    public mutating func drainOutput<Failure: Error>(_ body: ([UInt8]) throws(Failure) -> Void) throws(Failure) {
+        try writer.drainOutput(body)
+    }
     public var messagesWritten: UInt64 { writer.messagesWritten }
 
     static func number(_ value: Double) -> String {

@@ -126,51 +126,54 @@ public struct MCAPWriter: Sendable {
     public private(set) var openChunkMessages: UInt64 = 0
 
     /// Writes the open chunk (CRC-32 of its records, no compression) and its message indexes.
+    ///
+    /// Written straight into the output buffer, which keeps its capacity: in steady state a chunk
+    /// costs no allocation (large allocations and frees would make the kernel interrupt the other
+    /// CPUs, the control loop's among them, to flush their TLBs).
     public mutating func closeChunk() {
         guard chunk.count > 0 else { return }
         let chunkOffset = fileOffset
-        var record = MCAPByteWriter(reservingCapacity: chunk.count + 64)
-        let start = record.beginRecord(.chunk)
-        record.uint64(chunkStartTime)
-        record.uint64(chunkEndTime)
-        record.uint64(UInt64(chunk.count))
-        record.uint32(CRC32.checksum(chunk.bytes))
-        record.string("")
-        record.prefixedBytes64(chunk.bytes)
-        record.endRecord(startedAt: start)
-        emitData(record.bytes)
-        let chunkLength = UInt64(record.count)
+        let recordsCRC = CRC32.checksum(chunk.bytes)
+        let start = output.beginRecord(.chunk)
+        output.uint64(chunkStartTime)
+        output.uint64(chunkEndTime)
+        output.uint64(UInt64(chunk.count))
+        output.uint32(recordsCRC)
+        output.string("")
+        output.prefixedBytes64(chunk.bytes)
+        output.endRecord(startedAt: start)
+        let chunkLength = dataAppended(since: start)
 
-        var indexes = MCAPByteWriter()
         var indexOffsets: [(UInt16, UInt64)] = []
+        let indexesStart = output.count
         for channel in chunkMessageIndex.indices where !chunkMessageIndex[channel].isEmpty {
-            indexOffsets.append((UInt16(channel), fileOffset + UInt64(indexes.count)))
-            let indexStart = indexes.beginRecord(.messageIndex)
-            indexes.uint16(UInt16(channel))
-            let lengthAt = indexes.reserveLength32()
+            indexOffsets.append((UInt16(channel), fileOffset + UInt64(output.count - indexesStart)))
+            let indexStart = output.beginRecord(.messageIndex)
+            output.uint16(UInt16(channel))
+            let lengthAt = output.reserveLength32()
             for (time, offset) in chunkMessageIndex[channel] {
-                indexes.uint64(time)
-                indexes.uint64(offset)
+                output.uint64(time)
+                output.uint64(offset)
             }
-            indexes.patchLength32(at: lengthAt)
-            indexes.endRecord(startedAt: indexStart)
-            chunkMessageIndex[channel].removeAll(keepingCapacity: true)
+            output.patchLength32(at: lengthAt)
+            output.endRecord(startedAt: indexStart)
         }
-        emitData(indexes.bytes)
+        let indexesLength = dataAppended(since: indexesStart)
+        for channel in chunkMessageIndex.indices { chunkMessageIndex[channel].removeAll(keepingCapacity: true) }
 
         var index = MCAPByteWriter()
         let indexStart = index.beginRecord(.chunkIndex)
         index.uint64(chunkStartTime)
         index.uint64(chunkEndTime)
         index.uint64(chunkOffset)
-        index.uint64(chunkLength)
+        index.uint64(UInt64(chunkLength))
         let mapAt = index.reserveLength32()
         for (channel, offset) in indexOffsets {
             index.uint16(channel)
             index.uint64(offset)
         }
         index.patchLength32(at: mapAt)
-        index.uint64(UInt64(indexes.count))
+        index.uint64(UInt64(indexesLength))
         index.string("")
         index.uint64(UInt64(chunk.count))
         index.uint64(UInt64(chunk.count))
@@ -256,6 +259,24 @@ public struct MCAPWriter: Sendable {
     public mutating func takeOutput() -> [UInt8] {
         defer { output.bytes.removeAll(keepingCapacity: true) }
         return output.bytes
+    }
+
+    /// Hands the bytes produced since the last call to `body` without copying them, then empties
+    /// the buffer (keeping its capacity). When `body` throws, the bytes are dropped all the same.
+    public mutating func drainOutput<Failure: Error>(_ body: ([UInt8]) throws(Failure) -> Void) throws(Failure) {
+        defer { output.bytes.removeAll(keepingCapacity: true) }
+        if !output.bytes.isEmpty { try body(output.bytes) }
+    }
+
+    /// Accounts for data-section bytes written into the output from `start` on: the data
+    /// section's CRC and the file offset. Returns how many.
+    private mutating func dataAppended(since start: Int) -> Int {
+        let count = output.count - start
+        var crc = dataSectionCRC
+        output.bytes.withUnsafeBytes { crc.update(UnsafeRawBufferPointer(rebasing: $0[start...])) }
+        dataSectionCRC = crc
+        fileOffset += UInt64(count)
+        return count
     }
 
     /// Messages written so far (also those in the open chunk).

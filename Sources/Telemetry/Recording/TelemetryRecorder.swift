@@ -130,20 +130,23 @@ public final class TelemetryRecorder: @unchecked Sendable {
 
     /// Writes the bytes the encoder has finished (whole chunks and their indexes).
     private func flush() {
-        let bytes = encoder.takeOutput()
-        guard !bytes.isEmpty, let file else { return }
+        guard let file else {
+            encoder.drainOutput { _ in }
+            return
+        }
+        var written = 0
         do throws(Errno) {
-            try file.append(bytes)
-            figures.bytesWritten += UInt64(bytes.count)
-            messagesOnDisk = encoder.messagesWritten - openChunkMessages()
+            try encoder.drainOutput { (bytes) throws(Errno) in
+                try file.append(bytes)
+                written = bytes.count
+            }
         } catch {
             fail("cannot write \(path): \(error)")
+            return
         }
-    }
-
-    /// Messages still in the open chunk (not yet in the output).
-    private func openChunkMessages() -> UInt64 {
-        encoder.openChunkMessages
+        guard written > 0 else { return }
+        figures.bytesWritten += UInt64(written)
+        messagesOnDisk = encoder.messagesWritten - encoder.openChunkMessages
     }
 
     private func fail(_ message: String) {
