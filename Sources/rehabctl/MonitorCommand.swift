@@ -31,9 +31,11 @@ enum MonitorCommand {
         defer { connection.close() }
         let interactive = isatty(STDOUT_FILENO) == 1 && !parsed.flag("--once")
         if !interactive {
+            // Not a terminal: the width a script asks for with COLUMNS, else a wide layout.
+            let columns = ProcessInfo.processInfo.environment["COLUMNS"].flatMap { Int($0) }.map { max(20, $0) } ?? 100
             while true {
                 let status = try SessionClientCommands.exchange(connection, "status", command: "monitor")
-                Terminal.printLine(MonitorView.lines(status, columns: 100).joined(separator: "\n"))
+                Terminal.printLine(MonitorView.lines(status, columns: columns).map { MonitorView.fit($0, columns) }.joined(separator: "\n"))
                 if parsed.flag("--once") || status["finished"]?.boolValue == true { return .success }
                 Terminal.printLine("")
                 usleep(1_000_000)

@@ -121,6 +121,12 @@ final class RecordingCommandTests: XCTestCase {
                      "loop: wake", "missed deadlines", "last fault: none", "target"] {
             XCTAssertTrue(output.contains(text), "missing \"\(text)\" in\n\(output)")
         }
+        // A narrow terminal: a block of lines per joint, no line wider than the terminal.
+        let narrow = try ProgramRun.run("rehabctl", ["monitor", "--session", socket, "--once"], environment: ["COLUMNS": "44"])
+        XCTAssertEqual(narrow.exitCode, 0, narrow.standardError)
+        let lines = narrow.standardOutput.split(separator: "\n")
+        XCTAssertTrue(lines.allSatisfy { $0.count <= 44 }, narrow.standardOutput)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("  position ") }, narrow.standardOutput)
     }
 
     func testMonitorWithoutASessionSaysSo() throws {
@@ -136,6 +142,25 @@ final class RecordingCommandTests: XCTestCase {
             let run = try ProgramRun.run("rehabctl", command)
             XCTAssertEqual(run.exitCode, 65, "\(command): \(run.standardError)")
             XCTAssertTrue(run.standardError.contains("not an MCAP file"), run.standardError)
+        }
+        // A recording with one byte flipped inside a chunk: the CRC catches it.
+        var encoder = TelemetryEncoder(jointNames: ["a"], rateHertz: 1_000, sessionMetadata: [], monotonicOrigin: .zero, unixOriginNanoseconds: 0)
+        for cycle in 0..<200 {
+            var frame = TelemetryFrame(jointCount: 1)
+            frame.cycle = Int64(cycle)
+            frame.time = MonotonicInstant(nanoseconds: Int64(cycle) * 1_000_000)
+            encoder.write(.cycle(frame))
+        }
+        encoder.finish()
+        var bytes = encoder.takeOutput()
+        let chunk = try XCTUnwrap(MCAPFile(bytes: bytes).chunks.first)
+        bytes[chunk.offset + chunk.length / 2] ^= 0x20
+        let corrupt = folder + "/corrupt.mcap"
+        try Data(bytes).write(to: URL(fileURLWithPath: corrupt))
+        for command in [["report", corrupt], ["export", corrupt, "--csv", folder + "/out"]] {
+            let run = try ProgramRun.run("rehabctl", command)
+            XCTAssertEqual(run.exitCode, 65, "\(command): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains("CRC mismatch"), run.standardError)
         }
         let missing = try ProgramRun.run("rehabctl", ["export", folder + "/missing.mcap", "--csv", folder + "/out"])
         XCTAssertEqual(missing.exitCode, 66, missing.standardError)
