@@ -253,27 +253,25 @@ enum ProcessCPU {
     }
 }
 
-/// Where black-box files go by default: ${XDG_STATE_HOME:-~/.local/state}/rehabhost/blackbox.
-enum BlackBoxLocation {
-    static var defaultFolder: String {
+/// Where a session's files go by default: ${XDG_STATE_HOME:-~/.local/state}/rehabhost/<kind>.
+enum StateFolder {
+    static func path(_ kind: String) -> String {
         let environment = ProcessInfo.processInfo.environment
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/rehabhost/blackbox" }
-        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/rehabhost/blackbox"
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/rehabhost/" + kind }
+        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/rehabhost/" + kind
     }
 }
 
-/// Where recordings go by default: ${XDG_STATE_HOME:-~/.local/state}/rehabhost/recordings.
-enum RecordingLocation {
-    static var defaultFolder: String {
-        let environment = ProcessInfo.processInfo.environment
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/rehabhost/recordings" }
-        return (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/rehabhost/recordings"
-    }
+/// Black boxes: <state>/rehabhost/blackbox.
+enum BlackBoxLocation {
+    static var defaultFolder: String { StateFolder.path("blackbox") }
+}
 
-    /// `<folder>/<command>-<UTC time>.mcap`.
+/// Recordings: <state>/rehabhost/recordings/<command>-<UTC time>.mcap.
+enum RecordingLocation {
     static func defaultPath(for command: String) -> String {
         let stamp = WallClock.utcTimestamp(WallClock.unixNanoseconds()).replacingOccurrences(of: ":", with: "-")
-        return defaultFolder + "/\(command)-\(stamp).mcap"
+        return StateFolder.path("recordings") + "/\(command)-\(stamp).mcap"
     }
 }
 

@@ -1,5 +1,6 @@
 /// CRC-32 as MCAP uses it (ISO-HDLC, the zlib/PNG CRC): reflected polynomial 0xEDB88320, initial
-/// value and final XOR 0xFFFFFFFF. Check value: CRC32("123456789") = 0xCBF43926.
+/// value and final XOR 0xFFFFFFFF. Check value: CRC32("123456789") = 0xCBF43926. (RehabLink frames use
+/// a different polynomial, CRC-32C, in `Wire`: two standards, not one function with two names.)
 public struct CRC32: Sendable {
     private static let table: [UInt32] = (0..<256).map { index in
         var value = UInt32(index)
