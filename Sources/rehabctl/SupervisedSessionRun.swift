@@ -112,6 +112,11 @@ struct SupervisedSessionRun {
         case "none"?: recordPath = nil
         case let path?:
             guard !path.isEmpty, !path.hasSuffix("/") else { throw parsed.usageError("--record takes a file path (…/session.mcap) or none") }
+            // Never overwrite an earlier recording (a device such as /dev/null is fine).
+            var existing = stat()
+            if stat(path, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG {
+                throw parsed.usageError("--record \(path): the file exists; choose a new path or remove it first (recordings are never overwritten)")
+            }
             recordPath = path
         case nil: recordPath = command == "demo" ? RecordingLocation.defaultPath(for: command) : nil
         }

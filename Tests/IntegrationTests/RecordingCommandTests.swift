@@ -63,9 +63,9 @@ final class RecordingCommandTests: XCTestCase {
     /// `kill -9` in the middle of a recorded session: the file is cut short, `recover` rebuilds it
     /// with everything up to the last chunk, which reached the disk at most ~100 ms before the kill.
     func testAfterKillMinus9TheRecordingIsRecoveredUpToItsLastChunk() throws {
-        let path = folder + "/killed.mcap"
         var lossMilliseconds: [Double] = []
         for attempt in 1...3 {
+            let path = folder + "/killed\(attempt).mcap"
             let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--record", path, "--control-socket", "none"])
             usleep(2_500_000)
             let killedAt = WallClock.unixNanoseconds()
@@ -82,7 +82,7 @@ final class RecordingCommandTests: XCTestCase {
             let recover = try ProgramRun.run("rehabctl", ["recover", path])
             XCTAssertEqual(recover.exitCode, 0, recover.standardError)
             XCTAssertTrue(recover.standardOutput.contains("complete chunks"), recover.standardOutput)
-            let recovered = try load(folder + "/killed.recovered.mcap")
+            let recovered = try load(folder + "/killed\(attempt).recovered.mcap")
             XCTAssertTrue(recovered.isComplete)
             let states = recovered.messages(onTopic: "/joint_state")
             guard let last = states.last else { return XCTFail("nothing recovered: \(recover.standardOutput)") }
@@ -170,6 +170,15 @@ final class RecordingCommandTests: XCTestCase {
         XCTAssertTrue(noFolder.standardError.contains("--csv DIR is required"), noFolder.standardError)
         let directory = try ProgramRun.run("rehabctl", ["report", folder])
         XCTAssertEqual(directory.exitCode, 66, directory.standardError)
+    }
+
+    func testAnExistingRecordingIsNeverOverwritten() throws {
+        let path = folder + "/earlier.mcap"
+        try Data("earlier session".utf8).write(to: URL(fileURLWithPath: path))
+        let run = try ProgramRun.run("rehabctl", ["demo", "--duration", "1", "--record", path])
+        XCTAssertEqual(run.exitCode, 64, run.standardError)
+        XCTAssertTrue(run.standardError.contains("the file exists"), run.standardError)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "earlier session")
     }
 
     /// A recording path that cannot be written: the session runs on under full supervision, the
