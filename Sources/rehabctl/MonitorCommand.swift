@@ -98,10 +98,14 @@ enum MonitorView {
         }
         lines.append("last fault: " + (status["latched"]?.objectValue?["text"]?.stringValue ?? "none"))
         if let loop = status["loop"]?.objectValue {
-            lines.append(
-                "loop: wake \(number(loop["wake_latency_us"], 1)) µs (max last s \(number(loop["wake_latency_max_last_second_us"], 1)))   "
-                    + "compute \(number(loop["compute_us"], 1)) µs (max \(number(loop["compute_max_last_second_us"], 1)))   "
-                    + "missed deadlines \(loop["missed_deadlines"]?.integerValue ?? 0)")
+            let wake = "wake \(number(loop["wake_latency_us"], 1)) µs (max last s \(number(loop["wake_latency_max_last_second_us"], 1)))"
+            let compute = "compute \(number(loop["compute_us"], 1)) µs (max \(number(loop["compute_max_last_second_us"], 1)))"
+            let missed = "missed deadlines \(loop["missed_deadlines"]?.integerValue ?? 0)"
+            if columns >= 86 {
+                lines.append("loop: \(wake)   \(compute)   \(missed)")
+            } else {
+                lines += ["loop: \(wake)", "  \(compute)", "  \(missed)"]
+            }
         }
         lines.append("")
         let joints = status["joints"]?.arrayValue?.compactMap(\.objectValue) ?? []
