@@ -14,10 +14,18 @@ BIN=.build/release/rehabctl
 OUT="$(mktemp -d /tmp/rehabhost-soak.XXXXXX)"
 for attempt in $(seq 1 "$ATTEMPTS"); do
   # shellcheck disable=SC2086
-  "$BIN" demo --duration "$DURATION" --rate "$RATE" --record "$OUT/soak.mcap" --json ${REHABCTL_OPTIONS:-} > "$OUT/report.json" 2> "$OUT/stderr.txt" || true
-  if python3 - "$OUT/report.json" "$DURATION" <<'PY'
+  rm -f "$OUT/soak.mcap"
+  code=0
+  "$BIN" demo --duration "$DURATION" --rate "$RATE" --record "$OUT/soak.mcap" --json ${REHABCTL_OPTIONS:-} > "$OUT/report.json" 2> "$OUT/stderr.txt" || code=$?
+  if python3 - "$OUT/report.json" "$DURATION" "$code" "$OUT/stderr.txt" <<'PY'
 import json, sys
-report = json.load(open(sys.argv[1])); duration = float(sys.argv[2])
+try:
+    report = json.load(open(sys.argv[1]))
+except ValueError:
+    print(f"  rehabctl printed no report (exit {sys.argv[3]}); its last words:")
+    print("    " + "\n    ".join(open(sys.argv[4]).read().splitlines()[-3:]))
+    sys.exit(3)
+duration = float(sys.argv[2])
 recording = report.get("recording") or {}
 cycles = report["cycles"]; written = recording.get("messages_written", 0)
 per_cycle = written / max(cycles, 1)
@@ -32,8 +40,12 @@ lossless = recording.get("records_dropped") == 0 and recording.get("messages_not
 sys.exit(0 if full and lossless else (2 if not lossless else 1))
 PY
   then echo "attempt $attempt: complete and lossless ($OUT/soak.mcap)"; exit 0
-  else status=$?; echo "attempt $attempt: $([ $status -eq 2 ] && echo 'LOSSY' || echo 'stopped early (host stall: see the safety events)')"
-    [ $status -eq 2 ] && exit 2
+  else status=$?
+    case $status in
+      2) echo "attempt $attempt: LOSSY"; exit 2 ;;
+      3) echo "attempt $attempt: no report"; exit 3 ;;
+      *) echo "attempt $attempt: stopped early (host stall: see the safety events)" ;;
+    esac
   fi
 done
 echo "no full-length run in $ATTEMPTS attempts"; exit 1

@@ -29,7 +29,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public init(
         path: String, group: gid_t? = nil, control: SessionControl, statusBoard: SnapshotBoard<SessionStatus>,
-        jointNames: [String], exerciseName: String = "passive flexion–extension"
+        jointNames: [String], exerciseName: String
     ) throws(Errno) {
         listener = try UnixSocketListener(path: path, mode: group == nil ? 0o600 : 0o660, group: group)
         self.path = path

@@ -25,6 +25,13 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
         self.centeringSpeedRadiansPerSecond = centeringSpeedRadiansPerSecond
     }
 
+    /// "passive range of motion, flexion_extension ±25°": what the exercise is, for people.
+    public func description(jointNames: [String]) -> String {
+        let joint = jointIndex < jointNames.count ? jointNames[jointIndex] : "joint \(jointIndex)"
+        let degrees = Units.degrees(fromRadians: amplitudeRadians)
+        return "passive range of motion, \(joint) ±\(degrees.rounded() == degrees ? String(Int(degrees)) : String(degrees))°"
+    }
+
     /// The fastest the exercise moves [rad/s].
     public var peakVelocityRadiansPerSecond: Double {
         MinimumJerk(from: -amplitudeRadians, to: amplitudeRadians, durationSeconds: swingSeconds).peakVelocityRadiansPerSecond

@@ -215,7 +215,7 @@ public final class TherapySession {
             ? nil : TelemetryRing(capacity: Int(options.telemetryRingSeconds * options.rateHertz * 1.1) + 64)
         sessionMetadata = [
             ("profile", profile.name), ("device", device.name), ("rate_hz", "\(options.rateHertz)"),
-            ("duration_s", "\(options.durationSeconds)"), ("exercise", "passive flexion–extension"),
+            ("duration_s", "\(options.durationSeconds)"), ("exercise", options.exercise.description(jointNames: profile.joints.map(\.name))),
         ]
         status.rateHertz = options.rateHertz
         status.jointCount = count

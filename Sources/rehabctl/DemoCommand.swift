@@ -10,7 +10,7 @@ enum DemoCommand {
         discussion: """
             Starts `rehabsim` as a child process, connects to its pseudo-terminal through the same serial
             code a real device gets, runs the self-test (identity, fresh state, link pre-flight, watchdog
-            confirmation), enables the robot and runs a passive flexion–extension exercise (±25°,
+            confirmation), enables the robot and runs a passive range-of-motion exercise of the first joint (±25°,
             minimum-jerk swings) at the loop rate, then stops it (Cat 1), disables it, stops the simulator
             and prints a summary: tracking error, safety events and loop timing.
 

@@ -195,7 +195,7 @@ struct SupervisedSessionRun {
             do {
                 server = try ControlServer(
                     path: controlSocket, group: controlGroup, control: session.control, statusBoard: session.statusBoard,
-                    jointNames: profile.joints.map(\.name))
+                    jointNames: profile.joints.map(\.name), exerciseName: options.exercise.description(jointNames: profile.joints.map(\.name)))
             } catch {
                 throw CommandFailure("rehabctl \(command): cannot create the control socket \(controlSocket): \(error)", exitCode: .noInput)
             }
@@ -207,12 +207,13 @@ struct SupervisedSessionRun {
         let wallBefore = MonotonicClock.now()
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
         let (duration, rate) = (durationSeconds, rateHertz)
+        let exercise = options.exercise.description(jointNames: profile.joints.map(\.name))
         let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity in
             if let identity {
                 Terminal.printError(
                     "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed")
             }
-            Terminal.printError("rehabctl \(name): running a passive flexion–extension exercise for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
+            Terminal.printError("rehabctl \(name): running \(exercise) for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
         }
         let wallSeconds = MonotonicClock.now().seconds(since: wallBefore)
         var simulatorCPU: Double?

@@ -117,7 +117,7 @@ final class RecordingCommandTests: XCTestCase {
             if run.exitCode == 0 && output.contains("state ACTIVE") { break }
             usleep(200_000)
         }
-        for text in ["RehabHost monitor", "state ACTIVE", "passive flexion–extension", "flexion_extension", "pronation_supination",
+        for text in ["RehabHost monitor", "state ACTIVE", "passive range of motion, flexion_extension ±25°", "flexion_extension", "pronation_supination",
                      "loop: wake", "missed deadlines", "last fault: none", "target"] {
             XCTAssertTrue(output.contains(text), "missing \"\(text)\" in\n\(output)")
         }

@@ -13,7 +13,7 @@ final class ControlServerTests: XCTestCase {
         try harness.session.prepare()
         let path = NSTemporaryDirectory() + "rehabhost-control-\(UUID().uuidString.prefix(8)).sock"
         let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
-                                       jointNames: harness.profile.joints.map(\.name))
+                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "passive range of motion")
         server.start()
         defer { server.stop() }
         var info = stat()
@@ -45,7 +45,7 @@ final class ControlServerTests: XCTestCase {
         let path = NSTemporaryDirectory() + "rehabhost-group-\(UUID().uuidString.prefix(8)).sock"
         let group = getgid()
         let server = try ControlServer(path: path, group: group, control: harness.session.control,
-                                       statusBoard: harness.session.statusBoard, jointNames: [])
+                                       statusBoard: harness.session.statusBoard, jointNames: [], exerciseName: "passive range of motion")
         defer { server.stop() }
         var info = stat()
         XCTAssertEqual(stat(path, &info), 0)
