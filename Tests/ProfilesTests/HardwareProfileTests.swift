@@ -19,6 +19,21 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertEqual(profile.control.rateHertz, 1000)
     }
 
+    /// Every profile shipped in hardware/ loads without a single issue.
+    func testEveryShippedProfileLoads() throws {
+        let folder = RepositoryPaths.file("hardware").path
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertEqual(names, ["ankle-trainer.json", "wrist-trainer.json"])
+        for name in names {
+            let profile = try HardwareProfileLoader.load(path: folder + "/" + name)
+            XCTAssertEqual(profile.name + ".json", name)
+        }
+        let ankle = try HardwareProfileLoader.load(path: folder + "/ankle-trainer.json")
+        XCTAssertEqual(ankle.joints[0].hardLimitMinimumRadians, -50 * .pi / 180, accuracy: 1e-12, "asymmetric range")
+        XCTAssertEqual(ankle.joints[0].hardLimitMaximumRadians, 32 * .pi / 180, accuracy: 1e-12)
+        XCTAssertEqual(ankle.joints[0].torqueLimitNewtonMeters, 25)
+    }
+
     func testResolveFindsAProfileByNameInTheSearchFolders() throws {
         let folder = RepositoryPaths.file("hardware").path
         XCTAssertEqual(try HardwareProfileLoader.resolve("wrist-trainer", searchFolders: ["/nonexistent", folder]),

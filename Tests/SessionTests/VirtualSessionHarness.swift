@@ -16,9 +16,10 @@ struct VirtualSessionHarness {
     let session: TherapySession
 
     init(durationSeconds: Double = 10, rateHertz: Double = 1000, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion(),
+         profileName: String = "wrist-trainer",
          configure: (SimulatedRehabLinkDevice, InProcessDeviceLink) -> Void = { _, _ in },
          adjust: (inout TherapySession.Options) -> Void = { _ in }) throws {
-        profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/wrist-trainer.json").path)
+        profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/\(profileName).json").path)
         clock = VirtualClock(start: MonotonicInstant(nanoseconds: 5_000_000_000))
         simulator = SimulatedRehabLinkDevice(configuration: SimulatedDeviceConfiguration(profile: profile), bootTime: clock.now())
         link = InProcessDeviceLink(device: simulator, clock: clock)
