@@ -1,40 +1,79 @@
 import Control
 import Primitives
+import Profiles
 
-/// The walking skeleton's exercise: the robot moves one joint through ±amplitude along minimum-jerk
-/// swings with holds at the ends, the other joints held at their neutral position, for a set time.
-/// (Exercise files and further therapy modes build on this later.)
+/// The passive exercise: the robot moves one joint between the ends of a range of motion along
+/// minimum-jerk swings with holds at the ends, the other joints held at their neutral position —
+/// for a set time, or for a number of repetitions (one repetition: out to the upper end and back
+/// to the lower end). It starts and ends at neutral (0 rad), which must lie inside the range.
 public struct PassiveRangeOfMotion: Sendable, Equatable {
     /// The joint that swings.
     public var jointIndex: Int
-    public var amplitudeRadians: Double
-    /// Time for a full swing from −amplitude to +amplitude.
+    /// The ends of the swing [rad]; minimum < 0 < maximum.
+    public var rangeMinimumRadians: Double
+    public var rangeMaximumRadians: Double
+    /// Time for a full swing from one end of the range to the other.
     public var swingSeconds: Double
     public var holdSeconds: Double
+    /// Out-and-back repetitions; nil: as many as fit in the session's duration.
+    public var repetitions: Int?
     /// The speed used to bring joints to neutral at the start (not faster than this on average).
     public var centeringSpeedRadiansPerSecond: Double
+    /// Impedance of the exercised joint; nil: the profile's defaults.
+    public var stiffnessNewtonMetersPerRadian: Double?
+    public var dampingNewtonMeterSecondsPerRadian: Double?
 
+    /// A symmetric swing of ±`amplitudeRadians`.
     public init(
         jointIndex: Int = 0, amplitudeRadians: Double = 25 * Units.radiansPerDegree, swingSeconds: Double = 2,
         holdSeconds: Double = 0.25, centeringSpeedRadiansPerSecond: Double = 0.5
     ) {
+        self.init(jointIndex: jointIndex, rangeRadians: -amplitudeRadians...amplitudeRadians, swingSeconds: swingSeconds,
+                  holdSeconds: holdSeconds, centeringSpeedRadiansPerSecond: centeringSpeedRadiansPerSecond)
+    }
+
+    public init(
+        jointIndex: Int, rangeRadians: ClosedRange<Double>, swingSeconds: Double, holdSeconds: Double, repetitions: Int? = nil,
+        centeringSpeedRadiansPerSecond: Double = 0.5
+    ) {
         self.jointIndex = jointIndex
-        self.amplitudeRadians = amplitudeRadians
+        rangeMinimumRadians = rangeRadians.lowerBound
+        rangeMaximumRadians = rangeRadians.upperBound
         self.swingSeconds = swingSeconds
         self.holdSeconds = holdSeconds
+        self.repetitions = repetitions
         self.centeringSpeedRadiansPerSecond = centeringSpeedRadiansPerSecond
     }
 
-    /// "passive range of motion, flexion_extension ±25°": what the exercise is, for people.
+    /// "passive range of motion, flexion_extension ±25°" (or "-45…25°"): what the exercise is, for people.
     public func description(jointNames: [String]) -> String {
         let joint = jointIndex < jointNames.count ? jointNames[jointIndex] : "joint \(jointIndex)"
-        let degrees = Units.degrees(fromRadians: amplitudeRadians)
-        return "passive range of motion, \(joint) ±\(degrees.rounded() == degrees ? String(Int(degrees)) : String(degrees))°"
+        func degrees(_ radians: Double) -> String {
+            let value = (Units.degrees(fromRadians: radians) * 10).rounded() / 10
+            return value.rounded() == value ? String(Int(value)) : String(value)
+        }
+        let range = rangeMinimumRadians == -rangeMaximumRadians
+            ? "±\(degrees(rangeMaximumRadians))°" : "\(degrees(rangeMinimumRadians))…\(degrees(rangeMaximumRadians))°"
+        return "passive range of motion, \(joint) \(range)" + (repetitions.map { ", \($0) repetitions" } ?? "")
     }
 
-    /// The fastest the exercise moves [rad/s].
+    private var span: Double { rangeMaximumRadians - rangeMinimumRadians }
+
+    /// The fastest the exercise moves [rad/s] (minimum jerk peaks at 1.875 × the mean speed).
     public var peakVelocityRadiansPerSecond: Double {
-        MinimumJerk(from: -amplitudeRadians, to: amplitudeRadians, durationSeconds: swingSeconds).peakVelocityRadiansPerSecond
+        1.875 * span / swingSeconds
+    }
+
+    /// From neutral to the upper end, and from the lower end back to neutral, at the swings' peak speed.
+    private var firstMoveSeconds: Double { max(0.2, swingSeconds * rangeMaximumRadians / span) }
+    private var lastMoveSeconds: Double { max(0.2, swingSeconds * -rangeMinimumRadians / span) }
+
+    /// How long `repetitions` take from neutral back to neutral, plus `centeringSeconds` [s].
+    public func durationSeconds(repetitions: Int, centeringSeconds: Double = 0) -> Double {
+        // First move and hold, 2n − 1 full swings with holds, the way back. 1 ms of slack keeps the
+        // last swing inside the plan whatever the rounding.
+        centeringSeconds + firstMoveSeconds + holdSeconds + Double(2 * repetitions - 1) * (swingSeconds + holdSeconds) + lastMoveSeconds
+            + 0.001
     }
 
     /// The most waypoints a plan of `durationSeconds` can have: reserve this much.
@@ -53,8 +92,9 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
     /// be made in the control cycle from the state measured at activation (SR-5).
     ///
     /// Joints away from neutral are first brought there at no more than the centring speed. Then
-    /// the joint swings between ±amplitude for as many swings as fit, and returns to neutral. When
-    /// not even one out-and-back fits, a single smaller one at the same peak speed is made.
+    /// the joint swings between the ends of the range — for `repetitions` out-and-backs when set,
+    /// else as many as fit — and returns to neutral. When not even one out-and-back fits, a single
+    /// smaller one at the same peak speed is made.
     public func plan(from start: JointList<Double>, durationSeconds: Double, into trajectory: inout WaypointTrajectory) {
         trajectory.replan(from: start)
         let duration = max(durationSeconds, 0.05)
@@ -68,37 +108,66 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
             trajectory.append(.init(positions: center, moveSeconds: centering))
             elapsed = centering
         }
-        let half = swingSeconds / 2
         let remaining = duration - elapsed
         var swings = 0
-        if remaining >= half + holdSeconds + half {
-            var sign = 1.0
-            while true {
-                let move = swings == 0 ? half : swingSeconds
-                if elapsed + move + holdSeconds + half > duration { break }
+        let maximumSwings = repetitions.map { 2 * $0 } ?? Int.max
+        if remaining >= firstMoveSeconds + holdSeconds + lastMoveSeconds {
+            var upper = true
+            while swings < maximumSwings {
+                let move = swings == 0 ? firstMoveSeconds : swingSeconds
+                // After this swing there must be time to return to neutral from where it ends.
+                let back = upper ? swingSeconds * rangeMaximumRadians / span : lastMoveSeconds
+                if elapsed + move + holdSeconds + max(0.2, back) > duration { break }
                 var target = center
-                target[jointIndex] = sign * amplitudeRadians
+                target[jointIndex] = upper ? rangeMaximumRadians : rangeMinimumRadians
                 trajectory.append(.init(positions: target, moveSeconds: move, holdSeconds: holdSeconds))
                 elapsed += move + holdSeconds
-                sign = -sign
+                upper.toggle()
                 swings += 1
             }
         } else if remaining > 0.1 {
             // A short session: one out-and-back, as far as the same peak speed allows in the time.
             let shortHalf = remaining / 2
             var target = center
-            target[jointIndex] = min(amplitudeRadians, peakVelocityRadiansPerSecond * shortHalf / 1.875)
+            target[jointIndex] = min(rangeMaximumRadians, peakVelocityRadiansPerSecond * shortHalf / 1.875)
             trajectory.append(.init(positions: target, moveSeconds: shortHalf))
             elapsed += shortHalf
             swings = 1
         }
-        let back = swings > 0 ? min(half, duration - elapsed) : 0
+        let endsUpper = swings % 2 == 1
+        let backSeconds = endsUpper ? max(0.2, swingSeconds * rangeMaximumRadians / span) : lastMoveSeconds
+        let back = swings > 0 ? min(backSeconds, duration - elapsed) : 0
         if back > 0 {
-            trajectory.append(.init(positions: center, moveSeconds: back, holdSeconds: max(0, duration - elapsed - back)))
+            // Counted repetitions end with a normal hold at neutral; a timed exercise holds to its end.
+            let rest = max(0, duration - elapsed - back)
+            trajectory.append(.init(positions: center, moveSeconds: back, holdSeconds: repetitions == nil ? rest : min(holdSeconds, rest)))
         } else if trajectory.waypoints.isEmpty {
             trajectory.append(.init(positions: center, moveSeconds: duration))
         } else {
             trajectory.extendLastHold(bySeconds: duration - elapsed)
         }
+    }
+}
+
+extension PassiveRangeOfMotion {
+    /// The passive exercise of a validated exercise file on `profile`; refuses, with every reason,
+    /// what does not fit the robot.
+    public init(_ definition: ExerciseDefinition, profile: HardwareProfile) throws(ProfileError) {
+        let problems = ExerciseLoader.problems(definition, profile: profile)
+        guard problems.isEmpty, let joint = profile.joints.firstIndex(where: { $0.name == definition.jointName }) else {
+            throw .invalid(path: definition.sourcePath, issues: problems)
+        }
+        self.init(
+            jointIndex: joint, rangeRadians: definition.rangeMinimumRadians...definition.rangeMaximumRadians,
+            swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
+        stiffnessNewtonMetersPerRadian = definition.stiffnessNewtonMetersPerRadian
+        dampingNewtonMeterSecondsPerRadian = definition.dampingNewtonMeterSecondsPerRadian
+    }
+
+    /// The session time the exercise needs after the enable ramp: its duration, or its repetitions
+    /// with room for bringing a joint to neutral first (the plan ends with the last repetition).
+    public func sessionSeconds(durationSeconds: Double?) -> Double {
+        if let repetitions { return self.durationSeconds(repetitions: repetitions, centeringSeconds: 3) }
+        return durationSeconds ?? 10
     }
 }

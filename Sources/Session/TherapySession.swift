@@ -128,6 +128,9 @@ public final class TherapySession {
     private var frame: TelemetryFrame
     private var transitionsHandedOver = 0
     private var recorder: TelemetryRecorder?
+    /// Out-and-backs of the exercised joint's target completed (upper end, then lower end).
+    private var repetitionsCompleted = 0
+    private var reachedUpperEnd = false
     /// The running second's largest wake latency and compute time, for the status board.
     private var secondStart = MonotonicInstant.zero
     private var secondMaxWake: Int64 = 0
@@ -155,11 +158,14 @@ public final class TherapySession {
         let limits = try SafetySettings.jointLimits(profile, patientRange: options.patientRange)
         let exerciseLimits = limits[exercise.jointIndex]
         let joint = profile.joints[exercise.jointIndex]
-        guard exercise.amplitudeRadians > 0, exercise.amplitudeRadians <= exerciseLimits.softMaximumRadians,
-            -exercise.amplitudeRadians >= exerciseLimits.softMinimumRadians
+        guard exercise.rangeMinimumRadians < 0, exercise.rangeMaximumRadians > 0 else {
+            throw .invalidOptions("the exercise's range must contain neutral (0°): it starts and ends there")
+        }
+        guard exercise.rangeMaximumRadians <= exerciseLimits.softMaximumRadians,
+            exercise.rangeMinimumRadians >= exerciseLimits.softMinimumRadians
         else {
             throw .invalidOptions(
-                "exercise amplitude \(Units.degrees(fromRadians: exercise.amplitudeRadians))° is beyond the soft limits of \(joint.name) (\(Units.degrees(fromRadians: exerciseLimits.softMinimumRadians))° … \(Units.degrees(fromRadians: exerciseLimits.softMaximumRadians))°)")
+                "exercise range \(Units.degrees(fromRadians: exercise.rangeMinimumRadians))° … \(Units.degrees(fromRadians: exercise.rangeMaximumRadians))° is beyond the soft limits of \(joint.name) (\(Units.degrees(fromRadians: exerciseLimits.softMinimumRadians))° … \(Units.degrees(fromRadians: exerciseLimits.softMaximumRadians))°)")
         }
         guard exercise.peakVelocityRadiansPerSecond < min(joint.ratedVelocityRadiansPerSecond, profile.safety.velocityTripRadiansPerSecond)
         else {
@@ -182,9 +188,10 @@ public final class TherapySession {
                 viscousFrictionNewtonMeterSecondsPerRadian: 0, coulombFrictionNewtonMeters: 0))
         var demandSpeeds = JointList<Double>.zeros(count)
         for (index, joint) in profile.joints.enumerated() {
+            let exercised = index == exercise.jointIndex
             gains[index] = .init(
-                stiffnessNewtonMetersPerRadian: joint.defaultStiffnessNewtonMetersPerRadian,
-                dampingNewtonMeterSecondsPerRadian: joint.defaultDampingNewtonMeterSecondsPerRadian,
+                stiffnessNewtonMetersPerRadian: (exercised ? exercise.stiffnessNewtonMetersPerRadian : nil) ?? joint.defaultStiffnessNewtonMetersPerRadian,
+                dampingNewtonMeterSecondsPerRadian: (exercised ? exercise.dampingNewtonMeterSecondsPerRadian : nil) ?? joint.defaultDampingNewtonMeterSecondsPerRadian,
                 inertiaKilogramSquareMeters: joint.inertiaKilogramSquareMeters,
                 viscousFrictionNewtonMeterSecondsPerRadian: joint.viscousFrictionNewtonMeterSecondsPerRadian,
                 coulombFrictionNewtonMeters: joint.coulombFrictionNewtonMeters)
@@ -613,6 +620,7 @@ public final class TherapySession {
             trajectory.sample(at: max(0, trajectoryTime), into: &target)
             blendAfterResume(now: now)
             clamp.clampTargets(&target)
+            countRepetitions()
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
             for joint in 0..<demandsMotion.count {
                 demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
@@ -659,18 +667,35 @@ public final class TherapySession {
         }
     }
 
-    /// Plans the exercise from the measured state into the preallocated trajectory (no allocation).
+    /// Plans the exercise from the measured state into the preallocated trajectory (no allocation):
+    /// the repetitions not yet done, or the time left.
     private func planExercise(from state: RobotState, seconds: Double) {
         var start = JointList<Double>.zeros(state.joints.count)
         for joint in 0..<state.joints.count { start[joint] = state.joints[joint].positionRadians }
-        options.exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
+        var exercise = options.exercise
+        if let repetitions = exercise.repetitions { exercise.repetitions = max(1, repetitions - repetitionsCompleted) }
+        exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
+    }
+
+    /// A repetition is done when the target, having been at the upper end, reaches the lower end.
+    private func countRepetitions() {
+        let joint = options.exercise.jointIndex
+        let position = target.positions[joint]
+        let tolerance = 1e-4
+        if position >= options.exercise.rangeMaximumRadians - tolerance {
+            reachedUpperEnd = true
+        } else if reachedUpperEnd && position <= options.exercise.rangeMinimumRadians + tolerance {
+            reachedUpperEnd = false
+            repetitionsCompleted += 1
+        }
     }
 
     /// SR-5 on resume: the rest of the exercise is planned from the measured state, and the target
     /// blends from the hold position into it over the ramp time, so the torque has no step.
     private func resume(state: RobotState, now: MonotonicInstant) {
         let remaining = options.durationSeconds - ramp.durationSeconds - consumedExerciseSeconds
-        if remaining < 0.1 && !stopPosted {
+        let repetitionsDone = options.exercise.repetitions.map { repetitionsCompleted >= $0 } ?? false
+        if (remaining < 0.1 || repetitionsDone) && !stopPosted {
             stopPosted = true
             control.post(.stop)
         }
@@ -817,6 +842,7 @@ public final class TherapySession {
             "rms_tracking_error_rad": perJoint { self.metrics.rmsError($0) },
             "max_abs_tracking_error_rad": perJoint { self.metrics.maxAbsError[$0] },
             "peak_torque_nm": perJoint { self.metrics.maxAbsTorque[$0] },
+            "repetitions": .int(repetitionsCompleted),
             "safety_events": .int(transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }.count),
             "final_state": .string(supervisor.state.rawValue),
             "time_in_state_s": .object(timeInState),

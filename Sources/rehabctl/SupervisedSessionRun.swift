@@ -71,6 +71,8 @@ struct SupervisedSessionRun {
     var holdsAfterFault: Bool
     /// Where the session is recorded (MCAP); nil: not recorded.
     var recordPath: String?
+    /// The exercise (`--exercise FILE`, or the default passive swing of the first joint).
+    var exercise = PassiveRangeOfMotion()
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -96,6 +98,25 @@ struct SupervisedSessionRun {
             profile = try ProfileSearch.load(parsed.string("--profile") ?? "wrist-trainer")
         } catch {
             throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        }
+        if let name = parsed.string("--exercise") {
+            do {
+                let path = try ExerciseLoader.resolve(name, hardwareFolders: ProfileSearch.folders())
+                let definition = try ExerciseLoader.load(path: path)
+                exercise = try PassiveRangeOfMotion(definition, profile: profile)
+                if parsed.string("--duration") != nil {
+                    throw CommandFailure(
+                        "rehabctl \(command): --duration and --exercise: the exercise file sets how long (repetitions or duration_s)",
+                        exitCode: .usage)
+                }
+                durationSeconds = profile.control.enableRampSeconds + exercise.sessionSeconds(durationSeconds: definition.durationSeconds)
+            } catch let error as ProfileError {
+                throw CommandFailure("rehabctl \(command): --exercise: \(error)", exitCode: error.exitCode)
+            } catch let error as CommandFailure {
+                throw error
+            } catch {
+                throw CommandFailure("rehabctl \(command): --exercise: \(error)", exitCode: .software)
+            }
         }
         port = parsed.string("--port")
         faultScript = parsed.string("--faults")
@@ -172,7 +193,7 @@ struct SupervisedSessionRun {
             throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
         }
         let driver = RehabLinkDevice(link: serialPort, jointCount: profile.joints.count)
-        var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds)
+        var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise)
         options.observesTerminationSignals = true
         options.spinNanoseconds = spinNanoseconds
         options.waitsForReplies = waitsForReplies
@@ -285,6 +306,8 @@ enum RecordingLocation {
 enum LoopOptions {
     /// The control socket, the black box and what happens after a fault (demo, bench, run).
     static let session: [CommandSpec.Option] = [
+        .init("--exercise", value: "NAME|PATH",
+              help: "An exercise file (hardware/exercises/NAME.json): mode, joint, range, speed, repetitions or duration; checked against the profile before anything moves. Default: a passive ±25° swing of the first joint."),
         .init("--control-socket", value: "PATH|none",
               help: "Unix socket for rehabctl estop/stop/pause/resume/reset/release/status from another terminal; default: session-<pid>.sock in /run/rehabhost (root), $XDG_RUNTIME_DIR/rehabhost or /tmp/rehabhost-<uid>."),
         .init("--control-group", value: "GROUP", help: "Let this group use the control socket too (mode 0660 instead of 0600)."),

@@ -39,8 +39,8 @@ final class PassiveRangeOfMotionTests: XCTestCase {
 
     func testLongSessionsSwingThroughTheFullAmplitude() {
         let range = extremes(exercise.trajectory(from: positions([0, 0]), durationSeconds: 9.5))
-        XCTAssertEqual(range.max, exercise.amplitudeRadians, accuracy: 1e-9)
-        XCTAssertEqual(range.min, -exercise.amplitudeRadians, accuracy: 1e-9)
+        XCTAssertEqual(range.max, exercise.rangeMaximumRadians, accuracy: 1e-9)
+        XCTAssertEqual(range.min, exercise.rangeMinimumRadians, accuracy: 1e-9)
         XCTAssertLessThanOrEqual(range.peakSpeed, exercise.peakVelocityRadiansPerSecond + 1e-6)
     }
 

@@ -37,7 +37,7 @@ final class SecondRobotTests: XCTestCase {
         XCTAssertThrowsError(try VirtualSessionHarness(
             durationSeconds: 2, exercise: PassiveRangeOfMotion(amplitudeRadians: 30 * Units.radiansPerDegree), profileName: "ankle-trainer")
         ) { error in
-            XCTAssertTrue("\(error)".contains("beyond the soft limits of dorsi_plantarflexion"), "\(error)")
+            XCTAssertTrue("\(error)".contains("is beyond the soft limits of dorsi_plantarflexion"), "\(error)")
         }
     }
 }

@@ -1,0 +1,117 @@
+import Primitives
+import StrictJSON
+
+/// An exercise file (hardware/exercises/*.json), validated and in SI units: which therapy mode,
+/// which joint, over what range, how fast, how many times, with what impedance.
+///
+/// This version runs the `passive` mode; the other modes of the literature (active-assist,
+/// active-resist, transparent, mirror) are recognised by name and refused with that reason, so that
+/// a file written for them is never run as something else.
+public struct ExerciseDefinition: Sendable, Equatable {
+    public static let format = "rehabhost-exercise/1"
+    /// Modes this version runs.
+    public static let runnableModes = ["passive"]
+    /// Modes recognised but not available in this version.
+    public static let plannedModes = ["active_assist", "active_resist", "transparent", "mirror"]
+
+    public var name: String
+    public var description: String
+    public var mode: String
+    /// The exercised joint, by its profile name.
+    public var jointName: String
+    public var rangeMinimumRadians: Double
+    public var rangeMaximumRadians: Double
+    /// Out-and-back repetitions, or a duration: exactly one of the two.
+    public var repetitions: Int?
+    public var durationSeconds: Double?
+    /// One swing from one end of the range to the other.
+    public var movementSeconds: Double
+    public var holdSeconds: Double
+    public var stiffnessNewtonMetersPerRadian: Double?
+    public var dampingNewtonMeterSecondsPerRadian: Double?
+    /// The file it came from (for messages).
+    public var sourcePath: String
+}
+
+/// Loads exercise files; every problem is reported at once with its JSON path and the unit expected.
+public enum ExerciseLoader {
+    public static func load(path: String) throws(ProfileError) -> ExerciseDefinition {
+        let object = try ConfigurationFile.loadObject(at: path)
+        return try parse(object, sourcePath: path)
+    }
+
+    /// Finds an exercise by name or path: a path if it contains a '/' or ends in .json, else
+    /// `<folder>/exercises/<name>.json` in each of `hardwareFolders`.
+    public static func resolve(_ nameOrPath: String, hardwareFolders: [String]) throws(ProfileError) -> String {
+        try HardwareProfileLoader.resolve(nameOrPath, searchFolders: hardwareFolders.map { $0 + "/exercises" })
+    }
+
+    public static func parse(_ object: JSONObject, sourcePath: String) throws(ProfileError) -> ExerciseDefinition {
+        let issues = IssueCollector()
+        var root = FieldReader(object, path: "", issues: issues)
+        if let format = root.string("format"), format != ExerciseDefinition.format {
+            root.report("format", "expected \"\(ExerciseDefinition.format)\", found \"\(format)\"")
+        }
+        let name = root.string("name")
+        let description = root.string("description", required: false, nonEmpty: false) ?? ""
+        var mode = root.string("mode")
+        if let given = mode, !ExerciseDefinition.runnableModes.contains(given) {
+            if ExerciseDefinition.plannedModes.contains(given) {
+                root.report("mode", "\"\(given)\" is not available in this version; available: \(ExerciseDefinition.runnableModes.joined(separator: ", "))")
+            } else {
+                root.report("mode", "unknown mode \"\(given)\"; modes: \((ExerciseDefinition.runnableModes + ExerciseDefinition.plannedModes).joined(separator: ", "))")
+            }
+            mode = nil
+        }
+        let joint = root.string("joint")
+        let minimum = root.number("range_min_deg", unit: "°", in: -180...0)
+        let maximum = root.number("range_max_deg", unit: "°", in: 0...180)
+        if let minimum, let maximum, !(minimum < 0 && maximum > 0) {
+            root.report("range_min_deg", "the range must contain neutral (0°) strictly: the exercise starts and ends there")
+        }
+        let repetitions = root.integer("repetitions", unit: "repetitions", in: 1...10_000, required: false)
+        let duration = root.number("duration_s", unit: "s", in: 0.5...86_400, required: false)
+        if (repetitions == nil) == (duration == nil) && issues.issues.allSatisfy({ !$0.path.hasPrefix("repetitions") && !$0.path.hasPrefix("duration_s") }) {
+            root.report("repetitions", "give either repetitions or duration_s (exactly one)")
+        }
+        let movement = root.number("movement_s", unit: "s", in: 0.3...60)
+        let hold = root.number("hold_s", unit: "s", in: 0...60, required: false, default: 0.25)
+        let stiffness = root.number("stiffness_nm_per_rad", unit: "N·m/rad", in: 0...10_000, required: false)
+        let damping = root.number("damping_nm_s_per_rad", unit: "N·m·s/rad", in: 0...1_000, required: false)
+        root.finish()
+        guard issues.issues.isEmpty, let name, let mode, let joint, let minimum, let maximum, let movement, let hold else {
+            throw .invalid(path: sourcePath, issues: issues.issues)
+        }
+        return ExerciseDefinition(
+            name: name, description: description, mode: mode, jointName: joint,
+            rangeMinimumRadians: minimum * Units.radiansPerDegree, rangeMaximumRadians: maximum * Units.radiansPerDegree,
+            repetitions: repetitions.map { Int($0) }, durationSeconds: duration, movementSeconds: movement, holdSeconds: hold,
+            stiffnessNewtonMetersPerRadian: stiffness, dampingNewtonMeterSecondsPerRadian: damping, sourcePath: sourcePath)
+    }
+
+    /// What does not fit `profile`: the joint, the range against the soft limits (narrowed by a
+    /// patient's range when given), the speed against the velocity trip and the joint's rating.
+    public static func problems(_ exercise: ExerciseDefinition, profile: HardwareProfile) -> [ProfileIssue] {
+        guard let joint = profile.joints.first(where: { $0.name == exercise.jointName }) else {
+            return [ProfileIssue(path: "joint", message: "\"\(exercise.jointName)\" is not a joint of \(profile.name) (joints: \(profile.joints.map(\.name).joined(separator: ", ")))")]
+        }
+        var problems: [ProfileIssue] = []
+        let margin = profile.safety.softLimitMarginRadians
+        let softMinimum = joint.hardLimitMinimumRadians + margin
+        let softMaximum = joint.hardLimitMaximumRadians - margin
+        func degrees(_ radians: Double) -> String { format(Units.degrees(fromRadians: radians)) }
+        if exercise.rangeMinimumRadians < softMinimum {
+            problems.append(ProfileIssue(path: "range_min_deg", message: "\(degrees(exercise.rangeMinimumRadians))° is beyond the soft limit of \(joint.name) (\(degrees(softMinimum))°: hard limit + \(degrees(margin))° margin)"))
+        }
+        if exercise.rangeMaximumRadians > softMaximum {
+            problems.append(ProfileIssue(path: "range_max_deg", message: "\(degrees(exercise.rangeMaximumRadians))° is beyond the soft limit of \(joint.name) (\(degrees(softMaximum))°: hard limit − \(degrees(margin))° margin)"))
+        }
+        let peak = 1.875 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians) / exercise.movementSeconds
+        let allowed = min(profile.safety.velocityTripRadiansPerSecond, joint.ratedVelocityRadiansPerSecond)
+        // Keep a margin below the trip: tracking overshoot must not reach it.
+        if peak >= 0.8 * allowed {
+            problems.append(ProfileIssue(path: "movement_s", message: "a swing over the range in \(format(exercise.movementSeconds)) s peaks at \(format(peak)) rad/s, above 80 % of the velocity trip (\(format(allowed)) rad/s); at least \(format((1.875 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians) / (0.8 * allowed) * 10).rounded(.up) / 10)) s"))
+        }
+        return problems
+    }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import StrictJSON
+import TestSupport
+import XCTest
+
+/// `--exercise` on the command line: a good file runs over the PTY; a bad one is refused with its
+/// reason and a stable exit code before the simulator starts or anything moves.
+final class ExerciseCommandTests: XCTestCase {
+    private var folder = ""
+
+    override func setUpWithError() throws {
+        folder = NSTemporaryDirectory() + "rehabhost-exercise-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    private func file(_ fields: String) throws -> String {
+        let path = folder + "/exercise-\(UUID().uuidString.prefix(6)).json"
+        try """
+            {"format": "rehabhost-exercise/1", "name": "t", "mode": "passive", "joint": "flexion_extension", \(fields)}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func testTwoRepetitionsRunOverThePTYAndAreCounted() throws {
+        let path = try file(#""range_min_deg": -15, "range_max_deg": 20, "repetitions": 2, "movement_s": 1.2, "hold_s": 0.1"#)
+        let run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "200", "--record", "none", "--json"])
+        XCTAssertEqual(run.exitCode, 0, run.standardError)
+        XCTAssertTrue(run.standardError.contains("passive range of motion, flexion_extension -15…20°, 2 repetitions"), run.standardError)
+        let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
+        XCTAssertEqual(report["metrics"]?.objectValue?["repetitions"]?.integerValue, 2)
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
+    }
+
+    func testABadExerciseIsRefusedBeforeAnythingStarts() throws {
+        let cases: [(String, [String], Int32, String)] = [
+            ("unknown mode", ["--exercise", try file(#""mode2": 1, "range_min_deg": -10, "range_max_deg": 10, "repetitions": 1, "movement_s": 1"#)],
+             65, "mode2: unknown key"),
+            ("planned mode", ["--exercise", folder + "/assist.json"], 65, "\"active_assist\" is not available in this version"),
+            ("beyond the joint", ["--exercise", try file(#""range_min_deg": -10, "range_max_deg": 69, "repetitions": 1, "movement_s": 3"#)],
+             65, "range_max_deg: 69° is beyond the soft limit of flexion_extension"),
+            ("wrong robot", ["--exercise", "ankle-dorsiflexion-passive"], 65, "\"dorsi_plantarflexion\" is not a joint of wrist-trainer"),
+            ("no such exercise", ["--exercise", "no-such-exercise"], 66, "no such profile; looked in"),
+            ("both durations", ["--exercise", "wrist-flexion-passive", "--duration", "5"], 64, "--duration and --exercise"),
+        ]
+        try """
+            {"format": "rehabhost-exercise/1", "name": "a", "mode": "active_assist", "joint": "flexion_extension",
+             "range_min_deg": -10, "range_max_deg": 10, "repetitions": 1, "movement_s": 1}
+            """.write(toFile: folder + "/assist.json", atomically: true, encoding: .utf8)
+        for (name, arguments, code, text) in cases {
+            let run = try ProgramRun.run("rehabctl", ["demo", "--record", "none"] + arguments)
+            XCTAssertEqual(run.exitCode, code, "\(name): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(text), "\(name): \(run.standardError)")
+            XCTAssertFalse(run.standardError.contains("simulated wrist-trainer"), "\(name): refused before the simulator started")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import Profiles
+import StrictJSON
+import TestSupport
+import XCTest
+
+/// Exercise files: every shipped one loads and fits its robot; every kind of mistake is refused
+/// with the path of the field and the unit expected, before anything moves.
+final class ExerciseLoaderTests: XCTestCase {
+    private let folder = RepositoryPaths.file("hardware").path
+
+    private func profile(_ name: String) throws -> HardwareProfile {
+        try HardwareProfileLoader.load(path: folder + "/\(name).json")
+    }
+
+    private let valid: JSONObject = [
+        "format": .string("rehabhost-exercise/1"), "name": .string("t"), "mode": .string("passive"),
+        "joint": .string("flexion_extension"), "range_min_deg": .double(-20), "range_max_deg": .double(30),
+        "repetitions": .int(3), "movement_s": .double(2),
+    ]
+
+    private func issues(_ change: (inout JSONObject) -> Void) -> [ProfileIssue] {
+        var object = valid
+        change(&object)
+        do {
+            _ = try ExerciseLoader.parse(object, sourcePath: "x.json")
+            return []
+        } catch {
+            guard case .invalid(_, let issues) = error else { return [ProfileIssue(path: "?", message: "\(error)")] }
+            return issues
+        }
+    }
+
+    func testEveryShippedExerciseLoadsAndFitsItsRobot() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/exercises").filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertEqual(names, ["ankle-dorsiflexion-passive.json", "forearm-rotation-timed.json", "wrist-flexion-passive.json"])
+        for name in names {
+            let exercise = try ExerciseLoader.load(path: folder + "/exercises/" + name)
+            XCTAssertEqual(exercise.name + ".json", name)
+            let robot = try profile(name.hasPrefix("ankle") ? "ankle-trainer" : "wrist-trainer")
+            XCTAssertEqual(ExerciseLoader.problems(exercise, profile: robot), [], name)
+        }
+        let wrist = try ExerciseLoader.load(path: folder + "/exercises/wrist-flexion-passive.json")
+        XCTAssertEqual(wrist.rangeMinimumRadians, -30 * .pi / 180, accuracy: 1e-12, "degrees in the file, radians inside")
+        XCTAssertEqual(wrist.repetitions, 10)
+        XCTAssertEqual(wrist.stiffnessNewtonMetersPerRadian, 20)
+        XCTAssertEqual(try ExerciseLoader.resolve("wrist-flexion-passive", hardwareFolders: ["/nonexistent", folder]),
+                       folder + "/exercises/wrist-flexion-passive.json")
+    }
+
+    func testModesAreCheckedByName() {
+        XCTAssertEqual(issues { $0["mode"] = .string("active_assist") }.map(\.description),
+                       ["mode: \"active_assist\" is not available in this version; available: passive"])
+        XCTAssertEqual(issues { $0["mode"] = .string("zero_g") }.map(\.path), ["mode"])
+        XCTAssertTrue(issues { $0["mode"] = .string("zero_g") }[0].message.contains("unknown mode"))
+    }
+
+    func testAMissingUnitGetsTheUnitHint() {
+        let found = issues {
+            $0["range_min"] = $0["range_min_deg"]
+            $0["range_min_deg"] = nil
+        }
+        XCTAssertEqual(found.map(\.path).sorted(), ["range_min", "range_min_deg"])
+        XCTAssertTrue(found.contains { $0.path == "range_min" && $0.message.contains("did you mean \"range_min_deg\"") }, "\(found)")
+    }
+
+    func testRepetitionsOrDurationExactlyOne() {
+        XCTAssertEqual(issues { $0["duration_s"] = .double(30) }.map(\.path), ["repetitions"])
+        XCTAssertEqual(issues { $0["repetitions"] = nil }.map(\.path), ["repetitions"])
+        XCTAssertEqual(issues { $0["repetitions"] = .int(0) }.map(\.path), ["repetitions"])
+    }
+
+    func testTheRangeMustContainNeutralAndBeNumbersInDegrees() {
+        XCTAssertEqual(issues { $0["range_min_deg"] = .double(5) }.map(\.path), ["range_min_deg"])
+        XCTAssertEqual(issues { $0["range_max_deg"] = .string("30") }.map(\.description),
+                       ["range_max_deg: expected a number in °, found a string"])
+    }
+
+    func testWhatDoesNotFitTheRobotIsRefusedWithTheLimit() throws {
+        let wrist = try profile("wrist-trainer")
+        var object = valid
+        object["range_max_deg"] = .double(68)   // hard limit 70°, soft limit 65°
+        object["movement_s"] = .double(0.5)     // 88° in 0.5 s peaks far above the 1.5 rad/s trip
+        object["joint"] = .string("flexion_extension")
+        let exercise = try ExerciseLoader.parse(object, sourcePath: "x.json")
+        let problems = ExerciseLoader.problems(exercise, profile: wrist)
+        XCTAssertEqual(problems.map(\.path), ["range_max_deg", "movement_s"])
+        XCTAssertTrue(problems[0].message.contains("beyond the soft limit of flexion_extension (65°"), problems[0].message)
+        XCTAssertTrue(problems[1].message.contains("above 80 % of the velocity trip"), problems[1].message)
+        object["joint"] = .string("knee")
+        let other = try ExerciseLoader.parse(object, sourcePath: "x.json")
+        XCTAssertEqual(ExerciseLoader.problems(other, profile: wrist).map(\.description),
+                       ["joint: \"knee\" is not a joint of wrist-trainer (joints: flexion_extension, pronation_supination)"])
+    }
+}
