@@ -52,7 +52,7 @@ let package = Package(
 
         // Simulators (simulators/): device firmware + physics, pure and clock-driven.
         .target(
-            name: "RehabLinkSimulator", dependencies: ["Primitives", "Profiles", "StrictJSON", "Transport", "Wire"],
+            name: "RehabLinkSimulator", dependencies: ["Control", "Primitives", "Profiles", "StrictJSON", "Transport", "Wire"],
             path: "simulators/RehabLinkSimulator", swiftSettings: strict),
         .executableTarget(
             name: "rehabsim",

@@ -4,15 +4,43 @@ import StrictJSON
 /// An exercise file (hardware/exercises/*.json), validated and in SI units: which therapy mode,
 /// which joint, over what range, how fast, how many times, with what impedance.
 ///
-/// This version runs the `passive` mode; the other modes of the literature (active-assist,
-/// active-resist, transparent, mirror) are recognised by name and refused with that reason, so that
-/// a file written for them is never run as something else.
+/// Modes: `passive`, `active_assist` (with `assistance`), `active_resist` (with `resistance`),
+/// `transparent` (with `transparency`). `mirror` is recognised and refused with that reason (not
+/// available in this version), so that a file written for it is never run as something else.
 public struct ExerciseDefinition: Sendable, Equatable {
     public static let format = "rehabhost-exercise/1"
     /// Modes this version runs.
-    public static let runnableModes = ["passive"]
+    public static let runnableModes = ["passive", "active_assist", "active_resist", "transparent"]
     /// Modes recognised but not available in this version.
-    public static let plannedModes = ["active_assist", "active_resist", "transparent", "mirror"]
+    public static let plannedModes = ["mirror"]
+
+    /// Assist-as-needed settings (`assistance`).
+    public struct Assistance: Sendable, Equatable {
+        public var minimumGain: Double
+        public var maximumGain: Double
+        public var initialGain: Double
+        public var forgettingFactorPerSecond: Double
+        public var errorGainPerRadianSecond: Double
+        public var errorDeadbandRadians: Double
+    }
+
+    /// Active-resist settings (`resistance`).
+    public struct Resistance: Sendable, Equatable {
+        public var springNewtonMetersPerRadian: Double
+        public var damperNewtonMeterSecondsPerRadian: Double
+        public var constantNewtonMeters: Double
+        public var maximumTorqueNewtonMeters: Double
+    }
+
+    /// Transparent-mode settings (`transparency`).
+    public struct Transparency: Sendable, Equatable {
+        public var frictionCompensation: Double
+        public var inertiaCompensation: Double
+    }
+
+    public var assistance: Assistance?
+    public var resistance: Resistance?
+    public var transparency: Transparency?
 
     public var name: String
     public var description: String
@@ -78,12 +106,56 @@ public enum ExerciseLoader {
         let hold = root.number("hold_s", unit: "s", in: 0...60, required: false, default: 0.25)
         let stiffness = root.number("stiffness_nm_per_rad", unit: "N·m/rad", in: 0...10_000, required: false)
         let damping = root.number("damping_nm_s_per_rad", unit: "N·m·s/rad", in: 0...1_000, required: false)
+        // The settings block of the mode is required; the others are refused (they would be ignored).
+        var assistance: ExerciseDefinition.Assistance?
+        var resistance: ExerciseDefinition.Resistance?
+        var transparency: ExerciseDefinition.Transparency?
+        for (block, owner) in [("assistance", "active_assist"), ("resistance", "active_resist"), ("transparency", "transparent")] {
+            let wanted = mode == owner
+            guard var reader = root.object(block, required: wanted) else { continue }
+            if !wanted {
+                reader.report("", "only for mode \"\(owner)\"" + (mode.map { " (this exercise is \"\($0)\")" } ?? ""))
+                for key in reader.object.keys { reader.skip(key) }
+                continue
+            }
+            switch block {
+            case "assistance":
+                let minimum = reader.number("gain_min", unit: "(a fraction)", in: 0...1)
+                let maximum = reader.number("gain_max", unit: "(a fraction)", in: 0...1)
+                let initial = reader.number("gain_initial", unit: "(a fraction)", in: 0...1)
+                let forgetting = reader.number("forgetting_factor_per_s", unit: "(a fraction kept per second)", in: 0.01...0.999)
+                let errorGain = reader.number("error_gain_per_rad_s", unit: "1/(rad·s)", in: 0...1_000)
+                let deadband = reader.number("error_deadband_deg", unit: "°", in: 0...30, required: false, default: 0)
+                if let minimum, let maximum, minimum > maximum { reader.report("gain_min", "must not exceed gain_max") }
+                if let minimum, let maximum, let initial, minimum <= maximum, !(minimum...maximum).contains(initial) {
+                    reader.report("gain_initial", "must lie between gain_min and gain_max")
+                }
+                if let minimum, let maximum, let initial, let forgetting, let errorGain, let deadband {
+                    assistance = .init(minimumGain: minimum, maximumGain: maximum, initialGain: initial, forgettingFactorPerSecond: forgetting,
+                                       errorGainPerRadianSecond: errorGain, errorDeadbandRadians: deadband * Units.radiansPerDegree)
+                }
+            case "resistance":
+                let spring = reader.number("spring_nm_per_rad", unit: "N·m/rad", in: 0...10_000)
+                let damper = reader.number("damper_nm_s_per_rad", unit: "N·m·s/rad", in: 0...1_000)
+                let constant = reader.number("constant_nm", unit: "N·m", in: 0...1_000)
+                let maximum = reader.number("max_torque_nm", unit: "N·m", positive: true)
+                if let spring, let damper, let constant, let maximum {
+                    resistance = .init(springNewtonMetersPerRadian: spring, damperNewtonMeterSecondsPerRadian: damper,
+                                       constantNewtonMeters: constant, maximumTorqueNewtonMeters: maximum)
+                }
+            default:
+                let friction = reader.number("friction_compensation", unit: "(a fraction of the modelled friction)", in: 0...1)
+                let inertia = reader.number("inertia_compensation", unit: "(a fraction of the link inertia)", in: 0...0.8)
+                if let friction, let inertia { transparency = .init(frictionCompensation: friction, inertiaCompensation: inertia) }
+            }
+            reader.finish()
+        }
         root.finish()
         guard issues.issues.isEmpty, let name, let mode, let joint, let minimum, let maximum, let movement, let hold else {
             throw .invalid(path: sourcePath, issues: issues.issues)
         }
         return ExerciseDefinition(
-            name: name, description: description, mode: mode, jointName: joint,
+            assistance: assistance, resistance: resistance, transparency: transparency, name: name, description: description, mode: mode, jointName: joint,
             rangeMinimumRadians: minimum * Units.radiansPerDegree, rangeMaximumRadians: maximum * Units.radiansPerDegree,
             repetitions: repetitions.map { Int($0) }, durationSeconds: duration, movementSeconds: movement, holdSeconds: hold,
             stiffnessNewtonMetersPerRadian: stiffness, dampingNewtonMeterSecondsPerRadian: damping, sourcePath: sourcePath)
@@ -109,6 +181,9 @@ public enum ExerciseLoader {
         let peak = 1.875 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians) / exercise.movementSeconds
         let allowed = min(profile.safety.velocityTripRadiansPerSecond, joint.ratedVelocityRadiansPerSecond)
         // Keep a margin below the trip: tracking overshoot must not reach it.
+        if let resistance = exercise.resistance, resistance.maximumTorqueNewtonMeters > joint.torqueLimitNewtonMeters {
+            problems.append(ProfileIssue(path: "resistance.max_torque_nm", message: "\(format(resistance.maximumTorqueNewtonMeters)) N·m exceeds the torque limit of \(joint.name) (\(format(joint.torqueLimitNewtonMeters)) N·m)"))
+        }
         if peak >= 0.8 * allowed {
             problems.append(ProfileIssue(path: "movement_s", message: "a swing over the range in \(format(exercise.movementSeconds)) s peaks at \(format(peak)) rad/s, above 80 % of the velocity trip (\(format(allowed)) rad/s); at least \(format((1.875 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians) / (0.8 * allowed) * 10).rounded(.up) / 10)) s"))
         }

@@ -18,7 +18,7 @@ public final class TherapySession {
     public struct Options: Sendable {
         public var rateHertz: Double
         public var durationSeconds: Double
-        public var exercise: PassiveRangeOfMotion
+        public var exercise: RangeOfMotionExercise
         /// Wait for each command's reply within the cycle (measures the round trip, keeps state fresh).
         public var waitsForReplies = true
         /// Turn SIGINT/SIGTERM into stop requests (SR-12). For command-line sessions.
@@ -47,7 +47,7 @@ public final class TherapySession {
         /// Told once, from the writer thread, when the recording fails (the session goes on).
         public var onRecordingFailure: (@Sendable (String) -> Void)?
 
-        public init(rateHertz: Double, durationSeconds: Double, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion()) {
+        public init(rateHertz: Double, durationSeconds: Double, exercise: RangeOfMotionExercise = RangeOfMotionExercise()) {
             self.rateHertz = rateHertz
             self.durationSeconds = durationSeconds
             self.exercise = exercise
@@ -131,6 +131,12 @@ public final class TherapySession {
     /// Out-and-backs of the exercised joint's target completed (upper end, then lower end).
     private var repetitionsCompleted = 0
     private var reachedUpperEnd = false
+    /// Assist-as-needed state (active-assist mode).
+    private var assistance: AssistAsNeeded?
+    /// Low-pass filtered joint accelerations (transparent mode) and the velocities they come from.
+    private var accelerationEstimates: JointList<Double>
+    private var previousVelocities: JointList<Double>
+    private let periodSeconds: Double
     /// The running second's largest wake latency and compute time, for the status board.
     private var secondStart = MonotonicInstant.zero
     private var secondMaxWake: Int64 = 0
@@ -202,6 +208,12 @@ public final class TherapySession {
                 4 * radiansPerCount / (Double(profile.safety.frozenEncoderNanoseconds) * 1e-9))
         }
         minimumDemandSpeeds = demandSpeeds
+        periodSeconds = 1 / options.rateHertz
+        accelerationEstimates = .zeros(count)
+        previousVelocities = .zeros(count)
+        if case .activeAssist(let parameters) = exercise.mode {
+            assistance = AssistAsNeeded(parameters: parameters, periodSeconds: 1 / options.rateHertz)
+        }
         controller = ImpedanceController(joints: gains)
         clamp = SafetySettings.clamp(profile, joints: limits, periodNanoseconds: periodNanoseconds)
         ramp = RampIn(durationSeconds: profile.control.enableRampSeconds)
@@ -214,7 +226,7 @@ public final class TherapySession {
         resumeBlendFrom = .zeros(count)
         stopVelocities = .zeros(count)
         schedule = LoopSchedule(start: .zero, periodNanoseconds: periodNanoseconds)
-        metrics = TrackingMetrics(jointCount: count)
+        metrics = TrackingMetrics(jointCount: count, repetitionCapacity: (exercise.repetitions ?? 0) + Int(options.durationSeconds / max(0.1, 2 * exercise.swingSeconds)) + 8)
         timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz, limits: SafetySettings.loopTiming(profile))
         blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
         frame = TelemetryFrame(jointCount: count)
@@ -345,6 +357,13 @@ public final class TherapySession {
             let now = clock.now()
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
+            let condition = device.latestState.condition
+            if condition.contains(.watchdogExpired) || !condition.contains(.enabled) {
+                // Not a wiring fault: the device stopped itself (SR-3) because commands came too late.
+                throw .notReady(
+                    port: device.name,
+                    reason: "the device's watchdog stopped it during the direction test (SR-3): the host or the link was held up longer than \(profile.device.watchdogPeriodNanoseconds / 1_000_000) ms; start again (rehabctl doctor shows what delays this host)")
+            }
             let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &actuation)
             let outcome = clamp.apply(to: &actuation, measured: device.latestState.joints)
             let next = deadline.advanced(byNanoseconds: periodNanoseconds)
@@ -500,8 +519,10 @@ public final class TherapySession {
             state: state)
         supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
         let resetsDevice = supervisor.takeDeviceFaultResetRequest()
+        estimateAccelerations(state: state)
         command(for: action, state: state, now: now)
         let outcome = clamp.apply(to: &actuation, measured: state.joints)
+        if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
         let computeNanoseconds = clock.now().nanoseconds(since: computeStart)
         computeTime.record(nanoseconds: computeNanoseconds)
@@ -622,8 +643,21 @@ public final class TherapySession {
             clamp.clampTargets(&target)
             countRepetitions()
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
+            applyMode(state: state)
             for joint in 0..<demandsMotion.count {
                 demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
+            }
+            let exercised = options.exercise.jointIndex
+            switch options.exercise.mode {
+            case .passive:
+                break
+            case .activeAssist:
+                // SR-10 expects motion only where the robot pushes past the joint's breakaway friction:
+                // with assistance withdrawn a joint may rest in stiction while the plan moves on.
+                demandsMotion[exercised] = demandsMotion[exercised]
+                    && abs(actuation[exercised].torqueNewtonMeters) > 2 * controller.joints[exercised].coulombFrictionNewtonMeters
+            case .activeResist, .transparent:
+                demandsMotion[exercised] = false
             }
             if trajectoryTime >= 0 && resumeBlendStart == nil { metrics.recordTracking(target: target, measured: state.joints) }
             if trajectoryTime > trajectory.durationSeconds && !stopPosted {
@@ -677,6 +711,42 @@ public final class TherapySession {
         exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
     }
 
+    /// The exercised joint's torque in the exercise's mode (the other joints keep their hold).
+    private func applyMode(state: RobotState) {
+        let joint = options.exercise.jointIndex
+        let measured = state.joints[joint]
+        switch options.exercise.mode {
+        case .passive:
+            break
+        case .activeAssist:
+            let gain = assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians)
+            actuation[joint].torqueNewtonMeters *= gain
+            metrics.recordAssistance(gain: gain)
+        case .activeResist(let resistance):
+            actuation[joint] = JointActuation(
+                mode: .torque,
+                torqueNewtonMeters: gainScale * resistance.torque(
+                    positionRadians: measured.positionRadians, velocityRadiansPerSecond: measured.velocityRadiansPerSecond))
+        case .transparent(let transparency):
+            actuation[joint] = JointActuation(
+                mode: .torque,
+                torqueNewtonMeters: gainScale * transparency.torque(
+                    velocityRadiansPerSecond: measured.velocityRadiansPerSecond,
+                    accelerationRadiansPerSecondSquared: accelerationEstimates[joint], joint: controller.joints[joint]))
+        }
+    }
+
+    /// Filtered accelerations from the measured velocities (20 ms time constant), every cycle.
+    private func estimateAccelerations(state: RobotState) {
+        let smoothing = periodSeconds / (0.02 + periodSeconds)
+        for joint in 0..<state.joints.count {
+            let velocity = state.joints[joint].velocityRadiansPerSecond
+            let raw = (velocity - previousVelocities[joint]) / periodSeconds
+            accelerationEstimates[joint] += smoothing * (raw - accelerationEstimates[joint])
+            previousVelocities[joint] = velocity
+        }
+    }
+
     /// A repetition is done when the target, having been at the upper end, reaches the lower end.
     private func countRepetitions() {
         let joint = options.exercise.jointIndex
@@ -687,6 +757,7 @@ public final class TherapySession {
         } else if reachedUpperEnd && position <= options.exercise.rangeMinimumRadians + tolerance {
             reachedUpperEnd = false
             repetitionsCompleted += 1
+            metrics.repetitionCompleted()
         }
     }
 
@@ -842,6 +913,13 @@ public final class TherapySession {
             "rms_tracking_error_rad": perJoint { self.metrics.rmsError($0) },
             "max_abs_tracking_error_rad": perJoint { self.metrics.maxAbsError[$0] },
             "peak_torque_nm": perJoint { self.metrics.maxAbsTorque[$0] },
+            "peak_interaction_torque_nm": perJoint { self.metrics.peakInteractionTorque[$0] },
+            "rms_interaction_torque_nm": perJoint { self.metrics.rmsInteractionTorque($0) },
+            "robot_work_j": perJoint { self.metrics.robotWork[$0] },
+            "patient_work_j": perJoint { self.metrics.patientWork[$0] },
+            "assistance_ratio": perJoint { self.metrics.assistanceRatio($0) },
+            "mode": .string(options.exercise.mode.name),
+            "assistance_gain_by_repetition": .array(metrics.assistanceByRepetition.map { .number($0, significantDigits: 4) }),
             "repetitions": .int(repetitionsCompleted),
             "safety_events": .int(transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }.count),
             "final_state": .string(supervisor.state.rawValue),
@@ -883,7 +961,8 @@ public struct LinkCheck: Sendable, Equatable {
     }
 }
 
-/// Tracking error and torque statistics, accumulated in place.
+/// Tracking error, torque, work and assistance statistics, accumulated in place (no allocation:
+/// the per-repetition list is reserved at start).
 struct TrackingMetrics {
     var squaredError: JointList<Double>
     var maxAbsError: JointList<Double>
@@ -891,13 +970,29 @@ struct TrackingMetrics {
     var minimumPosition: JointList<Double>
     var maximumPosition: JointList<Double>
     var samples = 0
+    /// Positive mechanical work done on the limb by the robot and by the patient [J].
+    var robotWork: JointList<Double>
+    var patientWork: JointList<Double>
+    var peakInteractionTorque: JointList<Double>
+    var squaredInteraction: JointList<Double>
+    var workSamples = 0
+    /// The mean assistance gain of each completed repetition (active-assist).
+    var assistanceByRepetition: [Double]
+    private var assistanceSum = 0.0
+    private var assistanceCount = 0
 
-    init(jointCount: Int) {
+    init(jointCount: Int, repetitionCapacity: Int) {
         squaredError = .zeros(jointCount)
         maxAbsError = .zeros(jointCount)
         maxAbsTorque = .zeros(jointCount)
         minimumPosition = JointList(count: jointCount, repeating: .infinity)
         maximumPosition = JointList(count: jointCount, repeating: -.infinity)
+        robotWork = .zeros(jointCount)
+        patientWork = .zeros(jointCount)
+        peakInteractionTorque = .zeros(jointCount)
+        squaredInteraction = .zeros(jointCount)
+        assistanceByRepetition = []
+        assistanceByRepetition.reserveCapacity(max(1, repetitionCapacity))
     }
 
     mutating func recordTracking(target: TrajectorySample, measured: JointList<JointMeasurement>) {
@@ -917,7 +1012,47 @@ struct TrackingMetrics {
         }
     }
 
+    /// Net work done on the limb's motion by the robot (commanded torque) and by the patient
+    /// (interaction torque) over one cycle: a resisting robot or a passive, springy limb does negative work.
+    mutating func recordWork(_ actuation: JointList<JointActuation>, measured: JointList<JointMeasurement>, seconds: Double) {
+        for joint in 0..<robotWork.count {
+            let velocity = measured[joint].velocityRadiansPerSecond
+            let interaction = measured[joint].interactionTorqueNewtonMeters
+            if actuation[joint].mode == .torque { robotWork[joint] += actuation[joint].torqueNewtonMeters * velocity * seconds }
+            patientWork[joint] += interaction * velocity * seconds
+            peakInteractionTorque[joint] = max(peakInteractionTorque[joint], abs(interaction))
+            squaredInteraction[joint] += interaction * interaction
+        }
+        workSamples += 1
+    }
+
+    mutating func recordAssistance(gain: Double) {
+        assistanceSum += gain
+        assistanceCount += 1
+    }
+
+    mutating func repetitionCompleted() {
+        guard assistanceCount > 0 else { return }
+        if assistanceByRepetition.count < assistanceByRepetition.capacity {
+            assistanceByRepetition.append(assistanceSum / Double(assistanceCount))
+        }
+        assistanceSum = 0
+        assistanceCount = 0
+    }
+
     func rmsError(_ joint: Int) -> Double {
         samples == 0 ? 0 : (squaredError[joint] / Double(samples)).squareRoot()
+    }
+
+    func rmsInteractionTorque(_ joint: Int) -> Double {
+        workSamples == 0 ? 0 : (squaredInteraction[joint] / Double(workSamples)).squareRoot()
+    }
+
+    /// The robot's share of the work that drove the motion: max(0, W_robot) / (max(0, W_robot) + max(0, W_patient));
+    /// 1 when the robot moved a passive limb, 0 when it only resisted; 0 when nothing moved.
+    func assistanceRatio(_ joint: Int) -> Double {
+        let robot = max(0, robotWork[joint])
+        let total = robot + max(0, patientWork[joint])
+        return total > 0 ? robot / total : 0
     }
 }

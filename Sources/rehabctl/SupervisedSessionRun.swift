@@ -72,7 +72,7 @@ struct SupervisedSessionRun {
     /// Where the session is recorded (MCAP); nil: not recorded.
     var recordPath: String?
     /// The exercise (`--exercise FILE`, or the default passive swing of the first joint).
-    var exercise = PassiveRangeOfMotion()
+    var exercise = RangeOfMotionExercise()
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -103,7 +103,7 @@ struct SupervisedSessionRun {
             do {
                 let path = try ExerciseLoader.resolve(name, hardwareFolders: ProfileSearch.folders())
                 let definition = try ExerciseLoader.load(path: path)
-                exercise = try PassiveRangeOfMotion(definition, profile: profile)
+                exercise = try RangeOfMotionExercise(definition, profile: profile)
                 if parsed.string("--duration") != nil {
                     throw CommandFailure(
                         "rehabctl \(command): --duration and --exercise: the exercise file sets how long (repetitions or duration_s)",

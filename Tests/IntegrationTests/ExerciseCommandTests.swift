@@ -39,7 +39,7 @@ final class ExerciseCommandTests: XCTestCase {
         let cases: [(String, [String], Int32, String)] = [
             ("unknown mode", ["--exercise", try file(#""mode2": 1, "range_min_deg": -10, "range_max_deg": 10, "repetitions": 1, "movement_s": 1"#)],
              65, "mode2: unknown key"),
-            ("planned mode", ["--exercise", folder + "/assist.json"], 65, "\"active_assist\" is not available in this version"),
+            ("planned mode", ["--exercise", folder + "/mirror.json"], 65, "\"mirror\" is not available in this version"),
             ("beyond the joint", ["--exercise", try file(#""range_min_deg": -10, "range_max_deg": 69, "repetitions": 1, "movement_s": 3"#)],
              65, "range_max_deg: 69° is beyond the soft limit of flexion_extension"),
             ("wrong robot", ["--exercise", "ankle-dorsiflexion-passive"], 65, "\"dorsi_plantarflexion\" is not a joint of wrist-trainer"),
@@ -47,9 +47,9 @@ final class ExerciseCommandTests: XCTestCase {
             ("both durations", ["--exercise", "wrist-flexion-passive", "--duration", "5"], 64, "--duration and --exercise"),
         ]
         try """
-            {"format": "rehabhost-exercise/1", "name": "a", "mode": "active_assist", "joint": "flexion_extension",
+            {"format": "rehabhost-exercise/1", "name": "a", "mode": "mirror", "joint": "flexion_extension",
              "range_min_deg": -10, "range_max_deg": 10, "repetitions": 1, "movement_s": 1}
-            """.write(toFile: folder + "/assist.json", atomically: true, encoding: .utf8)
+            """.write(toFile: folder + "/mirror.json", atomically: true, encoding: .utf8)
         for (name, arguments, code, text) in cases {
             let run = try ProgramRun.run("rehabctl", ["demo", "--record", "none"] + arguments)
             XCTAssertEqual(run.exitCode, code, "\(name): \(run.standardError)")

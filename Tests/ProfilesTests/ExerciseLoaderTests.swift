@@ -49,8 +49,21 @@ final class ExerciseLoaderTests: XCTestCase {
     }
 
     func testModesAreCheckedByName() {
-        XCTAssertEqual(issues { $0["mode"] = .string("active_assist") }.map(\.description),
-                       ["mode: \"active_assist\" is not available in this version; available: passive"])
+        XCTAssertEqual(issues { $0["mode"] = .string("mirror") }.map(\.description),
+                       ["mode: \"mirror\" is not available in this version; available: passive, active_assist, active_resist, transparent"])
+        XCTAssertEqual(issues { $0["mode"] = .string("active_assist") }.map(\.description), ["assistance: missing"])
+        XCTAssertEqual(issues { $0["resistance"] = .object(["spring_nm_per_rad": .double(1)]) }.map(\.description),
+                       ["resistance: only for mode \"active_resist\" (this exercise is \"passive\")"])
+        let assistance: JSONObject = [
+            "gain_min": .double(0.8), "gain_max": .double(0.5), "gain_initial": .double(0.6), "forgetting_factor_per_s": .double(0.9),
+            "error_gain_per_rad_s": .double(5), "error_deadband": .double(3),
+        ]
+        let found = issues {
+            $0["mode"] = .string("active_assist")
+            $0["assistance"] = .object(assistance)
+        }
+        XCTAssertEqual(found.map(\.path).sorted(), ["assistance.error_deadband", "assistance.gain_min"], "\(found)")
+        XCTAssertTrue(found.contains { $0.message.contains("did you mean \"error_deadband_deg\"") }, "\(found)")
         XCTAssertEqual(issues { $0["mode"] = .string("zero_g") }.map(\.path), ["mode"])
         XCTAssertTrue(issues { $0["mode"] = .string("zero_g") }[0].message.contains("unknown mode"))
     }

@@ -63,6 +63,31 @@ final class AllocationTests: XCTestCase {
                        "\(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
     }
 
+    /// Every therapy mode, with a simulated patient in the robot (the patient model runs inside the
+    /// counted cycle too, in the in-process simulator).
+    func testEveryTherapyModeAllocatesNothing() throws {
+        try requireOptimisedBuild()
+        let modes: [TherapyMode] = [
+            .passive, .activeAssist(TherapyModeTests.assistAsNeeded),
+            .activeResist(Resistance(springNewtonMetersPerRadian: 0.5, damperNewtonMeterSecondsPerRadian: 0.4, constantNewtonMeters: 0.1,
+                                     maximumTorqueNewtonMeters: 1.5)),
+            .transparent(Transparency(frictionCompensation: 1, inertiaCompensation: 0.5)),
+        ]
+        for mode in modes {
+            var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.4...0.4, swingSeconds: 2, holdSeconds: 0.3, repetitions: 2)
+            exercise.mode = mode
+            let harness = try VirtualSessionHarness(durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise)
+            try harness.session.prepare()
+            harness.attachPatient(.strokeMild)
+            let report = harness.session.run()
+            harness.session.finish()
+            XCTAssertTrue(report.safetyEvents.isEmpty, "\(mode.name): \(report.safetyEvents)")
+            XCTAssertEqual(report.metrics.objectValue?["repetitions"]?.integerValue, 2, mode.name)
+            XCTAssertEqual(report.allocations.total, 0,
+                           "\(mode.name): \(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
+        }
+    }
+
     func testAFaultInTheMiddleAllocatesNothingEither() throws {
         try requireOptimisedBuild()
         let harness = try VirtualSessionHarness(durationSeconds: 5)

@@ -10,10 +10,10 @@ import XCTest
 /// Exercise files run as sessions, in virtual time: counted repetitions end the exercise by
 /// themselves, the range reached is the file's, and a pause does not add or lose a repetition.
 final class ExerciseSessionTests: XCTestCase {
-    private func load(_ name: String, on profileName: String) throws -> (PassiveRangeOfMotion, ExerciseDefinition, HardwareProfile) {
+    private func load(_ name: String, on profileName: String) throws -> (RangeOfMotionExercise, ExerciseDefinition, HardwareProfile) {
         let profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/\(profileName).json").path)
         let definition = try ExerciseLoader.load(path: RepositoryPaths.file("hardware/exercises/\(name).json").path)
-        return (try PassiveRangeOfMotion(definition, profile: profile), definition, profile)
+        return (try RangeOfMotionExercise(definition, profile: profile), definition, profile)
     }
 
     private func run(_ name: String, on profileName: String, requests: [(Double, OperatorRequests)] = []) throws -> SessionReport {

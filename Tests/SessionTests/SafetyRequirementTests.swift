@@ -36,7 +36,7 @@ final class SafetyRequirementTests: XCTestCase {
 
     private func scenario(
         _ faults: [InjectedFault], seconds: Double = 4, requests: [(milliseconds: Double, OperatorRequests)] = [],
-        exercise: PassiveRangeOfMotion = PassiveRangeOfMotion(), adjust: (inout TherapySession.Options) -> Void = { _ in }
+        exercise: RangeOfMotionExercise = RangeOfMotionExercise(), adjust: (inout TherapySession.Options) -> Void = { _ in }
     ) throws -> Scenario {
         let harness = try VirtualSessionHarness(durationSeconds: seconds, exercise: exercise, adjust: adjust)
         try harness.session.prepare()
@@ -180,7 +180,7 @@ final class SafetyRequirementTests: XCTestCase {
         let degree = Units.radiansPerDegree
         let run = try scenario(
             [InjectedFault(.externalTorque(joint: 0, newtonMeters: 2.0, rampMilliseconds: 1_000), .afterEnableMilliseconds(1_200))],
-            seconds: 4, exercise: PassiveRangeOfMotion(amplitudeRadians: 8 * degree),
+            seconds: 4, exercise: RangeOfMotionExercise(amplitudeRadians: 8 * degree),
             adjust: { $0.patientRange = [(-10 * degree)...(10 * degree)] })
         let trip = try XCTUnwrap(run.firstTrip, "\(run.report.transitions.map { ($0.cycle, $0.cause, $0.value) }) max \(run.report.joints[0].maximumPositionRadians / degree)°")
         XCTAssertEqual(trip.cause, .positionBeyondSoftLimit, "\(run.report.safetyEvents)")

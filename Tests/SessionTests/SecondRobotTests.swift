@@ -35,7 +35,7 @@ final class SecondRobotTests: XCTestCase {
     func testTheAnkleExerciseMustFitItsAsymmetricRange() throws {
         // Dorsiflexion ends at 32° (soft limit 27°): a ±30° swing cannot be planned.
         XCTAssertThrowsError(try VirtualSessionHarness(
-            durationSeconds: 2, exercise: PassiveRangeOfMotion(amplitudeRadians: 30 * Units.radiansPerDegree), profileName: "ankle-trainer")
+            durationSeconds: 2, exercise: RangeOfMotionExercise(amplitudeRadians: 30 * Units.radiansPerDegree), profileName: "ankle-trainer")
         ) { error in
             XCTAssertTrue("\(error)".contains("is beyond the soft limits of dorsi_plantarflexion"), "\(error)")
         }

@@ -15,7 +15,7 @@ struct VirtualSessionHarness {
     let driver: RehabLinkDevice
     let session: TherapySession
 
-    init(durationSeconds: Double = 10, rateHertz: Double = 1000, exercise: PassiveRangeOfMotion = PassiveRangeOfMotion(),
+    init(durationSeconds: Double = 10, rateHertz: Double = 1000, exercise: RangeOfMotionExercise = RangeOfMotionExercise(),
          profileName: String = "wrist-trainer",
          configure: (SimulatedRehabLinkDevice, InProcessDeviceLink) -> Void = { _, _ in },
          adjust: (inout TherapySession.Options) -> Void = { _ in }) throws {
@@ -28,5 +28,21 @@ struct VirtualSessionHarness {
         var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise)
         adjust(&options)
         session = try TherapySession(profile: profile, device: driver, clock: clock, options: options)
+    }
+}
+
+extension VirtualSessionHarness {
+    /// Puts a simulated patient into the robot, following the session's own exercise plan as its
+    /// cue from the moment the session's trajectory starts (call after `prepare()`, just before `run()`).
+    func attachPatient(_ parameters: SimulatedPatient.Parameters) {
+        let options = session.options
+        let exercise = options.exercise
+        let ramp = profile.control.enableRampSeconds
+        let cue = exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: options.durationSeconds - ramp)
+        var patient = SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
+                                       cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
+        // run() starts its first cycle one period from now; the plan starts after the enable ramp.
+        patient.startCue(at: clock.now().advanced(byNanoseconds: session.periodNanoseconds + Int64(ramp * 1e9)))
+        simulator.patient = patient
     }
 }

@@ -47,7 +47,7 @@ final class VirtualSessionTests: XCTestCase {
         try harness.session.prepare()
         let report = harness.session.run()
         harness.session.finish()
-        let amplitude = PassiveRangeOfMotion().rangeMaximumRadians
+        let amplitude = RangeOfMotionExercise().rangeMaximumRadians
         XCTAssertEqual(report.joints[0].maximumPositionRadians, amplitude, accuracy: 0.01)
         XCTAssertEqual(report.joints[0].minimumPositionRadians, -amplitude, accuracy: 0.01)
         XCTAssertLessThan(report.joints[1].rangeOfMotionRadians, 0.005)

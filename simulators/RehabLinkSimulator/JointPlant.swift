@@ -52,8 +52,12 @@ public struct JointPlant: Sendable, Equatable {
     public private(set) var temperatureCelsius: Double
     public private(set) var atLowerHardStop = false
     public private(set) var atUpperHardStop = false
-    /// Torque the patient (or a test) applies to the joint, positive in the joint's positive direction.
+    /// Torque a test or a fault script applies to the joint, positive in the joint's positive direction.
     public var externalTorqueNewtonMeters: Double = 0
+    /// Torque the simulated patient applies (`SimulatedPatient`), same sign convention.
+    public var patientTorqueNewtonMeters: Double = 0
+    /// What a joint torque sensor between limb and robot reads: everything applied from outside.
+    public var interactionTorqueNewtonMeters: Double { externalTorqueNewtonMeters + patientTorqueNewtonMeters }
 
     public init(parameters: Parameters, positionRadians: Double = 0) {
         self.parameters = parameters
@@ -67,7 +71,7 @@ public struct JointPlant: Sendable, Equatable {
         let demand = motorTorqueDemand.isFinite ? motorTorqueDemand : 0
         motorTorqueNewtonMeters = min(max(demand, -p.ratedTorqueNewtonMeters), p.ratedTorqueNewtonMeters)
         torqueLimited = abs(demand) > p.ratedTorqueNewtonMeters
-        let external = externalTorqueNewtonMeters.isFinite ? externalTorqueNewtonMeters : 0
+        let external = interactionTorqueNewtonMeters.isFinite ? interactionTorqueNewtonMeters : 0
         let drive = motorTorqueNewtonMeters + external - p.viscousFrictionNewtonMeterSecondsPerRadian * velocityRadiansPerSecond
         let velocity = velocityRadiansPerSecond
         var newVelocity: Double

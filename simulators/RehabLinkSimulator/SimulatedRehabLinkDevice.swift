@@ -31,6 +31,10 @@ public final class SimulatedRehabLinkDevice {
     public private(set) var appliedCommandCount = 0
     /// When the device was first enabled (fault triggers count from it).
     public private(set) var firstEnableTime: MonotonicInstant?
+    /// The patient in the robot (nil: an empty robot). Its torque acts on the joints every inner step.
+    public var patient: SimulatedPatient?
+    /// The patient's torques in the last inner step, per joint.
+    public private(set) var lastPatientTorques: [SimulatedPatient.Torques]
 
     /// What the encoder reports is not always where the joint is (fault injection, SR-10/SR-17):
     /// measured = frozen ?? sign × true count + shift; the raw 32-bit counter adds `rawOffset`.
@@ -87,6 +91,7 @@ public final class SimulatedRehabLinkDevice {
         encoderFaults = Array(repeating: EncoderFaults(), count: configuration.joints.count)
         torqueRamps = Array(repeating: TorqueRamp(), count: configuration.joints.count)
         brakeFailed = Array(repeating: false, count: configuration.joints.count)
+        lastPatientTorques = Array(repeating: SimulatedPatient.Torques(), count: configuration.joints.count)
         positionStiffness = configuration.positionStiffnessMillinewtonMetersPerRadian
         positionDamping = configuration.positionDampingMillinewtonMeterSecondsPerRadian
         velocityGain = configuration.velocityGainMillinewtonMeterSecondsPerRadian
@@ -244,6 +249,13 @@ public final class SimulatedRehabLinkDevice {
         let active = isEnabled && !isWatchdogExpired && !isEmergencyStopPressed && latchedFault == .none
         for joint in plants.indices {
             if torqueRamps[joint].active { applyTorqueRamp(joint, at: time) }
+            if patient != nil {
+                let plant = plants[joint]
+                let torques = patient!.torques(
+                    joint: joint, at: time, positionRadians: plant.positionRadians, velocityRadiansPerSecond: plant.velocityRadiansPerSecond)
+                lastPatientTorques[joint] = torques
+                plants[joint].patientTorqueNewtonMeters = torques.total
+            }
             var demand = active ? controlLaw(joint) : 0
             if brakeFailed[joint] && demand * plants[joint].velocityRadiansPerSecond < 0 { demand = 0 }
             plants[joint].step(motorTorqueDemand: demand, seconds: dt)
@@ -492,7 +504,7 @@ public final class SimulatedRehabLinkDevice {
                 positionMicroradians: Self.micro(measuredPosition(index)),
                 velocityMicroradiansPerSecond: Self.micro(estimatedVelocities[index]),
                 torqueMillinewtonMeters: Self.milli(plant.motorTorqueNewtonMeters),
-                interactionTorqueMillinewtonMeters: sensor ? Self.milli(plant.externalTorqueNewtonMeters) : 0,
+                interactionTorqueMillinewtonMeters: sensor ? Self.milli(plant.interactionTorqueNewtonMeters) : 0,
                 encoderCounts: UInt32(truncatingIfNeeded: measuredCount(index) &+ encoderFaults[index].rawOffset),
                 motorCurrentMilliamperes: Int16(clamping: Int64((plant.motorCurrentAmperes * 1e3).rounded())),
                 temperatureDecidegreesCelsius: Int16(clamping: Int64((plant.temperatureCelsius * 10).rounded())),

@@ -3,8 +3,8 @@ import Primitives
 import Session
 import XCTest
 
-final class PassiveRangeOfMotionTests: XCTestCase {
-    private let exercise = PassiveRangeOfMotion()
+final class RangeOfMotionExerciseTests: XCTestCase {
+    private let exercise = RangeOfMotionExercise()
 
     private func positions(_ values: [Double]) -> JointList<Double> {
         var list = JointList<Double>.zeros(values.count)

@@ -6,7 +6,7 @@ import Profiles
 /// minimum-jerk swings with holds at the ends, the other joints held at their neutral position —
 /// for a set time, or for a number of repetitions (one repetition: out to the upper end and back
 /// to the lower end). It starts and ends at neutral (0 rad), which must lie inside the range.
-public struct PassiveRangeOfMotion: Sendable, Equatable {
+public struct RangeOfMotionExercise: Sendable, Equatable {
     /// The joint that swings.
     public var jointIndex: Int
     /// The ends of the swing [rad]; minimum < 0 < maximum.
@@ -19,6 +19,8 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
     public var repetitions: Int?
     /// The speed used to bring joints to neutral at the start (not faster than this on average).
     public var centeringSpeedRadiansPerSecond: Double
+    /// What the robot does with the patient on the exercised joint (the other joints are held).
+    public var mode: TherapyMode = .passive
     /// Impedance of the exercised joint; nil: the profile's defaults.
     public var stiffnessNewtonMetersPerRadian: Double?
     public var dampingNewtonMeterSecondsPerRadian: Double?
@@ -149,7 +151,7 @@ public struct PassiveRangeOfMotion: Sendable, Equatable {
     }
 }
 
-extension PassiveRangeOfMotion {
+extension RangeOfMotionExercise {
     /// The passive exercise of a validated exercise file on `profile`; refuses, with every reason,
     /// what does not fit the robot.
     public init(_ definition: ExerciseDefinition, profile: HardwareProfile) throws(ProfileError) {
@@ -162,6 +164,19 @@ extension PassiveRangeOfMotion {
             swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
         stiffnessNewtonMetersPerRadian = definition.stiffnessNewtonMetersPerRadian
         dampingNewtonMeterSecondsPerRadian = definition.dampingNewtonMeterSecondsPerRadian
+        if let assistance = definition.assistance {
+            mode = .activeAssist(.init(
+                minimumGain: assistance.minimumGain, maximumGain: assistance.maximumGain, initialGain: assistance.initialGain,
+                forgettingFactorPerSecond: assistance.forgettingFactorPerSecond, errorGainPerRadianSecond: assistance.errorGainPerRadianSecond,
+                errorDeadbandRadians: assistance.errorDeadbandRadians))
+        } else if let resistance = definition.resistance {
+            mode = .activeResist(.init(
+                springNewtonMetersPerRadian: resistance.springNewtonMetersPerRadian,
+                damperNewtonMeterSecondsPerRadian: resistance.damperNewtonMeterSecondsPerRadian,
+                constantNewtonMeters: resistance.constantNewtonMeters, maximumTorqueNewtonMeters: resistance.maximumTorqueNewtonMeters))
+        } else if let transparency = definition.transparency {
+            mode = .transparent(.init(frictionCompensation: transparency.frictionCompensation, inertiaCompensation: transparency.inertiaCompensation))
+        }
     }
 
     /// The session time the exercise needs after the enable ramp: its duration, or its repetitions
