@@ -33,7 +33,7 @@ final class ExerciseLoaderTests: XCTestCase {
 
     func testEveryShippedExerciseLoadsAndFitsItsRobot() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/exercises").filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertEqual(names, ["ankle-dorsiflexion-passive.json", "forearm-rotation-timed.json", "wrist-flexion-passive.json"])
+        XCTAssertEqual(names, ["ankle-dorsiflexion-passive.json", "forearm-rotation-timed.json", "wrist-flexion-assist.json", "wrist-flexion-passive.json", "wrist-flexion-resist.json", "wrist-free-transparent.json"])
         for name in names {
             let exercise = try ExerciseLoader.load(path: folder + "/exercises/" + name)
             XCTAssertEqual(exercise.name + ".json", name)

@@ -62,6 +62,15 @@ final class ExerciseSessionTests: XCTestCase {
         XCTAssertEqual(report.finalState, .idle)
     }
 
+    /// The shipped mode files carry exactly the settings TherapyModeTests proves against the patient.
+    func testTheShippedModeFilesAreTheTestedOnes() throws {
+        XCTAssertEqual(try load("wrist-flexion-assist", on: "wrist-trainer").0.mode, .activeAssist(TherapyModeTests.assistAsNeeded))
+        XCTAssertEqual(try load("wrist-flexion-resist", on: "wrist-trainer").0.mode, .activeResist(Resistance(
+            springNewtonMetersPerRadian: 0.5, damperNewtonMeterSecondsPerRadian: 0.4, constantNewtonMeters: 0.1, maximumTorqueNewtonMeters: 1.5)))
+        XCTAssertEqual(try load("wrist-free-transparent", on: "wrist-trainer").0.mode,
+                       .transparent(Transparency(frictionCompensation: 1, inertiaCompensation: 0.5)))
+    }
+
     func testAnExerciseBeyondThePatientsRangeIsRefusedBeforeAnythingMoves() throws {
         let (exercise, _, _) = try load("wrist-flexion-passive", on: "wrist-trainer")
         let degree = Units.radiansPerDegree
