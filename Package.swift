@@ -56,7 +56,9 @@ let package = Package(
             path: "simulators/RehabLinkSimulator", swiftSettings: strict),
         .executableTarget(
             name: "rehabsim",
-            dependencies: ["CSystemShims", "CommandLineSupport", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON", "Transport"],
+            dependencies: [
+                "CSystemShims", "CommandLineSupport", "Control", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON", "Transport",
+            ],
             path: "simulators/rehabsim", swiftSettings: strict),
 
         // Command-line programs.

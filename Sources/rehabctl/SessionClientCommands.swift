@@ -196,6 +196,8 @@ enum RunCommand {
             """,
         options: [
             .init("--port", value: "PATH", help: "The robot's serial port (e.g. /dev/ttyUSB0 or a /dev/serial/by-id/ link)."),
+            .init("--sim", help: "Instead of --port: start rehabsim (the profile's robot) on a pseudo-terminal and run on it."),
+            .init("--patient", value: "PRESET", help: "With --sim: a simulated patient in the robot (healthy, stroke-mild, stroke-severe, passive); it follows the exercise."),
             .init("--profile", value: "NAME|PATH", help: "The robot's hardware profile (hardware/*.json).", default: "wrist-trainer"),
             .init("--duration", value: "SECONDS", help: "How long the exercise runs.", default: "60"),
             .init("--rate", value: "HZ", help: "Control loop rate, 1 to 10000.", default: "1000"),
@@ -205,10 +207,16 @@ enum RunCommand {
             .init("--reply-wait", value: "cycle|next-wake", help: "Wait for each reply within the cycle, or read it at the next wake.", default: "cycle"),
             .init("--json", help: "Print one JSON object (the session report) instead of the summary."),
         ] + LoopOptions.session,
-        examples: ["rehabctl run --port /dev/ttyUSB0", "rehabsim --link /tmp/wrist & rehabctl run --port /tmp/wrist --duration 20"])
+        examples: ["rehabctl run --port /dev/ttyUSB0 --exercise wrist-flexion-passive",
+                   "rehabctl run --sim --exercise wrist-flexion-assist --patient stroke-mild",
+                   "rehabsim --link /tmp/wrist & rehabctl run --port /tmp/wrist --duration 20"])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
-        guard parsed.string("--port") != nil else { throw parsed.usageError("--port PATH is required (the robot's serial port)") }
+        switch (parsed.string("--port") != nil, parsed.flag("--sim")) {
+        case (false, false): throw parsed.usageError("--port PATH is required (the robot's serial port), or --sim for the simulator")
+        case (true, true): throw parsed.usageError("give --port or --sim, not both")
+        default: break
+        }
         let run = try SupervisedSessionRun(command: "run", parsed, defaultDurationSeconds: 60)
         return try run.run().printReport(asJSON: parsed.flag("--json"))
     }

@@ -1,4 +1,5 @@
 import CommandLineSupport
+import Control
 import Devices
 import Foundation
 import Platform
@@ -73,6 +74,9 @@ struct SupervisedSessionRun {
     var recordPath: String?
     /// The exercise (`--exercise FILE`, or the default passive swing of the first joint).
     var exercise = RangeOfMotionExercise()
+    var exercisePath: String?
+    /// A simulated patient in rehabsim (`--patient PRESET`).
+    var patient: String?
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -102,6 +106,7 @@ struct SupervisedSessionRun {
         if let name = parsed.string("--exercise") {
             do {
                 let path = try ExerciseLoader.resolve(name, hardwareFolders: ProfileSearch.folders())
+                exercisePath = path
                 let definition = try ExerciseLoader.load(path: path)
                 exercise = try RangeOfMotionExercise(definition, profile: profile)
                 if parsed.string("--duration") != nil {
@@ -119,6 +124,16 @@ struct SupervisedSessionRun {
             }
         }
         port = parsed.string("--port")
+        patient = parsed.string("--patient")
+        if let patient {
+            guard SimulatedPatient.Parameters.preset(named: patient) != nil else {
+                throw parsed.usageError(
+                    "--patient: no preset \"\(patient)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))")
+            }
+            guard port == nil else {
+                throw parsed.usageError("--patient puts a simulated patient into rehabsim: it needs the simulator (--sim), not --port")
+            }
+        }
         faultScript = parsed.string("--faults")
         if let faultScript {
             do {
@@ -172,6 +187,7 @@ struct SupervisedSessionRun {
             status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
         }
         TerminationSignals.install()
+        var patientControl: String?
         var simulator: SimulatorProcess?
         defer { simulator?.stop() }
         let robotPath: String
@@ -181,6 +197,11 @@ struct SupervisedSessionRun {
             let executable = try SimulatorProcess.locate(explicit: simulatorPath)
             var extra = realtime.simulatorArguments
             if let faultScript { extra += ["--faults", faultScript] }
+            if let patient {
+                patientControl = NSTemporaryDirectory() + "rehabsim-patient-\(getpid()).sock"
+                extra += ["--patient", patient, "--control", patientControl!]
+                if let exercisePath { extra += ["--exercise", exercisePath] }
+            }
             let started = try SimulatorProcess.start(executable: executable, profilePath: profile.sourcePath, extraArguments: extra)
             simulator = started
             robotPath = started.robotPath
@@ -224,6 +245,10 @@ struct SupervisedSessionRun {
             status("control socket \(controlSocket) (from another terminal: rehabctl estop | stop | pause | resume | reset | release | status)")
         }
         defer { server?.stop() }
+        if let patientControl, let patient {
+            startPatientCue(socket: patientControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
+            status("simulated patient: \(patient), following the exercise from its start")
+        }
         let simulatorCPUBefore = simulator.flatMap { ProcessCPU.seconds(of: $0.process.pid) }
         let wallBefore = MonotonicClock.now()
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
@@ -250,6 +275,35 @@ struct SupervisedSessionRun {
             status("the exercise was stopped by a timing interlock; " + hint)
         }
         return Outcome(session: outcome.session, realtime: outcome.realtime, kernel: kernel.model, simulatorCPUSecondsPerSecond: simulatorCPU)
+    }
+}
+
+extension SupervisedSessionRun {
+    /// Tells rehabsim's patient when the exercise starts: a normal thread watches the status board
+    /// for the first `active` cycle and sends the cue start (after the enable ramp, when the plan begins).
+    func startPatientCue(socket: String, statusBoard: SnapshotBoard<SessionStatus>, rampSeconds: Double) {
+        let name = command
+        let thread = Thread {
+            while true {
+                let status = statusBoard.snapshot()
+                if status.finished { return }
+                if status.state == .active { break }
+                usleep(500)
+            }
+            do {
+                let connection = try UnixSocketConnection.connect(path: socket)
+                defer { connection.close() }
+                guard connection.writeLine(JSONValue.object(["cue_start_in_ms": .number(rampSeconds * 1e3)]).serialized()),
+                    connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: Nanoseconds.perSecond))?.contains("\"ok\":true") == true
+                else {
+                    Terminal.printError("rehabctl \(name): the simulated patient did not take its cue; it rests")
+                    return
+                }
+            } catch {
+                Terminal.printError("rehabctl \(name): cannot reach the simulated patient at \(socket): \(error); it rests")
+            }
+        }
+        thread.start()
     }
 }
 
@@ -333,6 +387,7 @@ enum LoopOptions {
                   default: "cycle"),
             .init("--simulator", value: "PATH", help: "The rehabsim executable; default: the one next to rehabctl."),
             .init("--faults", value: "FILE", help: "A fault script for the simulator (simulators/README.md), e.g. hardware/faults/spasm.json."),
+            .init("--patient", value: "PRESET", help: "A simulated patient in the robot: healthy, stroke-mild, stroke-severe or passive (simulators/README.md); it follows the exercise."),
         ] + session
     }
 }

@@ -17,10 +17,10 @@ final class ExerciseCommandTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
-    private func file(_ fields: String) throws -> String {
+    private func file(_ fields: String, mode: String = "passive") throws -> String {
         let path = folder + "/exercise-\(UUID().uuidString.prefix(6)).json"
         try """
-            {"format": "rehabhost-exercise/1", "name": "t", "mode": "passive", "joint": "flexion_extension", \(fields)}
+            {"format": "rehabhost-exercise/1", "name": "t", "mode": "\(mode)", "joint": "flexion_extension", \(fields)}
             """.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -35,6 +35,39 @@ final class ExerciseCommandTests: XCTestCase {
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
     }
 
+    /// rehabsim's patient over the PTY: rehabctl starts rehabsim with the patient and the exercise and
+    /// gives it its cue when the exercise starts; the limb's torque reaches the host's sensor reading.
+    /// (What each patient does to each mode is proven in virtual time, TherapyModeTests.) At 500 Hz:
+    /// at 200 Hz the light wrist's loop with a patient's muscle stiffness oscillates (exercises README).
+    func testASimulatedPatientInRehabsimTakesItsCueAndPerforms() throws {
+        let path = try file(
+            #""range_min_deg": -25, "range_max_deg": 25, "repetitions": 2, "movement_s": 2, "hold_s": 0.3, "assistance": {"gain_min": 0.05, "gain_max": 1, "gain_initial": 1, "forgetting_factor_per_s": 0.6, "error_gain_per_rad_s": 30, "error_deadband_deg": 2.5}"#,
+            mode: "active_assist")
+        // A host stall may stop a run early (SR-1/SR-14, correctly): what ran must still show the patient at work.
+        var attempts: [String] = []
+        for _ in 0..<5 {
+            let run = try ProgramRun.run(
+                "rehabctl", ["demo", "--exercise", path, "--patient", "healthy", "--rate", "500", "--record", "none", "--json"])
+            XCTAssertTrue(run.standardError.contains("simulated patient: healthy"), run.standardError)
+            guard let report = try? JSONParser.parse(run.standardOutput).objectValue, let metrics = report["metrics"]?.objectValue,
+                let repetitions = metrics["repetitions"]?.integerValue, repetitions >= 1
+            else {
+                attempts.append(run.standardError.split(separator: "\n").last.map(String.init) ?? "no output")
+                continue
+            }
+            XCTAssertEqual(metrics["mode"]?.stringValue, "active_assist")
+            XCTAssertFalse(run.standardError.contains("did not take its cue") || run.standardError.contains("cannot reach the simulated patient"),
+                           run.standardError)
+            // Without a patient the simulated torque sensor reads exactly 0; with one, the limb pushes back.
+            let peak = try XCTUnwrap(metrics["peak_interaction_torque_nm"]?.arrayValue?.first?.doubleValue)
+            XCTAssertGreaterThan(peak, 0.02, "the patient is in the robot")
+            let gains = metrics["assistance_gain_by_repetition"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+            if repetitions == 2 { XCTAssertLessThan(gains[1], 0.15, "assistance withdrawn: \(gains)") }
+            return
+        }
+        XCTFail("host stalls stopped every attempt before a repetition: \(attempts)")
+    }
+
     func testABadExerciseIsRefusedBeforeAnythingStarts() throws {
         let cases: [(String, [String], Int32, String)] = [
             ("unknown mode", ["--exercise", try file(#""mode2": 1, "range_min_deg": -10, "range_max_deg": 10, "repetitions": 1, "movement_s": 1"#)],
@@ -45,6 +78,7 @@ final class ExerciseCommandTests: XCTestCase {
             ("wrong robot", ["--exercise", "ankle-dorsiflexion-passive"], 65, "\"dorsi_plantarflexion\" is not a joint of wrist-trainer"),
             ("no such exercise", ["--exercise", "no-such-exercise"], 66, "no such profile; looked in"),
             ("both durations", ["--exercise", "wrist-flexion-passive", "--duration", "5"], 64, "--duration and --exercise"),
+            ("unknown patient", ["--patient", "tired"], 64, "--patient: no preset \"tired\"; presets: healthy, stroke-mild, stroke-severe, passive"),
         ]
         try """
             {"format": "rehabhost-exercise/1", "name": "a", "mode": "mirror", "joint": "flexion_extension",

@@ -131,6 +131,9 @@ public struct SimulatedPatient: Sendable {
                 torques.voluntary = min(max(p.effort * fatigueFactor * pull, -strength), strength)
             }
         }
+        // Before the exercise starts only the tissue acts: the start-up checks (SR-17's direction test)
+        // run with the limb at rest, as a clinic runs them before the patient is strapped in.
+        guard let start = cueStart, time >= start else { return torques }
         let speed = abs(velocity)
         if speed > p.spasticityThresholdRadiansPerSecond {
             let direction = velocity > 0 ? 1.0 : -1.0

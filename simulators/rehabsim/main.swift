@@ -1,5 +1,6 @@
 import CSystemShims
 import CommandLineSupport
+import Control
 import Foundation
 import Platform
 import Primitives
@@ -29,6 +30,9 @@ let spec = CommandSpec(
         .init("--cpu", value: "N", help: "Pin the firmware loop to this CPU."),
         .init("--faults", value: "FILE", help: "Inject the faults of this script (format rehabsim-faults/1, simulators/README.md)."),
         .init("--control", value: "SOCKET", help: "Accept live fault injections on this Unix socket (0600): see `rehabsim inject --help`."),
+        .init("--patient", value: "PRESET",
+              help: "Put a simulated patient in the robot: healthy, stroke-mild, stroke-severe or passive (simulators/README.md). Its voluntary effort follows the --exercise plan from the moment a cue_start_in_ms line arrives on --control (rehabctl demo --patient sends it when the exercise starts)."),
+        .init("--exercise", value: "NAME|PATH", help: "The exercise the patient follows (hardware/exercises/NAME.json); default: a ±25° swing of the first joint."),
         .init("--exit-with-parent", help: "Exit when the process that started rehabsim exits."),
         .init("--quiet", help: "Print only the robot: line (no device events on standard error)."),
     ],
@@ -113,13 +117,19 @@ func inject(_ words: [String]) -> Never {
     Terminal.exit(.success)
 }
 
-/// Live injections from the control socket, handed to the firmware loop.
+/// Live injections from the control socket, handed to the firmware loop; and the patient's cue start.
 final class LiveFaults: Sendable {
     private let queue = Mutex<[InjectedFault]>([])
+    private let cueStart = Mutex<Int64?>(nil)
 
     func push(_ fault: InjectedFault) { queue.withLock { $0.append(fault) } }
 
     func take() -> [InjectedFault] { queue.withLock { faults in defer { faults.removeAll() }; return faults } }
+
+    /// The exercise starts in `nanoseconds`: the patient's cue begins then.
+    func startCue(inNanoseconds nanoseconds: Int64) { cueStart.withLock { $0 = nanoseconds } }
+
+    func takeCueStart() -> Int64? { cueStart.withLock { value in defer { value = nil }; return value } }
 }
 
 func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults) {
@@ -128,6 +138,15 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
             guard let connection = listener.accept(timeoutMilliseconds: 1_000) else { continue }
             let worker = Thread {
                 while let line = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3_600 * Nanoseconds.perSecond)) {
+                    if let cue = (try? JSONParser.parse(line))?.objectValue?["cue_start_in_ms"] {
+                        guard let milliseconds = cue.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 else {
+                            connection.writeLine(JSONValue.object(["ok": false, "error": "cue_start_in_ms takes 0 to 3600000 ms"]).serialized())
+                            continue
+                        }
+                        live.startCue(inNanoseconds: Int64(milliseconds * 1e6))
+                        connection.writeLine(JSONValue.object(["ok": true, "cue_start_in_ms": .number(milliseconds)]).serialized())
+                        continue
+                    }
                     switch FaultScript.parseLive(line, jointCount: jointCount) {
                     case .success(let fault):
                         live.push(fault)
@@ -142,6 +161,37 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
         }
     }
     thread.start()
+}
+
+/// The patient of `--patient PRESET`, following `--exercise` (or the default swing) as its cue.
+func makePatient(preset: String, exercise name: String?, profile: HardwareProfile) -> SimulatedPatient {
+    guard let parameters = SimulatedPatient.Parameters.preset(named: preset) else {
+        Terminal.exit(with: CommandFailure(
+            "rehabsim: --patient: no preset \"\(preset)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))",
+            exitCode: .usage))
+    }
+    var exercise = RangeOfMotionExercise()
+    var duration = 3_600.0
+    if let name {
+        do {
+            let definition = try ExerciseLoader.load(path: try ExerciseLoader.resolve(name, hardwareFolders: ProfileSearch.folders()))
+            let problems = ExerciseLoader.problems(definition, profile: profile)
+            guard problems.isEmpty, let joint = profile.joints.firstIndex(where: { $0.name == definition.jointName }) else {
+                throw ProfileError.invalid(path: definition.sourcePath, issues: problems)
+            }
+            exercise = RangeOfMotionExercise(
+                jointIndex: joint, rangeRadians: definition.rangeMinimumRadians...definition.rangeMaximumRadians,
+                swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
+            duration = definition.durationSeconds ?? exercise.durationSeconds(repetitions: definition.repetitions ?? 1)
+        } catch let error as ProfileError {
+            Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: error.exitCode))
+        } catch {
+            Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: .software))
+        }
+    }
+    let cue = exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: duration)
+    return SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
+                            cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
 }
 
 func main() -> Never {
@@ -225,6 +275,11 @@ func main() -> Never {
     }
     let clock = MonotonicClock.shared
     let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: clock.now())
+    if let preset = arguments.string("--patient") {
+        device.patient = makePatient(preset: preset, exercise: arguments.string("--exercise"), profile: profile)
+    } else if arguments.string("--exercise") != nil {
+        Terminal.exit(with: arguments.usageError("--exercise is the plan a simulated patient follows: give --patient too"))
+    }
     let injector = FaultInjector(scripted)
     let inFlight = DelayedBytes()
     var unplugged = false
@@ -294,6 +349,10 @@ func main() -> Never {
         let now = clock.now()
         let arrived = live.take()
         if !arrived.isEmpty { injector.add(arrived) }
+        if let delay = live.takeCueStart() {
+            device.patient?.startCue(at: now.advanced(byNanoseconds: delay))
+            if !quiet { Terminal.printError("rehabsim: the patient's cue starts in \(delay / 1_000_000) ms") }
+        }
         device.advance(to: now)
         flushOutput()
         writeEvents()

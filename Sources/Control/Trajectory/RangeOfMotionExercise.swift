@@ -1,11 +1,11 @@
-import Control
 import Primitives
-import Profiles
 
-/// The passive exercise: the robot moves one joint between the ends of a range of motion along
+/// A range-of-motion exercise: its plan moves one joint between the ends of a range along
 /// minimum-jerk swings with holds at the ends, the other joints held at their neutral position —
 /// for a set time, or for a number of repetitions (one repetition: out to the upper end and back
-/// to the lower end). It starts and ends at neutral (0 rad), which must lie inside the range.
+/// to the lower end). It starts and ends at neutral (0 rad), which must lie inside the range. The
+/// plan is what the robot tracks in the passive and assist modes, and the cue the patient follows in
+/// every mode (`mode`). Pure: the simulator builds the same plan as the patient's cue.
 public struct RangeOfMotionExercise: Sendable, Equatable {
     /// The joint that swings.
     public var jointIndex: Int
@@ -56,7 +56,8 @@ public struct RangeOfMotionExercise: Sendable, Equatable {
         }
         let range = rangeMinimumRadians == -rangeMaximumRadians
             ? "±\(degrees(rangeMaximumRadians))°" : "\(degrees(rangeMinimumRadians))…\(degrees(rangeMaximumRadians))°"
-        return "passive range of motion, \(joint) \(range)" + (repetitions.map { ", \($0) repetitions" } ?? "")
+        let kind = String(mode.name.map { $0 == "_" ? "-" : $0 })
+        return "\(kind) range of motion, \(joint) \(range)" + (repetitions.map { ", \($0) repetitions" } ?? "")
     }
 
     private var span: Double { rangeMaximumRadians - rangeMinimumRadians }
@@ -148,41 +149,5 @@ public struct RangeOfMotionExercise: Sendable, Equatable {
         } else {
             trajectory.extendLastHold(bySeconds: duration - elapsed)
         }
-    }
-}
-
-extension RangeOfMotionExercise {
-    /// The passive exercise of a validated exercise file on `profile`; refuses, with every reason,
-    /// what does not fit the robot.
-    public init(_ definition: ExerciseDefinition, profile: HardwareProfile) throws(ProfileError) {
-        let problems = ExerciseLoader.problems(definition, profile: profile)
-        guard problems.isEmpty, let joint = profile.joints.firstIndex(where: { $0.name == definition.jointName }) else {
-            throw .invalid(path: definition.sourcePath, issues: problems)
-        }
-        self.init(
-            jointIndex: joint, rangeRadians: definition.rangeMinimumRadians...definition.rangeMaximumRadians,
-            swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
-        stiffnessNewtonMetersPerRadian = definition.stiffnessNewtonMetersPerRadian
-        dampingNewtonMeterSecondsPerRadian = definition.dampingNewtonMeterSecondsPerRadian
-        if let assistance = definition.assistance {
-            mode = .activeAssist(.init(
-                minimumGain: assistance.minimumGain, maximumGain: assistance.maximumGain, initialGain: assistance.initialGain,
-                forgettingFactorPerSecond: assistance.forgettingFactorPerSecond, errorGainPerRadianSecond: assistance.errorGainPerRadianSecond,
-                errorDeadbandRadians: assistance.errorDeadbandRadians))
-        } else if let resistance = definition.resistance {
-            mode = .activeResist(.init(
-                springNewtonMetersPerRadian: resistance.springNewtonMetersPerRadian,
-                damperNewtonMeterSecondsPerRadian: resistance.damperNewtonMeterSecondsPerRadian,
-                constantNewtonMeters: resistance.constantNewtonMeters, maximumTorqueNewtonMeters: resistance.maximumTorqueNewtonMeters))
-        } else if let transparency = definition.transparency {
-            mode = .transparent(.init(frictionCompensation: transparency.frictionCompensation, inertiaCompensation: transparency.inertiaCompensation))
-        }
-    }
-
-    /// The session time the exercise needs after the enable ramp: its duration, or its repetitions
-    /// with room for bringing a joint to neutral first (the plan ends with the last repetition).
-    public func sessionSeconds(durationSeconds: Double?) -> Double {
-        if let repetitions { return self.durationSeconds(repetitions: repetitions, centeringSeconds: 3) }
-        return durationSeconds ?? 10
     }
 }

@@ -1,0 +1,38 @@
+import Control
+import Profiles
+
+extension RangeOfMotionExercise {
+    /// The passive exercise of a validated exercise file on `profile`; refuses, with every reason,
+    /// what does not fit the robot.
+    public init(_ definition: ExerciseDefinition, profile: HardwareProfile) throws(ProfileError) {
+        let problems = ExerciseLoader.problems(definition, profile: profile)
+        guard problems.isEmpty, let joint = profile.joints.firstIndex(where: { $0.name == definition.jointName }) else {
+            throw .invalid(path: definition.sourcePath, issues: problems)
+        }
+        self.init(
+            jointIndex: joint, rangeRadians: definition.rangeMinimumRadians...definition.rangeMaximumRadians,
+            swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
+        stiffnessNewtonMetersPerRadian = definition.stiffnessNewtonMetersPerRadian
+        dampingNewtonMeterSecondsPerRadian = definition.dampingNewtonMeterSecondsPerRadian
+        if let assistance = definition.assistance {
+            mode = .activeAssist(.init(
+                minimumGain: assistance.minimumGain, maximumGain: assistance.maximumGain, initialGain: assistance.initialGain,
+                forgettingFactorPerSecond: assistance.forgettingFactorPerSecond, errorGainPerRadianSecond: assistance.errorGainPerRadianSecond,
+                errorDeadbandRadians: assistance.errorDeadbandRadians))
+        } else if let resistance = definition.resistance {
+            mode = .activeResist(.init(
+                springNewtonMetersPerRadian: resistance.springNewtonMetersPerRadian,
+                damperNewtonMeterSecondsPerRadian: resistance.damperNewtonMeterSecondsPerRadian,
+                constantNewtonMeters: resistance.constantNewtonMeters, maximumTorqueNewtonMeters: resistance.maximumTorqueNewtonMeters))
+        } else if let transparency = definition.transparency {
+            mode = .transparent(.init(frictionCompensation: transparency.frictionCompensation, inertiaCompensation: transparency.inertiaCompensation))
+        }
+    }
+
+    /// The session time the exercise needs after the enable ramp: its duration, or its repetitions
+    /// with room for bringing a joint to neutral first (the plan ends with the last repetition).
+    public func sessionSeconds(durationSeconds: Double?) -> Double {
+        if let repetitions { return self.durationSeconds(repetitions: repetitions, centeringSeconds: 3) }
+        return durationSeconds ?? 10
+    }
+}
