@@ -208,6 +208,25 @@ public struct SessionReport: Sendable {
                     + "\(format(joint.maxAbsTorqueNewtonMeters, decimals: 3)) N·m".leftPadded(15)
                     + "\(format(joint.minimumPositionRadians * 180 / .pi, decimals: 1))…\(format(joint.maximumPositionRadians * 180 / .pi, decimals: 1))°".leftPadded(18))
         }
+        if let metrics = metrics.objectValue {
+            let exercised = metrics["exercised_joint"]?.stringValue ?? joints.first?.name ?? ""
+            let index = joints.firstIndex { $0.name == exercised } ?? 0
+            func first(_ key: String) -> Double? {
+                guard let values = metrics[key]?.arrayValue, index < values.count else { return nil }
+                return values[index].doubleValue
+            }
+            var parts = ["mode \(metrics["mode"]?.stringValue ?? "passive")"]
+            if let repetitions = metrics["repetitions"]?.integerValue { parts.append("\(repetitions) repetitions") }
+            if let ratio = first("assistance_ratio") { parts.append("assistance ratio \(format(ratio, decimals: 2))") }
+            if let robot = first("robot_work_j"), let patient = first("patient_work_j") {
+                parts.append("work robot \(format(robot, decimals: 2)) J, patient \(format(patient, decimals: 2)) J")
+            }
+            if let peak = first("peak_interaction_torque_nm") { parts.append("peak interaction \(format(peak, decimals: 3)) N·m") }
+            if let gains = metrics["assistance_gain_by_repetition"]?.arrayValue?.compactMap(\.doubleValue), !gains.isEmpty {
+                parts.append("assistance by repetition " + gains.map { format($0, decimals: 2) }.joined(separator: " → "))
+            }
+            lines.append("  exercise, \(exercised): " + parts.joined(separator: ", "))
+        }
         if safetyEvents.isEmpty {
             lines.append("  safety events: none")
         } else {

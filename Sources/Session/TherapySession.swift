@@ -919,6 +919,7 @@ public final class TherapySession {
             "patient_work_j": perJoint { self.metrics.patientWork[$0] },
             "assistance_ratio": perJoint { self.metrics.assistanceRatio($0) },
             "mode": .string(options.exercise.mode.name),
+            "exercised_joint": .string(profile.joints[options.exercise.jointIndex].name),
             "assistance_gain_by_repetition": .array(metrics.assistanceByRepetition.map { .number($0, significantDigits: 4) }),
             "repetitions": .int(repetitionsCompleted),
             "safety_events": .int(transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }.count),

@@ -35,6 +35,7 @@ final class DemoEndToEndTests: XCTestCase {
         let run = try ProgramRun.runSession("rehabctl", ["demo", "--duration", "1.5", "--rate", "200"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         for text in ["cycles at 200 Hz", "wake latency", "round trip", "flexion_extension", "safety events: none",
+                     "exercise, flexion_extension: mode passive, 0 repetitions, assistance ratio",
                      "supervisor final state: idle"] {
             XCTAssertTrue(run.standardOutput.contains(text), "missing \"\(text)\" in\n\(run.standardOutput)")
         }
