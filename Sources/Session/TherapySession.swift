@@ -390,7 +390,10 @@ public final class TherapySession {
                     port: device.name,
                     detail: "\(profile.joints[joint].name) still moved at \(Self.decimal(speed)) rad/s 100 ms after the test torque ended (the drive cannot decelerate it)")
             case .deviceSilent(let joint):
-                throw .directionCheckFailed(port: device.name, detail: "the device fell silent while \(profile.joints[joint].name) was tested")
+                // Silence here is the link or the host, not the wiring: say so, not "check the encoder".
+                throw .notReady(
+                    port: device.name,
+                    reason: "the device fell silent while \(profile.joints[joint].name) was tested (SR-17's direction test): the host or the link was held up; start again (rehabctl doctor shows what delays this host)")
             }
         }
         throw .directionCheckFailed(port: device.name, detail: "the test did not finish in time")

@@ -41,3 +41,22 @@ final class SecondRobotTests: XCTestCase {
         }
     }
 }
+
+/// SR-17's direction test, when the host is held up longer than the device watchdog in the middle of
+/// it: the device stops itself (SR-3) and the refusal says so, instead of blaming the wiring.
+final class DirectionTestStallTests: XCTestCase {
+    func testAHostStallDuringTheDirectionTestIsNamedAsSuch() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 2)
+        let clock = harness.clock
+        let start = clock.now()
+        // 30 ms stalls (the watchdog is 20 ms) every 50 ms from the end of the link check on.
+        for milliseconds in stride(from: 300, through: 1_500, by: 50) {
+            harness.link.at(start.advanced(byNanoseconds: Int64(milliseconds) * 1_000_000)) { clock.advance(byNanoseconds: 30_000_000) }
+        }
+        XCTAssertThrowsError(try harness.session.prepare()) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("the host or the link was held up"), text)
+            XCTAssertFalse(text.contains("wiring"), "a stall is not blamed on the wiring: \(text)")
+        }
+    }
+}
