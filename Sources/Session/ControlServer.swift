@@ -82,12 +82,17 @@ public final class ControlServer: @unchecked Sendable {
                 holdsRelease = true
                 control.holdRelease(until: MonotonicClock.now().advanced(byNanoseconds: Self.releaseKeepAliveNanoseconds))
                 reply = releaseReply()
+            case "mode passive", "mode exercise":
+                let passive = word == "mode passive"
+                control.requestPassive(passive)
+                reply = ["ok": true, "mode": .string(passive ? "passive" : "exercise"),
+                         "note": "the torque blends into the new mode over the enable ramp"]
             case "release-end":
                 holdsRelease = false
                 control.letGoOfRelease()
                 reply = releaseReply()
             default:
-                reply = Self.failure("unknown request \"\(word)\"; known: status, estop, stop, pause, resume, reset, release, release-end")
+                reply = Self.failure("unknown request \"\(word)\"; known: status, estop, stop, pause, resume, reset, release, release-end, mode passive, mode exercise")
             }
             guard connection.writeLine(JSONValue.object(reply).serialized()) else { return }
         }
@@ -230,6 +235,7 @@ public final class ControlServer: @unchecked Sendable {
             "state_age_ms": .number(Double(status.stateAgeNanoseconds) / 1e6, significantDigits: 4),
             "joints": .array(joints),
             "exercise": .string(exerciseName),
+            "mode_in_force": .string(status.passiveInForce ? "passive" : "exercise"),
             "loop": .object([
                 "wake_latency_us": .number(Double(status.wakeLatencyNanoseconds) / 1e3, significantDigits: 4),
                 "wake_latency_max_last_second_us": .number(Double(status.wakeLatencyMaxLastSecondNanoseconds) / 1e3, significantDigits: 4),

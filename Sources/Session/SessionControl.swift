@@ -12,6 +12,8 @@ public final class SessionControl: Sendable {
     private let posted = Atomic<UInt64>(0)
     /// SR-18: the hold-to-run release is held until this monotonic time [ns] (0: not held).
     private let releaseHeldUntil = Atomic<Int64>(0)
+    /// The therapist's choice of mode: the exercise's own, or passive (the robot takes over).
+    private let passiveRequested = Atomic<Bool>(false)
 
     public init() {}
 
@@ -31,6 +33,15 @@ public final class SessionControl: Sendable {
     public func letGoOfRelease() {
         releaseHeldUntil.store(0, ordering: .releasing)
     }
+
+    /// Switches the exercise to passive (`true`: the robot moves the limb along the plan) or back to
+    /// its own mode; the loop blends the torque over the enable-ramp time (bumpless).
+    public func requestPassive(_ passive: Bool) {
+        passiveRequested.store(passive, ordering: .releasing)
+    }
+
+    /// The mode the operator asked for last.
+    public var isPassiveRequested: Bool { passiveRequested.load(ordering: .acquiring) }
 
     /// Takes everything posted since the last call, and the serial it covers. The serial is read
     /// first, so it never claims a request the loop has not taken.

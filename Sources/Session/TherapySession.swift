@@ -133,6 +133,12 @@ public final class TherapySession {
     private var reachedUpperEnd = false
     /// Assist-as-needed state (active-assist mode).
     private var assistance: AssistAsNeeded?
+    /// The mode in force on the exercised joint: the exercise's own, or passive at the operator's
+    /// request; a switch blends the two torques over the ramp time, starting at `modeBlendStart`.
+    private var runsPassive = false
+    private var modeBlendStart: MonotonicInstant?
+    /// The blend comes from passive (true) or from the exercise's mode.
+    private var blendFromPassive = false
     /// Low-pass filtered joint accelerations (transparent mode) and the velocities they come from.
     private var accelerationEstimates: JointList<Double>
     private var previousVelocities: JointList<Double>
@@ -646,12 +652,12 @@ public final class TherapySession {
             clamp.clampTargets(&target)
             countRepetitions()
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
-            applyMode(state: state)
+            applyMode(state: state, now: now)
             for joint in 0..<demandsMotion.count {
                 demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
             }
             let exercised = options.exercise.jointIndex
-            switch options.exercise.mode {
+            switch runsPassive ? .passive : options.exercise.mode {
             case .passive:
                 break
             case .activeAssist:
@@ -714,17 +720,43 @@ public final class TherapySession {
         exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
     }
 
-    /// The exercised joint's torque in the exercise's mode (the other joints keep their hold).
-    private func applyMode(state: RobotState) {
+    /// The exercised joint's torque: the exercise's mode, or passive when the operator asked for it;
+    /// across a switch the two torques are blended along the ramp (no step, SR-5's spirit).
+    private func applyMode(state: RobotState, now: MonotonicInstant) {
+        let joint = options.exercise.jointIndex
+        let passiveTorque = actuation[joint].torqueNewtonMeters
+        let wantsPassive = control.isPassiveRequested
+        if wantsPassive != runsPassive {
+            runsPassive = wantsPassive
+            blendFromPassive = !wantsPassive
+            modeBlendStart = now
+        }
+        // The exercise's own mode keeps running underneath (its state, e.g. the assistance gain, stays current).
+        exerciseModeTorque(state: state)
+        let modeTorque = actuation[joint].torqueNewtonMeters
+        var weight = 1.0
+        if let start = modeBlendStart {
+            let elapsed = now.seconds(since: start)
+            if elapsed >= ramp.durationSeconds { modeBlendStart = nil } else { weight = ramp.scale(atSeconds: elapsed) }
+        }
+        let to = runsPassive ? passiveTorque : modeTorque
+        let from = blendFromPassive ? passiveTorque : modeTorque
+        actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: from + weight * (to - from))
+    }
+
+    /// The exercised joint's torque in the exercise's own mode (the other joints keep their hold).
+    private func exerciseModeTorque(state: RobotState) {
         let joint = options.exercise.jointIndex
         let measured = state.joints[joint]
         switch options.exercise.mode {
         case .passive:
             break
         case .activeAssist:
-            let gain = assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians)
+            // While the robot has taken over (passive), the error is the robot's, not the patient's:
+            // the assistance neither learns nor counts then.
+            let gain = runsPassive ? assistance!.gain : assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians)
             actuation[joint].torqueNewtonMeters *= gain
-            metrics.recordAssistance(gain: gain)
+            if !runsPassive { metrics.recordAssistance(gain: gain) }
         case .activeResist(let resistance):
             actuation[joint] = JointActuation(
                 mode: .torque,
@@ -839,6 +871,7 @@ public final class TherapySession {
         status.wakeLatencyNanoseconds = frame.wakeLatencyNanoseconds
         status.computeNanoseconds = frame.computeNanoseconds
         status.missedDeadlines = schedule.overruns
+        status.passiveInForce = runsPassive
         secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
         secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
         if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {

@@ -88,7 +88,8 @@ enum MonitorView {
         }
         let state = (status["state"]?.stringValue ?? "?").uppercased() + (status["releasing"]?.boolValue == true ? " (RELEASING)" : "")
         var lines = [
-            "RehabHost monitor — session pid \(status["pid"]?.integerValue ?? 0) — \(status["exercise"]?.stringValue ?? "exercise")",
+            "RehabHost monitor — session pid \(status["pid"]?.integerValue ?? 0) — \(status["exercise"]?.stringValue ?? "exercise")"
+                + (status["mode_in_force"]?.stringValue == "passive" ? " (switched to passive)" : ""),
             "state \(state)   cycle \(status["cycle"]?.integerValue ?? 0) at \(number(status["rate_hz"], 0)) Hz"
                 + (status["stop_category"].flatMap { $0.integerValue }.map { "   stopping: Cat \($0)" } ?? ""),
         ]

@@ -33,6 +33,7 @@ enum SessionClientCommands {
               250 ms of the last renewal, e.g. if this terminal dies). Ctrl-C or --for ends it.
               """, extra: [.init("--for", value: "SECONDS", help: "Let go after this long.", default: "until Ctrl-C")]), { p throws(CommandFailure) in try release(p) }),
         (spec("status", "Show the running session's state, device, joints and latched fault.", "Read-only; any number of clients may ask."), { p throws(CommandFailure) in try status(p) }),
+        (modeSpec, { p throws(CommandFailure) in try mode(p) }),
     ]
 
     // MARK: Finding and connecting to the session
@@ -97,6 +98,31 @@ enum SessionClientCommands {
     }
 
     // MARK: Commands
+
+    static let modeSpec = CommandSpec(
+        program: "rehabctl", name: "mode", summary: "Switch the running exercise to passive (the robot takes over) or back to its own mode.",
+        discussion: """
+            `passive`: the robot moves the limb along the exercise's plan (impedance tracking), whatever the
+            exercise's mode — when the patient tires or struggles. `exercise`: back to the exercise's own
+            mode (assist-as-needed, resist, transparent). The torque blends from one to the other over the
+            enable-ramp time (bumpless); assist-as-needed keeps its gain from before the switch.
+            """,
+        options: [sessionOption, jsonOption], positionals: [.init("passive|exercise", help: "The mode to switch to.")],
+        examples: ["rehabctl mode passive", "rehabctl mode exercise"])
+
+    private static func mode(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        let wanted = parsed.positionals[0]
+        guard wanted == "passive" || wanted == "exercise" else { throw parsed.usageError("mode takes passive or exercise, not \"\(wanted)\"") }
+        let connection = try connect(parsed, command: "mode")
+        defer { connection.close() }
+        let reply = try exchange(connection, "mode " + wanted, command: "mode")
+        if parsed.flag("--json") {
+            Terminal.printLine(JSONValue.object(reply).serialized())
+        } else {
+            Terminal.printLine(reply["ok"]?.boolValue == true ? "mode: \(wanted) (blending over the ramp)" : "mode: \(reply["error"]?.stringValue ?? "refused")")
+        }
+        return reply["ok"]?.boolValue == true ? .success : .unavailable
+    }
 
     private static func request(_ word: String, _ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let connection = try connect(parsed, command: word)

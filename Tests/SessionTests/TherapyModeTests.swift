@@ -1,4 +1,5 @@
 import Control
+import Foundation
 import Primitives
 import RehabLinkSimulator
 import Session
@@ -111,5 +112,60 @@ final class TherapyModeTests: XCTestCase {
         let (spastic, _) = try run(exercise(.passive, repetitions: 4), patient: .strokeSevere, faults: [spasm])
         let trip = try XCTUnwrap(spastic.safetyEvents.first)
         XCTAssertEqual(trip.cause.requirement, "SR-9", "\(spastic.safetyEvents.map(\.cause))")
+    }
+}
+
+/// Switching between the exercise's mode and passive in the middle of a session: the torque blends
+/// over the ramp (no step), assist-as-needed keeps its gain across, the robot takes over while passive.
+final class ModeSwitchTests: XCTestCase {
+    func testSwitchingToPassiveAndBackIsBumpless() throws {
+        var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.44...0.44, swingSeconds: 2, holdSeconds: 0.3, repetitions: 6)
+        exercise.mode = .activeAssist(TherapyModeTests.assistAsNeeded)
+        let path = NSTemporaryDirectory() + "rehabhost-modeswitch-\(UUID().uuidString).mcap"
+        defer { unlink(path) }
+        let harness = try VirtualSessionHarness(durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise, adjust: {
+            $0.recordingPath = path
+            $0.telemetryRingSeconds = 40
+        })
+        try harness.session.prepare()
+        harness.attachPatient(.strokeMild)
+        let start = harness.clock.now()
+        let control = harness.session.control
+        let toPassive = start.advanced(byNanoseconds: 9_000_000_000)
+        let back = start.advanced(byNanoseconds: 16_000_000_000)
+        harness.link.at(toPassive) { control.requestPassive(true) }
+        harness.link.at(back) { control.requestPassive(false) }
+        let report = harness.session.run()
+        harness.session.finish()
+        XCTAssertTrue(report.safetyEvents.isEmpty, "\(report.safetyEvents)")
+        XCTAssertEqual(report.recording?.recordsDropped, 0)
+
+        let file = try MCAPFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        var torques: [(time: Int64, torque: Double)] = []
+        for message in file.messages(onTopic: "/joint_command") {
+            let object = try XCTUnwrap(JSONParser.parse(bytes: Array(file.data(of: message))).objectValue)
+            let torque = try XCTUnwrap(object["torque_nm"]?.arrayValue?.first?.doubleValue)
+            torques.append((Int64(message.logTime), torque))
+        }
+        let origin = Int64(file.messages(onTopic: "/joint_command").first!.logTime)
+        func steps(around instant: MonotonicInstant) -> (largestStep: Double, change: Double) {
+            let center = origin + instant.nanoseconds(since: start) - 1_000_000  // the first cycle ran one period after start
+            let window = torques.filter { abs($0.time - center) < 700_000_000 }
+            let largest = zip(window, window.dropFirst()).map { abs($1.torque - $0.torque) }.max() ?? .infinity
+            return (largest, abs((window.last?.torque ?? 0) - (window.first?.torque ?? 0)))
+        }
+        let into = steps(around: toPassive)
+        let outOf = steps(around: back)
+        // A step would be the whole difference between the modes' torques; the blend spreads it over 500 cycles.
+        // The torque moves by most of a newton-metre across each switch, never by more than a few
+        // hundredths in one cycle (the swing itself changes it by up to ~0.02 N·m per cycle).
+        for (name, window) in [("into passive", into), ("back", outOf)] {
+            XCTAssertGreaterThan(window.change, 0.3, "\(name): the modes differ (\(window))")
+            XCTAssertLessThan(window.largestStep, 0.03, "\(name): no torque step (\(window))")
+            XCTAssertLessThan(window.largestStep, 0.05 * window.change, "\(name): spread over the ramp (\(window))")
+        }
+        let gains = report.metrics.objectValue?["assistance_gain_by_repetition"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+        XCTAssertGreaterThanOrEqual(gains.count, 3, "\(gains)")
+        XCTAssertEqual(report.metrics.objectValue?["repetitions"]?.integerValue, 6)
     }
 }
