@@ -47,8 +47,9 @@ let package = Package(
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.
         .target(name: "StrictJSON", swiftSettings: strict),
-        // Profiles: hardware/ JSON profiles, validated, in SI units.
-        .target(name: "Profiles", dependencies: ["Primitives", "StrictJSON"], swiftSettings: strict),
+        // Profiles: hardware/ profiles and exercise files (JSON), validated, in SI units; exercises come
+        // out as Control's exercise and mode types (one conversion, shared by rehabctl and rehabsim).
+        .target(name: "Profiles", dependencies: ["Control", "Primitives", "StrictJSON"], swiftSettings: strict),
 
         // Simulators (simulators/): device firmware + physics, pure and clock-driven.
         .target(

@@ -1,3 +1,4 @@
+import Control
 import Primitives
 import StrictJSON
 
@@ -14,31 +15,8 @@ public struct ExerciseDefinition: Sendable, Equatable {
     /// Modes recognised but not available in this version.
     public static let plannedModes = ["mirror"]
 
-    /// Assist-as-needed settings (`assistance`).
-    public struct Assistance: Sendable, Equatable {
-        public var minimumGain: Double
-        public var maximumGain: Double
-        public var initialGain: Double
-        public var forgettingFactorPerSecond: Double
-        public var errorGainPerRadianSecond: Double
-        public var errorDeadbandRadians: Double
-    }
-
-    /// Active-resist settings (`resistance`).
-    public struct Resistance: Sendable, Equatable {
-        public var springNewtonMetersPerRadian: Double
-        public var damperNewtonMeterSecondsPerRadian: Double
-        public var constantNewtonMeters: Double
-        public var maximumTorqueNewtonMeters: Double
-    }
-
-    /// Transparent-mode settings (`transparency`).
-    public struct Transparency: Sendable, Equatable {
-        public var frictionCompensation: Double
-        public var inertiaCompensation: Double
-    }
-
-    public var assistance: Assistance?
+    /// The settings of the mode (`assistance`, `resistance`, `transparency`): one of them, or none for passive.
+    public var assistance: AssistAsNeeded.Parameters?
     public var resistance: Resistance?
     public var transparency: Transparency?
 
@@ -107,9 +85,9 @@ public enum ExerciseLoader {
         let stiffness = root.number("stiffness_nm_per_rad", unit: "N·m/rad", in: 0...10_000, required: false)
         let damping = root.number("damping_nm_s_per_rad", unit: "N·m·s/rad", in: 0...1_000, required: false)
         // The settings block of the mode is required; the others are refused (they would be ignored).
-        var assistance: ExerciseDefinition.Assistance?
-        var resistance: ExerciseDefinition.Resistance?
-        var transparency: ExerciseDefinition.Transparency?
+        var assistance: AssistAsNeeded.Parameters?
+        var resistance: Resistance?
+        var transparency: Transparency?
         for (block, owner) in [("assistance", "active_assist"), ("resistance", "active_resist"), ("transparency", "transparent")] {
             let wanted = mode == owner
             guard var reader = root.object(block, required: wanted) else { continue }

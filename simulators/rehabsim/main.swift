@@ -173,20 +173,12 @@ func makePatient(preset: String, exercise name: String?, profile: HardwareProfil
     var exercise = RangeOfMotionExercise()
     var duration = 3_600.0
     if let name {
-        do {
+        do throws(ProfileError) {
             let definition = try ExerciseLoader.load(path: try ExerciseLoader.resolve(name, hardwareFolders: ProfileSearch.folders()))
-            let problems = ExerciseLoader.problems(definition, profile: profile)
-            guard problems.isEmpty, let joint = profile.joints.firstIndex(where: { $0.name == definition.jointName }) else {
-                throw ProfileError.invalid(path: definition.sourcePath, issues: problems)
-            }
-            exercise = RangeOfMotionExercise(
-                jointIndex: joint, rangeRadians: definition.rangeMinimumRadians...definition.rangeMaximumRadians,
-                swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
+            exercise = try RangeOfMotionExercise(definition, profile: profile)
             duration = definition.durationSeconds ?? exercise.durationSeconds(repetitions: definition.repetitions ?? 1)
-        } catch let error as ProfileError {
-            Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: error.exitCode))
         } catch {
-            Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: .software))
+            Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: error.exitCode))
         }
     }
     let cue = exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: duration)

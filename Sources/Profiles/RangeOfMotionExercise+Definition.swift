@@ -1,8 +1,7 @@
 import Control
-import Profiles
 
 extension RangeOfMotionExercise {
-    /// The passive exercise of a validated exercise file on `profile`; refuses, with every reason,
+    /// The exercise (and its mode) of a validated exercise file on `profile`; refuses, with every reason,
     /// what does not fit the robot.
     public init(_ definition: ExerciseDefinition, profile: HardwareProfile) throws(ProfileError) {
         let problems = ExerciseLoader.problems(definition, profile: profile)
@@ -15,17 +14,11 @@ extension RangeOfMotionExercise {
         stiffnessNewtonMetersPerRadian = definition.stiffnessNewtonMetersPerRadian
         dampingNewtonMeterSecondsPerRadian = definition.dampingNewtonMeterSecondsPerRadian
         if let assistance = definition.assistance {
-            mode = .activeAssist(.init(
-                minimumGain: assistance.minimumGain, maximumGain: assistance.maximumGain, initialGain: assistance.initialGain,
-                forgettingFactorPerSecond: assistance.forgettingFactorPerSecond, errorGainPerRadianSecond: assistance.errorGainPerRadianSecond,
-                errorDeadbandRadians: assistance.errorDeadbandRadians))
+            mode = .activeAssist(assistance)
         } else if let resistance = definition.resistance {
-            mode = .activeResist(.init(
-                springNewtonMetersPerRadian: resistance.springNewtonMetersPerRadian,
-                damperNewtonMeterSecondsPerRadian: resistance.damperNewtonMeterSecondsPerRadian,
-                constantNewtonMeters: resistance.constantNewtonMeters, maximumTorqueNewtonMeters: resistance.maximumTorqueNewtonMeters))
+            mode = .activeResist(resistance)
         } else if let transparency = definition.transparency {
-            mode = .transparent(.init(frictionCompensation: transparency.frictionCompensation, inertiaCompensation: transparency.inertiaCompensation))
+            mode = .transparent(transparency)
         }
     }
 
