@@ -1,0 +1,130 @@
+import Control
+import Primitives
+
+/// Heap allocations counted on the control thread, cycle by cycle (AllocationCounter).
+public struct AllocationTally: Sendable, Equatable {
+    /// False when the allocator is not interposed (the counts are then meaningless).
+    public var counting = false
+    public var total: UInt64 = 0
+    public var cyclesWithAllocations: Int64 = 0
+    /// The first cycle that allocated, for finding the culprit.
+    public var firstAllocatingCycle: Int64?
+
+    mutating func record(_ count: UInt64, cycle: Int64) {
+        guard count > 0 else { return }
+        total &+= count
+        cyclesWithAllocations += 1
+        if firstAllocatingCycle == nil { firstAllocatingCycle = cycle }
+    }
+}
+
+/// The link pre-flight's figures.
+public struct LinkCheck: Sendable, Equatable {
+    /// Consecutive fresh cycles required.
+    public var requiredCycles: Int
+    /// Cycles it took.
+    public var cycles = 0
+    /// Runs of cycles without a fresh state, and the longest one.
+    public var gaps = 0
+    public var longestGapCycles = 0
+
+    public init(requiredCycles: Int) {
+        self.requiredCycles = requiredCycles
+    }
+}
+
+/// Tracking error, torque, work and assistance statistics, accumulated in place (no allocation:
+/// the per-repetition list is reserved at start).
+struct TrackingMetrics {
+    var squaredError: JointList<Double>
+    var maxAbsError: JointList<Double>
+    var maxAbsTorque: JointList<Double>
+    var minimumPosition: JointList<Double>
+    var maximumPosition: JointList<Double>
+    var samples = 0
+    /// Positive mechanical work done on the limb by the robot and by the patient [J].
+    var robotWork: JointList<Double>
+    var patientWork: JointList<Double>
+    var peakInteractionTorque: JointList<Double>
+    var squaredInteraction: JointList<Double>
+    var workSamples = 0
+    /// The mean assistance gain of each completed repetition (active-assist).
+    var assistanceByRepetition: [Double]
+    private var assistanceSum = 0.0
+    private var assistanceCount = 0
+
+    init(jointCount: Int, repetitionCapacity: Int) {
+        squaredError = .zeros(jointCount)
+        maxAbsError = .zeros(jointCount)
+        maxAbsTorque = .zeros(jointCount)
+        minimumPosition = JointList(count: jointCount, repeating: .infinity)
+        maximumPosition = JointList(count: jointCount, repeating: -.infinity)
+        robotWork = .zeros(jointCount)
+        patientWork = .zeros(jointCount)
+        peakInteractionTorque = .zeros(jointCount)
+        squaredInteraction = .zeros(jointCount)
+        assistanceByRepetition = []
+        assistanceByRepetition.reserveCapacity(max(1, repetitionCapacity))
+    }
+
+    mutating func recordTracking(target: TrajectorySample, measured: JointList<JointMeasurement>) {
+        for joint in 0..<squaredError.count {
+            let error = target.positions[joint] - measured[joint].positionRadians
+            squaredError[joint] += error * error
+            maxAbsError[joint] = max(maxAbsError[joint], abs(error))
+            minimumPosition[joint] = min(minimumPosition[joint], measured[joint].positionRadians)
+            maximumPosition[joint] = max(maximumPosition[joint], measured[joint].positionRadians)
+        }
+        samples += 1
+    }
+
+    mutating func recordTorques(_ actuation: JointList<JointActuation>) {
+        for joint in 0..<maxAbsTorque.count where actuation[joint].mode == .torque {
+            maxAbsTorque[joint] = max(maxAbsTorque[joint], abs(actuation[joint].torqueNewtonMeters))
+        }
+    }
+
+    /// Net work done on the limb's motion by the robot (commanded torque) and by the patient
+    /// (interaction torque) over one cycle: a resisting robot or a passive, springy limb does negative work.
+    mutating func recordWork(_ actuation: JointList<JointActuation>, measured: JointList<JointMeasurement>, seconds: Double) {
+        for joint in 0..<robotWork.count {
+            let velocity = measured[joint].velocityRadiansPerSecond
+            let interaction = measured[joint].interactionTorqueNewtonMeters
+            if actuation[joint].mode == .torque { robotWork[joint] += actuation[joint].torqueNewtonMeters * velocity * seconds }
+            patientWork[joint] += interaction * velocity * seconds
+            peakInteractionTorque[joint] = max(peakInteractionTorque[joint], abs(interaction))
+            squaredInteraction[joint] += interaction * interaction
+        }
+        workSamples += 1
+    }
+
+    mutating func recordAssistance(gain: Double) {
+        assistanceSum += gain
+        assistanceCount += 1
+    }
+
+    mutating func repetitionCompleted() {
+        guard assistanceCount > 0 else { return }
+        if assistanceByRepetition.count < assistanceByRepetition.capacity {
+            assistanceByRepetition.append(assistanceSum / Double(assistanceCount))
+        }
+        assistanceSum = 0
+        assistanceCount = 0
+    }
+
+    func rmsError(_ joint: Int) -> Double {
+        samples == 0 ? 0 : (squaredError[joint] / Double(samples)).squareRoot()
+    }
+
+    func rmsInteractionTorque(_ joint: Int) -> Double {
+        workSamples == 0 ? 0 : (squaredInteraction[joint] / Double(workSamples)).squareRoot()
+    }
+
+    /// The robot's share of the work that drove the motion: max(0, W_robot) / (max(0, W_robot) + max(0, W_patient));
+    /// 1 when the robot moved a passive limb, 0 when it only resisted; 0 when nothing moved.
+    func assistanceRatio(_ joint: Int) -> Double {
+        let robot = max(0, robotWork[joint])
+        let total = robot + max(0, patientWork[joint])
+        return total > 0 ? robot / total : 0
+    }
+}
