@@ -45,7 +45,7 @@ final class ExerciseCommandTests: XCTestCase {
             mode: "active_assist")
         // A host stall may stop a run early (SR-1/SR-14, correctly): what ran must still show the patient at work.
         var attempts: [String] = []
-        for _ in 0..<5 {
+        for _ in 0..<8 {
             let run = try ProgramRun.run(
                 "rehabctl", ["demo", "--exercise", path, "--patient", "healthy", "--rate", "500", "--record", "none", "--json"])
             XCTAssertTrue(run.standardError.contains("simulated patient: healthy"), run.standardError)

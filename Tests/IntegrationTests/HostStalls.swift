@@ -5,7 +5,7 @@ import StrictJSON
 /// Real-time sessions over a real PTY on a shared VM: the host sometimes holds the loop or the tty
 /// layer up for 8–11 ms (cyclictest sees the same), and SR-1/SR-14 then stop the session, as they
 /// must. Tests of something else (an exit code, a link loss) repeat such a run, printing it.
-func retryingHostStalls(attempts: Int = 5, _ run: () throws -> SessionReport) rethrows -> SessionReport {
+func retryingHostStalls(attempts: Int = 8, _ run: () throws -> SessionReport) rethrows -> SessionReport {
     var report = try run()
     var attempt = 1
     while attempt < attempts, let first = report.safetyEvents.first, first.cause.isTimingInterlock {
@@ -18,7 +18,7 @@ func retryingHostStalls(attempts: Int = 5, _ run: () throws -> SessionReport) re
 
 /// The same for a program's JSON session report: repeats while its first safety event is a timing trip.
 func retryingHostStalls(
-    attempts: Int = 5, _ run: () throws -> (exitCode: Int32, report: JSONObject)
+    attempts: Int = 8, _ run: () throws -> (exitCode: Int32, report: JSONObject)
 ) rethrows -> (exitCode: Int32, report: JSONObject) {
     var result = try run()
     var attempt = 1

@@ -29,7 +29,7 @@ final class RecordingCommandTests: XCTestCase {
         // Retried like ProgramRun.runSession when a host stall stops a run, but each attempt needs its
         // file gone: recordings are never overwritten.
         var run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "200", "--record", path, "--json"])
-        for attempt in 1..<5 where run.standardError.contains(ProgramRun.hostStallMarker) {
+        for attempt in 1..<8 where run.standardError.contains(ProgramRun.hostStallMarker) {
             print("host stall stopped attempt \(attempt) of the recorded demo; retrying")
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: folder + "/demo.html")
@@ -72,7 +72,7 @@ final class RecordingCommandTests: XCTestCase {
     /// with everything up to the last chunk, which reached the disk at most ~100 ms before the kill.
     func testAfterKillMinus9TheRecordingIsRecoveredUpToItsLastChunk() throws {
         var lossMilliseconds: [Double] = []
-        for attempt in 1...3 {
+        for attempt in 1...5 {
             let path = folder + "/killed\(attempt).mcap"
             let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--record", path, "--control-socket", "none"])
             usleep(2_500_000)

@@ -41,7 +41,7 @@ public struct ProgramRun {
     /// Runs a session command up to `attempts` times while a run is stopped by a timing interlock
     /// (SR-1/SR-14 reacting, correctly, to a host stall); every retried run is printed. For tests of
     /// what a session does besides timing: its exit code, its summary, its signals.
-    public static func runSession(_ program: String, _ arguments: [String], attempts: Int = 5,
+    public static func runSession(_ program: String, _ arguments: [String], attempts: Int = 8,
                                   timeoutSeconds: Double = 60) throws -> ProgramRun {
         var run = try ProgramRun.run(program, arguments, timeoutSeconds: timeoutSeconds)
         var attempt = 1
