@@ -363,13 +363,6 @@ public final class TherapySession {
             let now = clock.now()
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
-            let condition = device.latestState.condition
-            if condition.contains(.watchdogExpired) || !condition.contains(.enabled) {
-                // Not a wiring fault: the device stopped itself (SR-3) because commands came too late.
-                throw .notReady(
-                    port: device.name,
-                    reason: "the device's watchdog stopped it during the direction test (SR-3): the host or the link was held up longer than \(profile.device.watchdogPeriodNanoseconds / 1_000_000) ms; start again (rehabctl doctor shows what delays this host)")
-            }
             let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &actuation)
             let outcome = clamp.apply(to: &actuation, measured: device.latestState.joints)
             let next = deadline.advanced(byNanoseconds: periodNanoseconds)
@@ -395,6 +388,11 @@ public final class TherapySession {
                 throw .directionCheckFailed(
                     port: device.name,
                     detail: "\(profile.joints[joint].name) still moved at \(Self.decimal(speed)) rad/s 100 ms after the test torque ended (the drive cannot decelerate it)")
+            case .deviceStopped:
+                // Not a wiring fault: the device stopped itself (SR-3) because commands came too late.
+                throw .notReady(
+                    port: device.name,
+                    reason: "the device's watchdog stopped it during the direction test (SR-3): the host or the link was held up longer than \(profile.device.watchdogPeriodNanoseconds / 1_000_000) ms; start again (rehabctl doctor shows what delays this host)")
             case .deviceSilent(let joint):
                 // Silence here is the link or the host, not the wiring: say so, not "check the encoder".
                 throw .notReady(

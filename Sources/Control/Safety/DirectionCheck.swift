@@ -18,6 +18,9 @@ public struct DirectionCheck: Sendable {
         case notStopped(joint: Int, radiansPerSecond: Double)
         /// No fresh state for `silenceCycles` cycles during the test.
         case deviceSilent(joint: Int)
+        /// The device stopped itself during the test (its watchdog expired, or it left `enabled`):
+        /// the commands came too late, which says nothing about the wiring.
+        case deviceStopped(joint: Int)
     }
 
     public let torqueLimits: JointList<Double>
@@ -68,6 +71,10 @@ public struct DirectionCheck: Sendable {
         silent = fresh ? 0 : silent + 1
         if silent >= silenceCycles {
             verdict = .deviceSilent(joint: joint)
+            return verdict
+        }
+        if fresh && (state.condition.contains(.watchdogExpired) || !state.condition.contains(.enabled)) {
+            verdict = .deviceStopped(joint: joint)
             return verdict
         }
         let measured = state.joints[joint]
