@@ -526,7 +526,8 @@ public final class TherapySession {
             state: state)
         supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
         let resetsDevice = supervisor.takeDeviceFaultResetRequest()
-        estimateAccelerations(state: state)
+        // Only transparency uses the acceleration estimate: no filter work in the cycle otherwise.
+        if case .transparent = options.exercise.mode { estimateAccelerations(state: state) }
         command(for: action, state: state, now: now)
         let outcome = clamp.apply(to: &actuation, measured: state.joints)
         if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
