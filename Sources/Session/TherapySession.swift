@@ -659,11 +659,15 @@ public final class TherapySession {
             switch runsPassive ? .passive : options.exercise.mode {
             case .passive:
                 break
-            case .activeAssist:
-                // SR-10 expects motion only where the robot pushes past the joint's breakaway friction:
-                // with assistance withdrawn a joint may rest in stiction while the plan moves on.
+            case .activeAssist(let parameters):
+                // SR-10 expects motion where the robot pushes past the joint's breakaway friction, or
+                // where the joint has fallen behind the plan by more than the dead band: with the
+                // assistance withdrawn a joint may rest in stiction while the plan moves on, but a
+                // frozen encoder makes the error grow past the dead band within a fraction of a swing.
+                let lag = abs(target.positions[exercised] - state.joints[exercised].positionRadians)
                 demandsMotion[exercised] = demandsMotion[exercised]
-                    && abs(actuation[exercised].torqueNewtonMeters) > 2 * controller.joints[exercised].coulombFrictionNewtonMeters
+                    && (abs(actuation[exercised].torqueNewtonMeters) > 2 * controller.joints[exercised].coulombFrictionNewtonMeters
+                        || lag > parameters.errorDeadbandRadians)
             case .activeResist, .transparent:
                 demandsMotion[exercised] = false
             }

@@ -40,6 +40,33 @@ final class ControlServerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "removed on stop")
     }
 
+    /// `rehabctl mode passive|exercise`: the request reaches the loop, which reports the mode in force.
+    func testModeRequestsSwitchTheModeInForce() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 1)
+        try harness.session.prepare()
+        let path = NSTemporaryDirectory() + "rehabhost-mode-\(UUID().uuidString.prefix(8)).sock"
+        let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
+                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "passive range of motion")
+        server.start()
+        defer { server.stop() }
+        let client = try UnixSocketConnection.connect(path: path)
+        defer { client.close() }
+        func ask(_ line: String) throws -> JSONObject {
+            XCTAssertTrue(client.writeLine(line))
+            let reply = try XCTUnwrap(client.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)))
+            return try XCTUnwrap(JSONParser.parse(reply).objectValue)
+        }
+        XCTAssertEqual(try ask("mode passive")["mode"]?.stringValue, "passive")
+        XCTAssertTrue(harness.session.control.isPassiveRequested)
+        _ = harness.session.run()
+        XCTAssertEqual(server.statusObject(harness.session.statusBoard.snapshot())["mode_in_force"]?.stringValue, "passive",
+                       "the loop took the request")
+        XCTAssertEqual(try ask("mode exercise")["mode"]?.stringValue, "exercise")
+        XCTAssertFalse(harness.session.control.isPassiveRequested)
+        XCTAssertEqual(try ask("mode fast")["ok"]?.boolValue, false, "only passive or exercise")
+        harness.session.finish()
+    }
+
     func testAGroupSocketIs0660WithThatGroup() throws {
         let harness = try VirtualSessionHarness(durationSeconds: 1)
         let path = NSTemporaryDirectory() + "rehabhost-group-\(UUID().uuidString.prefix(8)).sock"

@@ -285,6 +285,32 @@ final class SafetyRequirementTests: XCTestCase {
         XCTAssertFalse(run.harness.simulator.isTorqueOn)
     }
 
+    /// SR-10 in active-assist, where motion counts as demanded only while the robot pushes past the
+    /// joint's breakaway friction or the joint lags the plan by more than the dead band. The encoder
+    /// freezes at the end of a hold at the upper end (the worst moment: nothing is demanded until the
+    /// plan moves again); passive, with the same freeze, is the reference.
+    func testSR10AFrozenEncoderInActiveAssistEndsInATorqueOffWithin1200Milliseconds() throws {
+        var milliseconds: [String: Double] = [:]
+        for mode in [TherapyMode.passive, .activeAssist(TherapyModeTests.assistAsNeeded)] {
+            var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.44...0.44, swingSeconds: 2, holdSeconds: 0.3, repetitions: 3)
+            exercise.mode = mode
+            let run = try scenario([InjectedFault(.freezeEncoder(joint: 0), .afterEnableMilliseconds(6_000))], seconds: 12, exercise: exercise)
+            let trip = try XCTUnwrap(run.firstTrip, "\(mode.name): \(run.report.transitions.map(\.cause))")
+            // Driven blind, the joint is caught by the frozen-count check, the firmware's over-speed cut,
+            // or (passive, pushing hard) the hard stop — whichever comes first.
+            XCTAssertTrue(trip.cause == .encoderFrozen || trip.cause == .positionHardLimit
+                          || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
+                          "\(mode.name): \(run.report.safetyEvents)")
+            let off = try XCTUnwrap(run.deviceEvents.last { $0.kind == .torqueOff })
+            let injected = try XCTUnwrap(run.injectedAt)
+            milliseconds[mode.name] = Double(off.time.nanoseconds(since: injected)) / 1e6
+            XCTAssertFalse(run.harness.simulator.isTorqueOn)
+        }
+        print("SR-10, encoder frozen at the end of a hold: torque off after \(milliseconds) ms")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(milliseconds["active_assist"]), 1_200)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(milliseconds["passive"]), 1_200)
+    }
+
     func testSR10ACleanCounterWrapIsNotAJump() throws {
         // The raw 32-bit counter starts 300 counts below its wrap; the swing takes it through.
         let run = try scenario([InjectedFault(.wrapEncoder(joint: 0, countsBeforeWrap: 300), .atMilliseconds(0))], seconds: 3)
