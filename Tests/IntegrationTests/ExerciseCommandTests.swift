@@ -68,6 +68,19 @@ final class ExerciseCommandTests: XCTestCase {
         XCTFail("host stalls stopped every attempt before a repetition: \(attempts)")
     }
 
+    func testRunNeedsAPortOrTheSimulatorAndAPatientOnlyInTheSimulator() throws {
+        let cases: [([String], String)] = [
+            (["run"], "--port PATH is required (the robot's serial port), or --sim for the simulator"),
+            (["run", "--sim", "--port", "/dev/null"], "give --port or --sim, not both"),
+            (["run", "--port", "/dev/null", "--patient", "healthy"], "--patient puts a simulated patient into rehabsim: it needs the simulator"),
+        ]
+        for (arguments, text) in cases {
+            let run = try ProgramRun.run("rehabctl", arguments)
+            XCTAssertEqual(run.exitCode, 64, "\(arguments): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(text), "\(arguments): \(run.standardError)")
+        }
+    }
+
     func testABadExerciseIsRefusedBeforeAnythingStarts() throws {
         let cases: [(String, [String], Int32, String)] = [
             ("unknown mode", ["--exercise", try file(#""mode2": 1, "range_min_deg": -10, "range_max_deg": 10, "repetitions": 1, "movement_s": 1"#)],
