@@ -29,13 +29,15 @@ demo: build
 	CONFIGURATION=$(CONFIGURATION) scripts/demo.sh
 
 # Tests run in release mode: the allocation counter and the timing checks must see the code that ships.
+# The log is kept, and every failure is repeated at the end: CI shows only the tail of a run.
 test: setup
 	$(SWIFT) build -c $(CONFIGURATION) --build-tests
-	$(SWIFT) test -c $(CONFIGURATION) --skip-build
+	scripts/run-tests.sh $(SWIFT) $(CONFIGURATION)
 
-# Regenerate the RehabLink test vectors from the Python reference implementation.
+# Regenerate the RehabLink and RehabRef test vectors from the Python reference implementations.
 vectors:
 	python3 protocols/rehablink/tools/make_vectors.py
+	python3 protocols/rehabref/tools/make_vectors.py
 
 clean:
 	rm -rf .build

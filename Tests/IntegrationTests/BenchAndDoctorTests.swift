@@ -121,8 +121,16 @@ final class BenchAndDoctorTests: XCTestCase {
         XCTAssertTrue(refused.standardError.contains("SCHED_FIFO 80 refused"), refused.standardError)
         XCTAssertFalse(refused.standardError.contains("self-test passed"), "refused before anything was enabled")
         let degraded = try ProgramRun.runSession("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "200"])
-        XCTAssertEqual(degraded.exitCode, 0, degraded.standardError)
         XCTAssertTrue(degraded.standardError.contains("runs without real-time priority"), degraded.standardError)
-        XCTAssertTrue(degraded.standardOutput.contains("SCHED_OTHER"), degraded.standardOutput)
+        // It runs (degraded, not refused). Without SCHED_FIFO on a busy 2-core host every attempt may
+        // be stopped by a timing interlock (seen: 8 of 8 while a build ran): that stop is the loop's
+        // correct answer to the stall, so either outcome passes, but nothing else does.
+        XCTAssertTrue(degraded.standardError.contains("running passive range of motion"), degraded.standardError)
+        if degraded.standardError.contains(ProgramRun.hostStallMarker) {
+            XCTAssertEqual(degraded.exitCode, 1, degraded.standardError)
+        } else {
+            XCTAssertEqual(degraded.exitCode, 0, degraded.standardError)
+            XCTAssertTrue(degraded.standardOutput.contains("SCHED_OTHER"), degraded.standardOutput)
+        }
     }
 }
