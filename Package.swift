@@ -82,12 +82,12 @@ let package = Package(
                 "Telemetry", "TestSupport", "Transport", "Wire",
             ],
             swiftSettings: strict),
-        .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ProfilesTests", dependencies: ["Control", "Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SessionTests",
             dependencies: [
                 "AllocationCounter", "Control", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "StrictJSON",
-                "Telemetry", "TestSupport",
+                "Telemetry", "TestSupport", "Transport", "Wire",
             ],
             swiftSettings: strict),
         .testTarget(
@@ -97,7 +97,7 @@ let package = Package(
             name: "TelemetryTests", dependencies: ["Control", "Platform", "Primitives", "StrictJSON", "Telemetry", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "TransportTests", dependencies: ["Platform", "Primitives", "Transport"], swiftSettings: strict),
-        .testTarget(name: "WireTests", dependencies: ["Primitives", "Wire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "WireTests", dependencies: ["Primitives", "StrictJSON", "Wire", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

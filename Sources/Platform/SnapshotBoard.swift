@@ -39,10 +39,11 @@ public final class SnapshotBoard<Value: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// The latest value published; retries while a publication overlaps (it takes nanoseconds).
+    /// The copy lives on the stack, so a control loop may read a board every cycle without allocating.
     public func snapshot() -> Value {
-        let destination = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, wordCount))
-        defer { destination.deallocate() }
-        while rh_seqlock_snapshot(sequence, words, destination, wordCount) == 0 {}
-        return UnsafeRawPointer(destination).loadUnaligned(as: Value.self)
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(1, wordCount)) { destination in
+            while rh_seqlock_snapshot(sequence, words, destination.baseAddress!, wordCount) == 0 {}
+            return UnsafeRawPointer(destination.baseAddress!).loadUnaligned(as: Value.self)
+        }
     }
 }

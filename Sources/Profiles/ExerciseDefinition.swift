@@ -6,19 +6,17 @@ import StrictJSON
 /// which joint, over what range, how fast, how many times, with what impedance.
 ///
 /// Modes: `passive`, `active_assist` (with `assistance`), `active_resist` (with `resistance`),
-/// `transparent` (with `transparency`). `mirror` is recognised and refused with that reason (not
-/// available in this version), so that a file written for it is never run as something else.
+/// `transparent` (with `transparency`), `mirror` (with `mirror`: the joint follows a RehabRef
+/// reference stream, protocols/rehabref/README.md). `mode` is the one the exercise starts in; the
+/// settings blocks of other modes make them available to switch to while it runs.
 public struct ExerciseDefinition: Sendable, Equatable {
     public static let format = "rehabhost-exercise/1"
-    /// Modes this version runs.
-    public static let runnableModes = ["passive", "active_assist", "active_resist", "transparent"]
-    /// Modes recognised but not available in this version.
-    public static let plannedModes = ["mirror"]
 
-    /// The settings of the mode (`assistance`, `resistance`, `transparency`): one of them, or none for passive.
+    /// The settings of the mode (`assistance`, `resistance`, `transparency`, `mirror`): one of them, or none for passive.
     public var assistance: AssistAsNeeded.Parameters?
     public var resistance: Resistance?
     public var transparency: Transparency?
+    public var mirror: Mirror?
 
     public var name: String
     public var description: String
@@ -61,12 +59,8 @@ public enum ExerciseLoader {
         let name = root.string("name")
         let description = root.string("description", required: false, nonEmpty: false) ?? ""
         var mode = root.string("mode")
-        if let given = mode, !ExerciseDefinition.runnableModes.contains(given) {
-            if ExerciseDefinition.plannedModes.contains(given) {
-                root.report("mode", "\"\(given)\" is not available in this version; available: \(ExerciseDefinition.runnableModes.joined(separator: ", "))")
-            } else {
-                root.report("mode", "unknown mode \"\(given)\"; modes: \((ExerciseDefinition.runnableModes + ExerciseDefinition.plannedModes).joined(separator: ", "))")
-            }
+        if let given = mode, !TherapyMode.names.contains(given) {
+            root.report("mode", "unknown mode \"\(given)\"; modes: \(TherapyMode.names.joined(separator: ", "))")
             mode = nil
         }
         let joint = root.string("joint")
@@ -84,18 +78,14 @@ public enum ExerciseLoader {
         let hold = root.number("hold_s", unit: "s", in: 0...60, required: false, default: 0.25)
         let stiffness = root.number("stiffness_nm_per_rad", unit: "N·m/rad", in: 0...10_000, required: false)
         let damping = root.number("damping_nm_s_per_rad", unit: "N·m·s/rad", in: 0...1_000, required: false)
-        // The settings block of the mode is required; the others are refused (they would be ignored).
+        // The settings block of the mode is required; the blocks of other modes make those modes
+        // available to switch to during the exercise (`rehabctl mode NAME`).
         var assistance: AssistAsNeeded.Parameters?
         var resistance: Resistance?
         var transparency: Transparency?
-        for (block, owner) in [("assistance", "active_assist"), ("resistance", "active_resist"), ("transparency", "transparent")] {
-            let wanted = mode == owner
-            guard var reader = root.object(block, required: wanted) else { continue }
-            if !wanted {
-                reader.report("", "only for mode \"\(owner)\"" + (mode.map { " (this exercise is \"\($0)\")" } ?? ""))
-                for key in reader.object.keys { reader.skip(key) }
-                continue
-            }
+        var mirror: Mirror?
+        for (block, owner) in [("assistance", "active_assist"), ("resistance", "active_resist"), ("transparency", "transparent"), ("mirror", "mirror")] {
+            guard var reader = root.object(block, required: mode == owner) else { continue }
             switch block {
             case "assistance":
                 let minimum = reader.number("gain_min", unit: "(a fraction)", in: 0...1)
@@ -121,6 +111,16 @@ public enum ExerciseLoader {
                     resistance = .init(springNewtonMetersPerRadian: spring, damperNewtonMeterSecondsPerRadian: damper,
                                        constantNewtonMeters: constant, maximumTorqueNewtonMeters: maximum)
                 }
+            case "mirror":
+                let scale = reader.number("scale", unit: "(−1: mirror image, 1: same direction)", in: -2...2)
+                if let scale, abs(scale) < 0.1 { reader.report("scale", "must be at least 0.1 in size: the reference has to move the joint") }
+                let offset = reader.number("offset_deg", unit: "°", in: -90...90, required: false, default: 0)
+                let speed = reader.number("max_speed_deg_per_s", unit: "°/s", positive: true)
+                let rms = reader.number("max_rms_error_mm", unit: "mm", in: 0.01...10, required: false, default: 1)
+                if let scale, abs(scale) >= 0.1, let offset, let speed, let rms {
+                    mirror = Mirror(scale: scale, offsetRadians: offset * Units.radiansPerDegree,
+                                    maximumSpeedRadiansPerSecond: speed * Units.radiansPerDegree, maximumRmsErrorMillimeters: rms)
+                }
             default:
                 let friction = reader.number("friction_compensation", unit: "(a fraction of the modelled friction)", in: 0...1)
                 let inertia = reader.number("inertia_compensation", unit: "(a fraction of the link inertia)", in: 0...0.8)
@@ -133,7 +133,7 @@ public enum ExerciseLoader {
             throw .invalid(path: sourcePath, issues: issues.issues)
         }
         return ExerciseDefinition(
-            assistance: assistance, resistance: resistance, transparency: transparency, name: name, description: description, mode: mode, jointName: joint,
+            assistance: assistance, resistance: resistance, transparency: transparency, mirror: mirror, name: name, description: description, mode: mode, jointName: joint,
             rangeMinimumRadians: minimum * Units.radiansPerDegree, rangeMaximumRadians: maximum * Units.radiansPerDegree,
             repetitions: repetitions.map { Int($0) }, durationSeconds: duration, movementSeconds: movement, holdSeconds: hold,
             stiffnessNewtonMetersPerRadian: stiffness, dampingNewtonMeterSecondsPerRadian: damping, sourcePath: sourcePath)
@@ -149,7 +149,8 @@ public enum ExerciseLoader {
         let margin = profile.safety.softLimitMarginRadians
         let softMinimum = joint.hardLimitMinimumRadians + margin
         let softMaximum = joint.hardLimitMaximumRadians - margin
-        func degrees(_ radians: Double) -> String { format(Units.degrees(fromRadians: radians)) }
+        // Derived from radians: to a tenth of a degree, as an engineer would write it.
+        func degrees(_ radians: Double) -> String { format((Units.degrees(fromRadians: radians) * 10).rounded() / 10) }
         if exercise.rangeMinimumRadians < softMinimum {
             problems.append(ProfileIssue(path: "range_min_deg", message: "\(degrees(exercise.rangeMinimumRadians))° is beyond the soft limit of \(joint.name) (\(degrees(softMinimum))°: hard limit + \(degrees(margin))° margin)"))
         }
@@ -161,6 +162,9 @@ public enum ExerciseLoader {
         // Keep a margin below the trip: tracking overshoot must not reach it.
         if let resistance = exercise.resistance, resistance.maximumTorqueNewtonMeters > joint.torqueLimitNewtonMeters {
             problems.append(ProfileIssue(path: "resistance.max_torque_nm", message: "\(format(resistance.maximumTorqueNewtonMeters)) N·m exceeds the torque limit of \(joint.name) (\(format(joint.torqueLimitNewtonMeters)) N·m)"))
+        }
+        if let mirror = exercise.mirror, mirror.maximumSpeedRadiansPerSecond > 0.8 * allowed {
+            problems.append(ProfileIssue(path: "mirror.max_speed_deg_per_s", message: "\(degrees(mirror.maximumSpeedRadiansPerSecond)) °/s is above 80 % of the velocity trip of \(joint.name) (\(degrees(allowed)) °/s): at most \(degrees(0.8 * allowed)) °/s"))
         }
         if peak >= 0.8 * allowed {
             problems.append(ProfileIssue(path: "movement_s", message: "a swing over the range in \(format(exercise.movementSeconds)) s peaks at \(format(peak)) rad/s, above 80 % of the velocity trip (\(format(allowed)) rad/s); at least \(format((1.875 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians) / (0.8 * allowed) * 10).rounded(.up) / 10)) s"))

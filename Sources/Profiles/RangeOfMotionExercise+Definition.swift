@@ -13,13 +13,13 @@ extension RangeOfMotionExercise {
             swingSeconds: definition.movementSeconds, holdSeconds: definition.holdSeconds, repetitions: definition.repetitions)
         stiffnessNewtonMetersPerRadian = definition.stiffnessNewtonMetersPerRadian
         dampingNewtonMeterSecondsPerRadian = definition.dampingNewtonMeterSecondsPerRadian
-        if let assistance = definition.assistance {
-            mode = .activeAssist(assistance)
-        } else if let resistance = definition.resistance {
-            mode = .activeResist(resistance)
-        } else if let transparency = definition.transparency {
-            mode = .transparent(transparency)
-        }
+        var configured: [TherapyMode] = [.passive]
+        if let assistance = definition.assistance { configured.append(.activeAssist(assistance)) }
+        if let resistance = definition.resistance { configured.append(.activeResist(resistance)) }
+        if let transparency = definition.transparency { configured.append(.transparent(transparency)) }
+        if let mirror = definition.mirror { configured.append(.mirror(mirror)) }
+        mode = configured.first { $0.name == definition.mode } ?? .passive
+        otherModes = configured.filter { $0.name != definition.mode && $0 != .passive }
     }
 
     /// The session time the exercise needs after the enable ramp: its duration, or its repetitions

@@ -21,6 +21,8 @@ public final class ControlServer: @unchecked Sendable {
     private let jointNames: [String]
     /// The exercise's name, shown by `rehabctl status` and `monitor`.
     private let exerciseName: String
+    /// The session's modes by name (`TherapySession.availableModes`), the exercise's own first.
+    private let modeNames: [String]
     private let running = Atomic(true)
 
     /// How long one `release` line keeps the release held: the client repeats it every 50 ms, so
@@ -29,7 +31,7 @@ public final class ControlServer: @unchecked Sendable {
 
     public init(
         path: String, group: gid_t? = nil, control: SessionControl, statusBoard: SnapshotBoard<SessionStatus>,
-        jointNames: [String], exerciseName: String
+        jointNames: [String], exerciseName: String, modeNames: [String]
     ) throws(Errno) {
         listener = try UnixSocketListener(path: path, mode: group == nil ? 0o600 : 0o660, group: group)
         self.path = path
@@ -37,6 +39,7 @@ public final class ControlServer: @unchecked Sendable {
         self.statusBoard = statusBoard
         self.jointNames = jointNames
         self.exerciseName = exerciseName
+        self.modeNames = modeNames
     }
 
     /// Starts accepting clients on a background thread.
@@ -82,17 +85,14 @@ public final class ControlServer: @unchecked Sendable {
                 holdsRelease = true
                 control.holdRelease(until: MonotonicClock.now().advanced(byNanoseconds: Self.releaseKeepAliveNanoseconds))
                 reply = releaseReply()
-            case "mode passive", "mode exercise":
-                let passive = word == "mode passive"
-                control.requestPassive(passive)
-                reply = ["ok": true, "mode": .string(passive ? "passive" : "exercise"),
-                         "note": "the torque blends into the new mode over the enable ramp"]
+            case _ where word.hasPrefix("mode "):
+                reply = switchMode(to: String(word.dropFirst("mode ".count)))
             case "release-end":
                 holdsRelease = false
                 control.letGoOfRelease()
                 reply = releaseReply()
             default:
-                reply = Self.failure("unknown request \"\(word)\"; known: status, estop, stop, pause, resume, reset, release, release-end, mode passive, mode exercise")
+                reply = Self.failure("unknown request \"\(word)\"; known: status, estop, stop, pause, resume, reset, release, release-end, mode NAME")
             }
             guard connection.writeLine(JSONValue.object(reply).serialized()) else { return }
         }
@@ -178,6 +178,17 @@ public final class ControlServer: @unchecked Sendable {
         return reply
     }
 
+    /// `mode NAME`: one of the session's modes (`exercise` is the exercise's own; `-` and `_` alike).
+    private func switchMode(to requested: String) -> JSONObject {
+        let name = requested == "exercise" ? modeNames.first ?? "" : requested.replacingOccurrences(of: "-", with: "_")
+        guard let index = modeNames.firstIndex(of: name) else {
+            return Self.failure(
+                "this exercise has no mode \"\(requested)\"; its modes: \(modeNames.joined(separator: ", ")) (a mode's settings block in the exercise file makes it available)")
+        }
+        control.requestMode(index)
+        return ["ok": true, "mode": .string(name), "note": "the torque blends into the new mode over the enable ramp"]
+    }
+
     /// Waits two cycles for the release request to take effect and reports whether it did.
     private func releaseReply() -> JSONObject {
         let start = statusBoard.snapshot()
@@ -235,7 +246,8 @@ public final class ControlServer: @unchecked Sendable {
             "state_age_ms": .number(Double(status.stateAgeNanoseconds) / 1e6, significantDigits: 4),
             "joints": .array(joints),
             "exercise": .string(exerciseName),
-            "mode_in_force": .string(status.passiveInForce ? "passive" : "exercise"),
+            "mode_in_force": .string(status.modeInForce < modeNames.count ? modeNames[status.modeInForce] : "?"),
+            "modes": .array(modeNames.map { .string($0) }),
             "loop": .object([
                 "wake_latency_us": .number(Double(status.wakeLatencyNanoseconds) / 1e3, significantDigits: 4),
                 "wake_latency_max_last_second_us": .number(Double(status.wakeLatencyMaxLastSecondNanoseconds) / 1e3, significantDigits: 4),

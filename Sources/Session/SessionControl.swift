@@ -12,8 +12,8 @@ public final class SessionControl: Sendable {
     private let posted = Atomic<UInt64>(0)
     /// SR-18: the hold-to-run release is held until this monotonic time [ns] (0: not held).
     private let releaseHeldUntil = Atomic<Int64>(0)
-    /// The therapist's choice of mode: the exercise's own, or passive (the robot takes over).
-    private let passiveRequested = Atomic<Bool>(false)
+    /// The therapist's choice of mode, as an index into the session's `availableModes` (0: the exercise's own).
+    private let requestedMode = Atomic<Int>(0)
 
     public init() {}
 
@@ -34,14 +34,15 @@ public final class SessionControl: Sendable {
         releaseHeldUntil.store(0, ordering: .releasing)
     }
 
-    /// Switches the exercise to passive (`true`: the robot moves the limb along the plan) or back to
-    /// its own mode; the loop blends the torque over the enable-ramp time (bumpless).
-    public func requestPassive(_ passive: Bool) {
-        passiveRequested.store(passive, ordering: .releasing)
+    /// Switches the exercised joint to the session's mode number `index` (`TherapySession.availableModes`;
+    /// 0 is the exercise's own); the loop blends the torque over the enable-ramp time (bumpless).
+    /// An index the session does not have is ignored by the loop.
+    public func requestMode(_ index: Int) {
+        requestedMode.store(index, ordering: .releasing)
     }
 
     /// The mode the operator asked for last.
-    public var isPassiveRequested: Bool { passiveRequested.load(ordering: .acquiring) }
+    public var requestedModeIndex: Int { requestedMode.load(ordering: .acquiring) }
 
     /// Takes everything posted since the last call, and the serial it covers. The serial is read
     /// first, so it never claims a request the loop has not taken.

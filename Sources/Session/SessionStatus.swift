@@ -37,8 +37,8 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     /// The largest wake latency and compute time of the last complete second [ns].
     public var wakeLatencyMaxLastSecondNanoseconds: Int64 = 0
     public var computeMaxLastSecondNanoseconds: Int64 = 0
-    /// The operator has switched the exercise to passive (the robot moves the limb).
-    public var passiveInForce = false
+    /// The mode in force on the exercised joint: an index into the session's `availableModes`.
+    public var modeInForce = 0
     /// Deadlines missed so far.
     public var missedDeadlines: Int64 = 0
     public var rateHertz = 0.0

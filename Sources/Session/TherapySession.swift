@@ -46,6 +46,9 @@ public final class TherapySession {
         public var telemetryRingSeconds = 4.0
         /// Told once, from the writer thread, when the recording fails (the session goes on).
         public var onRecordingFailure: (@Sendable (String) -> Void)?
+        /// Mirror mode's reference (a RehabRef stream, or a simulated one); required by that mode,
+        /// refused by the others. It gates motion through SR-15 from the first cycle.
+        public var reference: (any ReferenceSource)?
 
         public init(rateHertz: Double, durationSeconds: Double, exercise: RangeOfMotionExercise = RangeOfMotionExercise()) {
             self.rateHertz = rateHertz
@@ -56,6 +59,9 @@ public final class TherapySession {
 
     public let profile: HardwareProfile
     public let options: Options
+    /// The modes this session may run on the exercised joint (`RangeOfMotionExercise.availableModes`):
+    /// the exercise's own first. `SessionControl.requestMode` takes an index into it.
+    public let availableModes: [TherapyMode]
     public let device: any ControlledDevice
     public let clock: LoopClock
     public let control: SessionControl
@@ -131,15 +137,29 @@ public final class TherapySession {
     /// Out-and-backs of the exercised joint's target completed (upper end, then lower end).
     private var repetitionsCompleted = 0
     private var reachedUpperEnd = false
-    /// Assist-as-needed state (active-assist mode).
+    /// Assist-as-needed state (when the exercise has an active-assist mode).
     private var assistance: AssistAsNeeded?
-    /// The mode in force on the exercised joint: the exercise's own, or passive at the operator's
-    /// request; a switch blends the two torques over the ramp time, starting at `modeBlendStart`.
-    private var runsPassive = false
+    /// The mode in force on the exercised joint, an index into `availableModes`. A switch blends
+    /// from the previous mode's torque (`modeBlendFrom`) to the new one's over the ramp time,
+    /// starting at `modeBlendStart`.
+    private var modeInForce = 0
+    private var modeBlendFrom = 0
     private var modeBlendStart: MonotonicInstant?
-    /// The blend comes from passive (true) or from the exercise's mode.
-    private var blendFromPassive = false
-    /// Low-pass filtered joint accelerations (transparent mode) and the velocities they come from.
+    /// At a switch: what was commanded minus what the previous mode gives now, so that a switch in
+    /// the middle of an earlier blend starts from where that blend was (it fades with the blend).
+    private var modeBlendOffset = 0.0
+    /// The exercised joint's mode torque of the last cycle, while the cycles are moving ones.
+    private var lastModeTorque: Double?
+    /// Mirror mode (when the exercise has one): its settings, the target that follows the reference,
+    /// and the reference's newest sample.
+    private let mirror: Mirror?
+    private var mirrorFollower: MirrorFollower?
+    private var referenceSample = ReferenceSample()
+    /// How close to a range end the target must come for a repetition to count [rad].
+    private let repetitionToleranceRadians: Double
+    /// Low-pass filtered joint accelerations (when the exercise has a transparent mode) and the
+    /// velocities they come from.
+    private let estimatesAccelerations: Bool
     private var accelerationEstimates: JointList<Double>
     private var previousVelocities: JointList<Double>
     private let periodSeconds: Double
@@ -149,6 +169,7 @@ public final class TherapySession {
     private var secondMaxCompute: Int64 = 0
     private var startedAt = MonotonicInstant.zero
     private var finishedAt = MonotonicInstant.zero
+    private var disabled = false
 
     public init(
         profile: HardwareProfile, device: any ControlledDevice, clock: LoopClock, options: Options,
@@ -184,6 +205,32 @@ public final class TherapySession {
             throw .invalidOptions(
                 "exercise speed \(exercise.peakVelocityRadiansPerSecond) rad/s reaches the velocity trip (\(profile.safety.velocityTripRadiansPerSecond) rad/s) or the rated speed of \(joint.name)")
         }
+        var supervisorConfiguration = SafetySettings.supervisor(profile, joints: limits)
+        var repetitionTolerance = 1e-4
+        let modes = exercise.availableModes
+        let mirror = modes.lazy.compactMap { mode -> Mirror? in if case .mirror(let settings) = mode { settings } else { nil } }.first
+        switch (mirror, options.reference) {
+        case (let mirror?, .some):
+            let allowed = min(joint.ratedVelocityRadiansPerSecond, profile.safety.velocityTripRadiansPerSecond)
+            guard mirror.maximumSpeedRadiansPerSecond > 0, mirror.maximumSpeedRadiansPerSecond <= 0.8 * allowed else {
+                throw .invalidOptions(
+                    "mirror speed \(mirror.maximumSpeedRadiansPerSecond) rad/s must be above 0 and at most \(0.8 * allowed) rad/s (80 % of the velocity trip or rated speed of \(joint.name), \(allowed) rad/s)")
+            }
+            // SR-15: the reference gates motion like a tracker, from the first cycle.
+            supervisorConfiguration.trackerMaximumRmsErrorMillimeters = mirror.maximumRmsErrorMillimeters
+            // A followed limb rarely reaches a range end exactly: within 10 % of the range counts.
+            repetitionTolerance = 0.1 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians)
+        case (.some, nil):
+            throw .invalidOptions("mirror mode needs a reference source (a RehabRef stream: rehabctl run --reference-port N)")
+        case (nil, .some):
+            throw .invalidOptions("a reference source is only for mirror mode (this exercise is \(exercise.mode.name))")
+        case (nil, nil):
+            break
+        }
+        availableModes = modes
+        self.mirror = mirror
+        estimatesAccelerations = modes.contains { if case .transparent = $0 { true } else { false } }
+        repetitionToleranceRadians = repetitionTolerance
         self.profile = profile
         self.options = options
         self.device = device
@@ -192,7 +239,7 @@ public final class TherapySession {
         jointLimits = limits
         periodNanoseconds = Nanoseconds.period(rateHertz: options.rateHertz)
         let count = profile.joints.count
-        supervisor = Supervisor(configuration: SafetySettings.supervisor(profile, joints: limits))
+        supervisor = Supervisor(configuration: supervisorConfiguration)
         var gains = JointList(
             count: count,
             repeating: ImpedanceController.JointParameters(
@@ -217,7 +264,7 @@ public final class TherapySession {
         periodSeconds = 1 / options.rateHertz
         accelerationEstimates = .zeros(count)
         previousVelocities = .zeros(count)
-        if case .activeAssist(let parameters) = exercise.mode {
+        for case .activeAssist(let parameters) in modes {
             assistance = AssistAsNeeded(parameters: parameters, periodSeconds: 1 / options.rateHertz)
         }
         controller = ImpedanceController(joints: gains)
@@ -403,8 +450,11 @@ public final class TherapySession {
         throw .directionCheckFailed(port: device.name, detail: "the test did not finish in time")
     }
 
-    /// Disables the device (after `run`, or to abandon a prepared session).
+    /// Disables the device; `run` does it as soon as its loop ends, so this is for abandoning a
+    /// prepared session (calling it again is harmless).
     public func finish() {
+        guard !disabled else { return }
+        disabled = true
         try? device.disable()
     }
 
@@ -452,6 +502,9 @@ public final class TherapySession {
         finishedAt = clock.now()
         controlThreadCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
         processCPUSeconds = ThreadCPUTime.processSeconds() - processCPUAtStart
+        // Disable before the slow work below (the black box and the recording are synced to disk):
+        // a device left enabled and unfed that long trips its own watchdog (seen: 345 ms of fsync).
+        finish()
         status.finished = true
         statusBoard.publish(status)
         blackBox.sessionEnded(supervisor)
@@ -519,15 +572,20 @@ public final class TherapySession {
         let wasLatched = supervisor.state.isLatched
         if wasLatched && (requests.contains(.stop) || requests.contains(.emergencyStop)) { quitRequested = true }
         let linkLost = polled == .linkLost
+        var tracker: TrackerStatus?
+        if let reference = options.reference {
+            referenceSample = reference.latestSample(at: now)
+            tracker = referenceSample.trackerStatus(at: now)
+        }
         let supervisorStart = clock.now()
         let action = supervisor.evaluate(
             .init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, requests: requests, timing: pendingTiming,
-                  demandsMotion: demandsMotion, releaseHeld: control.isReleaseHeld(at: now)),
+                  demandsMotion: demandsMotion, tracker: tracker, releaseHeld: control.isReleaseHeld(at: now)),
             state: state)
         supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
         let resetsDevice = supervisor.takeDeviceFaultResetRequest()
         // Only transparency uses the acceleration estimate: no filter work in the cycle otherwise.
-        if case .transparent = options.exercise.mode { estimateAccelerations(state: state) }
+        if estimatesAccelerations { estimateAccelerations(state: state) }
         command(for: action, state: state, now: now)
         let outcome = clamp.apply(to: &actuation, measured: state.joints)
         if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
@@ -631,6 +689,7 @@ public final class TherapySession {
     /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
     private func command(for action: SupervisorAction, state: RobotState, now: MonotonicInstant) {
         for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
+        if case .move = action {} else { lastModeTorque = nil }
         switch action {
         case .move:
             stopBegan = nil
@@ -639,8 +698,13 @@ public final class TherapySession {
                 // SR-5: the exercise starts from where the joints are now, after the enable ramp.
                 trajectoryOrigin = now.advanced(byNanoseconds: Int64(ramp.durationSeconds * 1e9))
                 planExercise(from: state, seconds: options.durationSeconds - ramp.durationSeconds)
+                if let mirror {
+                    mirrorFollower = MirrorFollower(
+                        mirror: mirror, startPositionRadians: state.joints[options.exercise.jointIndex].positionRadians)
+                }
             } else if holding {
                 resume(state: state, now: now)
+                mirrorFollower?.restart(atRadians: state.joints[options.exercise.jointIndex].positionRadians)
             }
             holding = false
             let sinceActive = now.seconds(since: activeSince!)
@@ -649,15 +713,22 @@ public final class TherapySession {
             trajectory.sample(at: max(0, trajectoryTime), into: &target)
             blendAfterResume(now: now)
             clamp.clampTargets(&target)
-            countRepetitions()
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
             applyMode(state: state, now: now)
+            if case .mirror = availableModes[modeInForce], let follower = mirrorFollower {
+                // The mirror target is what the joint tracks now: SR-10, metrics and the recording see it.
+                let exercised = options.exercise.jointIndex
+                target.positions[exercised] = follower.positionRadians
+                target.velocities[exercised] = follower.velocityRadiansPerSecond
+                target.accelerations[exercised] = 0
+            }
+            countRepetitions()
             for joint in 0..<demandsMotion.count {
                 demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
             }
             let exercised = options.exercise.jointIndex
-            switch runsPassive ? .passive : options.exercise.mode {
-            case .passive:
+            switch availableModes[modeInForce] {
+            case .passive, .mirror:
                 break
             case .activeAssist(let parameters):
                 // SR-10 expects motion where the robot pushes past the joint's breakaway friction, or
@@ -723,54 +794,64 @@ public final class TherapySession {
         exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
     }
 
-    /// The exercised joint's torque: the exercise's mode, or passive when the operator asked for it;
-    /// across a switch the two torques are blended along the ramp (no step, SR-5's spirit).
+    /// The exercised joint's torque in the mode in force (`actuation` holds the passive, plan-tracking
+    /// torque on entry). Across a switch the previous mode's torque blends into the new one's along
+    /// the ramp (no step, SR-5's spirit), from wherever the output was.
     private func applyMode(state: RobotState, now: MonotonicInstant) {
         let joint = options.exercise.jointIndex
         let passiveTorque = actuation[joint].torqueNewtonMeters
-        let wantsPassive = control.isPassiveRequested
-        if wantsPassive != runsPassive {
-            runsPassive = wantsPassive
-            blendFromPassive = !wantsPassive
+        if mirrorFollower != nil {
+            // Kept up with the reference in every mode, so that a switch into mirror starts from where it is now.
+            let exercise = options.exercise
+            mirrorFollower!.follow(
+                referenceSample, now: now, range: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, periodSeconds: periodSeconds)
+        }
+        let requested = control.requestedModeIndex
+        if requested != modeInForce && availableModes.indices.contains(requested) {
+            let previous = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: false)
+            modeBlendOffset = lastModeTorque.map { $0 - previous } ?? 0
+            modeBlendFrom = modeInForce
+            modeInForce = requested
             modeBlendStart = now
         }
-        // The exercise's own mode keeps running underneath (its state, e.g. the assistance gain, stays current).
-        exerciseModeTorque(state: state)
-        let modeTorque = actuation[joint].torqueNewtonMeters
-        var weight = 1.0
+        var output = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: true)
         if let start = modeBlendStart {
             let elapsed = now.seconds(since: start)
-            if elapsed >= ramp.durationSeconds { modeBlendStart = nil } else { weight = ramp.scale(atSeconds: elapsed) }
+            if elapsed >= ramp.durationSeconds {
+                modeBlendStart = nil
+            } else {
+                let from = modeTorque(modeBlendFrom, passiveTorque: passiveTorque, state: state, learns: false) + modeBlendOffset
+                output = from + ramp.scale(atSeconds: elapsed) * (output - from)
+            }
         }
-        let to = runsPassive ? passiveTorque : modeTorque
-        let from = blendFromPassive ? passiveTorque : modeTorque
-        actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: from + weight * (to - from))
+        lastModeTorque = output
+        actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: output)
     }
 
-    /// The exercised joint's torque in the exercise's own mode (the other joints keep their hold).
-    private func exerciseModeTorque(state: RobotState) {
+    /// The exercised joint's torque in mode `index`. `learns`: this mode is the one in force (only
+    /// then does assist-as-needed adapt and count: while another mode runs, the error is not the patient's).
+    private func modeTorque(_ index: Int, passiveTorque: Double, state: RobotState, learns: Bool) -> Double {
         let joint = options.exercise.jointIndex
         let measured = state.joints[joint]
-        switch options.exercise.mode {
+        switch availableModes[index] {
         case .passive:
-            break
+            return passiveTorque
+        case .mirror:
+            return controller.torque(
+                joint: joint, targetPositionRadians: mirrorFollower!.positionRadians,
+                targetVelocityRadiansPerSecond: mirrorFollower!.velocityRadiansPerSecond, targetAccelerationRadiansPerSecondSquared: 0,
+                measured: measured, scale: gainScale)
         case .activeAssist:
-            // While the robot has taken over (passive), the error is the robot's, not the patient's:
-            // the assistance neither learns nor counts then.
-            let gain = runsPassive ? assistance!.gain : assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians)
-            actuation[joint].torqueNewtonMeters *= gain
-            if !runsPassive { metrics.recordAssistance(gain: gain) }
+            let gain = learns ? assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians) : assistance!.gain
+            if learns { metrics.recordAssistance(gain: gain) }
+            return passiveTorque * gain
         case .activeResist(let resistance):
-            actuation[joint] = JointActuation(
-                mode: .torque,
-                torqueNewtonMeters: gainScale * resistance.torque(
-                    positionRadians: measured.positionRadians, velocityRadiansPerSecond: measured.velocityRadiansPerSecond))
+            return gainScale * resistance.torque(
+                positionRadians: measured.positionRadians, velocityRadiansPerSecond: measured.velocityRadiansPerSecond)
         case .transparent(let transparency):
-            actuation[joint] = JointActuation(
-                mode: .torque,
-                torqueNewtonMeters: gainScale * transparency.torque(
-                    velocityRadiansPerSecond: measured.velocityRadiansPerSecond,
-                    accelerationRadiansPerSecondSquared: accelerationEstimates[joint], joint: controller.joints[joint]))
+            return gainScale * transparency.torque(
+                velocityRadiansPerSecond: measured.velocityRadiansPerSecond,
+                accelerationRadiansPerSecondSquared: accelerationEstimates[joint], joint: controller.joints[joint])
         }
     }
 
@@ -789,7 +870,7 @@ public final class TherapySession {
     private func countRepetitions() {
         let joint = options.exercise.jointIndex
         let position = target.positions[joint]
-        let tolerance = 1e-4
+        let tolerance = repetitionToleranceRadians
         if position >= options.exercise.rangeMaximumRadians - tolerance {
             reachedUpperEnd = true
         } else if reachedUpperEnd && position <= options.exercise.rangeMinimumRadians + tolerance {
@@ -874,7 +955,7 @@ public final class TherapySession {
         status.wakeLatencyNanoseconds = frame.wakeLatencyNanoseconds
         status.computeNanoseconds = frame.computeNanoseconds
         status.missedDeadlines = schedule.overruns
-        status.passiveInForce = runsPassive
+        status.modeInForce = modeInForce
         secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
         secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
         if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {

@@ -87,9 +87,11 @@ enum MonitorView {
             return String(format: "%.2f°", radians * 180 / .pi)
         }
         let state = (status["state"]?.stringValue ?? "?").uppercased() + (status["releasing"]?.boolValue == true ? " (RELEASING)" : "")
+        // The exercise's own mode is the first of its modes; another in force is worth a word.
+        let modeInForce = status["mode_in_force"]?.stringValue ?? ""
+        let switched = modeInForce.isEmpty || modeInForce == status["modes"]?.arrayValue?.first?.stringValue ? "" : " (switched to \(modeInForce))"
         var lines = [
-            "RehabHost monitor — session pid \(status["pid"]?.integerValue ?? 0) — \(status["exercise"]?.stringValue ?? "exercise")"
-                + (status["mode_in_force"]?.stringValue == "passive" ? " (switched to passive)" : ""),
+            "RehabHost monitor — session pid \(status["pid"]?.integerValue ?? 0) — \(status["exercise"]?.stringValue ?? "exercise")" + switched,
             "state \(state)   cycle \(status["cycle"]?.integerValue ?? 0) at \(number(status["rate_hz"], 0)) Hz"
                 + (status["stop_category"].flatMap { $0.integerValue }.map { "   stopping: Cat \($0)" } ?? ""),
         ]

@@ -1,4 +1,5 @@
 import CommandLineSupport
+import Control
 import Foundation
 import Platform
 import Primitives
@@ -100,28 +101,35 @@ enum SessionClientCommands {
     // MARK: Commands
 
     static let modeSpec = CommandSpec(
-        program: "rehabctl", name: "mode", summary: "Switch the running exercise to passive (the robot takes over) or back to its own mode.",
+        program: "rehabctl", name: "mode", summary: "Switch the running exercise to another of its modes (bumpless).",
         discussion: """
-            `passive`: the robot moves the limb along the exercise's plan (impedance tracking), whatever the
-            exercise's mode — when the patient tires or struggles. `exercise`: back to the exercise's own
-            mode (assist-as-needed, resist, transparent). The torque blends from one to the other over the
-            enable-ramp time (bumpless); assist-as-needed keeps its gain from before the switch.
+            `passive`: the robot moves the limb along the exercise's plan (impedance tracking) — when the
+            patient tires or struggles; every exercise has it. `exercise`: back to the mode the exercise
+            started in. `active_assist`, `active_resist`, `transparent`, `mirror`: available when the
+            exercise file has that mode's settings block (hardware/exercises/README.md); `rehabctl status`
+            lists the session's modes. The exercised joint's torque blends from the old mode to the new
+            one over the enable-ramp time; assist-as-needed keeps its gain while another mode runs.
             """,
-        options: [sessionOption, jsonOption], positionals: [.init("passive|exercise", help: "The mode to switch to.")],
-        examples: ["rehabctl mode passive", "rehabctl mode exercise"])
+        options: [sessionOption, jsonOption],
+        positionals: [.init("MODE", help: "passive, exercise, active_assist, active_resist, transparent or mirror (- or _).")],
+        examples: ["rehabctl mode passive", "rehabctl mode exercise", "rehabctl mode transparent"])
 
     private static func mode(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
-        let wanted = parsed.positionals[0]
-        guard wanted == "passive" || wanted == "exercise" else { throw parsed.usageError("mode takes passive or exercise, not \"\(wanted)\"") }
+        let wanted = parsed.positionals[0].replacingOccurrences(of: "-", with: "_")
+        let known = ["exercise"] + TherapyMode.names
+        guard known.contains(wanted) else {
+            throw parsed.usageError("mode takes one of \(known.joined(separator: ", ")), not \"\(parsed.positionals[0])\"")
+        }
         let connection = try connect(parsed, command: "mode")
         defer { connection.close() }
         let reply = try exchange(connection, "mode " + wanted, command: "mode")
         if parsed.flag("--json") {
             Terminal.printLine(JSONValue.object(reply).serialized())
         } else {
-            Terminal.printLine(reply["ok"]?.boolValue == true ? "mode: \(wanted) (blending over the ramp)" : "mode: \(reply["error"]?.stringValue ?? "refused")")
+            Terminal.printLine(reply["ok"]?.boolValue == true
+                ? "mode: \(reply["mode"]?.stringValue ?? wanted) (blending over the ramp)" : "mode: \(reply["error"]?.stringValue ?? "refused")")
         }
-        return reply["ok"]?.boolValue == true ? .success : .unavailable
+        return reply["ok"]?.boolValue == true ? .success : .refused
     }
 
     private static func request(_ word: String, _ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {

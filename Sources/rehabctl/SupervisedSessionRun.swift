@@ -77,6 +77,8 @@ struct SupervisedSessionRun {
     var exercisePath: String?
     /// A simulated patient in rehabsim (`--patient PRESET`).
     var patient: String?
+    /// Mirror mode's RehabRef port (`--reference-port`; 0: a free one, for the simulator's limb).
+    var referencePort: UInt16?
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -134,6 +136,18 @@ struct SupervisedSessionRun {
                 throw parsed.usageError("--patient puts a simulated patient into rehabsim: it needs the simulator (--sim), not --port")
             }
         }
+        if let text = parsed.string("--reference-port") {
+            guard let port = UInt16(text), port > 0 else { throw parsed.usageError("--reference-port takes a UDP port, 1 to 65535, not \"\(text)\"") }
+            guard case .mirror = exercise.mode else {
+                throw parsed.usageError("--reference-port is for a mirror exercise (this one is \(exercise.mode.name))")
+            }
+            referencePort = port
+        } else if case .mirror = exercise.mode {
+            guard port == nil else {
+                throw parsed.usageError("a mirror exercise follows a RehabRef stream (protocols/rehabref/README.md): give --reference-port N, the UDP port its source sends to")
+            }
+            referencePort = 0
+        }
         faultScript = parsed.string("--faults")
         if let faultScript {
             do {
@@ -187,7 +201,20 @@ struct SupervisedSessionRun {
             status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
         }
         TerminationSignals.install()
-        var patientControl: String?
+        // Mirror mode: the reference is received from before the session starts (SR-15 gates from the first cycle).
+        var reference: ReferenceStreamReceiver?
+        if let referencePort {
+            do throws(TransportError) {
+                reference = ReferenceStreamReceiver(socket: try DatagramSocket.bound(port: referencePort))
+            } catch {
+                throw CommandFailure("rehabctl \(command): --reference-port: \(error)", exitCode: error.exitCode)
+            }
+            reference!.start()
+            status("mirror reference: receiving RehabRef on \(reference!.socket.name)")
+        }
+        defer { reference?.stop() }
+        // The simulator's control socket: the cue start for its patient and its unaffected limb.
+        var simulatorControl: String?
         var simulator: SimulatorProcess?
         defer { simulator?.stop() }
         let robotPath: String
@@ -197,15 +224,18 @@ struct SupervisedSessionRun {
             let executable = try SimulatorProcess.locate(explicit: simulatorPath)
             var extra = realtime.simulatorArguments
             if let faultScript { extra += ["--faults", faultScript] }
-            if let patient {
-                patientControl = NSTemporaryDirectory() + "rehabsim-patient-\(getpid()).sock"
-                extra += ["--patient", patient, "--control", patientControl!]
+            if patient != nil || reference != nil {
+                simulatorControl = NSTemporaryDirectory() + "rehabsim-control-\(getpid()).sock"
+                extra += ["--control", simulatorControl!]
                 if let exercisePath { extra += ["--exercise", exercisePath] }
             }
+            if let patient { extra += ["--patient", patient] }
+            if let reference { extra += ["--reference-to", "\(reference.socket.localPort)"] }
             let started = try SimulatorProcess.start(executable: executable, profilePath: profile.sourcePath, extraArguments: extra)
             simulator = started
             robotPath = started.robotPath
             status("simulated \(profile.name) on \(robotPath)" + (faultScript.map { " with the faults of \($0)" } ?? ""))
+            if reference != nil { status("simulated unaffected limb: streaming RehabRef at 100 Hz (inject reference faults: rehabsim inject --control \(simulatorControl!) reference_stop)") }
         }
         let serialPort: SerialPort
         do {
@@ -221,6 +251,7 @@ struct SupervisedSessionRun {
         options.holdsAfterFault = holdsAfterFault
         options.blackBoxDirectory = blackBoxDirectory
         options.recordingPath = recordPath
+        options.reference = reference
         let name = command
         options.onRecordingFailure = { message in
             Terminal.printError("rehabctl \(name): RECORDING FAILED: \(message); the session goes on under full supervision, and what is not written is counted")
@@ -237,7 +268,8 @@ struct SupervisedSessionRun {
             do {
                 server = try ControlServer(
                     path: controlSocket, group: controlGroup, control: session.control, statusBoard: session.statusBoard,
-                    jointNames: profile.joints.map(\.name), exerciseName: options.exercise.description(jointNames: profile.joints.map(\.name)))
+                    jointNames: profile.joints.map(\.name), exerciseName: options.exercise.description(jointNames: profile.joints.map(\.name)),
+                    modeNames: session.availableModes.map(\.name))
             } catch {
                 throw CommandFailure("rehabctl \(command): cannot create the control socket \(controlSocket): \(error)", exitCode: .noInput)
             }
@@ -245,9 +277,9 @@ struct SupervisedSessionRun {
             status("control socket \(controlSocket) (from another terminal: rehabctl estop | stop | pause | resume | reset | release | status)")
         }
         defer { server?.stop() }
-        if let patientControl, let patient {
-            startPatientCue(socket: patientControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
-            status("simulated patient: \(patient), following the exercise from its start")
+        if let simulatorControl {
+            startCue(socket: simulatorControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
+            if let patient { status("simulated patient: \(patient), following the exercise from its start") }
         }
         let simulatorCPUBefore = simulator.flatMap { ProcessCPU.seconds(of: $0.process.pid) }
         let wallBefore = MonotonicClock.now()
@@ -274,14 +306,20 @@ struct SupervisedSessionRun {
                 : "the host held up the loop or the link (compare with cyclictest; docs/performance.md)."
             status("the exercise was stopped by a timing interlock; " + hint)
         }
+        if let reference {
+            reference.stop()
+            let figures = reference.figures
+            status("mirror reference: \(figures.accepted) frames accepted, \(figures.repeated) repeated, \(figures.outOfOrder) out of order, \(figures.rejectedTotal) refused"
+                   + (figures.rejected.isEmpty ? "" : " (" + figures.rejected.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", ") + ")"))
+        }
         return Outcome(session: outcome.session, realtime: outcome.realtime, kernel: kernel.model, simulatorCPUSecondsPerSecond: simulatorCPU)
     }
 }
 
 extension SupervisedSessionRun {
-    /// Tells rehabsim's patient when the exercise starts: a normal thread watches the status board
-    /// for the first `active` cycle and sends the cue start (after the enable ramp, when the plan begins).
-    func startPatientCue(socket: String, statusBoard: SnapshotBoard<SessionStatus>, rampSeconds: Double) {
+    /// Tells rehabsim's patient and limb when the exercise starts: a normal thread watches the status
+    /// board for the first `active` cycle and sends the cue start (after the enable ramp, when the plan begins).
+    func startCue(socket: String, statusBoard: SnapshotBoard<SessionStatus>, rampSeconds: Double) {
         let name = command
         let thread = Thread {
             while true {
@@ -296,11 +334,11 @@ extension SupervisedSessionRun {
                 guard connection.writeLine(JSONValue.object(["cue_start_in_ms": .number(rampSeconds * 1e3)]).serialized()),
                     connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: Nanoseconds.perSecond))?.contains("\"ok\":true") == true
                 else {
-                    Terminal.printError("rehabctl \(name): the simulated patient did not take its cue; it rests")
+                    Terminal.printError("rehabctl \(name): the simulator did not take the exercise's cue; its patient and limb rest")
                     return
                 }
             } catch {
-                Terminal.printError("rehabctl \(name): cannot reach the simulated patient at \(socket): \(error); it rests")
+                Terminal.printError("rehabctl \(name): cannot reach the simulator at \(socket): \(error); its patient and limb rest")
             }
         }
         thread.start()
@@ -371,6 +409,8 @@ enum LoopOptions {
               help: "Record every cycle to this MCAP file (joint state, commands, supervisor, safety events, loop timing, metrics); chunks reach the disk at least every 100 ms. `demo` records by default (none: don't).",
               default: "demo: ~/.local/state/rehabhost/recordings/demo-<time>.mcap; others: none"),
         .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
+        .init("--reference-port", value: "PORT",
+              help: "Mirror exercises: receive the reference (RehabRef frames, protocols/rehabref/README.md) on UDP 127.0.0.1:PORT. Required with --port; with the simulator a free port is used and rehabsim streams the unaffected limb to it."),
     ]
 
     static func common(defaultDuration: String) -> [CommandSpec.Option] {

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Profiles
 import StrictJSON
@@ -33,7 +34,7 @@ final class ExerciseLoaderTests: XCTestCase {
 
     func testEveryShippedExerciseLoadsAndFitsItsRobot() throws {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/exercises").filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertEqual(names, ["ankle-dorsiflexion-passive.json", "forearm-rotation-timed.json", "wrist-flexion-assist.json", "wrist-flexion-passive.json", "wrist-flexion-resist.json", "wrist-free-transparent.json"])
+        XCTAssertEqual(names, ["ankle-dorsiflexion-passive.json", "forearm-rotation-timed.json", "wrist-flexion-assist.json", "wrist-flexion-mirror.json", "wrist-flexion-passive.json", "wrist-flexion-resist.json", "wrist-free-transparent.json"])
         for name in names {
             let exercise = try ExerciseLoader.load(path: folder + "/exercises/" + name)
             XCTAssertEqual(exercise.name + ".json", name)
@@ -49,11 +50,11 @@ final class ExerciseLoaderTests: XCTestCase {
     }
 
     func testModesAreCheckedByName() {
-        XCTAssertEqual(issues { $0["mode"] = .string("mirror") }.map(\.description),
-                       ["mode: \"mirror\" is not available in this version; available: passive, active_assist, active_resist, transparent"])
+        XCTAssertEqual(issues { $0["mode"] = .string("mirror") }.map(\.description), ["mirror: missing"])
         XCTAssertEqual(issues { $0["mode"] = .string("active_assist") }.map(\.description), ["assistance: missing"])
+        // Another mode's block makes that mode available to switch to: it is checked like the mode's own.
         XCTAssertEqual(issues { $0["resistance"] = .object(["spring_nm_per_rad": .double(1)]) }.map(\.description),
-                       ["resistance: only for mode \"active_resist\" (this exercise is \"passive\")"])
+                       ["resistance.damper_nm_s_per_rad: missing", "resistance.constant_nm: missing", "resistance.max_torque_nm: missing"])
         let assistance: JSONObject = [
             "gain_min": .double(0.8), "gain_max": .double(0.5), "gain_initial": .double(0.6), "forgetting_factor_per_s": .double(0.9),
             "error_gain_per_rad_s": .double(5), "error_deadband": .double(3),
@@ -66,6 +67,36 @@ final class ExerciseLoaderTests: XCTestCase {
         XCTAssertTrue(found.contains { $0.message.contains("did you mean \"error_deadband_deg\"") }, "\(found)")
         XCTAssertEqual(issues { $0["mode"] = .string("zero_g") }.map(\.path), ["mode"])
         XCTAssertTrue(issues { $0["mode"] = .string("zero_g") }[0].message.contains("unknown mode"))
+    }
+
+    func testMirrorSettingsAreReadInSIUnitsAndCheckedAgainstTheRobot() throws {
+        let mirror = try ExerciseLoader.load(path: folder + "/exercises/wrist-flexion-mirror.json")
+        let settings = try XCTUnwrap(mirror.mirror)
+        XCTAssertEqual(settings.scale, -1)
+        XCTAssertEqual(settings.maximumSpeedRadiansPerSecond, 60 * .pi / 180, accuracy: 1e-12, "°/s in the file, rad/s inside")
+        XCTAssertEqual(settings.maximumRmsErrorMillimeters, 1)
+        let exercise = try RangeOfMotionExercise(mirror, profile: try profile("wrist-trainer"))
+        XCTAssertEqual(exercise.mode, .mirror(settings))
+
+        let tooFast = issues {
+            $0["mode"] = .string("mirror")
+            $0["mirror"] = .object(["scale": .double(0.05), "max_speed": .double(500)])
+        }
+        XCTAssertEqual(tooFast.map(\.path).sorted(), ["mirror.max_speed", "mirror.max_speed_deg_per_s", "mirror.scale"], "\(tooFast)")
+        XCTAssertTrue(tooFast.contains { $0.message.contains("did you mean \"max_speed_deg_per_s\"") }, "\(tooFast)")
+        var fast = mirror
+        fast.mirror?.maximumSpeedRadiansPerSecond = 100 * .pi / 180
+        let problems = ExerciseLoader.problems(fast, profile: try profile("wrist-trainer"))
+        XCTAssertEqual(problems.map(\.path), ["mirror.max_speed_deg_per_s"], "\(problems)")
+        XCTAssertTrue(problems[0].message.contains("at most 68.8 °/s"), "\(problems)")
+    }
+
+    func testTheBlocksOfOtherModesMakeThemAvailableToSwitchTo() throws {
+        let assist = try ExerciseLoader.load(path: folder + "/exercises/wrist-flexion-assist.json")
+        let exercise = try RangeOfMotionExercise(assist, profile: try profile("wrist-trainer"))
+        XCTAssertEqual(exercise.availableModes.map(\.name), ["active_assist", "transparent", "passive"],
+                       "the shipped assist exercise offers transparency (its block) and passive (always)")
+        XCTAssertEqual(exercise.mode.name, "active_assist", "it starts in its `mode`")
     }
 
     func testAMissingUnitGetsTheUnitHint() {

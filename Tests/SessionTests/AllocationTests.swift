@@ -1,9 +1,14 @@
 import AllocationCounter
 import Control
+import Devices
 import Foundation
+import Platform
 import Primitives
 import RehabLinkSimulator
 import Session
+import Synchronization
+import Transport
+import Wire
 import TestSupport
 import XCTest
 
@@ -72,13 +77,22 @@ final class AllocationTests: XCTestCase {
             .activeResist(Resistance(springNewtonMetersPerRadian: 0.5, damperNewtonMeterSecondsPerRadian: 0.4, constantNewtonMeters: 0.1,
                                      maximumTorqueNewtonMeters: 1.5)),
             .transparent(Transparency(frictionCompensation: 1, inertiaCompensation: 0.5)),
+            .mirror(mirror),
         ]
         for mode in modes {
             var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.4...0.4, swingSeconds: 2, holdSeconds: 0.3, repetitions: 2)
             exercise.mode = mode
-            let harness = try VirtualSessionHarness(durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise)
+            var stream: SimulatedReferenceStream?
+            if case .mirror = mode {
+                let cue = exercise.trajectory(from: .zeros(2), durationSeconds: exercise.sessionSeconds(durationSeconds: nil))
+                stream = SimulatedReferenceStream(limb: SimulatedReferenceLimb(mirror: mirror, cue: cue, joint: 0), origin: .zero)
+            }
+            let harness = try VirtualSessionHarness(durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise,
+                                                    adjust: { $0.reference = stream })
             try harness.session.prepare()
             harness.attachPatient(.strokeMild)
+            stream?.limb.startCue(at: harness.clock.now().advanced(
+                byNanoseconds: harness.session.periodNanoseconds + Int64(harness.profile.control.enableRampSeconds * 1e9)))
             let report = harness.session.run()
             harness.session.finish()
             XCTAssertTrue(report.safetyEvents.isEmpty, "\(mode.name): \(report.safetyEvents)")
@@ -86,6 +100,47 @@ final class AllocationTests: XCTestCase {
             XCTAssertEqual(report.allocations.total, 0,
                            "\(mode.name): \(report.allocations.cyclesWithAllocations) cycles allocated; the first was cycle \(report.allocations.firstAllocatingCycle ?? -1)")
         }
+    }
+
+    private let mirror = Mirror(scale: -1, offsetRadians: 0, maximumSpeedRadiansPerSecond: 1.2, maximumRmsErrorMillimeters: 1)
+
+    /// Mirror mode's read of the real receiver (UDP, its own thread), from a thread started after
+    /// it as the control thread is: no allocation, while frames keep arriving.
+    func testReadingTheReferenceReceiverAllocatesNothing() throws {
+        try requireOptimisedBuild()
+        let receiver = ReferenceStreamReceiver(socket: try DatagramSocket.bound(port: 0))
+        receiver.start()
+        defer { receiver.stop() }
+        let sender = try DatagramSocket.connected(to: "127.0.0.1", port: receiver.socket.localPort)
+        let stop = Atomic<Bool>(false)
+        let sending = ControlThread.start(name: "test-sender") {
+            var bytes = [UInt8](repeating: 0, count: ReferenceDatagram.byteCount)
+            var counter: UInt32 = 0
+            while !stop.load(ordering: .relaxed) {
+                counter &+= 1
+                let frame = ReferenceDatagram(frameCounter: counter, framePeriodMicroseconds: 1_000, latencyMicroseconds: 0,
+                                              rmsErrorMicrometers: 0, positionRadians: 0.1, toolVisible: true)
+                bytes.withUnsafeMutableBytes { _ = frame.encode(into: $0) }
+                bytes.withUnsafeBytes { _ = sender.send($0) }
+                usleep(200)
+            }
+        }
+        let result = ThreadResult<(allocations: Int64, first: UInt32, last: UInt32)>()
+        let reader = ControlThread.start(name: "test-control") {
+            let source: any ReferenceSource = receiver
+            // Counted from the loop thread's very first read (the session's first cycle counts too).
+            let before = rh_thread_allocations()
+            let first = source.latestSample(at: MonotonicClock.now()).frameCounter
+            var last: UInt32 = 0
+            for _ in 0..<200_000 { last = max(last, source.latestSample(at: .zero).frameCounter) }
+            result.value = (Int64(rh_thread_allocations() - before), first, last)
+        }
+        reader.join()
+        stop.store(true, ordering: .relaxed)
+        sending.join()
+        let (allocations, first, last) = try XCTUnwrap(result.value)
+        XCTAssertGreaterThan(last, first, "frames arrived while the loop read")
+        XCTAssertEqual(allocations, 0)
     }
 
     func testAFaultInTheMiddleAllocatesNothingEither() throws {

@@ -13,7 +13,8 @@ final class ControlServerTests: XCTestCase {
         try harness.session.prepare()
         let path = NSTemporaryDirectory() + "rehabhost-control-\(UUID().uuidString.prefix(8)).sock"
         let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
-                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "passive range of motion")
+                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "passive range of motion",
+                                       modeNames: harness.session.availableModes.map(\.name))
         server.start()
         defer { server.stop() }
         var info = stat()
@@ -40,13 +41,19 @@ final class ControlServerTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path), "removed on stop")
     }
 
-    /// `rehabctl mode passive|exercise`: the request reaches the loop, which reports the mode in force.
+    /// `rehabctl mode NAME`: the request reaches the loop, which reports the mode in force; only the
+    /// exercise's modes are offered.
     func testModeRequestsSwitchTheModeInForce() throws {
-        let harness = try VirtualSessionHarness(durationSeconds: 1)
+        var exercise = RangeOfMotionExercise()
+        exercise.mode = .activeAssist(TherapyModeTests.assistAsNeeded)
+        exercise.otherModes = [.transparent(Transparency(frictionCompensation: 1, inertiaCompensation: 0.5))]
+        let harness = try VirtualSessionHarness(durationSeconds: 1, exercise: exercise)
+        XCTAssertEqual(harness.session.availableModes.map(\.name), ["active_assist", "transparent", "passive"])
         try harness.session.prepare()
         let path = NSTemporaryDirectory() + "rehabhost-mode-\(UUID().uuidString.prefix(8)).sock"
         let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
-                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "passive range of motion")
+                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "active-assist range of motion",
+                                       modeNames: harness.session.availableModes.map(\.name))
         server.start()
         defer { server.stop() }
         let client = try UnixSocketConnection.connect(path: path)
@@ -56,14 +63,20 @@ final class ControlServerTests: XCTestCase {
             let reply = try XCTUnwrap(client.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)))
             return try XCTUnwrap(JSONParser.parse(reply).objectValue)
         }
-        XCTAssertEqual(try ask("mode passive")["mode"]?.stringValue, "passive")
-        XCTAssertTrue(harness.session.control.isPassiveRequested)
+        XCTAssertEqual(try ask("mode transparent")["mode"]?.stringValue, "transparent")
+        XCTAssertEqual(harness.session.control.requestedModeIndex, 1)
         _ = harness.session.run()
-        XCTAssertEqual(server.statusObject(harness.session.statusBoard.snapshot())["mode_in_force"]?.stringValue, "passive",
-                       "the loop took the request")
-        XCTAssertEqual(try ask("mode exercise")["mode"]?.stringValue, "exercise")
-        XCTAssertFalse(harness.session.control.isPassiveRequested)
-        XCTAssertEqual(try ask("mode fast")["ok"]?.boolValue, false, "only passive or exercise")
+        let status = server.statusObject(harness.session.statusBoard.snapshot())
+        XCTAssertEqual(status["mode_in_force"]?.stringValue, "transparent", "the loop took the request")
+        XCTAssertEqual(status["modes"]?.arrayValue?.compactMap(\.stringValue), ["active_assist", "transparent", "passive"])
+        XCTAssertEqual(try ask("mode passive")["mode"]?.stringValue, "passive")
+        XCTAssertEqual(harness.session.control.requestedModeIndex, 2)
+        XCTAssertEqual(try ask("mode exercise")["mode"]?.stringValue, "active_assist", "exercise: the mode it started in")
+        XCTAssertEqual(harness.session.control.requestedModeIndex, 0)
+        let missing = try ask("mode active-resist")
+        XCTAssertEqual(missing["ok"]?.boolValue, false)
+        XCTAssertTrue(missing["error"]?.stringValue?.contains("its modes: active_assist, transparent, passive") == true, "\(missing)")
+        XCTAssertEqual(harness.session.control.requestedModeIndex, 0, "a refused switch changes nothing")
         harness.session.finish()
     }
 
@@ -72,7 +85,8 @@ final class ControlServerTests: XCTestCase {
         let path = NSTemporaryDirectory() + "rehabhost-group-\(UUID().uuidString.prefix(8)).sock"
         let group = getgid()
         let server = try ControlServer(path: path, group: group, control: harness.session.control,
-                                       statusBoard: harness.session.statusBoard, jointNames: [], exerciseName: "passive range of motion")
+                                       statusBoard: harness.session.statusBoard, jointNames: [], exerciseName: "passive range of motion",
+                                       modeNames: ["passive"])
         defer { server.stop() }
         var info = stat()
         XCTAssertEqual(stat(path, &info), 0)

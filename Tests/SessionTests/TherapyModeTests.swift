@@ -115,12 +115,20 @@ final class TherapyModeTests: XCTestCase {
     }
 }
 
-/// Switching between the exercise's mode and passive in the middle of a session: the torque blends
-/// over the ramp (no step), assist-as-needed keeps its gain across, the robot takes over while passive.
+/// Switching modes in the middle of a session: the torque blends over the ramp (no step),
+/// assist-as-needed keeps its gain across, any of the exercise's modes can follow any other.
 final class ModeSwitchTests: XCTestCase {
-    func testSwitchingToPassiveAndBackIsBumpless() throws {
-        var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.44...0.44, swingSeconds: 2, holdSeconds: 0.3, repetitions: 6)
-        exercise.mode = .activeAssist(TherapyModeTests.assistAsNeeded)
+    private struct Switched {
+        let report: SessionReport
+        /// The exercised joint's commanded torque, per cycle, from the recording.
+        let torques: [(time: Int64, torque: Double)]
+        let origin: Int64
+        let start: MonotonicInstant
+    }
+
+    /// Runs `exercise` with a stroke-mild patient, recorded, asking for the named modes at the given
+    /// seconds after the start.
+    private func run(_ exercise: RangeOfMotionExercise, switches: [(seconds: Double, mode: String)]) throws -> Switched {
         let path = NSTemporaryDirectory() + "rehabhost-modeswitch-\(UUID().uuidString).mcap"
         defer { unlink(path) }
         let harness = try VirtualSessionHarness(durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise, adjust: {
@@ -131,15 +139,14 @@ final class ModeSwitchTests: XCTestCase {
         harness.attachPatient(.strokeMild)
         let start = harness.clock.now()
         let control = harness.session.control
-        let toPassive = start.advanced(byNanoseconds: 9_000_000_000)
-        let back = start.advanced(byNanoseconds: 16_000_000_000)
-        harness.link.at(toPassive) { control.requestPassive(true) }
-        harness.link.at(back) { control.requestPassive(false) }
+        for (seconds, mode) in switches {
+            let index = try XCTUnwrap(harness.session.availableModes.firstIndex { $0.name == mode }, mode)
+            harness.link.at(start.advanced(byNanoseconds: Int64(seconds * 1e9))) { control.requestMode(index) }
+        }
         let report = harness.session.run()
         harness.session.finish()
         XCTAssertTrue(report.safetyEvents.isEmpty, "\(report.safetyEvents)")
         XCTAssertEqual(report.recording?.recordsDropped, 0)
-
         let file = try MCAPFile(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
         var torques: [(time: Int64, torque: Double)] = []
         for message in file.messages(onTopic: "/joint_command") {
@@ -147,25 +154,55 @@ final class ModeSwitchTests: XCTestCase {
             let torque = try XCTUnwrap(object["torque_nm"]?.arrayValue?.first?.doubleValue)
             torques.append((Int64(message.logTime), torque))
         }
-        let origin = Int64(file.messages(onTopic: "/joint_command").first!.logTime)
-        func steps(around instant: MonotonicInstant) -> (largestStep: Double, change: Double) {
-            let center = origin + instant.nanoseconds(since: start) - 1_000_000  // the first cycle ran one period after start
-            let window = torques.filter { abs($0.time - center) < 700_000_000 }
-            let largest = zip(window, window.dropFirst()).map { abs($1.torque - $0.torque) }.max() ?? .infinity
-            return (largest, abs((window.last?.torque ?? 0) - (window.first?.torque ?? 0)))
-        }
-        let into = steps(around: toPassive)
-        let outOf = steps(around: back)
+        return Switched(report: report, torques: torques, origin: Int64(file.messages(onTopic: "/joint_command").first!.logTime), start: start)
+    }
+
+    /// The largest per-cycle torque change within ±0.7 s of `seconds`, and the change across that window.
+    private func steps(_ run: Switched, around seconds: Double) -> (largestStep: Double, change: Double) {
+        let center = run.origin + Int64(seconds * 1e9) - 1_000_000  // the first cycle ran one period after start
+        let window = run.torques.filter { abs($0.time - center) < 700_000_000 }
+        let largest = zip(window, window.dropFirst()).map { abs($1.torque - $0.torque) }.max() ?? .infinity
+        return (largest, abs((window.last?.torque ?? 0) - (window.first?.torque ?? 0)))
+    }
+
+    func testSwitchingToPassiveAndBackIsBumpless() throws {
+        var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.44...0.44, swingSeconds: 2, holdSeconds: 0.3, repetitions: 6)
+        exercise.mode = .activeAssist(TherapyModeTests.assistAsNeeded)
+        let run = try run(exercise, switches: [(9, "passive"), (16, "active_assist")])
         // A step would be the whole difference between the modes' torques; the blend spreads it over 500 cycles.
         // The torque moves by most of a newton-metre across each switch, never by more than a few
         // hundredths in one cycle (the swing itself changes it by up to ~0.02 N·m per cycle).
-        for (name, window) in [("into passive", into), ("back", outOf)] {
+        for (name, window) in [("into passive", steps(run, around: 9)), ("back", steps(run, around: 16))] {
             XCTAssertGreaterThan(window.change, 0.3, "\(name): the modes differ (\(window))")
             XCTAssertLessThan(window.largestStep, 0.03, "\(name): no torque step (\(window))")
             XCTAssertLessThan(window.largestStep, 0.05 * window.change, "\(name): spread over the ramp (\(window))")
         }
-        let gains = report.metrics.objectValue?["assistance_gain_by_repetition"]?.arrayValue?.compactMap(\.doubleValue) ?? []
+        let gains = run.report.metrics.objectValue?["assistance_gain_by_repetition"]?.arrayValue?.compactMap(\.doubleValue) ?? []
         XCTAssertGreaterThanOrEqual(gains.count, 3, "\(gains)")
-        XCTAssertEqual(report.metrics.objectValue?["repetitions"]?.integerValue, 6)
+        XCTAssertEqual(run.report.metrics.objectValue?["repetitions"]?.integerValue, 6)
+    }
+
+    /// Resist → transparent → assist → resist, and transparent again 0.2 s into that last blend:
+    /// every switch between two non-passive modes is as smooth as one to passive.
+    func testAnyModeOfTheExerciseFollowsAnyOtherWithoutAStep() throws {
+        var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.44...0.44, swingSeconds: 2, holdSeconds: 0.3, repetitions: 5)
+        // Smooth laws (no Coulomb terms, which flip within a few cycles at each reversal on their own),
+        // so that what a switch adds shows against the clamp's slew limit (0.05 N·m per cycle).
+        exercise.mode = .activeResist(Resistance(springNewtonMetersPerRadian: 1.5, damperNewtonMeterSecondsPerRadian: 0.3,
+                                                 constantNewtonMeters: 0, maximumTorqueNewtonMeters: 1.5))
+        exercise.otherModes = [.transparent(Transparency(frictionCompensation: 0, inertiaCompensation: 0.5)),
+                               .activeAssist(TherapyModeTests.assistAsNeeded)]
+        let switches: [(seconds: Double, mode: String)] = [(5.1, "transparent"), (9.3, "active_assist"), (13.2, "active_resist"), (13.4, "transparent")]
+        let run = try run(exercise, switches: switches)
+        XCTAssertEqual(run.report.metrics.objectValue?["repetitions"]?.integerValue, 5)
+        var changes: [Double] = []
+        for (seconds, mode) in switches {
+            let window = steps(run, around: seconds)
+            changes.append(window.change)
+            // Within a mode the torque moves ≤ 0.012 N·m per cycle here; a switch without the blend
+            // shows as a run of 0.05 N·m steps (the clamp's slew limit).
+            XCTAssertLessThan(window.largestStep, 0.02, "into \(mode) at \(seconds) s: no torque step (\(window))")
+        }
+        XCTAssertGreaterThan(changes.max() ?? 0, 0.2, "the modes' torques differ enough for a step to show: \(changes)")
     }
 }

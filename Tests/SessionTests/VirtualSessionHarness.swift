@@ -19,7 +19,7 @@ struct VirtualSessionHarness {
          profileName: String = "wrist-trainer",
          configure: (SimulatedRehabLinkDevice, InProcessDeviceLink) -> Void = { _, _ in },
          adjust: (inout TherapySession.Options) -> Void = { _ in }) throws {
-        profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/\(profileName).json").path)
+        profile = try Self.profile(profileName)
         clock = VirtualClock(start: MonotonicInstant(nanoseconds: 5_000_000_000))
         simulator = SimulatedRehabLinkDevice(configuration: SimulatedDeviceConfiguration(profile: profile), bootTime: clock.now())
         link = InProcessDeviceLink(device: simulator, clock: clock)
@@ -32,6 +32,11 @@ struct VirtualSessionHarness {
 }
 
 extension VirtualSessionHarness {
+    /// A shipped profile, by name.
+    static func profile(_ name: String) throws -> HardwareProfile {
+        try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/\(name).json").path)
+    }
+
     /// Puts a simulated patient into the robot, following the session's own exercise plan as its
     /// cue from the moment the session's trajectory starts (call after `prepare()`, just before `run()`).
     func attachPatient(_ parameters: SimulatedPatient.Parameters) {

@@ -32,7 +32,10 @@ let spec = CommandSpec(
         .init("--control", value: "SOCKET", help: "Accept live fault injections on this Unix socket (0600): see `rehabsim inject --help`."),
         .init("--patient", value: "PRESET",
               help: "Put a simulated patient in the robot: healthy, stroke-mild, stroke-severe or passive (simulators/README.md). Its voluntary effort follows the --exercise plan from the moment a cue_start_in_ms line arrives on --control (rehabctl demo --patient sends it when the exercise starts)."),
-        .init("--exercise", value: "NAME|PATH", help: "The exercise the patient follows (hardware/exercises/NAME.json); default: a ±25° swing of the first joint."),
+        .init("--exercise", value: "NAME|PATH", help: "The exercise the patient (and the --reference-to limb) follows (hardware/exercises/NAME.json); default: a ±25° swing of the first joint."),
+        .init("--reference-to", value: "PORT",
+              help: "Stream the patient's unaffected limb as RehabRef frames (protocols/rehabref/README.md) to UDP 127.0.0.1:PORT, for a mirror exercise given with --exercise; the limb follows the exercise's cue (from cue_start_in_ms on --control). Faults through --control: reference_stop, reference_freeze, reference_hide, reference_inaccurate, reference_normal."),
+        .init("--reference-rate", value: "HZ", help: "Frames per second of --reference-to (SR-15 refuses a source slower than 60 Hz).", default: "100"),
         .init("--exit-with-parent", help: "Exit when the process that started rehabsim exits."),
         .init("--quiet", help: "Print only the robot: line (no device events on standard error)."),
     ],
@@ -40,6 +43,7 @@ let spec = CommandSpec(
         "rehabsim --link /tmp/wrist &            # then: rehabctl identify --port /tmp/wrist",
         "rehabsim --events device-events.jsonl",
         "rehabsim --faults hardware/faults/spasm.json --control /tmp/sim.sock",
+        "rehabsim --exercise wrist-flexion-mirror --reference-to 47001 --control /tmp/sim.sock",
     ])
 
 let injectSpec = CommandSpec(
@@ -132,7 +136,7 @@ final class LiveFaults: Sendable {
     func takeCueStart() -> Int64? { cueStart.withLock { value in defer { value = nil }; return value } }
 }
 
-func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults) {
+func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults, reference: ReferenceSender?) {
     let thread = Thread {
         while true {
             guard let connection = listener.accept(timeoutMilliseconds: 1_000) else { continue }
@@ -144,7 +148,19 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
                             continue
                         }
                         live.startCue(inNanoseconds: Int64(milliseconds * 1e6))
+                        reference?.startCue(inNanoseconds: Int64(milliseconds * 1e6))
                         connection.writeLine(JSONValue.object(["ok": true, "cue_start_in_ms": .number(milliseconds)]).serialized())
+                        continue
+                    }
+                    if let kind = (try? JSONParser.parse(line))?.objectValue?["kind"]?.stringValue, kind.hasPrefix("reference_") {
+                        let known = ReferenceSender.Condition.allCases.map { "reference_" + $0.rawValue }
+                        guard let reference, let condition = ReferenceSender.Condition(rawValue: String(kind.dropFirst("reference_".count))) else {
+                            let error = reference == nil ? "no reference stream (start rehabsim with --reference-to)" : "unknown \(kind); known: \(known.joined(separator: ", "))"
+                            connection.writeLine(JSONValue.object(["ok": false, "error": .string(error)]).serialized())
+                            continue
+                        }
+                        reference.set(condition)
+                        connection.writeLine(JSONValue.object(["ok": true, "kind": .string(kind)]).serialized())
                         continue
                     }
                     switch FaultScript.parseLive(line, jointCount: jointCount) {
@@ -163,13 +179,8 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
     thread.start()
 }
 
-/// The patient of `--patient PRESET`, following `--exercise` (or the default swing) as its cue.
-func makePatient(preset: String, exercise name: String?, profile: HardwareProfile) -> SimulatedPatient {
-    guard let parameters = SimulatedPatient.Parameters.preset(named: preset) else {
-        Terminal.exit(with: CommandFailure(
-            "rehabsim: --patient: no preset \"\(preset)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))",
-            exitCode: .usage))
-    }
+/// The exercise of `--exercise` (or the default swing) and the cue a patient or a limb follows.
+func loadCue(exercise name: String?, profile: HardwareProfile) -> (exercise: RangeOfMotionExercise, cue: WaypointTrajectory) {
     var exercise = RangeOfMotionExercise()
     var duration = 3_600.0
     if let name {
@@ -181,7 +192,17 @@ func makePatient(preset: String, exercise name: String?, profile: HardwareProfil
             Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: error.exitCode))
         }
     }
-    let cue = exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: duration)
+    return (exercise, exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: duration))
+}
+
+/// The patient of `--patient PRESET`, following `--exercise` (or the default swing) as its cue.
+func makePatient(preset: String, exercise name: String?, profile: HardwareProfile) -> SimulatedPatient {
+    guard let parameters = SimulatedPatient.Parameters.preset(named: preset) else {
+        Terminal.exit(with: CommandFailure(
+            "rehabsim: --patient: no preset \"\(preset)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))",
+            exitCode: .usage))
+    }
+    let (exercise, cue) = loadCue(exercise: name, profile: profile)
     return SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
                             cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
 }
@@ -218,6 +239,28 @@ func main() -> Never {
             Terminal.exit(with: CommandFailure("rehabsim: --faults: \(error)", exitCode: error.exitCode))
         }
     }
+    var reference: ReferenceSender?
+    if let portText = arguments.string("--reference-to") {
+        guard let port = UInt16(portText), port > 0 else {
+            Terminal.exit(with: arguments.usageError("--reference-to takes a UDP port, 1 to 65535, not \"\(portText)\""))
+        }
+        let rate: Double
+        do {
+            rate = try arguments.double("--reference-rate", default: 100, in: 10...1_000, unit: "Hz")
+        } catch {
+            Terminal.exit(with: error)
+        }
+        let (exercise, cue) = loadCue(exercise: arguments.string("--exercise"), profile: profile)
+        guard case .mirror(let mirror) = exercise.mode else {
+            Terminal.exit(with: arguments.usageError("--reference-to streams the unaffected limb of a mirror exercise: give --exercise with mode \"mirror\""))
+        }
+        do throws(TransportError) {
+            let socket = try DatagramSocket.connected(to: "127.0.0.1", port: port)
+            reference = ReferenceSender(socket: socket, limb: SimulatedReferenceLimb(mirror: mirror, cue: cue, joint: exercise.jointIndex), rateHertz: rate)
+        } catch {
+            Terminal.exit(with: CommandFailure("rehabsim: --reference-to: \(error)", exitCode: error.exitCode))
+        }
+    }
     let live = LiveFaults()
     var controlListener: UnixSocketListener?
     if let path = arguments.string("--control") {
@@ -226,7 +269,7 @@ func main() -> Never {
         } catch {
             Terminal.exit(with: CommandFailure("rehabsim: cannot create the control socket \(path): \(error)", exitCode: .noInput))
         }
-        serveControl(controlListener!, jointCount: profile.joints.count, into: live)
+        serveControl(controlListener!, jointCount: profile.joints.count, into: live, reference: reference)
     }
     let terminal: PseudoTerminal
     do {
@@ -269,8 +312,12 @@ func main() -> Never {
     let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: clock.now())
     if let preset = arguments.string("--patient") {
         device.patient = makePatient(preset: preset, exercise: arguments.string("--exercise"), profile: profile)
-    } else if arguments.string("--exercise") != nil {
-        Terminal.exit(with: arguments.usageError("--exercise is the plan a simulated patient follows: give --patient too"))
+    } else if arguments.string("--exercise") != nil && reference == nil {
+        Terminal.exit(with: arguments.usageError("--exercise is the plan a simulated patient or limb follows: give --patient or --reference-to too"))
+    }
+    if let reference {
+        reference.start()
+        if !quiet { Terminal.printError("rehabsim: streaming the unaffected limb (RehabRef) to \(reference.destination)") }
     }
     let injector = FaultInjector(scripted)
     let inFlight = DelayedBytes()

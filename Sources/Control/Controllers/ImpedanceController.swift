@@ -40,18 +40,29 @@ public struct ImpedanceController: Sendable {
         target: TrajectorySample, measured: JointList<JointMeasurement>, scale: Double,
         into actuation: inout JointList<JointActuation>
     ) {
-        let epsilon = Self.frictionSmoothingRadiansPerSecond
         for joint in 0..<joints.count {
-            let p = joints[joint]
-            let positionError = target.positions[joint] - measured[joint].positionRadians
-            let velocityError = target.velocities[joint] - measured[joint].velocityRadiansPerSecond
-            let velocity = target.velocities[joint]
-            let feedForward = p.inertiaKilogramSquareMeters * target.accelerations[joint]
-                + p.viscousFrictionNewtonMeterSecondsPerRadian * velocity
-                + p.coulombFrictionNewtonMeters * velocity / (velocity * velocity + epsilon * epsilon).squareRoot()
-            let feedback = p.stiffnessNewtonMetersPerRadian * positionError + p.dampingNewtonMeterSecondsPerRadian * velocityError
-            actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: scale * (feedback + feedForward))
+            actuation[joint] = JointActuation(
+                mode: .torque,
+                torqueNewtonMeters: torque(
+                    joint: joint, targetPositionRadians: target.positions[joint], targetVelocityRadiansPerSecond: target.velocities[joint],
+                    targetAccelerationRadiansPerSecondSquared: target.accelerations[joint], measured: measured[joint], scale: scale))
         }
+    }
+
+    /// One joint's torque for tracking the given target (what `compute` does for every joint).
+    public func torque(
+        joint: Int, targetPositionRadians: Double, targetVelocityRadiansPerSecond velocity: Double,
+        targetAccelerationRadiansPerSecondSquared acceleration: Double, measured: JointMeasurement, scale: Double
+    ) -> Double {
+        let epsilon = Self.frictionSmoothingRadiansPerSecond
+        let p = joints[joint]
+        let positionError = targetPositionRadians - measured.positionRadians
+        let velocityError = velocity - measured.velocityRadiansPerSecond
+        let feedForward = p.inertiaKilogramSquareMeters * acceleration
+            + p.viscousFrictionNewtonMeterSecondsPerRadian * velocity
+            + p.coulombFrictionNewtonMeters * velocity / (velocity * velocity + epsilon * epsilon).squareRoot()
+        let feedback = p.stiffnessNewtonMetersPerRadian * positionError + p.dampingNewtonMeterSecondsPerRadian * velocityError
+        return scale * (feedback + feedForward)
     }
 }
 

@@ -13,6 +13,8 @@ public enum TherapyMode: Sendable, Equatable {
     case activeResist(Resistance)
     /// Friction and inertia compensation: the patient should feel as little of the robot as possible.
     case transparent(Transparency)
+    /// The exercised joint follows a reference from another source (`Mirror`), gated by SR-15.
+    case mirror(Mirror)
 
     /// The name in exercise files and reports.
     public var name: String {
@@ -21,13 +23,17 @@ public enum TherapyMode: Sendable, Equatable {
         case .activeAssist: "active_assist"
         case .activeResist: "active_resist"
         case .transparent: "transparent"
+        case .mirror: "mirror"
         }
     }
 
-    /// True when the robot drives the limb along the plan (SR-10 then expects motion).
+    /// Every mode's name, in the order exercise files list them.
+    public static let names = ["passive", "active_assist", "active_resist", "transparent", "mirror"]
+
+    /// True when the robot drives the limb along a target (the plan, or mirror's reference): SR-10 then expects motion.
     public var tracksPlan: Bool {
         switch self {
-        case .passive, .activeAssist: true
+        case .passive, .activeAssist, .mirror: true
         case .activeResist, .transparent: false
         }
     }

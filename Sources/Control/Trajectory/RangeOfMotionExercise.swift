@@ -21,6 +21,16 @@ public struct RangeOfMotionExercise: Sendable, Equatable {
     public var centeringSpeedRadiansPerSecond: Double
     /// What the robot does with the patient on the exercised joint (the other joints are held).
     public var mode: TherapyMode = .passive
+    /// Modes the operator may switch to during the exercise besides `mode` and passive (from the
+    /// exercise file's other settings blocks); one of each kind.
+    public var otherModes: [TherapyMode] = []
+
+    /// Every mode this exercise may run: `mode` first, then `otherModes`, passive always among them.
+    public var availableModes: [TherapyMode] {
+        var modes = [mode]
+        for other in otherModes + [.passive] where !modes.contains(where: { $0.name == other.name }) { modes.append(other) }
+        return modes
+    }
     /// Impedance of the exercised joint; nil: the profile's defaults.
     public var stiffnessNewtonMetersPerRadian: Double?
     public var dampingNewtonMeterSecondsPerRadian: Double?
