@@ -70,8 +70,10 @@ public final class TherapySession {
     public private(set) var identity: DeviceIdentityInfo?
     /// What the link pre-flight measured.
     public private(set) var linkCheck: LinkCheck?
-    /// What the SR-17 direction test measured per joint [rad] (nil until it ran).
+    /// What the SR-17 direction test measured per joint [rad] (nil until it ran): the displacement
+    /// under the test torque, and the band each joint moved in by itself while watched.
     public private(set) var directionCheckDisplacements: JointList<Double>?
+    public private(set) var directionCheckNoiseBands: JointList<Double>?
     /// The soft limits in force (profile, narrowed by the patient range).
     public let jointLimits: JointList<JointSafetyLimits>
     /// The loop's status, published every cycle for other threads (`rehabctl status`).
@@ -400,9 +402,12 @@ public final class TherapySession {
         var check = DirectionCheck(
             torqueLimits: torqueLimits, countsPerRevolution: counts,
             standstillRadiansPerSecond: profile.safety.standstillVelocityRadiansPerSecond, silenceCycles: profile.safety.silenceCycles)
-        defer { directionCheckDisplacements = check.displacements }
-        // Every joint gets at most 100 ms to move and 100 ms to stop; the rest is margin.
-        let bound = Int(Double(profile.joints.count) * 0.3 * options.rateHertz) + 10
+        defer {
+            directionCheckDisplacements = check.displacements
+            directionCheckNoiseBands = check.noiseBands
+        }
+        // Every joint is watched for 250 ms, gets at most 100 ms to move and 100 ms to stop; the rest is margin.
+        let bound = Int(Double(profile.joints.count) * 0.55 * options.rateHertz) + 10
         var fresh = true
         var deadline = clock.now().advanced(byNanoseconds: periodNanoseconds)
         for _ in 0..<bound {
@@ -430,7 +435,7 @@ public final class TherapySession {
             case .noMotion(let joint, let radians):
                 throw .directionCheckFailed(
                     port: device.name,
-                    detail: "\(profile.joints[joint].name) moved only \(Self.degrees(radians))° within 100 ms of a positive torque of up to \(Self.decimal(0.2 * torqueLimits[joint])) N·m")
+                    detail: "\(profile.joints[joint].name) moved only \(Self.degrees(radians))° (needed \(Self.degrees(check.effectiveThreshold(joint: joint)))°) within 100 ms of a positive torque of up to \(Self.decimal(0.2 * torqueLimits[joint])) N·m")
             case .notStopped(let joint, let speed):
                 throw .directionCheckFailed(
                     port: device.name,

@@ -22,20 +22,7 @@ public final class DatagramSocket: @unchecked Sendable {
 
     /// A socket receiving on `address:port` (port 0: the kernel picks one; see `localPort`).
     public static func bound(address: String = "127.0.0.1", port: UInt16) throws(TransportError) -> DatagramSocket {
-        let name = "udp:\(address):\(port)"
-        var socketAddress = try makeAddress(address, port: port, name: name)
-        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw .system(path: name, operation: "creating a UDP socket", errno: Errno.current) }
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else {
-            let error = Errno.current
-            Glibc.close(descriptor)
-            if error.rawValue == EADDRINUSE { throw .busy(path: name, holder: "another program receives on this port") }
-            if error.rawValue == EACCES { throw .permissionDenied(path: name) }
-            throw .system(path: name, operation: "binding", errno: error)
-        }
+        let descriptor = try open(address, port: port, operation: "binding", Glibc.bind)
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &actual) {
@@ -47,19 +34,29 @@ public final class DatagramSocket: @unchecked Sendable {
 
     /// A socket sending to `address:port`.
     public static func connected(to address: String, port: UInt16) throws(TransportError) -> DatagramSocket {
+        let descriptor = try open(address, port: port, operation: "connecting", Glibc.connect)
+        return DatagramSocket(descriptor: descriptor, name: "udp:\(address):\(port)", localPort: 0)
+    }
+
+    /// A UDP socket with `attach` (bind or connect) done to `address:port`; its descriptor.
+    private static func open(
+        _ address: String, port: UInt16, operation: String, _ attach: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32
+    ) throws(TransportError) -> Int32 {
         let name = "udp:\(address):\(port)"
         var socketAddress = try makeAddress(address, port: port, name: name)
         let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw .system(path: name, operation: "creating a UDP socket", errno: Errno.current) }
-        let connected = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        let attached = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { attach(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
+        guard attached == 0 else {
             let error = Errno.current
             Glibc.close(descriptor)
-            throw .system(path: name, operation: "connecting", errno: error)
+            if error.rawValue == EADDRINUSE { throw .busy(path: name, holder: "another program receives on this port") }
+            if error.rawValue == EACCES { throw .permissionDenied(path: name) }
+            throw .system(path: name, operation: operation, errno: error)
         }
-        return DatagramSocket(descriptor: descriptor, name: name, localPort: 0)
+        return descriptor
     }
 
     /// Waits up to `timeoutMilliseconds` for one datagram; its length (a longer one is cut to the

@@ -75,7 +75,7 @@ final class RecordingCommandTests: XCTestCase {
         for attempt in 1...5 {
             let path = folder + "/killed\(attempt).mcap"
             let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--record", path, "--control-socket", "none"])
-            usleep(2_500_000)
+            usleep(3_200_000)  // start-up (self-test, link check, direction test: ~1 s), then ~2 s of loop
             let killedAt = WallClock.unixNanoseconds()
             kill(process.pid, SIGKILL)
             _ = process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond))

@@ -37,6 +37,9 @@ public struct ProgramRun {
     /// The line `rehabctl` prints when SR-1 or SR-14 stopped a session: the host held up the loop or
     /// the link (on this shared VM even cyclictest sees 8–11 ms stalls, docs/performance.md).
     public static let hostStallMarker = "stopped by a timing interlock"
+    /// What the start-up checks (link pre-flight, SR-17's direction test) say when a stall, not the
+    /// device, stopped them.
+    public static let startUpStallMarker = "the host or the link was held up"
 
     /// Runs a session command up to `attempts` times while a run is stopped by a timing interlock
     /// (SR-1/SR-14 reacting, correctly, to a host stall); every retried run is printed. For tests of
@@ -45,7 +48,7 @@ public struct ProgramRun {
                                   timeoutSeconds: Double = 60) throws -> ProgramRun {
         var run = try ProgramRun.run(program, arguments, timeoutSeconds: timeoutSeconds)
         var attempt = 1
-        while attempt < attempts && run.standardError.contains(hostStallMarker) {
+        while attempt < attempts && (run.standardError.contains(hostStallMarker) || run.standardError.contains(startUpStallMarker)) {
             print("host stall stopped attempt \(attempt) of \(program) \(arguments.joined(separator: " ")); retrying:\n\(run.standardError)")
             run = try ProgramRun.run(program, arguments, timeoutSeconds: timeoutSeconds)
             attempt += 1
