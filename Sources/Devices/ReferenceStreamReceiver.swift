@@ -32,9 +32,6 @@ public final class ReferenceStreamReceiver: ReferenceSource, @unchecked Sendable
 
     public init(socket: DatagramSocket) {
         self.socket = socket
-        // The first read instantiates the board's generic metadata (3 heap allocations): done here,
-        // not in the control loop's first cycle.
-        _ = board.snapshot()
     }
 
     deinit { stop() }

@@ -7,11 +7,13 @@ import CSystemShims
 /// The corresponding C functions are `rh_seqlock_publish` and `rh_seqlock_snapshot`.
 public final class SnapshotBoard<Value: BitwiseCopyable>: @unchecked Sendable {
     // @unchecked: every access to `sequence` and `words` goes through the C atomics above.
-    private let sequence: UnsafeMutablePointer<UInt64>
-    private let words: UnsafeMutablePointer<UInt64>
-    private let wordCount: Int
+    // Inlinable (so specialised in the modules that use a board): an unspecialised generic read cost
+    // the control cycle 1.3–1.5 µs (metadata lookups), the specialised one tens of nanoseconds.
+    @usableFromInline let sequence: UnsafeMutablePointer<UInt64>
+    @usableFromInline let words: UnsafeMutablePointer<UInt64>
+    @usableFromInline let wordCount: Int
     /// The writer's staging copy, padded to whole words.
-    private let staging: UnsafeMutablePointer<UInt64>
+    @usableFromInline let staging: UnsafeMutablePointer<UInt64>
 
     public init(_ initial: Value) {
         wordCount = (MemoryLayout<Value>.size + 7) / 8
@@ -31,6 +33,7 @@ public final class SnapshotBoard<Value: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// Publishes `value` (one writer thread only).
+    @inlinable
     public func publish(_ value: Value) {
         withUnsafeBytes(of: value) { bytes in
             UnsafeMutableRawPointer(staging).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
@@ -40,6 +43,7 @@ public final class SnapshotBoard<Value: BitwiseCopyable>: @unchecked Sendable {
 
     /// The latest value published; retries while a publication overlaps (it takes nanoseconds).
     /// The copy lives on the stack, so a control loop may read a board every cycle without allocating.
+    @inlinable
     public func snapshot() -> Value {
         withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(1, wordCount)) { destination in
             while rh_seqlock_snapshot(sequence, words, destination.baseAddress!, wordCount) == 0 {}
