@@ -4,28 +4,33 @@ public struct JointList<Element: Sendable & Equatable>: Sendable, Equatable {
     /// The most joints one device may have.
     public static var capacity: Int { 8 }
 
-    public private(set) var count: Int
+    @inlinable public var count: Int { storedCount }
+    @usableFromInline var storedCount: Int
     @usableFromInline var storage: InlineArray<8, Element>
 
-    /// `count` copies of `element`; `count` must be in 0...8.
+    /// `count` copies of `element`; `count` must be in 0...8. Inlinable, like the subscript: messages
+    /// and states are built every cycle in other modules, and an unspecialised generic init costs
+    /// metadata lookups there.
+    @inlinable
     public init(count: Int, repeating element: Element) {
         precondition(count >= 0 && count <= Self.capacity, "a device has 0...\(Self.capacity) joints")
-        self.count = count
+        storedCount = count
         storage = InlineArray(repeating: element)
     }
 
     @inlinable
     public subscript(index: Int) -> Element {
         get {
-            precondition(index >= 0 && index < count, "joint index out of range")
+            precondition(index >= 0 && index < storedCount, "joint index out of range")
             return storage[index]
         }
         set {
-            precondition(index >= 0 && index < count, "joint index out of range")
+            precondition(index >= 0 && index < storedCount, "joint index out of range")
             storage[index] = newValue
         }
     }
 
+    @inlinable
     public static func == (lhs: Self, rhs: Self) -> Bool {
         guard lhs.count == rhs.count else { return false }
         for index in 0..<lhs.count where lhs.storage[index] != rhs.storage[index] { return false }
@@ -43,6 +48,7 @@ extension JointList: CustomStringConvertible, CustomDebugStringConvertible {
 
 extension JointList where Element: AdditiveArithmetic {
     /// `count` zeros.
+    @inlinable
     public static func zeros(_ count: Int) -> JointList { JointList(count: count, repeating: .zero) }
 }
 

@@ -291,6 +291,9 @@ public final class TherapySession {
             ("profile", profile.name), ("device", device.name), ("rate_hz", "\(options.rateHertz)"),
             ("duration_s", "\(options.durationSeconds)"), ("exercise", options.exercise.description(jointNames: profile.joints.map(\.name))),
         ]
+        // Signals count from the session's creation (a test process runs many sessions).
+        interruptsSeen = TerminationSignals.interrupts
+        terminationsSeen = TerminationSignals.terminations
         status.rateHertz = options.rateHertz
         status.jointCount = count
         status.positionsRadians = .zeros(count)
@@ -471,9 +474,11 @@ public final class TherapySession {
         let cpuAtStart = ThreadCPUTime.seconds()
         let processCPUAtStart = ThreadCPUTime.processSeconds()
         schedule = LoopSchedule(start: startedAt.advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
-        interruptsSeen = TerminationSignals.interrupts
-        terminationsSeen = TerminationSignals.terminations
-        control.post(.start)
+        // A Ctrl-C or SIGTERM during set-up (self-test, link check, direction test: about a second)
+        // is not lost: the exercise does not start, and the first cycle takes the signal's stop.
+        let signalledDuringSetUp = options.observesTerminationSignals
+            && (TerminationSignals.interrupts > interruptsSeen || TerminationSignals.terminations > terminationsSeen)
+        if !signalledDuringSetUp { control.post(.start) }
         startRecording()
         // A bound that the supervisor's own stops make unreachable (unless a fault is held for an
         // operator); kept in case of a logic error.

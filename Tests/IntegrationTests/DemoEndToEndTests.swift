@@ -57,6 +57,28 @@ final class DemoEndToEndTests: XCTestCase {
         XCTAssertEqual(estop["stop_category"]?.integerValue, 0)
     }
 
+    /// Ctrl-C during the set-up (self-test, link check, the direction test: about a second) is not
+    /// lost: the exercise never starts, the first cycle stops, exit 130. (It used to be dropped when
+    /// the loop began, and the exercise ran.)
+    func testSR12ACtrlCDuringSetUpMeansTheExerciseNeverStarts() throws {
+        let socket = NSTemporaryDirectory() + "rehabhost-setup-sigint-\(getpid()).sock"
+        let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json", "--record", "none",
+                                                        "--control-socket", socket])
+        let end = MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)
+        // The socket appears when the session exists and its set-up begins; signals are handled from before.
+        while !FileManager.default.fileExists(atPath: socket) && MonotonicClock.now() < end { usleep(2_000) }
+        process.send(SIGINT)
+        let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 20 * Nanoseconds.perSecond))
+        let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
+        XCTAssertEqual(ChildProcess.exitCode(fromStatus: status), 130)
+        let report = try XCTUnwrap(JSONParser.parse(output).objectValue, output)
+        let causes = report["supervisor_transitions"]?.arrayValue?.compactMap { $0.objectValue?["cause"]?.stringValue } ?? []
+        XCTAssertFalse(causes.contains("start_requested"), "\(causes)")
+        XCTAssertTrue(causes.contains("stop_requested"), "\(causes)")
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
+        XCTAssertLessThan(report["cycles"]?.integerValue ?? .max, 10, "stopped in the first cycles")
+    }
+
     private func demoInterruptedOnce(by signal: Int32, twice: Bool = false) throws -> (exitCode: Int32, report: JSONObject) {
         let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json"])
         Thread.sleep(forTimeInterval: 2.0)
