@@ -74,6 +74,8 @@ public final class TherapySession {
     /// under the test torque, and the band each joint moved in by itself while watched.
     public private(set) var directionCheckDisplacements: JointList<Double>?
     public private(set) var directionCheckNoiseBands: JointList<Double>?
+    /// How often a stall made the direction test start again (0: it ran once).
+    public private(set) var directionCheckRepeats = 0
     /// The soft limits in force (profile, narrowed by the patient range).
     public let jointLimits: JointList<JointSafetyLimits>
     /// The loop's status, published every cycle for other threads (`rehabctl status`).
@@ -396,6 +398,38 @@ public final class TherapySession {
     /// SR-17: a small positive torque on each joint in turn must give positive motion within 100 ms
     /// (`DirectionCheck`), through the same clamp and driver as the exercise.
     private func checkDirection() throws(DeviceError) {
+        // A short host or link stall during the test (the device still answers, enabled, its watchdog
+        // not expired) repeats it, up to 3 times in all; a verdict about a joint (reversed, no motion,
+        // not stopping) never is. A repeat starts with the zero-torque watch, so the joints settle first.
+        for attempt in 1...3 {
+            do throws(DeviceError) {
+                try checkDirectionOnce()
+                return
+            } catch {
+                guard case .notReady = error, attempt < 3, deviceAnswersEnabled() else { throw error }
+                directionCheckRepeats += 1
+            }
+        }
+    }
+
+    /// Up to 10 cycles of all-off commands (they feed the device's watchdog; heartbeats do not): true
+    /// once a fresh state shows the device enabled, without a fault, its watchdog unexpired.
+    private func deviceAnswersEnabled() -> Bool {
+        for joint in 0..<actuation.count { actuation[joint] = .off }
+        var deadline = clock.now()
+        for _ in 0..<10 {
+            deadline = deadline.advanced(byNanoseconds: periodNanoseconds)
+            guard device.send(actuation, now: clock.now(), deadline: deadline) else { return false }
+            if device.waitForState(until: min(clock.now().advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), deadline)) {
+                let condition = device.latestState.condition
+                return condition.contains(.enabled) && !condition.contains(.watchdogExpired) && !condition.contains(.fault)
+            }
+            clock.sleep(until: deadline)
+        }
+        return false
+    }
+
+    private func checkDirectionOnce() throws(DeviceError) {
         var torqueLimits = JointList<Double>.zeros(profile.joints.count)
         var counts = JointList<Int>(count: profile.joints.count, repeating: 1)
         for (index, joint) in profile.joints.enumerated() {

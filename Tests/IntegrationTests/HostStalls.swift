@@ -10,7 +10,10 @@ func retryingHostStalls(attempts: Int = 8, _ run: () throws -> SessionReport) th
     while true {
         do {
             let report = try run()
-            guard attempt < attempts, let first = report.safetyEvents.first, first.cause.isTimingInterlock else { return report }
+            // The device's own watchdog (SR-3, reported as SR-11) is the same stall seen from the device.
+            guard attempt < attempts, let first = report.safetyEvents.first,
+                first.cause.isTimingInterlock || first.cause == .deviceWatchdogExpired
+            else { return report }
             print("host stall (\(first.cause.rawValue), \(first.value)) stopped attempt \(attempt); retrying")
         } catch where attempt < attempts && "\(error)".contains("the host or the link was held up") {
             // The start-up checks name a stall as such (the direction test's silence or device watchdog).

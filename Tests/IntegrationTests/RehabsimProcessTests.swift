@@ -22,7 +22,8 @@ final class RehabsimProcessTests: XCTestCase {
 
     /// Starts rehabsim and returns it with the path it announced.
     private func startSimulator(_ extra: [String] = []) throws -> (ChildProcess, String) {
-        let process = try ProgramRun.start("rehabsim", ["--profile", profile.sourcePath, "--quiet"] + extra)
+        // At real-time priority, as rehabctl starts it: the simulated firmware stands for a microcontroller.
+        let process = try ProgramRun.start("rehabsim", ["--profile", profile.sourcePath, "--quiet", "--priority", "79"] + extra)
         addTeardownBlock { process.terminate() }
         let line = process.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
         let announced = try XCTUnwrap(line, "rehabsim did not announce its robot")
