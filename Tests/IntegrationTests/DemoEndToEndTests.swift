@@ -48,7 +48,16 @@ final class DemoEndToEndTests: XCTestCase {
     }
 
     func testSR12ASecondSigintIsAnEmergencyStopCat0() throws {
-        let (exitCode, report) = try demoInterrupted(by: SIGINT, twice: true)
+        // Linux does not queue a signal already pending: two SIGINTs 1 ms apart on a busy host may
+        // reach the process as one (then only the Cat 1 stop shows, and it completes). Such a run is
+        // repeated; a run where the process saw two must end in the e-stop.
+        var (exitCode, report) = try demoInterrupted(by: SIGINT, twice: true)
+        for attempt in 1...4 {
+            let causes = report["supervisor_transitions"]?.arrayValue?.compactMap { $0.objectValue?["cause"]?.stringValue } ?? []
+            guard !causes.contains("operator_estop"), report["supervisor_final_state"]?.stringValue == "idle" else { break }
+            print("the two SIGINTs arrived as one (attempt \(attempt): \(causes)); again")
+            (exitCode, report) = try demoInterrupted(by: SIGINT, twice: true)
+        }
         XCTAssertEqual(exitCode, 130)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "estop")
         let transitions = report["supervisor_transitions"]?.arrayValue?.compactMap(\.objectValue) ?? []
