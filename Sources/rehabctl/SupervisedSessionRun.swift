@@ -291,7 +291,12 @@ struct SupervisedSessionRun {
                 Terminal.printError(
                     "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed")
             }
-            Terminal.printError("rehabctl \(name): running \(exercise) for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
+            if TerminationSignals.interrupts > 0 || TerminationSignals.terminations > 0 {
+                // Signalled during the set-up: the session stops in its first cycle (TherapySession.run).
+                Terminal.printError("rehabctl \(name): stopped during the set-up: the exercise does not start")
+            } else {
+                Terminal.printError("rehabctl \(name): running \(exercise) for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
+            }
         }
         let wallSeconds = MonotonicClock.now().seconds(since: wallBefore)
         var simulatorCPU: Double?

@@ -71,8 +71,10 @@ final class DemoEndToEndTests: XCTestCase {
     /// the loop began, and the exercise ran.)
     func testSR12ACtrlCDuringSetUpMeansTheExerciseNeverStarts() throws {
         let socket = NSTemporaryDirectory() + "rehabhost-setup-sigint-\(getpid()).sock"
+        let errorFile = NSTemporaryDirectory() + "rehabhost-setup-sigint-\(getpid()).err"
+        defer { unlink(errorFile) }
         let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--json", "--record", "none",
-                                                        "--control-socket", socket])
+                                                        "--control-socket", socket], standardErrorFile: errorFile)
         let end = MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)
         // The socket appears when the session exists and its set-up begins; signals are handled from before.
         while !FileManager.default.fileExists(atPath: socket) && MonotonicClock.now() < end { usleep(2_000) }
@@ -86,6 +88,9 @@ final class DemoEndToEndTests: XCTestCase {
         XCTAssertTrue(causes.contains("stop_requested"), "\(causes)")
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
         XCTAssertLessThan(report["cycles"]?.integerValue ?? .max, 10, "stopped in the first cycles")
+        let errors = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
+        XCTAssertTrue(errors.contains("stopped during the set-up: the exercise does not start"), errors)
+        XCTAssertFalse(errors.contains("running passive range of motion"), errors)
     }
 
     private func demoInterruptedOnce(by signal: Int32, twice: Bool = false) throws -> (exitCode: Int32, report: JSONObject) {
