@@ -759,9 +759,9 @@ public final class TherapySession {
             clamp.clampTargets(&target)
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
             applyMode(state: state, now: now)
+            let exercised = options.exercise.jointIndex
             if case .mirror = availableModes[modeInForce], let follower = mirrorFollower {
                 // The mirror target is what the joint tracks now: SR-10, metrics and the recording see it.
-                let exercised = options.exercise.jointIndex
                 target.positions[exercised] = follower.positionRadians
                 target.velocities[exercised] = follower.velocityRadiansPerSecond
                 target.accelerations[exercised] = 0
@@ -770,7 +770,6 @@ public final class TherapySession {
             for joint in 0..<demandsMotion.count {
                 demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
             }
-            let exercised = options.exercise.jointIndex
             switch availableModes[modeInForce] {
             case .passive, .mirror:
                 break

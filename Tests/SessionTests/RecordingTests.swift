@@ -29,6 +29,24 @@ final class RecordingTests: XCTestCase {
         return (report, harness)
     }
 
+    /// The device is disabled as soon as the loop ends, before the recording and the black box are
+    /// synced to disk: a slow fsync (345 ms seen) must not leave it enabled and unfed until its watchdog fires.
+    func testTheDeviceIsDisabledWhenTheLoopEndsBeforeTheFilesAreClosed() throws {
+        let path = temporaryPath("disable.mcap")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let harness = try VirtualSessionHarness(durationSeconds: 1, adjust: {
+            $0.recordingPath = path
+            $0.telemetryRingSeconds = 3
+        })
+        try harness.session.prepare()
+        XCTAssertTrue(harness.simulator.isEnabled)
+        let report = harness.session.run()
+        XCTAssertNotNil(report.recording)
+        XCTAssertFalse(harness.simulator.isEnabled, "disabled by run() itself, not left to finish()")
+        XCTAssertFalse(harness.simulator.takeEvents().contains { $0.kind == .watchdogStop })
+        harness.session.finish()
+    }
+
     func testEveryCycleIsRecordedWithItsTransitionsAndTheMetrics() throws {
         let path = temporaryPath("session.mcap")
         defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
