@@ -50,6 +50,8 @@ struct TrackingMetrics {
     var workSamples = 0
     /// The mean assistance gain of each completed repetition (active-assist).
     var assistanceByRepetition: [Double]
+    /// False on a rehearsal copy (`CycleComputation.rehearsalCopy`): the list's storage is shared.
+    var keepsLog = true
     private var assistanceSum = 0.0
     private var assistanceCount = 0
 
@@ -105,7 +107,7 @@ struct TrackingMetrics {
 
     mutating func repetitionCompleted() {
         guard assistanceCount > 0 else { return }
-        if assistanceByRepetition.count < assistanceByRepetition.capacity {
+        if keepsLog && assistanceByRepetition.count < assistanceByRepetition.capacity {
             assistanceByRepetition.append(assistanceSum / Double(assistanceCount))
         }
         assistanceSum = 0

@@ -58,6 +58,8 @@ public struct SessionReport: Sendable {
     public var roundTrip: Percentiles
     public var cycleTime: Percentiles
     public var supervisorTime: Percentiles
+    /// The rehearsal before each deadline (the computation with cold caches; empty when off).
+    public var rehearsalTime: Percentiles
     public var joints: [Joint]
     public var transitions: [SupervisorTransition]
     public var finalState: SupervisorState
@@ -123,6 +125,7 @@ public struct SessionReport: Sendable {
             "round_trip_us": roundTrip.json,
             "cycle_us": cycleTime.json,
             "supervisor_us": supervisorTime.json,
+            "rehearsal_us": rehearsalTime.json,
             "joints": .array(
                 joints.map { joint in
                     .object([
@@ -190,7 +193,8 @@ public struct SessionReport: Sendable {
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
         lines.append("  timing [µs]        p50     p99    p99.9      max")
         for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("  supervisor", supervisorTime),
-                          ("round trip", roundTrip), ("cycle", cycleTime)] {
+                          ("  rehearsal", rehearsalTime), ("round trip", roundTrip), ("cycle", cycleTime)] {
+            if p.count == 0 && name == "  rehearsal" { continue }
             if p.count == 0 {
                 lines.append("    " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + "    not measured")
                 continue

@@ -25,6 +25,9 @@ public final class TherapySession {
         public var observesTerminationSignals = false
         /// Sleep-then-spin: busy-wait this long before each deadline (0 = off).
         public var spinNanoseconds: Int64 = 0
+        /// Wake this long before each deadline to rehearse the cycle's computation on a copy, so that
+        /// the real cycle runs with warm caches (0 = off; at most half a period).
+        public var warmUpNanoseconds: Int64 = 0
         /// Link pre-flight before enable: no silence within one cycle of SR-1's limit for this long…
         public var linkCheckStableSeconds = 0.25
         /// …within this long, or enable is refused.
@@ -66,7 +69,8 @@ public final class TherapySession {
     public let clock: LoopClock
     public let control: SessionControl
     public let periodNanoseconds: Int64
-    public private(set) var supervisor: Supervisor
+    /// The supervisor (SR-1 … SR-19), as the last cycle left it.
+    public var supervisor: Supervisor { computation.supervisor }
     public private(set) var identity: DeviceIdentityInfo?
     /// What the link pre-flight measured.
     public private(set) var linkCheck: LinkCheck?
@@ -97,36 +101,18 @@ public final class TherapySession {
     public let cycleTime = LatencyHistogram()
     /// The supervisor's evaluation alone (part of `computeTime`).
     public let supervisorTime = LatencyHistogram()
+    /// The rehearsal before each deadline (`Options.warmUpNanoseconds`): the computation with cold caches.
+    public let rehearsalTime = LatencyHistogram()
 
-    private let controller: ImpedanceController
-    private var clamp: CommandClamp
-    private let ramp: RampIn
-    private var trajectory: WaypointTrajectory
-    private var target: TrajectorySample
-    private var actuation: JointList<JointActuation>
-    private var demandsMotion: JointList<Bool>
-    /// SR-10: below this target speed a joint does not count as demanded to move [rad/s].
-    private let minimumDemandSpeeds: JointList<Double>
-    private var holdPositions: JointList<Double>
-    private var holdScale = 1.0
-    private var gainScale = 0.0
-    private var stopVelocities: JointList<Double>
-    private var stopBegan: MonotonicInstant?
-    private var holding = false
-    private var activeSince: MonotonicInstant?
-    /// Where trajectory time 0 is (after the enable ramp, or at a resume).
-    private var trajectoryOrigin = MonotonicInstant.zero
-    /// Exercise time used up before the current plan (earlier plans, cut by pauses).
-    private var consumedExerciseSeconds = 0.0
-    private var resumeBlendFrom: JointList<Double>
-    private var resumeBlendStart: MonotonicInstant?
+    /// Everything the cycle decides with: supervisor, plan, controller, clamp, modes, metrics.
+    private var computation: CycleComputation
+    /// Lead of the rehearsal before each deadline (0: none).
+    private let warmUpNanoseconds: Int64
     private var schedule: LoopSchedule
     private var freshSinceLastCycle = false
     private var interruptsSeen = 0
     private var terminationsSeen = 0
-    private var stopPosted = false
     private var quitRequested = false
-    private var metrics: TrackingMetrics
     private var timingMonitor: LoopTimingMonitor
     private var pendingTiming: LoopTimingMonitor.Violation?
     private var status = SessionStatus()
@@ -138,35 +124,6 @@ public final class TherapySession {
     private var frame: TelemetryFrame
     private var transitionsHandedOver = 0
     private var recorder: TelemetryRecorder?
-    /// Out-and-backs of the exercised joint's target completed (upper end, then lower end).
-    private var repetitionsCompleted = 0
-    private var reachedUpperEnd = false
-    /// Assist-as-needed state (when the exercise has an active-assist mode).
-    private var assistance: AssistAsNeeded?
-    /// The mode in force on the exercised joint, an index into `availableModes`. A switch blends
-    /// from the previous mode's torque (`modeBlendFrom`) to the new one's over the ramp time,
-    /// starting at `modeBlendStart`.
-    private var modeInForce = 0
-    private var modeBlendFrom = 0
-    private var modeBlendStart: MonotonicInstant?
-    /// At a switch: what was commanded minus what the previous mode gives now, so that a switch in
-    /// the middle of an earlier blend starts from where that blend was (it fades with the blend).
-    private var modeBlendOffset = 0.0
-    /// The exercised joint's mode torque of the last cycle, while the cycles are moving ones.
-    private var lastModeTorque: Double?
-    /// Mirror mode (when the exercise has one): its settings, the target that follows the reference,
-    /// and the reference's newest sample.
-    private let mirror: Mirror?
-    private var mirrorFollower: MirrorFollower?
-    private var referenceSample = ReferenceSample()
-    /// How close to a range end the target must come for a repetition to count [rad].
-    private let repetitionToleranceRadians: Double
-    /// Low-pass filtered joint accelerations (when the exercise has a transparent mode) and the
-    /// velocities they come from.
-    private let estimatesAccelerations: Bool
-    private var accelerationEstimates: JointList<Double>
-    private var previousVelocities: JointList<Double>
-    private let periodSeconds: Double
     /// The running second's largest wake latency and compute time, for the status board.
     private var secondStart = MonotonicInstant.zero
     private var secondMaxWake: Int64 = 0
@@ -232,9 +189,6 @@ public final class TherapySession {
             break
         }
         availableModes = modes
-        self.mirror = mirror
-        estimatesAccelerations = modes.contains { if case .transparent = $0 { true } else { false } }
-        repetitionToleranceRadians = repetitionTolerance
         self.profile = profile
         self.options = options
         self.device = device
@@ -243,7 +197,6 @@ public final class TherapySession {
         jointLimits = limits
         periodNanoseconds = Nanoseconds.period(rateHertz: options.rateHertz)
         let count = profile.joints.count
-        supervisor = Supervisor(configuration: supervisorConfiguration)
         var gains = JointList(
             count: count,
             repeating: ImpedanceController.JointParameters(
@@ -264,26 +217,15 @@ public final class TherapySession {
                 profile.safety.standstillVelocityRadiansPerSecond,
                 4 * radiansPerCount / (Double(profile.safety.frozenEncoderNanoseconds) * 1e-9))
         }
-        minimumDemandSpeeds = demandSpeeds
-        periodSeconds = 1 / options.rateHertz
-        accelerationEstimates = .zeros(count)
-        previousVelocities = .zeros(count)
-        for case .activeAssist(let parameters) in modes {
-            assistance = AssistAsNeeded(parameters: parameters, periodSeconds: 1 / options.rateHertz)
-        }
-        controller = ImpedanceController(joints: gains)
-        clamp = SafetySettings.clamp(profile, joints: limits, periodNanoseconds: periodNanoseconds)
-        ramp = RampIn(durationSeconds: profile.control.enableRampSeconds)
-        trajectory = WaypointTrajectory(
-            jointCount: count, capacity: options.exercise.waypointCapacity(durationSeconds: options.durationSeconds))
-        target = TrajectorySample(jointCount: count)
-        actuation = JointList(count: count, repeating: .off)
-        demandsMotion = JointList(count: count, repeating: false)
-        holdPositions = .zeros(count)
-        resumeBlendFrom = .zeros(count)
-        stopVelocities = .zeros(count)
+        computation = CycleComputation(
+            supervisor: Supervisor(configuration: supervisorConfiguration), controller: ImpedanceController(joints: gains),
+            clamp: SafetySettings.clamp(profile, joints: limits, periodNanoseconds: periodNanoseconds),
+            ramp: RampIn(durationSeconds: profile.control.enableRampSeconds), minimumDemandSpeeds: demandSpeeds, rateHertz: options.rateHertz,
+            exercise: exercise, durationSeconds: options.durationSeconds,
+            quickStopDecelerationRadiansPerSecondSquared: profile.control.quickStopDecelerationRadiansPerSecondSquared,
+            availableModes: modes, mirror: mirror, repetitionToleranceRadians: repetitionTolerance)
+        warmUpNanoseconds = min(options.warmUpNanoseconds, periodNanoseconds / 2)
         schedule = LoopSchedule(start: .zero, periodNanoseconds: periodNanoseconds)
-        metrics = TrackingMetrics(jointCount: count, repetitionCapacity: (exercise.repetitions ?? 0) + Int(options.durationSeconds / max(0.1, 2 * exercise.swingSeconds)) + 8)
         timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz, limits: SafetySettings.loopTiming(profile))
         blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
         frame = TelemetryFrame(jointCount: count)
@@ -312,7 +254,7 @@ public final class TherapySession {
     /// a confirmed watchdog (SR-3), and the SR-17 direction test. Nothing is left enabled when this throws.
     public func prepare() throws(SessionError) {
         let start = clock.now()
-        supervisor.beginSelfTest(cycle: 0, time: start)
+        computation.supervisor.beginSelfTest(cycle: 0, time: start)
         var enabled = false
         do throws(DeviceError) {
             let identity = try device.identify()
@@ -345,11 +287,11 @@ public final class TherapySession {
             if options.checksDirection { try checkDirection() }
         } catch {
             if enabled { try? device.disable() }
-            supervisor.selfTestFailed(cycle: 0, time: clock.now())
+            computation.supervisor.selfTestFailed(cycle: 0, time: clock.now())
             throw .device(error)
         }
-        supervisor.selfTestPassed(cycle: 0, time: clock.now())
-        supervisor.deviceEnabled(cycle: 0, time: clock.now())
+        computation.supervisor.selfTestPassed(cycle: 0, time: clock.now())
+        computation.supervisor.deviceEnabled(cycle: 0, time: clock.now())
         publishStatus(cycle: 0, now: clock.now(), state: device.latestState, serial: 0)
     }
 
@@ -415,11 +357,11 @@ public final class TherapySession {
     /// Up to 10 cycles of all-off commands (they feed the device's watchdog; heartbeats do not): true
     /// once a fresh state shows the device enabled, without a fault, its watchdog unexpired.
     private func deviceAnswersEnabled() -> Bool {
-        for joint in 0..<actuation.count { actuation[joint] = .off }
+        let allOff = JointList(count: profile.joints.count, repeating: JointActuation.off)
         var deadline = clock.now()
         for _ in 0..<10 {
             deadline = deadline.advanced(byNanoseconds: periodNanoseconds)
-            guard device.send(actuation, now: clock.now(), deadline: deadline) else { return false }
+            guard device.send(allOff, now: clock.now(), deadline: deadline) else { return false }
             if device.waitForState(until: min(clock.now().advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), deadline)) {
                 let condition = device.latestState.condition
                 return condition.contains(.enabled) && !condition.contains(.watchdogExpired) && !condition.contains(.fault)
@@ -446,16 +388,18 @@ public final class TherapySession {
         // Every joint is watched for 250 ms, gets at most 100 ms to move and 100 ms to stop; the rest is margin.
         let bound = Int(Double(profile.joints.count) * 0.55 * options.rateHertz) + 10
         var fresh = true
+        var command = JointList(count: profile.joints.count, repeating: JointActuation.off)
         var deadline = clock.now().advanced(byNanoseconds: periodNanoseconds)
         for _ in 0..<bound {
             clock.sleep(until: deadline)
             let now = clock.now()
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
-            let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &actuation)
-            let outcome = clamp.apply(to: &actuation, measured: device.latestState.joints)
+            let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &command)
+            // Through the exercise's clamp (SR-6), whose slew limit then goes on from the test's last command.
+            let outcome = computation.clamp.apply(to: &command, measured: device.latestState.joints)
             let next = deadline.advanced(byNanoseconds: periodNanoseconds)
-            guard !outcome.foundNonFinite, device.send(actuation, now: now, deadline: next) else {
+            guard !outcome.foundNonFinite, device.send(command, now: now, deadline: next) else {
                 throw .transport(device.linkError ?? .deviceGone(path: device.name, reason: "the link failed during the direction test"))
             }
             fresh = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
@@ -521,9 +465,17 @@ public final class TherapySession {
         allocations.counting = rh_allocation_counting_active() != 0
         while true {
             let deadline = schedule.currentDeadline
+            let allocationsBefore = rh_thread_allocations()
+            if warmUpNanoseconds > 0 {
+                let warmUpAt = deadline.advanced(byNanoseconds: -warmUpNanoseconds)
+                // A cycle that ended after the warm-up time goes straight on (the caches are warm).
+                if clock.now() < warmUpAt {
+                    clock.sleep(until: warmUpAt)
+                    rehearse(cycle: schedule.cycle, deadline: deadline)
+                }
+            }
             clock.sleep(until: deadline, spinningFinalNanoseconds: options.spinNanoseconds)
             let wake = clock.now()
-            let allocationsBefore = rh_thread_allocations()
             wakeLatency.record(nanoseconds: wake.nanoseconds(since: deadline))
             frame.wakeLatencyNanoseconds = wake.nanoseconds(since: deadline)
             pendingTiming = timingMonitor.cycleStarted(
@@ -541,7 +493,7 @@ public final class TherapySession {
             let skippedBefore = schedule.skippedCycles
             schedule.advance(finishedAt: end)
             lateCycles = Int(schedule.skippedCycles - skippedBefore)
-            if cyclesRun > cycleBound && !supervisor.state.isLatched { control.post(.emergencyStop) }
+            if cyclesRun > cycleBound && !computation.supervisor.state.isLatched { control.post(.emergencyStop) }
         }
         finishedAt = clock.now()
         controlThreadCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
@@ -551,7 +503,7 @@ public final class TherapySession {
         finish()
         status.finished = true
         statusBoard.publish(status)
-        blackBox.sessionEnded(supervisor)
+        blackBox.sessionEnded(computation.supervisor)
         writeBlackBox()
         var report = report()
         if let recorder {
@@ -577,7 +529,7 @@ public final class TherapySession {
 
     /// The cycle's frame to the black box and the recorder; new supervisor transitions to the recorder.
     private func handOver() {
-        blackBox.record(frame, supervisor: supervisor)
+        blackBox.record(frame, supervisor: computation.supervisor)
         guard let ring = telemetryRing else { return }
         handOverTransitions()
         ring.push(.cycle(frame))
@@ -585,11 +537,11 @@ public final class TherapySession {
 
     private func handOverTransitions() {
         guard let ring = telemetryRing else { return }
-        let total = supervisor.transitions.count + supervisor.droppedTransitions
-        let fresh = min(total - transitionsHandedOver, supervisor.transitions.count)
+        let total = computation.supervisor.transitions.count + computation.supervisor.droppedTransitions
+        let fresh = min(total - transitionsHandedOver, computation.supervisor.transitions.count)
         if fresh > 0 {
-            for index in (supervisor.transitions.count - fresh)..<supervisor.transitions.count {
-                ring.push(.transition(supervisor.transitions[index]))
+            for index in (computation.supervisor.transitions.count - fresh)..<computation.supervisor.transitions.count {
+                ring.push(.transition(computation.supervisor.transitions[index]))
             }
         }
         transitionsHandedOver = total
@@ -613,43 +565,51 @@ public final class TherapySession {
         let taken = control.take()
         var requests = taken.requests
         if options.observesTerminationSignals { requests.formUnion(signalRequests()) }
-        let wasLatched = supervisor.state.isLatched
+        let wasLatched = computation.supervisor.state.isLatched
         if wasLatched && (requests.contains(.stop) || requests.contains(.emergencyStop)) { quitRequested = true }
         let linkLost = polled == .linkLost
-        var tracker: TrackerStatus?
-        if let reference = options.reference {
-            referenceSample = reference.latestSample(at: now)
-            tracker = referenceSample.trackerStatus(at: now)
-        }
+        let input = CycleComputation.Input(
+            cycle: cycle, now: now, freshState: fresh, linkLost: linkLost, requests: requests, timing: pendingTiming,
+            releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
+            referenceSample: options.reference?.latestSample(at: now))
         let supervisorStart = clock.now()
-        let action = supervisor.evaluate(
-            .init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, requests: requests, timing: pendingTiming,
-                  demandsMotion: demandsMotion, tracker: tracker, releaseHeld: control.isReleaseHeld(at: now)),
-            state: state)
+        let action = computation.evaluateSafety(input, state: state)
         supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
-        let resetsDevice = supervisor.takeDeviceFaultResetRequest()
-        // Only transparency uses the acceleration estimate: no filter work in the cycle otherwise.
-        if estimatesAccelerations { estimateAccelerations(state: state) }
-        command(for: action, state: state, now: now)
-        let outcome = clamp.apply(to: &actuation, measured: state.joints)
-        if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
-        if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
+        let outcome = computation.command(for: action, input: input, state: state)
         let computeNanoseconds = clock.now().nanoseconds(since: computeStart)
         computeTime.record(nanoseconds: computeNanoseconds)
-        metrics.recordTorques(actuation)
-        if !wasLatched && supervisor.state.isLatched {
-            blackBox.triggered(cycle: cycle, trip: supervisor.latchedTrip, state: supervisor.state)
+        if outcome.postsStop { control.post(.stop) }
+        if !wasLatched && computation.supervisor.state.isLatched {
+            blackBox.triggered(cycle: cycle, trip: computation.supervisor.latchedTrip, state: computation.supervisor.state)
         }
         frame.roundTripNanoseconds = -1
         var wire = TelemetryFrame.Wire.nothing
         let usable = !linkLost && device.linkError == nil
         if usable {
-            wire = transmit(action: action, fresh: fresh, state: state, resetsDevice: resetsDevice, now: now, nextDeadline: nextDeadline)
+            wire = transmit(
+                action: action, fresh: fresh, state: state, resetsDevice: outcome.resetsDevice, now: now, nextDeadline: nextDeadline)
         }
         fillFrame(cycle: cycle, time: now, action: action, wire: wire, fresh: fresh, state: state, computeNanoseconds: computeNanoseconds)
         publishStatus(cycle: cycle, now: now, state: state, serial: taken.serial)
         if !usable { return true }
         return isOver(action: action)
+    }
+
+    /// Shortly before the deadline, the next cycle's computation runs once on a copy, with the
+    /// newest state, and its result is thrown away: on a shared machine a cycle that starts after a
+    /// sleep finds its code and data evicted (3–4 µs per cycle cold, under 1 µs warm), and the real
+    /// cycle then finds them in the caches. Nothing is sent, posted, taken or kept: the copy sees no
+    /// requests (taking them would consume them) and keeps the reference sample it has.
+    private func rehearse(cycle: Int64, deadline: MonotonicInstant) {
+        let start = clock.now()
+        var rehearsal = computation.rehearsalCopy()
+        let input = CycleComputation.Input(
+            cycle: cycle, now: deadline, freshState: freshSinceLastCycle, linkLost: false, requests: [], timing: nil,
+            releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex, referenceSample: nil)
+        let state = device.latestState
+        let action = rehearsal.evaluateSafety(input, state: state)
+        _ = rehearsal.command(for: action, input: input, state: state)
+        rehearsalTime.record(nanoseconds: clock.now().nanoseconds(since: start))
     }
 
     /// Puts this cycle's frame on the wire and waits for the reply within the budget.
@@ -679,7 +639,7 @@ public final class TherapySession {
             case .decelerate, .torqueOff: staleMotion = false
             }
             if acceptsCommands && !staleMotion {
-                sent = device.send(actuation, now: clock.now(), deadline: nextDeadline)
+                sent = device.send(computation.actuation, now: clock.now(), deadline: nextDeadline)
                 wire = .command
             } else {
                 sent = device.sendHeartbeat(deadline: nextDeadline)
@@ -704,9 +664,9 @@ public final class TherapySession {
     ) {
         frame.cycle = cycle
         frame.time = time
-        frame.state = supervisor.state
+        frame.state = computation.supervisor.state
         frame.action = TelemetryCodes.action(action)
-        frame.activeStop = supervisor.activeStop?.category
+        frame.activeStop = computation.supervisor.activeStop?.category
         frame.wire = wire
         frame.freshState = fresh
         frame.computeNanoseconds = computeNanoseconds
@@ -721,241 +681,17 @@ public final class TherapySession {
             frame.velocitiesRadiansPerSecond[joint] = measured.velocityRadiansPerSecond
             frame.motorTorquesNewtonMeters[joint] = measured.motorTorqueNewtonMeters
             frame.interactionTorquesNewtonMeters[joint] = measured.interactionTorqueNewtonMeters
-            frame.targetPositionsRadians[joint] = tracking ? target.positions[joint] : .nan
-            frame.targetVelocitiesRadiansPerSecond[joint] = tracking ? target.velocities[joint] : .nan
-            let commanded = actuation[joint]
+            frame.targetPositionsRadians[joint] = tracking ? computation.target.positions[joint] : .nan
+            frame.targetVelocitiesRadiansPerSecond[joint] = tracking ? computation.target.velocities[joint] : .nan
+            let commanded = computation.actuation[joint]
             frame.commandModes[joint] = TelemetryCodes.mode(commanded.mode)
             frame.commandTorquesNewtonMeters[joint] = commanded.torqueNewtonMeters
             frame.commandVelocitiesRadiansPerSecond[joint] = commanded.velocityRadiansPerSecond
         }
     }
 
-    /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
-    private func command(for action: SupervisorAction, state: RobotState, now: MonotonicInstant) {
-        for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
-        if case .move = action {} else { lastModeTorque = nil }
-        switch action {
-        case .move:
-            stopBegan = nil
-            if activeSince == nil {
-                activeSince = now
-                // SR-5: the exercise starts from where the joints are now, after the enable ramp.
-                trajectoryOrigin = now.advanced(byNanoseconds: Int64(ramp.durationSeconds * 1e9))
-                planExercise(from: state, seconds: options.durationSeconds - ramp.durationSeconds)
-                if let mirror {
-                    mirrorFollower = MirrorFollower(
-                        mirror: mirror, startPositionRadians: state.joints[options.exercise.jointIndex].positionRadians)
-                }
-            } else if holding {
-                resume(state: state, now: now)
-                mirrorFollower?.restart(atRadians: state.joints[options.exercise.jointIndex].positionRadians)
-            }
-            holding = false
-            let sinceActive = now.seconds(since: activeSince!)
-            gainScale = ramp.scale(atSeconds: sinceActive)
-            let trajectoryTime = now.seconds(since: trajectoryOrigin)
-            trajectory.sample(at: max(0, trajectoryTime), into: &target)
-            blendAfterResume(now: now)
-            clamp.clampTargets(&target)
-            controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
-            applyMode(state: state, now: now)
-            let exercised = options.exercise.jointIndex
-            if case .mirror = availableModes[modeInForce], let follower = mirrorFollower {
-                // The mirror target is what the joint tracks now: SR-10, metrics and the recording see it.
-                target.positions[exercised] = follower.positionRadians
-                target.velocities[exercised] = follower.velocityRadiansPerSecond
-                target.accelerations[exercised] = 0
-            }
-            countRepetitions()
-            for joint in 0..<demandsMotion.count {
-                demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
-            }
-            switch availableModes[modeInForce] {
-            case .passive, .mirror:
-                break
-            case .activeAssist(let parameters):
-                // SR-10 expects motion where the robot pushes past the joint's breakaway friction, or
-                // where the joint has fallen behind the plan by more than the dead band: with the
-                // assistance withdrawn a joint may rest in stiction while the plan moves on, but a
-                // frozen encoder makes the error grow past the dead band within a fraction of a swing.
-                let lag = abs(target.positions[exercised] - state.joints[exercised].positionRadians)
-                demandsMotion[exercised] = demandsMotion[exercised]
-                    && (abs(actuation[exercised].torqueNewtonMeters) > 2 * controller.joints[exercised].coulombFrictionNewtonMeters
-                        || lag > parameters.errorDeadbandRadians)
-            case .activeResist, .transparent:
-                demandsMotion[exercised] = false
-            }
-            if trajectoryTime >= 0 && resumeBlendStart == nil { metrics.recordTracking(target: target, measured: state.joints) }
-            if trajectoryTime > trajectory.durationSeconds && !stopPosted {
-                stopPosted = true
-                control.post(.stop)
-            }
-        case .hold:
-            if !holding {
-                holding = true
-                holdScale = activeSince == nil ? 1 : gainScale
-                if activeSince != nil { consumedExerciseSeconds += max(0, now.seconds(since: trajectoryOrigin)) }
-                for joint in 0..<state.joints.count {
-                    holdPositions[joint] = state.joints[joint].positionRadians
-                }
-            }
-            for joint in 0..<state.joints.count {
-                target.positions[joint] = holdPositions[joint]
-                target.velocities[joint] = 0
-                target.accelerations[joint] = 0
-            }
-            clamp.clampTargets(&target)
-            controller.compute(target: target, measured: state.joints, scale: holdScale, into: &actuation)
-        case .decelerate(let since):
-            if stopBegan != since {
-                stopBegan = since
-                for joint in 0..<state.joints.count { stopVelocities[joint] = state.joints[joint].velocityRadiansPerSecond }
-            }
-            // Cat 1: the velocity reference ramps to zero at the quick-stop rate; the device's own
-            // velocity loop tracks it on its local measurements, even if the link has gone quiet.
-            let reduction = profile.control.quickStopDecelerationRadiansPerSecondSquared * now.seconds(since: since)
-            for joint in 0..<state.joints.count {
-                let initial = stopVelocities[joint]
-                let magnitude = max(0, abs(initial) - reduction)
-                actuation[joint] = JointActuation(mode: .velocity, velocityRadiansPerSecond: initial < 0 ? -magnitude : magnitude)
-            }
-        case .torqueOff:
-            for joint in 0..<actuation.count { actuation[joint] = .off }
-        case .release:
-            // SR-18: powered at zero torque, so the brake is released and the limb can be moved out.
-            for joint in 0..<actuation.count { actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: 0) }
-        }
-    }
-
-    /// Plans the exercise from the measured state into the preallocated trajectory (no allocation):
-    /// the repetitions not yet done, or the time left.
-    private func planExercise(from state: RobotState, seconds: Double) {
-        var start = JointList<Double>.zeros(state.joints.count)
-        for joint in 0..<state.joints.count { start[joint] = state.joints[joint].positionRadians }
-        var exercise = options.exercise
-        if let repetitions = exercise.repetitions { exercise.repetitions = max(1, repetitions - repetitionsCompleted) }
-        exercise.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
-    }
-
-    /// The exercised joint's torque in the mode in force (`actuation` holds the passive, plan-tracking
-    /// torque on entry). Across a switch the previous mode's torque blends into the new one's along
-    /// the ramp (no step, SR-5's spirit), from wherever the output was.
-    private func applyMode(state: RobotState, now: MonotonicInstant) {
-        let joint = options.exercise.jointIndex
-        let passiveTorque = actuation[joint].torqueNewtonMeters
-        if mirrorFollower != nil {
-            // Kept up with the reference in every mode, so that a switch into mirror starts from where it is now.
-            let exercise = options.exercise
-            mirrorFollower!.follow(
-                referenceSample, now: now, range: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, periodSeconds: periodSeconds)
-        }
-        let requested = control.requestedModeIndex
-        if requested != modeInForce && availableModes.indices.contains(requested) {
-            let previous = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: false)
-            modeBlendOffset = lastModeTorque.map { $0 - previous } ?? 0
-            modeBlendFrom = modeInForce
-            modeInForce = requested
-            modeBlendStart = now
-        }
-        var output = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: true)
-        if let start = modeBlendStart {
-            let elapsed = now.seconds(since: start)
-            if elapsed >= ramp.durationSeconds {
-                modeBlendStart = nil
-            } else {
-                let from = modeTorque(modeBlendFrom, passiveTorque: passiveTorque, state: state, learns: false) + modeBlendOffset
-                output = from + ramp.scale(atSeconds: elapsed) * (output - from)
-            }
-        }
-        lastModeTorque = output
-        actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: output)
-    }
-
-    /// The exercised joint's torque in mode `index`. `learns`: this mode is the one in force (only
-    /// then does assist-as-needed adapt and count: while another mode runs, the error is not the patient's).
-    private func modeTorque(_ index: Int, passiveTorque: Double, state: RobotState, learns: Bool) -> Double {
-        let joint = options.exercise.jointIndex
-        let measured = state.joints[joint]
-        switch availableModes[index] {
-        case .passive:
-            return passiveTorque
-        case .mirror:
-            return controller.torque(
-                joint: joint, targetPositionRadians: mirrorFollower!.positionRadians,
-                targetVelocityRadiansPerSecond: mirrorFollower!.velocityRadiansPerSecond, targetAccelerationRadiansPerSecondSquared: 0,
-                measured: measured, scale: gainScale)
-        case .activeAssist:
-            let gain = learns ? assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians) : assistance!.gain
-            if learns { metrics.recordAssistance(gain: gain) }
-            return passiveTorque * gain
-        case .activeResist(let resistance):
-            return gainScale * resistance.torque(
-                positionRadians: measured.positionRadians, velocityRadiansPerSecond: measured.velocityRadiansPerSecond)
-        case .transparent(let transparency):
-            return gainScale * transparency.torque(
-                velocityRadiansPerSecond: measured.velocityRadiansPerSecond,
-                accelerationRadiansPerSecondSquared: accelerationEstimates[joint], joint: controller.joints[joint])
-        }
-    }
-
-    /// Filtered accelerations from the measured velocities (20 ms time constant), every cycle.
-    private func estimateAccelerations(state: RobotState) {
-        let smoothing = periodSeconds / (0.02 + periodSeconds)
-        for joint in 0..<state.joints.count {
-            let velocity = state.joints[joint].velocityRadiansPerSecond
-            let raw = (velocity - previousVelocities[joint]) / periodSeconds
-            accelerationEstimates[joint] += smoothing * (raw - accelerationEstimates[joint])
-            previousVelocities[joint] = velocity
-        }
-    }
-
-    /// A repetition is done when the target, having been at the upper end, reaches the lower end.
-    private func countRepetitions() {
-        let joint = options.exercise.jointIndex
-        let position = target.positions[joint]
-        let tolerance = repetitionToleranceRadians
-        if position >= options.exercise.rangeMaximumRadians - tolerance {
-            reachedUpperEnd = true
-        } else if reachedUpperEnd && position <= options.exercise.rangeMinimumRadians + tolerance {
-            reachedUpperEnd = false
-            repetitionsCompleted += 1
-            metrics.repetitionCompleted()
-        }
-    }
-
-    /// SR-5 on resume: the rest of the exercise is planned from the measured state, and the target
-    /// blends from the hold position into it over the ramp time, so the torque has no step.
-    private func resume(state: RobotState, now: MonotonicInstant) {
-        let remaining = options.durationSeconds - ramp.durationSeconds - consumedExerciseSeconds
-        let repetitionsDone = options.exercise.repetitions.map { repetitionsCompleted >= $0 } ?? false
-        if (remaining < 0.1 || repetitionsDone) && !stopPosted {
-            stopPosted = true
-            control.post(.stop)
-        }
-        planExercise(from: state, seconds: remaining)
-        trajectoryOrigin = now
-        resumeBlendStart = now
-        for joint in 0..<holdPositions.count { resumeBlendFrom[joint] = holdPositions[joint] }
-    }
-
-    private func blendAfterResume(now: MonotonicInstant) {
-        guard let start = resumeBlendStart else { return }
-        let elapsed = now.seconds(since: start)
-        if elapsed >= ramp.durationSeconds {
-            resumeBlendStart = nil
-            return
-        }
-        let weight = ramp.scale(atSeconds: elapsed)
-        for joint in 0..<target.positions.count {
-            let from = resumeBlendFrom[joint]
-            target.positions[joint] = from + weight * (target.positions[joint] - from)
-            target.velocities[joint] *= weight
-            target.accelerations[joint] *= weight
-        }
-    }
-
     private func isOver(action: SupervisorAction) -> Bool {
-        switch supervisor.state {
+        switch computation.supervisor.state {
         case .idle, .disabled:
             return true
         case .fault, .estop:
@@ -985,20 +721,20 @@ public final class TherapySession {
     private func publishStatus(cycle: Int64, now: MonotonicInstant, state: RobotState, serial: UInt64) {
         status.cycle = cycle
         status.time = now
-        status.state = supervisor.state
-        status.releasing = supervisor.isReleasing
-        status.releaseRefusal = supervisor.releaseRefusal
-        status.latchedTrip = supervisor.latchedTrip
-        status.activeStop = supervisor.activeStop?.category
+        status.state = computation.supervisor.state
+        status.releasing = computation.supervisor.isReleasing
+        status.releaseRefusal = computation.supervisor.releaseRefusal
+        status.latchedTrip = computation.supervisor.latchedTrip
+        status.activeStop = computation.supervisor.activeStop?.category
         status.handledRequestSerial = serial
-        status.lastResetOutcome = supervisor.lastResetOutcome
+        status.lastResetOutcome = computation.supervisor.lastResetOutcome
         status.device = state.condition
         status.deviceFaultCode = state.deviceFaultCode
         status.stateAgeNanoseconds = now.nanoseconds(since: state.receivedAt)
         status.wakeLatencyNanoseconds = frame.wakeLatencyNanoseconds
         status.computeNanoseconds = frame.computeNanoseconds
         status.missedDeadlines = schedule.overruns
-        status.modeInForce = modeInForce
+        status.modeInForce = computation.modeInForce
         secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
         secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
         if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {
@@ -1013,7 +749,8 @@ public final class TherapySession {
             status.positionsRadians[joint] = measured.positionRadians
             status.velocitiesRadiansPerSecond[joint] = measured.velocityRadiansPerSecond
             status.interactionTorquesNewtonMeters[joint] = measured.interactionTorqueNewtonMeters
-            status.commandedTorquesNewtonMeters[joint] = actuation[joint].mode == .torque ? actuation[joint].torqueNewtonMeters : 0
+            let commanded = computation.actuation[joint]
+            status.commandedTorquesNewtonMeters[joint] = commanded.mode == .torque ? commanded.torqueNewtonMeters : 0
             status.targetPositionsRadians[joint] = frame.targetPositionsRadians[joint]
         }
         statusBoard.publish(status)
@@ -1035,15 +772,15 @@ public final class TherapySession {
             requestedDurationSeconds: options.durationSeconds, elapsedSeconds: finishedAt.seconds(since: startedAt),
             cycles: cyclesRun, overruns: schedule.overruns, skippedCycles: schedule.skippedCycles,
             wakeLatency: .init(wakeLatency), computeTime: .init(computeTime), roundTrip: .init(roundTrip),
-            cycleTime: .init(cycleTime), supervisorTime: .init(supervisorTime),
+            cycleTime: .init(cycleTime), supervisorTime: .init(supervisorTime), rehearsalTime: .init(rehearsalTime),
             joints: profile.joints.enumerated().map { index, joint in
                 SessionReport.Joint(
-                    name: joint.name, rmsTrackingErrorRadians: metrics.rmsError(index),
-                    maxAbsTrackingErrorRadians: metrics.maxAbsError[index], maxAbsTorqueNewtonMeters: metrics.maxAbsTorque[index],
-                    minimumPositionRadians: metrics.samples > 0 ? metrics.minimumPosition[index] : 0,
-                    maximumPositionRadians: metrics.samples > 0 ? metrics.maximumPosition[index] : 0)
+                    name: joint.name, rmsTrackingErrorRadians: computation.metrics.rmsError(index),
+                    maxAbsTrackingErrorRadians: computation.metrics.maxAbsError[index], maxAbsTorqueNewtonMeters: computation.metrics.maxAbsTorque[index],
+                    minimumPositionRadians: computation.metrics.samples > 0 ? computation.metrics.minimumPosition[index] : 0,
+                    maximumPositionRadians: computation.metrics.samples > 0 ? computation.metrics.maximumPosition[index] : 0)
             },
-            transitions: supervisor.transitions, finalState: supervisor.state, latchedCause: supervisor.latchedCause,
+            transitions: computation.supervisor.transitions, finalState: computation.supervisor.state, latchedCause: computation.supervisor.latchedCause,
             linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
             allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds,
             blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError, metrics: exerciseMetrics())
@@ -1056,7 +793,7 @@ public final class TherapySession {
             .array((0..<count).map { .number(value($0), significantDigits: 6) })
         }
         var seconds: [SupervisorState: Double] = [:]
-        let transitions = supervisor.transitions
+        let transitions = computation.supervisor.transitions
         for (index, transition) in transitions.enumerated() {
             let until = index + 1 < transitions.count ? transitions[index + 1].time : finishedAt
             seconds[transition.to, default: 0] += max(0, until.seconds(since: transition.time))
@@ -1065,28 +802,28 @@ public final class TherapySession {
         for state in SupervisorState.allCases where seconds[state] != nil {
             timeInState[state.rawValue] = .number(seconds[state]!, significantDigits: 6)
         }
-        let reached = metrics.samples > 0
+        let reached = computation.metrics.samples > 0
         return .object([
             "duration_s": .number(finishedAt.seconds(since: startedAt), significantDigits: 6),
             "cycles": .integer(cyclesRun),
             "joints": .array(profile.joints.map { .string($0.name) }),
-            "rom_rad": perJoint { reached ? self.metrics.maximumPosition[$0] - self.metrics.minimumPosition[$0] : 0 },
-            "min_position_rad": perJoint { reached ? self.metrics.minimumPosition[$0] : 0 },
-            "max_position_rad": perJoint { reached ? self.metrics.maximumPosition[$0] : 0 },
-            "rms_tracking_error_rad": perJoint { self.metrics.rmsError($0) },
-            "max_abs_tracking_error_rad": perJoint { self.metrics.maxAbsError[$0] },
-            "peak_torque_nm": perJoint { self.metrics.maxAbsTorque[$0] },
-            "peak_interaction_torque_nm": perJoint { self.metrics.peakInteractionTorque[$0] },
-            "rms_interaction_torque_nm": perJoint { self.metrics.rmsInteractionTorque($0) },
-            "robot_work_j": perJoint { self.metrics.robotWork[$0] },
-            "patient_work_j": perJoint { self.metrics.patientWork[$0] },
-            "assistance_ratio": perJoint { self.metrics.assistanceRatio($0) },
+            "rom_rad": perJoint { reached ? self.computation.metrics.maximumPosition[$0] - self.computation.metrics.minimumPosition[$0] : 0 },
+            "min_position_rad": perJoint { reached ? self.computation.metrics.minimumPosition[$0] : 0 },
+            "max_position_rad": perJoint { reached ? self.computation.metrics.maximumPosition[$0] : 0 },
+            "rms_tracking_error_rad": perJoint { self.computation.metrics.rmsError($0) },
+            "max_abs_tracking_error_rad": perJoint { self.computation.metrics.maxAbsError[$0] },
+            "peak_torque_nm": perJoint { self.computation.metrics.maxAbsTorque[$0] },
+            "peak_interaction_torque_nm": perJoint { self.computation.metrics.peakInteractionTorque[$0] },
+            "rms_interaction_torque_nm": perJoint { self.computation.metrics.rmsInteractionTorque($0) },
+            "robot_work_j": perJoint { self.computation.metrics.robotWork[$0] },
+            "patient_work_j": perJoint { self.computation.metrics.patientWork[$0] },
+            "assistance_ratio": perJoint { self.computation.metrics.assistanceRatio($0) },
             "mode": .string(options.exercise.mode.name),
             "exercised_joint": .string(profile.joints[options.exercise.jointIndex].name),
-            "assistance_gain_by_repetition": .array(metrics.assistanceByRepetition.map { .number($0, significantDigits: 4) }),
-            "repetitions": .int(repetitionsCompleted),
+            "assistance_gain_by_repetition": .array(computation.metrics.assistanceByRepetition.map { .number($0, significantDigits: 4) }),
+            "repetitions": .int(computation.repetitionsCompleted),
             "safety_events": .int(transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }.count),
-            "final_state": .string(supervisor.state.rawValue),
+            "final_state": .string(computation.supervisor.state.rawValue),
             "time_in_state_s": .object(timeInState),
             "telemetry_records_dropped": .int(telemetryRing?.overflows ?? 0),
         ])

@@ -10,9 +10,10 @@ enum BenchCommand {
         discussion: """
             Runs the same session as `demo` (self-test, enable, passive exercise, supervisor, Cat 1 stop) and
             reports, as percentiles (p50, p90, p99, p99.9, max): wake latency (actual − scheduled wake),
-            compute (fresh state → command encoded; the supervisor's share on its own line), round trip
-            (command written → the state echoing it decoded) and cycle time (wake → end of the cycle's
-            work); missed deadlines; heap allocations per cycle (counted by the interposed allocator); CPU
+            compute (fresh state → command encoded; the supervisor's share on its own line), the
+            rehearsal (the same computation on a copy, --warm-up-us before the deadline, with the caches
+            as a sleep left them), round trip (command written → the state echoing it decoded) and cycle
+            time (wake → end of the cycle's work); missed deadlines; heap allocations per cycle (counted by the interposed allocator); CPU
             of the host and of the simulator, in seconds per second. It states what real-time set-up it
             got. Compare with `cyclictest -m -p80 -i<period µs> -D10` run in the same session: p99.9 and
             max on a shared machine are the host's noise (docs/performance.md).
@@ -136,12 +137,17 @@ enum BenchCommand {
             "rehabctl bench: \(report.profileName) at \(Int(report.rateHertz)) Hz for \(String(format: "%.2f", report.elapsedSeconds)) s over \(report.port)",
             "  real-time: " + (rt.schedFIFO ? "SCHED_FIFO \(rt.priority)" : "SCHED_OTHER") + ", memory " + (rt.memoryLocked ? "locked" : "not locked")
                 + ", CPU " + (rt.cpu.map(String.init) ?? "any") + ", timer slack \(rt.timerSlackNanoseconds) ns"
-                + (spinMicroseconds > 0 ? ", spin \(spinMicroseconds) µs" : ""),
+                + (spinMicroseconds > 0 ? ", spin \(spinMicroseconds) µs" : "")
+                + (run.warmUpNanoseconds > 0 ? ", warm-up \(run.warmUpNanoseconds / 1_000) µs" : ""),
             "  kernel: preempt=\(outcome.kernel.rawValue)",
             "  [µs]                p50      p90      p99    p99.9      max",
         ]
         for (name, p) in [("wake latency", report.wakeLatency), ("compute", report.computeTime), ("  supervisor", report.supervisorTime),
-                          ("round trip", report.roundTrip), ("cycle", report.cycleTime)] {
+                          ("rehearsal", report.rehearsalTime), ("round trip", report.roundTrip), ("cycle", report.cycleTime)] {
+            if p.count == 0 && name == "rehearsal" {
+                lines.append("  rehearsal         off (--warm-up-us 0)")
+                continue
+            }
             if p.count == 0 {
                 lines.append("  " + name.padding(toLength: 14, withPad: " ", startingAt: 0) + "    not measured (--reply-wait next-wake)")
                 continue

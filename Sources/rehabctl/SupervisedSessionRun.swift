@@ -59,6 +59,8 @@ struct SupervisedSessionRun {
     var durationSeconds: Double
     var realtime: RealtimeOptions
     var spinNanoseconds: Int64 = 0
+    /// The rehearsal's lead before each deadline (`--warm-up-us`).
+    var warmUpNanoseconds: Int64
     var waitsForReplies = true
     var simulatorPath: String?
     /// A real device's port (`run`); nil: start rehabsim.
@@ -95,6 +97,15 @@ struct SupervisedSessionRun {
             Terminal.printError("rehabctl \(command): using the real-time tuning of scripts/rt-tune.sh: loop and simulator on CPU \(tuned)")
         }
         simulatorPath = parsed.string("--simulator")
+        let periodMicroseconds = 1e6 / rateHertz
+        if let given = try parsed.integer("--warm-up-us", default: nil, in: 0...1_000_000, unit: "µs") {
+            guard given == 0 || Double(given) <= periodMicroseconds / 2 else {
+                throw parsed.usageError("--warm-up-us \(given) is more than half the period (\(Int(periodMicroseconds)) µs at \(Int(rateHertz)) Hz)")
+            }
+            warmUpNanoseconds = Int64(given) * 1_000
+        } else {
+            warmUpNanoseconds = Int64(min(Double(LoopOptions.defaultWarmUpMicroseconds), periodMicroseconds / 2) * 1_000)
+        }
         switch parsed.string("--reply-wait") ?? "cycle" {
         case "cycle": waitsForReplies = true
         case "next-wake": waitsForReplies = false
@@ -247,6 +258,7 @@ struct SupervisedSessionRun {
         var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise)
         options.observesTerminationSignals = true
         options.spinNanoseconds = spinNanoseconds
+        options.warmUpNanoseconds = warmUpNanoseconds
         options.waitsForReplies = waitsForReplies
         options.holdsAfterFault = holdsAfterFault
         options.blackBoxDirectory = blackBoxDirectory
@@ -401,6 +413,9 @@ enum RecordingLocation {
 
 /// Options of every command that runs the loop.
 enum LoopOptions {
+    /// The rehearsal's default lead before each deadline [µs] (at most half the period).
+    static let defaultWarmUpMicroseconds = 100
+
     /// The control socket, the black box and what happens after a fault (demo, bench, run).
     static let session: [CommandSpec.Option] = [
         .init("--exercise", value: "NAME|PATH",
@@ -413,6 +428,9 @@ enum LoopOptions {
         .init("--record", value: "PATH|none",
               help: "Record every cycle to this MCAP file (joint state, commands, supervisor, safety events, loop timing, metrics); chunks reach the disk at least every 100 ms. `demo` records by default (none: don't).",
               default: "demo: ~/.local/state/rehabhost/recordings/demo-<time>.mcap; others: none"),
+        .init("--warm-up-us", value: "MICROSECONDS",
+              help: "Wake this long before each deadline and rehearse the cycle's computation on a copy (result thrown away), so that the real cycle runs with warm caches; 0: off. At most half the period.",
+              default: "\(defaultWarmUpMicroseconds) (at most half the period)"),
         .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
         .init("--reference-port", value: "PORT",
               help: "Mirror exercises: receive the reference (RehabRef frames, protocols/rehabref/README.md) on UDP 127.0.0.1:PORT. Required with --port; with the simulator a free port is used and rehabsim streams the unaffected limb to it."),

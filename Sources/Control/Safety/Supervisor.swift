@@ -139,6 +139,9 @@ public struct Supervisor: Sendable {
     public private(set) var transitions: [SupervisorTransition] = []
     public private(set) var droppedTransitions = 0
     public static let transitionCapacity = 1024
+    /// False on a copy that only rehearses a cycle (a cache warm-up): its transitions are not
+    /// logged, because the log's storage is shared with the original and a write would copy it.
+    public var keepsLog = true
     /// The result of the last reset request (nil: none yet).
     public private(set) var lastResetOutcome: ResetOutcome?
     /// A reset is waiting for the device to clear its fault (the session sent FAULT_RESET).
@@ -479,13 +482,15 @@ public struct Supervisor: Sendable {
         to target: SupervisorState, cause: SafetyCause, category: StopCategory? = nil, value: Double = 0, code: UInt16 = 0,
         joint: Int? = nil, cycle: Int64, time: MonotonicInstant
     ) {
-        if transitions.count == Self.transitionCapacity {
-            transitions.removeFirst()
-            droppedTransitions += 1
+        if keepsLog {
+            if transitions.count == Self.transitionCapacity {
+                transitions.removeFirst()
+                droppedTransitions += 1
+            }
+            transitions.append(
+                SupervisorTransition(cycle: cycle, time: time, from: state, to: target, cause: cause, category: category,
+                                     value: value, deviceCode: code, joint: joint))
         }
-        transitions.append(
-            SupervisorTransition(cycle: cycle, time: time, from: state, to: target, cause: cause, category: category,
-                                 value: value, deviceCode: code, joint: joint))
         state = target
         if target == .idle {
             activeStop = nil

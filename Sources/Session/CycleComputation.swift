@@ -1,0 +1,398 @@
+import Control
+import Primitives
+
+/// The pure part of one control cycle: from the fresh state and the operator's requests to the
+/// supervisor's action and the clamped actuation. It holds everything the cycle decides with (the
+/// supervisor, the plan, the controller, the mode state, the metrics) and nothing with a side effect
+/// (no device, no clock, no control socket): `TherapySession` gathers the inputs, calls it, and acts
+/// on what comes out.
+///
+/// Being a value, it is mutated through one access per call (Swift checks the exclusivity of a
+/// class's stored properties at run time, on every access; a struct's statically), and it can be
+/// rehearsed on a copy before the deadline (`rehearsalCopy()`), so that the real cycle finds its
+/// code and data in the caches.
+struct CycleComputation {
+    /// What one cycle knows besides the device's state.
+    struct Input {
+        var cycle: Int64
+        var now: MonotonicInstant
+        var freshState: Bool
+        var linkLost: Bool
+        var requests: OperatorRequests
+        var timing: LoopTimingMonitor.Violation?
+        var releaseHeld: Bool
+        /// The mode the operator asked for: an index into `availableModes`.
+        var requestedModeIndex: Int
+        /// The reference's newest sample (mirror exercises); nil keeps the last one.
+        var referenceSample: ReferenceSample?
+    }
+
+    /// What the session does with a cycle's result besides sending `actuation`.
+    struct Outcome {
+        var action: SupervisorAction
+        /// The operator's reset of a device fault (FAULT_RESET goes out instead of the command).
+        var resetsDevice: Bool
+        /// The plan is used up (or nothing is left to resume): post a stop (Cat 1, the normal end).
+        var postsStop: Bool
+    }
+
+    let controller: ImpedanceController
+    let ramp: RampIn
+    /// SR-10: below this target speed a joint does not count as demanded to move [rad/s].
+    let minimumDemandSpeeds: JointList<Double>
+    let periodSeconds: Double
+    let exercise: RangeOfMotionExercise
+    let durationSeconds: Double
+    let quickStopDecelerationRadiansPerSecondSquared: Double
+    /// The modes this session may run on the exercised joint, the exercise's own first.
+    let availableModes: [TherapyMode]
+    /// Mirror mode's settings (when the exercise has one); SR-15 then gates the reference every cycle.
+    let mirror: Mirror?
+    /// Only transparency uses the acceleration estimate: no filter work in the cycle otherwise.
+    let estimatesAccelerations: Bool
+    /// How close to a range end the target must come for a repetition to count [rad].
+    let repetitionToleranceRadians: Double
+
+    var supervisor: Supervisor
+    var clamp: CommandClamp
+    var trajectory: WaypointTrajectory
+    var target: TrajectorySample
+    var actuation: JointList<JointActuation>
+    var demandsMotion: JointList<Bool>
+    var metrics: TrackingMetrics
+    /// Out-and-backs of the exercised joint's target completed (upper end, then lower end).
+    var repetitionsCompleted = 0
+    /// The mode in force on the exercised joint, an index into `availableModes`. A switch blends
+    /// from the previous mode's torque (`modeBlendFrom`) to the new one's over the ramp time,
+    /// starting at `modeBlendStart`.
+    var modeInForce = 0
+    private var modeBlendFrom = 0
+    private var modeBlendStart: MonotonicInstant?
+    /// At a switch: what was commanded minus what the previous mode gives now, so that a switch in
+    /// the middle of an earlier blend starts from where that blend was (it fades with the blend).
+    private var modeBlendOffset = 0.0
+    /// The exercised joint's mode torque of the last cycle, while the cycles are moving ones.
+    private var lastModeTorque: Double?
+    private var holdPositions: JointList<Double>
+    private var holdScale = 1.0
+    private var gainScale = 0.0
+    private var stopVelocities: JointList<Double>
+    private var stopBegan: MonotonicInstant?
+    private var holding = false
+    private var activeSince: MonotonicInstant?
+    /// Where trajectory time 0 is (after the enable ramp, or at a resume).
+    private var trajectoryOrigin = MonotonicInstant.zero
+    /// Exercise time used up before the current plan (earlier plans, cut by pauses).
+    private var consumedExerciseSeconds = 0.0
+    private var resumeBlendFrom: JointList<Double>
+    private var resumeBlendStart: MonotonicInstant?
+    private var stopPosted = false
+    private var reachedUpperEnd = false
+    /// Assist-as-needed state (when the exercise has an active-assist mode).
+    private var assistance: AssistAsNeeded?
+    /// Mirror mode: the target that follows the reference, and the reference's newest sample.
+    private var mirrorFollower: MirrorFollower?
+    private var referenceSample = ReferenceSample()
+    /// Low-pass filtered joint accelerations (when the exercise has a transparent mode) and the
+    /// velocities they come from.
+    private var accelerationEstimates: JointList<Double>
+    private var previousVelocities: JointList<Double>
+    /// A rehearsal copy: it changes no heap storage (plans, logs), which it shares with the original.
+    private(set) var isRehearsal = false
+
+    init(
+        supervisor: Supervisor, controller: ImpedanceController, clamp: CommandClamp, ramp: RampIn, minimumDemandSpeeds: JointList<Double>,
+        rateHertz: Double, exercise: RangeOfMotionExercise, durationSeconds: Double, quickStopDecelerationRadiansPerSecondSquared: Double,
+        availableModes: [TherapyMode], mirror: Mirror?, repetitionToleranceRadians: Double
+    ) {
+        let count = minimumDemandSpeeds.count
+        self.supervisor = supervisor
+        self.controller = controller
+        self.clamp = clamp
+        self.ramp = ramp
+        self.minimumDemandSpeeds = minimumDemandSpeeds
+        periodSeconds = 1 / rateHertz
+        self.exercise = exercise
+        self.durationSeconds = durationSeconds
+        self.quickStopDecelerationRadiansPerSecondSquared = quickStopDecelerationRadiansPerSecondSquared
+        self.availableModes = availableModes
+        self.mirror = mirror
+        estimatesAccelerations = availableModes.contains { if case .transparent = $0 { true } else { false } }
+        self.repetitionToleranceRadians = repetitionToleranceRadians
+        for case .activeAssist(let parameters) in availableModes {
+            assistance = AssistAsNeeded(parameters: parameters, periodSeconds: 1 / rateHertz)
+        }
+        trajectory = WaypointTrajectory(jointCount: count, capacity: exercise.waypointCapacity(durationSeconds: durationSeconds))
+        target = TrajectorySample(jointCount: count)
+        actuation = JointList(count: count, repeating: .off)
+        demandsMotion = JointList(count: count, repeating: false)
+        holdPositions = .zeros(count)
+        resumeBlendFrom = .zeros(count)
+        stopVelocities = .zeros(count)
+        accelerationEstimates = .zeros(count)
+        previousVelocities = .zeros(count)
+        metrics = TrackingMetrics(
+            jointCount: count,
+            repetitionCapacity: (exercise.repetitions ?? 0) + Int(durationSeconds / max(0.1, 2 * exercise.swingSeconds)) + 8)
+    }
+
+    /// A copy to rehearse the next cycle on: the same code over the same data, its result thrown
+    /// away. It shares the original's heap storage, so it changes none (no plan, no log entry).
+    func rehearsalCopy() -> CycleComputation {
+        var copy = self
+        copy.isRehearsal = true
+        copy.supervisor.keepsLog = false
+        copy.metrics.keepsLog = false
+        return copy
+    }
+
+    /// SR-1 … SR-19: the supervisor's verdict on this state (timed on its own by the session).
+    mutating func evaluateSafety(_ input: Input, state: RobotState) -> SupervisorAction {
+        var tracker: TrackerStatus?
+        if mirror != nil {
+            if let sample = input.referenceSample { referenceSample = sample }
+            tracker = referenceSample.trackerStatus(at: input.now)
+        }
+        return supervisor.evaluate(
+            .init(cycle: input.cycle, time: input.now, freshState: input.freshState, linkLost: input.linkLost, requests: input.requests,
+                  timing: input.timing, demandsMotion: demandsMotion, tracker: tracker, releaseHeld: input.releaseHeld),
+            state: state)
+    }
+
+    /// Fills `actuation` with what `action` allows, clamped (SR-6), and records the cycle's metrics.
+    mutating func command(for action: SupervisorAction, input: Input, state: RobotState) -> Outcome {
+        let resetsDevice = supervisor.takeDeviceFaultResetRequest()
+        if estimatesAccelerations { estimateAccelerations(state: state) }
+        var postsStop = false
+        fillActuation(for: action, input: input, state: state, postsStop: &postsStop)
+        let outcome = clamp.apply(to: &actuation, measured: state.joints)
+        if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
+        if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
+        metrics.recordTorques(actuation)
+        return Outcome(action: action, resetsDevice: resetsDevice, postsStop: postsStop)
+    }
+
+    /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
+    private mutating func fillActuation(for action: SupervisorAction, input: Input, state: RobotState, postsStop: inout Bool) {
+        let now = input.now
+        for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
+        if case .move = action {} else { lastModeTorque = nil }
+        switch action {
+        case .move:
+            stopBegan = nil
+            if activeSince == nil {
+                activeSince = now
+                // SR-5: the exercise starts from where the joints are now, after the enable ramp.
+                trajectoryOrigin = now.advanced(byNanoseconds: Int64(ramp.durationSeconds * 1e9))
+                planExercise(from: state, seconds: durationSeconds - ramp.durationSeconds)
+                if let mirror {
+                    mirrorFollower = MirrorFollower(
+                        mirror: mirror, startPositionRadians: state.joints[exercise.jointIndex].positionRadians)
+                }
+            } else if holding {
+                resume(state: state, now: now, postsStop: &postsStop)
+                mirrorFollower?.restart(atRadians: state.joints[exercise.jointIndex].positionRadians)
+            }
+            holding = false
+            let sinceActive = now.seconds(since: activeSince!)
+            gainScale = ramp.scale(atSeconds: sinceActive)
+            let trajectoryTime = now.seconds(since: trajectoryOrigin)
+            trajectory.sample(at: max(0, trajectoryTime), into: &target)
+            blendAfterResume(now: now)
+            clamp.clampTargets(&target)
+            controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
+            applyMode(state: state, now: now, requestedModeIndex: input.requestedModeIndex)
+            let exercised = exercise.jointIndex
+            if case .mirror = availableModes[modeInForce], let follower = mirrorFollower {
+                // The mirror target is what the joint tracks now: SR-10, metrics and the recording see it.
+                target.positions[exercised] = follower.positionRadians
+                target.velocities[exercised] = follower.velocityRadiansPerSecond
+                target.accelerations[exercised] = 0
+            }
+            countRepetitions()
+            for joint in 0..<demandsMotion.count {
+                demandsMotion[joint] = abs(target.velocities[joint]) >= minimumDemandSpeeds[joint]
+            }
+            switch availableModes[modeInForce] {
+            case .passive, .mirror:
+                break
+            case .activeAssist(let parameters):
+                // SR-10 expects motion where the robot pushes past the joint's breakaway friction, or
+                // where the joint has fallen behind the plan by more than the dead band: with the
+                // assistance withdrawn a joint may rest in stiction while the plan moves on, but a
+                // frozen encoder makes the error grow past the dead band within a fraction of a swing.
+                let lag = abs(target.positions[exercised] - state.joints[exercised].positionRadians)
+                demandsMotion[exercised] = demandsMotion[exercised]
+                    && (abs(actuation[exercised].torqueNewtonMeters) > 2 * controller.joints[exercised].coulombFrictionNewtonMeters
+                        || lag > parameters.errorDeadbandRadians)
+            case .activeResist, .transparent:
+                demandsMotion[exercised] = false
+            }
+            if trajectoryTime >= 0 && resumeBlendStart == nil { metrics.recordTracking(target: target, measured: state.joints) }
+            if trajectoryTime > trajectory.durationSeconds && !stopPosted {
+                stopPosted = true
+                postsStop = true
+            }
+        case .hold:
+            if !holding {
+                holding = true
+                holdScale = activeSince == nil ? 1 : gainScale
+                if activeSince != nil { consumedExerciseSeconds += max(0, now.seconds(since: trajectoryOrigin)) }
+                for joint in 0..<state.joints.count {
+                    holdPositions[joint] = state.joints[joint].positionRadians
+                }
+            }
+            for joint in 0..<state.joints.count {
+                target.positions[joint] = holdPositions[joint]
+                target.velocities[joint] = 0
+                target.accelerations[joint] = 0
+            }
+            clamp.clampTargets(&target)
+            controller.compute(target: target, measured: state.joints, scale: holdScale, into: &actuation)
+        case .decelerate(let since):
+            if stopBegan != since {
+                stopBegan = since
+                for joint in 0..<state.joints.count { stopVelocities[joint] = state.joints[joint].velocityRadiansPerSecond }
+            }
+            // Cat 1: the velocity reference ramps to zero at the quick-stop rate; the device's own
+            // velocity loop tracks it on its local measurements, even if the link has gone quiet.
+            let reduction = quickStopDecelerationRadiansPerSecondSquared * now.seconds(since: since)
+            for joint in 0..<state.joints.count {
+                let initial = stopVelocities[joint]
+                let magnitude = max(0, abs(initial) - reduction)
+                actuation[joint] = JointActuation(mode: .velocity, velocityRadiansPerSecond: initial < 0 ? -magnitude : magnitude)
+            }
+        case .torqueOff:
+            for joint in 0..<actuation.count { actuation[joint] = .off }
+        case .release:
+            // SR-18: powered at zero torque, so the brake is released and the limb can be moved out.
+            for joint in 0..<actuation.count { actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: 0) }
+        }
+    }
+
+    /// Plans the exercise from the measured state into the preallocated trajectory (no allocation):
+    /// the repetitions not yet done, or the time left. A rehearsal keeps the plan it has (the plan's
+    /// storage is the original's).
+    private mutating func planExercise(from state: RobotState, seconds: Double) {
+        guard !isRehearsal else { return }
+        var start = JointList<Double>.zeros(state.joints.count)
+        for joint in 0..<state.joints.count { start[joint] = state.joints[joint].positionRadians }
+        var remaining = exercise
+        if let repetitions = remaining.repetitions { remaining.repetitions = max(1, repetitions - repetitionsCompleted) }
+        remaining.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
+    }
+
+    /// The exercised joint's torque in the mode in force (`actuation` holds the passive, plan-tracking
+    /// torque on entry). Across a switch the previous mode's torque blends into the new one's along
+    /// the ramp (no step, SR-5's spirit), from wherever the output was.
+    private mutating func applyMode(state: RobotState, now: MonotonicInstant, requestedModeIndex requested: Int) {
+        let joint = exercise.jointIndex
+        let passiveTorque = actuation[joint].torqueNewtonMeters
+        if mirrorFollower != nil {
+            // Kept up with the reference in every mode, so that a switch into mirror starts from where it is now.
+            mirrorFollower!.follow(
+                referenceSample, now: now, range: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, periodSeconds: periodSeconds)
+        }
+        if requested != modeInForce && availableModes.indices.contains(requested) {
+            let previous = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: false)
+            modeBlendOffset = lastModeTorque.map { $0 - previous } ?? 0
+            modeBlendFrom = modeInForce
+            modeInForce = requested
+            modeBlendStart = now
+        }
+        var output = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: true)
+        if let start = modeBlendStart {
+            let elapsed = now.seconds(since: start)
+            if elapsed >= ramp.durationSeconds {
+                modeBlendStart = nil
+            } else {
+                let from = modeTorque(modeBlendFrom, passiveTorque: passiveTorque, state: state, learns: false) + modeBlendOffset
+                output = from + ramp.scale(atSeconds: elapsed) * (output - from)
+            }
+        }
+        lastModeTorque = output
+        actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: output)
+    }
+
+    /// The exercised joint's torque in mode `index`. `learns`: this mode is the one in force (only
+    /// then does assist-as-needed adapt and count: while another mode runs, the error is not the patient's).
+    private mutating func modeTorque(_ index: Int, passiveTorque: Double, state: RobotState, learns: Bool) -> Double {
+        let joint = exercise.jointIndex
+        let measured = state.joints[joint]
+        switch availableModes[index] {
+        case .passive:
+            return passiveTorque
+        case .mirror:
+            return controller.torque(
+                joint: joint, targetPositionRadians: mirrorFollower!.positionRadians,
+                targetVelocityRadiansPerSecond: mirrorFollower!.velocityRadiansPerSecond, targetAccelerationRadiansPerSecondSquared: 0,
+                measured: measured, scale: gainScale)
+        case .activeAssist:
+            let gain = learns ? assistance!.update(errorRadians: target.positions[joint] - measured.positionRadians) : assistance!.gain
+            if learns { metrics.recordAssistance(gain: gain) }
+            return passiveTorque * gain
+        case .activeResist(let resistance):
+            return gainScale * resistance.torque(
+                positionRadians: measured.positionRadians, velocityRadiansPerSecond: measured.velocityRadiansPerSecond)
+        case .transparent(let transparency):
+            return gainScale * transparency.torque(
+                velocityRadiansPerSecond: measured.velocityRadiansPerSecond,
+                accelerationRadiansPerSecondSquared: accelerationEstimates[joint], joint: controller.joints[joint])
+        }
+    }
+
+    /// Filtered accelerations from the measured velocities (20 ms time constant), every cycle.
+    private mutating func estimateAccelerations(state: RobotState) {
+        let smoothing = periodSeconds / (0.02 + periodSeconds)
+        for joint in 0..<state.joints.count {
+            let velocity = state.joints[joint].velocityRadiansPerSecond
+            let raw = (velocity - previousVelocities[joint]) / periodSeconds
+            accelerationEstimates[joint] += smoothing * (raw - accelerationEstimates[joint])
+            previousVelocities[joint] = velocity
+        }
+    }
+
+    /// A repetition is done when the target, having been at the upper end, reaches the lower end.
+    private mutating func countRepetitions() {
+        let position = target.positions[exercise.jointIndex]
+        let tolerance = repetitionToleranceRadians
+        if position >= exercise.rangeMaximumRadians - tolerance {
+            reachedUpperEnd = true
+        } else if reachedUpperEnd && position <= exercise.rangeMinimumRadians + tolerance {
+            reachedUpperEnd = false
+            repetitionsCompleted += 1
+            metrics.repetitionCompleted()
+        }
+    }
+
+    /// SR-5 on resume: the rest of the exercise is planned from the measured state, and the target
+    /// blends from the hold position into it over the ramp time, so the torque has no step.
+    private mutating func resume(state: RobotState, now: MonotonicInstant, postsStop: inout Bool) {
+        let remaining = durationSeconds - ramp.durationSeconds - consumedExerciseSeconds
+        let repetitionsDone = exercise.repetitions.map { repetitionsCompleted >= $0 } ?? false
+        if (remaining < 0.1 || repetitionsDone) && !stopPosted {
+            stopPosted = true
+            postsStop = true
+        }
+        planExercise(from: state, seconds: remaining)
+        trajectoryOrigin = now
+        resumeBlendStart = now
+        for joint in 0..<holdPositions.count { resumeBlendFrom[joint] = holdPositions[joint] }
+    }
+
+    private mutating func blendAfterResume(now: MonotonicInstant) {
+        guard let start = resumeBlendStart else { return }
+        let elapsed = now.seconds(since: start)
+        if elapsed >= ramp.durationSeconds {
+            resumeBlendStart = nil
+            return
+        }
+        let weight = ramp.scale(atSeconds: elapsed)
+        for joint in 0..<target.positions.count {
+            let from = resumeBlendFrom[joint]
+            target.positions[joint] = from + weight * (target.positions[joint] - from)
+            target.velocities[joint] *= weight
+            target.accelerations[joint] *= weight
+        }
+    }
+}
