@@ -25,11 +25,11 @@ public struct SessionReport: Sendable {
             mean = histogram.meanNanoseconds
         }
 
-        /// {p50, p90, p99, p999, max} in microseconds; null when nothing was measured.
+        /// {p50, p90, p99, p999, max} in microseconds, and how many samples; null when nothing was measured.
         public var json: JSONValue {
             guard count > 0 else { return .null }
             func us(_ value: UInt64) -> JSONValue { .number(Double(value) / 1_000, significantDigits: 4) }
-            return .object(["p50": us(p50), "p90": us(p90), "p99": us(p99), "p999": us(p999), "max": us(max)])
+            return .object(["p50": us(p50), "p90": us(p90), "p99": us(p99), "p999": us(p999), "max": us(max), "count": .integer(Int64(count))])
         }
     }
 

@@ -25,8 +25,8 @@ public final class TherapySession {
         public var observesTerminationSignals = false
         /// Sleep-then-spin: busy-wait this long before each deadline (0 = off).
         public var spinNanoseconds: Int64 = 0
-        /// Wake this long before each deadline to rehearse the cycle's computation on a copy, so that
-        /// the real cycle runs with warm caches (0 = off; at most half a period).
+        /// Wake this long before each deadline to rehearse the cycle's computation on a copy, then spin
+        /// to the deadline, so that the real cycle runs with warm caches (0 = off; at most half a period).
         public var warmUpNanoseconds: Int64 = 0
         /// Link pre-flight before enable: no silence within one cycle of SR-1's limit for this long…
         public var linkCheckStableSeconds = 0.25
@@ -466,15 +466,19 @@ public final class TherapySession {
         while true {
             let deadline = schedule.currentDeadline
             let allocationsBefore = rh_thread_allocations()
+            var spin = options.spinNanoseconds
             if warmUpNanoseconds > 0 {
                 let warmUpAt = deadline.advanced(byNanoseconds: -warmUpNanoseconds)
                 // A cycle that ended after the warm-up time goes straight on (the caches are warm).
                 if clock.now() < warmUpAt {
                     clock.sleep(until: warmUpAt)
                     rehearse(cycle: schedule.cycle, deadline: deadline)
+                    // The rest is spun: a second sleep would let the caches cool again, and on a VM
+                    // its wake-up costs as much CPU as the spin (measured: docs/performance.md, session G).
+                    spin = max(spin, warmUpNanoseconds)
                 }
             }
-            clock.sleep(until: deadline, spinningFinalNanoseconds: options.spinNanoseconds)
+            clock.sleep(until: deadline, spinningFinalNanoseconds: spin)
             let wake = clock.now()
             wakeLatency.record(nanoseconds: wake.nanoseconds(since: deadline))
             frame.wakeLatencyNanoseconds = wake.nanoseconds(since: deadline)

@@ -11,12 +11,13 @@ enum BenchCommand {
             Runs the same session as `demo` (self-test, enable, passive exercise, supervisor, Cat 1 stop) and
             reports, as percentiles (p50, p90, p99, p99.9, max): wake latency (actual − scheduled wake),
             compute (fresh state → command encoded; the supervisor's share on its own line), the
-            rehearsal (the same computation on a copy, --warm-up-us before the deadline, with the caches
-            as a sleep left them), round trip (command written → the state echoing it decoded) and cycle
-            time (wake → end of the cycle's work); missed deadlines; heap allocations per cycle (counted by the interposed allocator); CPU
-            of the host and of the simulator, in seconds per second. It states what real-time set-up it
-            got. Compare with `cyclictest -m -p80 -i<period µs> -D10` run in the same session: p99.9 and
-            max on a shared machine are the host's noise (docs/performance.md).
+            rehearsal (the same computation on a copy, --warm-up-us before the deadline, as the caches
+            come out of a sleep), round trip (command written → the state echoing it decoded) and cycle
+            time (wake → end of the cycle's work); missed deadlines; heap allocations per cycle (counted
+            by the interposed allocator); CPU of the host and of the simulator, in seconds per second. It
+            states what real-time set-up it got. Compare with `cyclictest -m -p80 -i<period µs> -D10` run
+            in the same session: p99.9 and max on a shared machine are the host's noise
+            (docs/performance.md).
 
             A safety stop ends the run early with the figures gathered so far and a non-zero exit.
 

@@ -414,7 +414,7 @@ enum RecordingLocation {
 /// Options of every command that runs the loop.
 enum LoopOptions {
     /// The rehearsal's default lead before each deadline [µs] (at most half the period).
-    static let defaultWarmUpMicroseconds = 100
+    static let defaultWarmUpMicroseconds = 50
 
     /// The control socket, the black box and what happens after a fault (demo, bench, run).
     static let session: [CommandSpec.Option] = [
@@ -429,7 +429,7 @@ enum LoopOptions {
               help: "Record every cycle to this MCAP file (joint state, commands, supervisor, safety events, loop timing, metrics); chunks reach the disk at least every 100 ms. `demo` records by default (none: don't).",
               default: "demo: ~/.local/state/rehabhost/recordings/demo-<time>.mcap; others: none"),
         .init("--warm-up-us", value: "MICROSECONDS",
-              help: "Wake this long before each deadline and rehearse the cycle's computation on a copy (result thrown away), so that the real cycle runs with warm caches; 0: off. At most half the period.",
+              help: "Wake this long before each deadline, rehearse the cycle's computation on a copy (result thrown away) and spin to the deadline, so that the real cycle runs with warm caches; 0: off. At most half the period.",
               default: "\(defaultWarmUpMicroseconds) (at most half the period)"),
         .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
         .init("--reference-port", value: "PORT",

@@ -26,13 +26,17 @@ final class BenchAndDoctorTests: XCTestCase {
             XCTAssertEqual(realtime["mlockall"]?.boolValue, true)
             XCTAssertEqual(realtime["cpu_dma_latency_held"]?.boolValue, true)
         }
-        for histogram in ["wake_latency_us", "compute_us", "round_trip_us", "cycle_us"] {
+        // The rehearsal before each deadline is on by default (--warm-up-us 50) and measured too.
+        for histogram in ["wake_latency_us", "compute_us", "round_trip_us", "cycle_us", "rehearsal_us"] {
             let figures = try XCTUnwrap(report[histogram]?.objectValue, histogram)
             for key in ["p50", "p90", "p99", "p999", "max"] {
                 XCTAssertNotNil(figures[key]?.doubleValue, "\(histogram).\(key)")
             }
             XCTAssertLessThanOrEqual(figures["p50"]?.doubleValue ?? 0, figures["max"]?.doubleValue ?? -1, histogram)
         }
+        // A cycle that follows an overrun has no time for one; every other cycle is rehearsed.
+        let rehearsals = try XCTUnwrap(report["rehearsal_us"]?.objectValue?["count"]?.integerValue)
+        XCTAssertGreaterThanOrEqual(Double(rehearsals), 0.9 * Double(report["cycles"]?.integerValue ?? 0))
         let allocations = try XCTUnwrap(report["allocations_per_cycle"]?.doubleValue, "allocations are counted")
         if BuildConfiguration.isOptimized {
             XCTAssertEqual(allocations, 0, "the shipped loop allocates nothing, over the PTY too")
@@ -46,7 +50,7 @@ final class BenchAndDoctorTests: XCTestCase {
         let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1", "--rate", "200"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let allocations = BuildConfiguration.isOptimized ? "allocations per cycle 0.000" : "allocations per cycle"
-        for text in ["wake latency", "compute", "supervisor", "round trip", "cycle", allocations, "CPU: host"] {
+        for text in ["wake latency", "compute", "supervisor", "rehearsal", "round trip", "cycle", allocations, "CPU: host", "warm-up 50 µs"] {
             XCTAssertTrue(run.standardOutput.contains(text), "missing \(text) in\n\(run.standardOutput)")
         }
     }
@@ -55,6 +59,7 @@ final class BenchAndDoctorTests: XCTestCase {
         let cases: [[String]] = [
             ["--rate", "0"], ["--rate", "-5"], ["--rate", "10001"], ["--priority", "100"], ["--cpu", "4096"],
             ["--duration", "0"], ["--spin-us", "2000"], ["--reply-wait", "sometimes"], ["--simulator-cpu", "4096"],
+            ["--warm-up-us", "-1"], ["--warm-up-us", "501"], ["--rate", "4000", "--warm-up-us", "200"], ["--warm-up-us", "soon"],
         ]
         for arguments in cases {
             let run = try ProgramRun.run("rehabctl", ["bench"] + arguments)
