@@ -48,6 +48,9 @@ public final class SessionControl: Sendable {
     /// first, so it never claims a request the loop has not taken.
     func take() -> (requests: OperatorRequests, serial: UInt64) {
         let serial = posted.load(ordering: .acquiring)
+        // Nearly every cycle finds nothing: a plain load then, not a locked exchange, which would
+        // also take the cache line away from the threads that post.
+        guard pending.load(ordering: .acquiring) != 0 else { return ([], serial) }
         return (OperatorRequests(rawValue: pending.exchange(0, ordering: .acquiringAndReleasing)), serial)
     }
 

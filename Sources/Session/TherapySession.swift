@@ -578,10 +578,12 @@ public final class TherapySession {
             referenceSample: options.reference?.latestSample(at: now))
         let supervisorStart = clock.now()
         let action = computation.evaluateSafety(input, state: state)
-        supervisorTime.record(nanoseconds: clock.now().nanoseconds(since: supervisorStart))
+        let supervisorEnd = clock.now()
         let outcome = computation.command(for: action, input: input, state: state)
         let computeNanoseconds = clock.now().nanoseconds(since: computeStart)
+        // The bookkeeping after the window it measures.
         computeTime.record(nanoseconds: computeNanoseconds)
+        supervisorTime.record(nanoseconds: supervisorEnd.nanoseconds(since: supervisorStart))
         if outcome.postsStop { control.post(.stop) }
         if !wasLatched && computation.supervisor.state.isLatched {
             blackBox.triggered(cycle: cycle, trip: computation.supervisor.latchedTrip, state: computation.supervisor.state)
@@ -603,13 +605,14 @@ public final class TherapySession {
     /// newest state, and its result is thrown away: on a shared machine a cycle that starts after a
     /// sleep finds its code and data evicted (3–4 µs per cycle cold, under 1 µs warm), and the real
     /// cycle then finds them in the caches. Nothing is sent, posted, taken or kept: the copy sees no
-    /// requests (taking them would consume them) and keeps the reference sample it has.
+    /// requests (taking them would consume them); it reads the reference, which has no side effect.
     private func rehearse(cycle: Int64, deadline: MonotonicInstant) {
         let start = clock.now()
         var rehearsal = computation.rehearsalCopy()
         let input = CycleComputation.Input(
             cycle: cycle, now: deadline, freshState: freshSinceLastCycle, linkLost: false, requests: [], timing: nil,
-            releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex, referenceSample: nil)
+            releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex,
+            referenceSample: options.reference?.latestSample(at: deadline))
         let state = device.latestState
         let action = rehearsal.evaluateSafety(input, state: state)
         _ = rehearsal.command(for: action, input: input, state: state)

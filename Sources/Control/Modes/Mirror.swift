@@ -65,8 +65,9 @@ public struct ReferenceSample: Sendable, Equatable, BitwiseCopyable {
     }
 }
 
-/// Where mirror mode's reference comes from. Read by the control thread once per cycle: an
-/// implementation takes no lock that a writer could hold and allocates nothing.
+/// Where mirror mode's reference comes from. Read by the control thread once per cycle, and once
+/// more by the rehearsal before it: an implementation takes no lock that a writer could hold,
+/// allocates nothing, and a read changes nothing.
 public protocol ReferenceSource: AnyObject, Sendable {
     /// The newest sample the host holds at `now` (a real source ignores `now`; a simulated one
     /// computes what would have arrived by then).
