@@ -69,20 +69,25 @@ struct TrackingMetrics {
         assistanceByRepetition.reserveCapacity(max(1, repetitionCapacity))
     }
 
+    // Each element of a list passed in is read once per joint, before anything is written: every
+    // read copies the whole 8-element list to the stack, and the optimiser cannot reuse a copy
+    // across a write to `self` (docs/performance.md, session G).
     mutating func recordTracking(target: TrajectorySample, measured: JointList<JointMeasurement>) {
         for joint in 0..<squaredError.count {
-            let error = target.positions[joint] - measured[joint].positionRadians
+            let position = measured[joint].positionRadians
+            let error = target.positions[joint] - position
             squaredError[joint] += error * error
             maxAbsError[joint] = max(maxAbsError[joint], abs(error))
-            minimumPosition[joint] = min(minimumPosition[joint], measured[joint].positionRadians)
-            maximumPosition[joint] = max(maximumPosition[joint], measured[joint].positionRadians)
+            minimumPosition[joint] = min(minimumPosition[joint], position)
+            maximumPosition[joint] = max(maximumPosition[joint], position)
         }
         samples += 1
     }
 
     mutating func recordTorques(_ actuation: JointList<JointActuation>) {
-        for joint in 0..<maxAbsTorque.count where actuation[joint].mode == .torque {
-            maxAbsTorque[joint] = max(maxAbsTorque[joint], abs(actuation[joint].torqueNewtonMeters))
+        for joint in 0..<maxAbsTorque.count {
+            let command = actuation[joint]
+            if command.mode == .torque { maxAbsTorque[joint] = max(maxAbsTorque[joint], abs(command.torqueNewtonMeters)) }
         }
     }
 
@@ -90,9 +95,11 @@ struct TrackingMetrics {
     /// (interaction torque) over one cycle: a resisting robot or a passive, springy limb does negative work.
     mutating func recordWork(_ actuation: JointList<JointActuation>, measured: JointList<JointMeasurement>, seconds: Double) {
         for joint in 0..<robotWork.count {
-            let velocity = measured[joint].velocityRadiansPerSecond
-            let interaction = measured[joint].interactionTorqueNewtonMeters
-            if actuation[joint].mode == .torque { robotWork[joint] += actuation[joint].torqueNewtonMeters * velocity * seconds }
+            let state = measured[joint]
+            let command = actuation[joint]
+            let velocity = state.velocityRadiansPerSecond
+            let interaction = state.interactionTorqueNewtonMeters
+            if command.mode == .torque { robotWork[joint] += command.torqueNewtonMeters * velocity * seconds }
             patientWork[joint] += interaction * velocity * seconds
             peakInteractionTorque[joint] = max(peakInteractionTorque[joint], abs(interaction))
             squaredInteraction[joint] += interaction * interaction

@@ -85,7 +85,9 @@ public struct CommandClamp: Sendable {
         for joint in 0..<actuation.count {
             var command = actuation[joint]
             let limit = limits[joint]
-            let position = measured[joint].positionRadians
+            // Read once: each read of an element of `measured` copies the whole list (docs/performance.md, session G).
+            let measuredJoint = measured[joint]
+            let position = measuredJoint.positionRadians
             // Which way "inward" is for a joint past a soft limit (0: inside).
             let inward: Double = position > limit.softMaximumRadians ? -1 : (position < limit.softMinimumRadians ? 1 : 0)
             switch command.mode {
@@ -108,7 +110,7 @@ public struct CommandClamp: Sendable {
                     // Past a soft limit: never push further out (not even while a slew ramp winds down:
                     // the cut to zero is immediate, like torque off), and never pull back faster than
                     // the inward creep speed; the controller's inward pull holds against the patient.
-                    let inwardSpeed = measured[joint].velocityRadiansPerSecond * inward
+                    let inwardSpeed = measuredJoint.velocityRadiansPerSecond * inward
                     if torque * inward < 0 || (torque * inward > 0 && inwardSpeed > inwardSpeedPastSoftLimitRadiansPerSecond) {
                         torque = 0
                         outcome.softLimited = true
