@@ -774,7 +774,8 @@ public final class TherapySession {
     // MARK: Report
 
     private func report() -> SessionReport {
-        SessionReport(
+        let metrics = computation.metrics
+        return SessionReport(
             profileName: profile.name, port: device.name, rateHertz: options.rateHertz,
             requestedDurationSeconds: options.durationSeconds, elapsedSeconds: finishedAt.seconds(since: startedAt),
             cycles: cyclesRun, overruns: schedule.overruns, skippedCycles: schedule.skippedCycles,
@@ -782,10 +783,10 @@ public final class TherapySession {
             cycleTime: .init(cycleTime), supervisorTime: .init(supervisorTime), rehearsalTime: .init(rehearsalTime),
             joints: profile.joints.enumerated().map { index, joint in
                 SessionReport.Joint(
-                    name: joint.name, rmsTrackingErrorRadians: computation.metrics.rmsError(index),
-                    maxAbsTrackingErrorRadians: computation.metrics.maxAbsError[index], maxAbsTorqueNewtonMeters: computation.metrics.maxAbsTorque[index],
-                    minimumPositionRadians: computation.metrics.samples > 0 ? computation.metrics.minimumPosition[index] : 0,
-                    maximumPositionRadians: computation.metrics.samples > 0 ? computation.metrics.maximumPosition[index] : 0)
+                    name: joint.name, rmsTrackingErrorRadians: metrics.rmsError(index),
+                    maxAbsTrackingErrorRadians: metrics.maxAbsError[index], maxAbsTorqueNewtonMeters: metrics.maxAbsTorque[index],
+                    minimumPositionRadians: metrics.samples > 0 ? metrics.minimumPosition[index] : 0,
+                    maximumPositionRadians: metrics.samples > 0 ? metrics.maximumPosition[index] : 0)
             },
             transitions: computation.supervisor.transitions, finalState: computation.supervisor.state, latchedCause: computation.supervisor.latchedCause,
             linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
@@ -796,6 +797,7 @@ public final class TherapySession {
     /// The exercise metrics (`TelemetryChannel.exerciseMetrics`): also in `--json` under `metrics`.
     private func exerciseMetrics() -> JSONValue {
         let count = profile.joints.count
+        let metrics = computation.metrics
         func perJoint(_ value: (Int) -> Double) -> JSONValue {
             .array((0..<count).map { .number(value($0), significantDigits: 6) })
         }
@@ -809,25 +811,25 @@ public final class TherapySession {
         for state in SupervisorState.allCases where seconds[state] != nil {
             timeInState[state.rawValue] = .number(seconds[state]!, significantDigits: 6)
         }
-        let reached = computation.metrics.samples > 0
+        let reached = metrics.samples > 0
         return .object([
             "duration_s": .number(finishedAt.seconds(since: startedAt), significantDigits: 6),
             "cycles": .integer(cyclesRun),
             "joints": .array(profile.joints.map { .string($0.name) }),
-            "rom_rad": perJoint { reached ? self.computation.metrics.maximumPosition[$0] - self.computation.metrics.minimumPosition[$0] : 0 },
-            "min_position_rad": perJoint { reached ? self.computation.metrics.minimumPosition[$0] : 0 },
-            "max_position_rad": perJoint { reached ? self.computation.metrics.maximumPosition[$0] : 0 },
-            "rms_tracking_error_rad": perJoint { self.computation.metrics.rmsError($0) },
-            "max_abs_tracking_error_rad": perJoint { self.computation.metrics.maxAbsError[$0] },
-            "peak_torque_nm": perJoint { self.computation.metrics.maxAbsTorque[$0] },
-            "peak_interaction_torque_nm": perJoint { self.computation.metrics.peakInteractionTorque[$0] },
-            "rms_interaction_torque_nm": perJoint { self.computation.metrics.rmsInteractionTorque($0) },
-            "robot_work_j": perJoint { self.computation.metrics.robotWork[$0] },
-            "patient_work_j": perJoint { self.computation.metrics.patientWork[$0] },
-            "assistance_ratio": perJoint { self.computation.metrics.assistanceRatio($0) },
+            "rom_rad": perJoint { reached ? metrics.maximumPosition[$0] - metrics.minimumPosition[$0] : 0 },
+            "min_position_rad": perJoint { reached ? metrics.minimumPosition[$0] : 0 },
+            "max_position_rad": perJoint { reached ? metrics.maximumPosition[$0] : 0 },
+            "rms_tracking_error_rad": perJoint { metrics.rmsError($0) },
+            "max_abs_tracking_error_rad": perJoint { metrics.maxAbsError[$0] },
+            "peak_torque_nm": perJoint { metrics.maxAbsTorque[$0] },
+            "peak_interaction_torque_nm": perJoint { metrics.peakInteractionTorque[$0] },
+            "rms_interaction_torque_nm": perJoint { metrics.rmsInteractionTorque($0) },
+            "robot_work_j": perJoint { metrics.robotWork[$0] },
+            "patient_work_j": perJoint { metrics.patientWork[$0] },
+            "assistance_ratio": perJoint { metrics.assistanceRatio($0) },
             "mode": .string(options.exercise.mode.name),
             "exercised_joint": .string(profile.joints[options.exercise.jointIndex].name),
-            "assistance_gain_by_repetition": .array(computation.metrics.assistanceByRepetition.map { .number($0, significantDigits: 4) }),
+            "assistance_gain_by_repetition": .array(metrics.assistanceByRepetition.map { .number($0, significantDigits: 4) }),
             "repetitions": .int(computation.repetitionsCompleted),
             "safety_events": .int(transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }.count),
             "final_state": .string(computation.supervisor.state.rawValue),
