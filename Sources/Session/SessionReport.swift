@@ -67,6 +67,8 @@ public struct SessionReport: Sendable {
     public var linkError: String?
     public var identity: DeviceIdentityInfo?
     public var linkCheck: LinkCheck?
+    /// How often a short stall made SR-17's direction test start again (0: it ran once).
+    public var directionCheckRepeats = 0
     public var allocations: AllocationTally
     /// CPU time the control thread used while the loop ran.
     public var controlThreadCPUSeconds: Double
@@ -172,6 +174,7 @@ public struct SessionReport: Sendable {
                 "gaps": .int(linkCheck.gaps), "longest_gap_cycles": .int(linkCheck.longestGapCycles),
             ])
         }
+        object["direction_check_repeats"] = .int(directionCheckRepeats)
         for (key, value) in extra { object[key] = value }
         return .object(object)
     }
@@ -188,6 +191,9 @@ public struct SessionReport: Sendable {
                     + (linkCheck.gaps > 0
                         ? " (\(linkCheck.gaps) gap\(linkCheck.gaps == 1 ? "" : "s"), the longest \(linkCheck.longestGapCycles) cycle\(linkCheck.longestGapCycles == 1 ? "" : "s"))"
                         : ""))
+        }
+        if directionCheckRepeats > 0 {
+            lines.append("  direction test (SR-17): started again \(directionCheckRepeats)× after a short stall of the host or the link, then passed")
         }
         lines.append(
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")

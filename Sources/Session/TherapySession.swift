@@ -789,7 +789,7 @@ public final class TherapySession {
                     maximumPositionRadians: metrics.samples > 0 ? metrics.maximumPosition[index] : 0)
             },
             transitions: computation.supervisor.transitions, finalState: computation.supervisor.state, latchedCause: computation.supervisor.latchedCause,
-            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
+            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck, directionCheckRepeats: directionCheckRepeats,
             allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds,
             blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError, metrics: exerciseMetrics())
     }

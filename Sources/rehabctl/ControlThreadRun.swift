@@ -64,7 +64,7 @@ enum ControlThreadRun {
 
     static func execute(
         session: TherapySession, realtime: RealtimeOptions, command: String,
-        announce: @escaping @Sendable (DeviceIdentityInfo?) -> Void
+        announce: @escaping @Sendable (_ identity: DeviceIdentityInfo?, _ directionCheckRepeats: Int) -> Void
     ) throws(CommandFailure) -> Outcome {
         let handoff = Handoff(session)
         let result = ThreadResult<ThreadOutcome>()
@@ -86,7 +86,7 @@ enum ControlThreadRun {
                 result.value = .prepareFailed(error, report)
                 return
             }
-            announce(session.identity)
+            announce(session.identity, session.directionCheckRepeats)
             result.value = .finished(session.run(), report)
         }
         // SR-19: a fault freezes the black box in the loop; this (normal-priority) thread writes it

@@ -298,10 +298,11 @@ struct SupervisedSessionRun {
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
         let (duration, rate) = (durationSeconds, rateHertz)
         let exercise = options.exercise.description(jointNames: profile.joints.map(\.name))
-        let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity in
+        let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity, repeats in
             if let identity {
                 Terminal.printError(
-                    "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed")
+                    "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed"
+                        + (repeats > 0 ? "; direction test started again \(repeats)× after a short stall of the host or the link" : ""))
             }
             if TerminationSignals.interrupts > 0 || TerminationSignals.terminations > 0 {
                 // Signalled during the set-up: the session stops in its first cycle (TherapySession.run).

@@ -54,7 +54,12 @@ final class DirectionTestStallTests: XCTestCase {
         }
         XCTAssertNoThrow(try harness.session.prepare())
         XCTAssertEqual(harness.session.directionCheckRepeats, 1)
+        // The repeat is reported, not silent: in --json and in the summary.
+        let report = harness.session.run()
         harness.session.finish()
+        XCTAssertEqual(report.directionCheckRepeats, 1)
+        XCTAssertEqual(report.json().objectValue?["direction_check_repeats"]?.integerValue, 1)
+        XCTAssertTrue(report.humanSummary().contains("direction test (SR-17): started again 1× after a short stall"), report.humanSummary())
     }
 
     func testAHostStallDuringTheDirectionTestIsNamedAsSuch() throws {
