@@ -29,7 +29,6 @@ struct CycleComputation {
 
     /// What the session does with a cycle's result besides sending `actuation`.
     struct Outcome {
-        var action: SupervisorAction
         /// The operator's reset of a device fault (FAULT_RESET goes out instead of the command).
         var resetsDevice: Bool
         /// The plan is used up (or nothing is left to resume): post a stop (Cat 1, the normal end).
@@ -169,7 +168,7 @@ struct CycleComputation {
         if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
         metrics.recordTorques(actuation)
-        return Outcome(action: action, resetsDevice: resetsDevice, postsStop: postsStop)
+        return Outcome(resetsDevice: resetsDevice, postsStop: postsStop)
     }
 
     /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.

@@ -51,6 +51,29 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(supervisor.transitions.last?.value, 3, "the value that caused it: 3 silent cycles")
     }
 
+    /// A copy that keeps no log (the loop's rehearsal) decides exactly as the supervisor does, and
+    /// leaves the log, which it shares with the original, alone.
+    func testASupervisorThatKeepsNoLogActsTheSameAndLogsNothing() {
+        makeActive()
+        var original = supervisor
+        var silent = supervisor
+        silent.keepsLog = false
+        let logged = supervisor.transitions
+        var robot = RobotState(jointCount: 1)
+        robot.condition = enabled
+        for index in 0..<25 {
+            let input = Supervisor.Input(cycle: cycle + Int64(index), time: now.advanced(byNanoseconds: Int64(index) * period),
+                                         freshState: false, linkLost: false, requests: [])
+            XCTAssertEqual(silent.evaluate(input, state: robot), original.evaluate(input, state: robot), "cycle \(index)")
+            XCTAssertEqual(silent.state, original.state)
+            XCTAssertEqual(silent.latchedTrip, original.latchedTrip)
+        }
+        XCTAssertEqual(original.state, .fault, "the silence went through Cat 1 to Cat 0")
+        XCTAssertEqual(original.transitions.count, logged.count + 2)
+        XCTAssertEqual(silent.transitions, logged, "nothing logged by the copy")
+        XCTAssertEqual(supervisor.transitions, logged, "the original's log untouched by either copy")
+    }
+
     func testSR1SilenceFor20MillisecondsRemovesTorque() {
         makeActive()
         var actions: [SupervisorAction] = []

@@ -85,12 +85,10 @@ final class SafetyProcessTests: XCTestCase {
 
     func testSR1LiveMuteOverAPTYStopsCat1ThenTorqueOffWithin30Milliseconds() throws {
         // SR-1's own causes are timing causes, so a run is repeated only when a host stall stopped
-        // it before the mute was injected.
-        var outcome: (exitCode: Int32, report: JSONObject)?
-        var simulatorEvents = ""
+        // it before the mute was injected, or held the loop up past the margin while it reacted.
+        var outcome: (exitCode: Int32, report: JSONObject, milliseconds: Double)?
         for attempt in 1...3 {
             let simulator = try startSimulator(name: "sr1-\(attempt)")
-            simulatorEvents = simulator.events
             let socket = "\(folder)/sr1-\(attempt).sock"
             let session = try startSession(robot: simulator.robot, socket: socket)
             let active = try waitUntilActive(socket, failing: attempt == 3)
@@ -98,33 +96,41 @@ final class SafetyProcessTests: XCTestCase {
                 let inject = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "drop_replies"])
                 XCTAssertEqual(inject.exitCode, 0, inject.standardError)
             }
-            let result = try finish(session, socket: socket)
-            if active {
-                outcome = result
-                break
+            let (exitCode, report) = try finish(session, socket: socket)
+            guard active else {
+                print("host stall stopped attempt \(attempt) before the injection; retrying")
+                continue
             }
-            print("host stall stopped attempt \(attempt) before the injection; retrying")
+            // The device side: the host's commands still reach it; torque is off soon after the mute.
+            let device = try events(simulator.events)
+            let injectedAt = try XCTUnwrap(device.first { $0["event"]?.stringValue == "fault_injected" }?["unix_ns"]?.integerValue)
+            let off = try XCTUnwrap(device.first {
+                $0["event"]?.stringValue == "torque_off" && ($0["unix_ns"]?.integerValue ?? 0) > injectedAt
+            }?["unix_ns"]?.integerValue)
+            let milliseconds = Double(off - injectedAt) / 1e6
+            print("SR-1 over a PTY at 200 Hz: torque off \(milliseconds) ms after the device went mute")
+            outcome = (exitCode, report, milliseconds)
+            let latestWakeMilliseconds = (report["wake_latency_us"]?.objectValue?["max"]?.doubleValue ?? 0) / 1e3
+            if milliseconds > Self.sr1TorqueOffBoundMilliseconds && latestWakeMilliseconds > 2 && attempt < 3 {
+                print("the loop woke up to \(latestWakeMilliseconds) ms late (a host stall beyond the margin); retrying")
+                continue
+            }
+            break
         }
-        let (exitCode, report) = try XCTUnwrap(outcome)
+        let (exitCode, report, milliseconds) = try XCTUnwrap(outcome)
         XCTAssertEqual(exitCode, 1, "ended in a safety stop")
         let trips = try XCTUnwrap(report["safety_events"]?.arrayValue?.compactMap(\.objectValue))
         XCTAssertEqual(trips.first?["cause"]?.stringValue, "device_silent")
         XCTAssertEqual(trips.first?["stop_category"]?.integerValue, 1)
         XCTAssertEqual(trips.first?["value"]?.doubleValue, 3, "three silent cycles")
         XCTAssertTrue(trips.contains { $0["cause"]?.stringValue == "device_silent_too_long" && $0["stop_category"]?.integerValue == 0 })
-        // The device side: the host's commands still reach it; torque is off soon after the mute.
-        let device = try events(simulatorEvents)
-        let injectedAt = try XCTUnwrap(device.first { $0["event"]?.stringValue == "fault_injected" }?["unix_ns"]?.integerValue)
-        let off = try XCTUnwrap(device.first {
-            $0["event"]?.stringValue == "torque_off" && ($0["unix_ns"]?.integerValue ?? 0) > injectedAt
-        }?["unix_ns"]?.integerValue)
-        let milliseconds = Double(off - injectedAt) / 1e6
-        print("SR-1 over a PTY at 200 Hz: torque off \(milliseconds) ms after the device went mute")
-        // The host counts silence from the cycle that decoded the last frame (≤ 1 cycle after it
-        // arrived, and that frame came before the mute): Cat 0 ≤ 20 ms + 2 cycles after the mute,
-        // on the wire in that cycle; + 2 ms for the PTY and the scheduler.
-        XCTAssertLessThanOrEqual(milliseconds, 20 + 2 * 5 + 2)
+        XCTAssertLessThanOrEqual(milliseconds, Self.sr1TorqueOffBoundMilliseconds)
     }
+
+    /// The host counts silence from the cycle that decoded the last frame (≤ 1 cycle after it
+    /// arrived, and that frame came before the mute): Cat 0 ≤ 20 ms + 2 cycles after the mute, on
+    /// the wire in that cycle; + 2 ms for the PTY and the scheduler.
+    private static let sr1TorqueOffBoundMilliseconds = 20.0 + 2 * 5 + 2
 
     // MARK: SR-3
 
@@ -202,7 +208,15 @@ final class SafetyProcessTests: XCTestCase {
             let simulator = try startSimulator(name: "release-\(attempt)")
             let socket = "\(folder)/release-\(attempt).sock"
             let session = try startSession(robot: simulator.robot, socket: socket)
-            try waitUntilActive(socket, failing: false)
+            guard try waitUntilActive(socket, failing: attempt == 5) else {
+                // Refused at start-up or stopped before the e-stop (a stall during the set-up): no
+                // report to read; the session is ended and the attempt repeated.
+                _ = try? ProgramRun.run("rehabctl", ["stop", "--session", socket])
+                let output = session.readAllOutput(deadline: deadline(seconds: 10))
+                _ = session.waitForExit(deadline: deadline(seconds: 5))
+                print("attempt \(attempt) never became active (\(output.isEmpty ? "refused at start-up" : "stopped early")); again")
+                continue
+            }
             _ = try ProgramRun.run("rehabctl", ["estop", "--session", socket])
             usleep(600_000)  // the joint coasts to standstill with torque off
             let release = try ProgramRun.run("rehabctl", ["release", "--for", "0.3", "--session", socket])

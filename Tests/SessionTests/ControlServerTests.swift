@@ -8,14 +8,20 @@ import XCTest
 
 /// The control socket against a session in virtual time: what it answers before and after the loop.
 final class ControlServerTests: XCTestCase {
+    /// A started control socket for `harness`'s session, at a fresh path.
+    private func startServer(for harness: VirtualSessionHarness, exerciseName: String) throws -> (ControlServer, path: String) {
+        let path = NSTemporaryDirectory() + "rehabhost-control-\(UUID().uuidString.prefix(8)).sock"
+        let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
+                                       jointNames: harness.profile.joints.map(\.name), exerciseName: exerciseName,
+                                       modeNames: harness.session.availableModes.map(\.name))
+        server.start()
+        return (server, path)
+    }
+
     func testARequestBeforeTheLoopStartsIsQueuedForItsFirstCycleAndSaysSo() throws {
         let harness = try VirtualSessionHarness(durationSeconds: 1)
         try harness.session.prepare()
-        let path = NSTemporaryDirectory() + "rehabhost-control-\(UUID().uuidString.prefix(8)).sock"
-        let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
-                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "passive range of motion",
-                                       modeNames: harness.session.availableModes.map(\.name))
-        server.start()
+        let (server, path) = try startServer(for: harness, exerciseName: "passive range of motion")
         defer { server.stop() }
         var info = stat()
         XCTAssertEqual(stat(path, &info), 0)
@@ -50,11 +56,7 @@ final class ControlServerTests: XCTestCase {
         let harness = try VirtualSessionHarness(durationSeconds: 1, exercise: exercise)
         XCTAssertEqual(harness.session.availableModes.map(\.name), ["active_assist", "transparent", "passive"])
         try harness.session.prepare()
-        let path = NSTemporaryDirectory() + "rehabhost-mode-\(UUID().uuidString.prefix(8)).sock"
-        let server = try ControlServer(path: path, control: harness.session.control, statusBoard: harness.session.statusBoard,
-                                       jointNames: harness.profile.joints.map(\.name), exerciseName: "active-assist range of motion",
-                                       modeNames: harness.session.availableModes.map(\.name))
-        server.start()
+        let (server, path) = try startServer(for: harness, exerciseName: "active-assist range of motion")
         defer { server.stop() }
         let client = try UnixSocketConnection.connect(path: path)
         defer { client.close() }
