@@ -507,7 +507,7 @@ public final class TherapySession {
         finish()
         status.finished = true
         statusBoard.publish(status)
-        blackBox.sessionEnded(computation.supervisor)
+        blackBox.sessionEnded(transitions: computation.supervisor.transitions)
         writeBlackBox()
         var report = report()
         if let recorder {
@@ -533,7 +533,7 @@ public final class TherapySession {
 
     /// The cycle's frame to the black box and the recorder; new supervisor transitions to the recorder.
     private func handOver() {
-        blackBox.record(frame, supervisor: computation.supervisor)
+        blackBox.record(frame, transitions: computation.supervisor.transitions)
         guard let ring = telemetryRing else { return }
         handOverTransitions()
         ring.push(.cycle(frame))

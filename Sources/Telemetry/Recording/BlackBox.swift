@@ -56,15 +56,17 @@ public final class BlackBox: @unchecked Sendable {
 
     // MARK: The control loop's side
 
-    /// Records one cycle (skipped while a dump is pending).
-    public func record(_ frame: TelemetryFrame, supervisor: Supervisor) {
+    /// Records one cycle (skipped while a dump is pending). `transitions` is the supervisor's log,
+    /// kept with the dump when it freezes (the log alone: copying the whole supervisor every cycle
+    /// to read it once would cost a 700-byte copy and its retains).
+    public func record(_ frame: TelemetryFrame, transitions: [SupervisorTransition]) {
         guard phase.load(ordering: .acquiring) == Phase.recording.rawValue else { return }
         frames[head] = frame
         head = (head + 1) % capacity
         count = min(count + 1, capacity)
         if trigger != nil {
             remainingAfterTrigger -= 1
-            if remainingAfterTrigger <= 0 { freeze(supervisor) }
+            if remainingAfterTrigger <= 0 { freeze(transitions) }
         }
     }
 
@@ -76,13 +78,13 @@ public final class BlackBox: @unchecked Sendable {
     }
 
     /// The loop has ended: hand over a pending trigger now.
-    public func sessionEnded(_ supervisor: Supervisor) {
-        if trigger != nil && phase.load(ordering: .acquiring) == Phase.recording.rawValue { freeze(supervisor) }
+    public func sessionEnded(transitions: [SupervisorTransition]) {
+        if trigger != nil && phase.load(ordering: .acquiring) == Phase.recording.rawValue { freeze(transitions) }
     }
 
-    private func freeze(_ supervisor: Supervisor) {
+    private func freeze(_ transitions: [SupervisorTransition]) {
         frozenTransitions.removeAll(keepingCapacity: true)
-        frozenTransitions.append(contentsOf: supervisor.transitions)
+        frozenTransitions.append(contentsOf: transitions)
         phase.store(Phase.frozen.rawValue, ordering: .releasing)
     }
 
