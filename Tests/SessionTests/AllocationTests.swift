@@ -132,7 +132,14 @@ final class AllocationTests: XCTestCase {
             let before = rh_thread_allocations()
             let first = source.latestSample(at: MonotonicClock.now()).frameCounter
             var last: UInt32 = 0
-            for _ in 0..<200_000 { last = max(last, source.latestSample(at: .zero).frameCounter) }
+            // At least 200 000 reads, and on until a frame has arrived (the receiving thread may
+            // not have run yet on a busy 2-core machine), for at most 2 s.
+            let giveUp = MonotonicClock.now().advanced(byNanoseconds: 2_000_000_000)
+            var reads = 0
+            while reads < 200_000 || (last <= first && MonotonicClock.now() < giveUp) {
+                last = max(last, source.latestSample(at: .zero).frameCounter)
+                reads += 1
+            }
             result.value = (Int64(rh_thread_allocations() - before), first, last)
         }
         reader.join()
