@@ -473,8 +473,9 @@ public final class TherapySession {
                 if clock.now() < warmUpAt {
                     clock.sleep(until: warmUpAt)
                     rehearse(cycle: schedule.cycle, deadline: deadline)
-                    // The rest is spun: a second sleep would let the caches cool again, and on a VM
-                    // its wake-up costs as much CPU as the spin (measured: docs/performance.md, session G).
+                    // The rest is spun: a second sleep would let the caches cool again and wake up
+                    // late (27–47 µs on the development VM); the spin costs about one point of a
+                    // core at 1 kHz (docs/performance.md, session H).
                     spin = max(spin, warmUpNanoseconds)
                 }
             }
