@@ -7,11 +7,20 @@ Markdown table. Needs root (or rtprio/memlock limits) for SCHED_FIFO. Bounded: a
 RATES x REPEAT x 2 x DURATION seconds.
 
 usage: scripts/measure-timing.py [--duration 10] [--repeat 2] [--rates 1000,2000,4000] [--cpu N] [--rehabctl PATH]
+       scripts/measure-timing.py --exercises NAME,... [--warm-up-us 0,50] [--repeat 2] [--cpu N] [--rehabctl PATH]
 
 --cpu N pins the loop, the simulator and cyclictest to CPU N (use after `scripts/rt-tune.sh apply N`).
+
+--exercises (hardware/exercises names or paths) measures the therapy modes instead, at 1 kHz: for each
+exercise, `rehabctl bench --exercise` with each --warm-up-us value in turn (alternated, REPEAT
+rounds, a cyclictest before each round), on a shortened copy of the file (2 repetitions, or 10 s),
+and prints the medians per exercise and lead (docs/performance.md, session H). Runs that a safety
+stop ended early count up to the stop; the table says how many cycles each ran.
 """
 import argparse
 import json
+import os
+import tempfile
 import statistics
 import subprocess
 import sys
@@ -61,6 +70,63 @@ def fmt(value, digits=1):
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def shortened(exercise, directory):
+    """A copy of an exercise file with 2 repetitions (or 10 s), so that a run fits between host stalls."""
+    path = exercise if exercise.endswith(".json") else os.path.join("hardware", "exercises", exercise + ".json")
+    with open(path) as source:
+        definition = json.load(source)
+    if "repetitions" in definition:
+        definition["repetitions"] = 2
+    if "duration_s" in definition:
+        definition["duration_s"] = 10
+    copy = os.path.join(directory, os.path.basename(path))
+    with open(copy, "w") as target:
+        json.dump(definition, target)
+    return copy
+
+
+def measure_modes(args):
+    leads = [int(v) for v in args.warm_up_us.split(",")]
+    exercises = args.exercises.split(",")
+    runs = {(e, w): [] for e in exercises for w in leads}
+    cyclictests = []
+    pin = ["--cpu", str(args.cpu), "--simulator-cpu", str(args.cpu)] if args.cpu is not None else []
+    with tempfile.TemporaryDirectory() as directory:
+        copies = {e: shortened(e, directory) for e in exercises}
+        for round_index in range(args.repeat):
+            cyclictests.append(cyclictest(1000, 10, args.cpu))
+            for exercise in exercises:
+                for lead in leads:
+                    run = subprocess.run([args.rehabctl, "bench", "--exercise", copies[exercise], "--warm-up-us", str(lead), "--json"] + pin,
+                                         capture_output=True, text=True)
+                    try:
+                        report = json.loads(run.stdout)
+                    except ValueError:
+                        report = {}
+                    if "compute_us" in report:
+                        runs[(exercise, lead)].append(report)
+                    print(f"round {round_index + 1}: {exercise}, --warm-up-us {lead}: "
+                          + (f"{report['cycles']} cycles" if "cycles" in report else "refused before running"), file=sys.stderr)
+    print(f"cyclictest -m -p80 -i1000 -D10 before each round: p50/p99/max "
+          + "; ".join(f"{fmt(c['p50'], 0)}/{fmt(c['p99'], 0)}/{fmt(c['max'], 0)} µs" for c in cyclictests))
+    print("| exercise | --warm-up-us | compute p50 / p99 [µs] (p99 range) | supervisor p99 [µs] | wake p50 [µs] | rehearsal p50 [µs] | "
+          "control thread CPU | allocating cycles | cycles run |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for (exercise, lead), reports in runs.items():
+        if not reports:
+            print(f"| {exercise} | {lead} | — | — | — | — | — | — | refused before running |")
+            continue
+
+        def m(key, sub):
+            return median([r[key][sub] if r.get(key) else None for r in reports])
+        p99s = [r["compute_us"]["p99"] for r in reports]
+        cycles = " / ".join(str(r["cycles"]) + (f" ({r['latched_cause']})" if r.get("latched_cause") else "") for r in reports)
+        print(f"| {exercise} | {lead} | {fmt(m('compute_us', 'p50'), 2)} / {fmt(m('compute_us', 'p99'), 2)} "
+              f"({fmt(min(p99s), 2)}–{fmt(max(p99s), 2)}) | {fmt(m('supervisor_us', 'p99'), 2)} | {fmt(m('wake_latency_us', 'p50'), 2)} | "
+              f"{fmt(m('rehearsal_us', 'p50'), 2)} | {fmt(100 * median([r['control_thread_cpu_seconds_per_second'] for r in reports]))} % | "
+              f"{sum(r['allocating_cycles'] for r in reports)} | {cycles} |")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--duration", type=float, default=10)
@@ -68,7 +134,11 @@ def main():
     parser.add_argument("--rates", default="1000,2000,4000")
     parser.add_argument("--rehabctl", default=".build/release/rehabctl")
     parser.add_argument("--cpu", type=int, default=None)
+    parser.add_argument("--exercises", default=None)
+    parser.add_argument("--warm-up-us", default="0,50")
     args = parser.parse_args()
+    if args.exercises:
+        return measure_modes(args)
     rows = []
     for rate in [int(r) for r in args.rates.split(",")]:
         period = round(1e6 / rate)
