@@ -45,7 +45,7 @@ struct CycleComputation {
     let quickStopDecelerationRadiansPerSecondSquared: Double
     /// The modes this session may run on the exercised joint, the exercise's own first.
     let availableModes: [TherapyMode]
-    /// Mirror mode's settings (when the exercise has one); SR-15 then gates the reference every cycle.
+    /// Mirror mode's settings (when the exercise has one); SR-15 then gates the reference whenever mirror mode is in force.
     let mirror: Mirror?
     /// Only transparency uses the acceleration estimate: no filter work in the cycle otherwise.
     let estimatesAccelerations: Bool
@@ -148,14 +148,28 @@ struct CycleComputation {
     /// SR-1 … SR-19: the supervisor's verdict on this state (timed on its own by the session).
     mutating func evaluateSafety(_ input: Input, state: RobotState) -> SupervisorAction {
         var tracker: TrackerStatus?
+        var trackerGatesMotion = false
         if mirror != nil {
             if let sample = input.referenceSample { referenceSample = sample }
             tracker = referenceSample.trackerStatus(at: input.now)
+            trackerGatesMotion = dependsOnReference(requestedModeIndex: input.requestedModeIndex)
         }
         return supervisor.evaluate(
             .init(cycle: input.cycle, time: input.now, freshState: input.freshState, linkLost: input.linkLost, requests: input.requests,
-                  timing: input.timing, demandsMotion: demandsMotion, tracker: tracker, releaseHeld: input.releaseHeld),
+                  timing: input.timing, demandsMotion: demandsMotion, tracker: tracker, trackerGatesMotion: trackerGatesMotion,
+                  releaseHeld: input.releaseHeld),
             state: state)
+    }
+
+    /// SR-15 gates motion while mirror mode is in force, is asked for (a switch into it with an
+    /// untrustworthy reference stops the robot before the switch), or still blends out: its torque
+    /// is then part of the output. In the exercise's other modes the reference is not needed.
+    private func dependsOnReference(requestedModeIndex requested: Int) -> Bool {
+        func isMirror(_ index: Int) -> Bool {
+            guard availableModes.indices.contains(index), case .mirror = availableModes[index] else { return false }
+            return true
+        }
+        return isMirror(modeInForce) || isMirror(requested) || (modeBlendStart != nil && isMirror(modeBlendFrom))
     }
 
     /// Fills `actuation` with what `action` allows, clamped (SR-6), and records the cycle's metrics.

@@ -49,8 +49,9 @@ public final class TherapySession {
         public var telemetryRingSeconds = 4.0
         /// Told once, from the writer thread, when the recording fails (the session goes on).
         public var onRecordingFailure: (@Sendable (String) -> Void)?
-        /// Mirror mode's reference (a RehabRef stream, or a simulated one); required by that mode,
-        /// refused by the others. It gates motion through SR-15 from the first cycle.
+        /// Mirror mode's reference (a RehabRef stream, or a simulated one); required by an exercise
+        /// with a mirror block, refused by the others. It gates motion through SR-15 whenever mirror
+        /// mode is in force, asked for or blending out (from the first cycle when the exercise starts in it).
         public var reference: (any ReferenceSource)?
 
         public init(rateHertz: Double, durationSeconds: Double, exercise: RangeOfMotionExercise = RangeOfMotionExercise()) {
@@ -177,7 +178,7 @@ public final class TherapySession {
                 throw .invalidOptions(
                     "mirror speed \(mirror.maximumSpeedRadiansPerSecond) rad/s must be above 0 and at most \(0.8 * allowed) rad/s (80 % of the velocity trip or rated speed of \(joint.name), \(allowed) rad/s)")
             }
-            // SR-15: the reference gates motion like a tracker, from the first cycle.
+            // SR-15: the reference gates motion like a tracker while mirror mode is in force.
             supervisorConfiguration.trackerMaximumRmsErrorMillimeters = mirror.maximumRmsErrorMillimeters
             // A followed limb rarely reaches a range end exactly: within 10 % of the range counts.
             repetitionTolerance = 0.1 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians)

@@ -212,7 +212,8 @@ struct SupervisedSessionRun {
             status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
         }
         TerminationSignals.install()
-        // Mirror mode: the reference is received from before the session starts (SR-15 gates from the first cycle).
+        // Mirror mode: the reference is received from before the session starts (SR-15 gates from the
+        // first cycle when the exercise starts in mirror mode).
         var reference: ReferenceStreamReceiver?
         if let referencePort {
             do throws(TransportError) {

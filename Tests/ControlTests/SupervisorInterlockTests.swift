@@ -37,15 +37,15 @@ final class SupervisorInterlockTests: XCTestCase {
 
     @discardableResult
     private func step(
-        requests: OperatorRequests = [], demandsMotion: Bool = false, tracker: TrackerStatus? = nil,
+        requests: OperatorRequests = [], demandsMotion: Bool = false, tracker: TrackerStatus? = nil, trackerGatesMotion: Bool = true,
         hand: SIMD3<Double>? = nil, releaseHeld: Bool = false
     ) -> SupervisorAction {
         defer { cycle += 1 }
         robot.deviceTimeNanoseconds = cycle * period
         return supervisor.evaluate(
             .init(cycle: cycle, time: now, freshState: true, requests: requests,
-                  demandsMotion: JointList(count: 1, repeating: demandsMotion), tracker: tracker, trackedPositionMeters: hand,
-                  releaseHeld: releaseHeld),
+                  demandsMotion: JointList(count: 1, repeating: demandsMotion), tracker: tracker, trackerGatesMotion: trackerGatesMotion,
+                  trackedPositionMeters: hand, releaseHeld: releaseHeld),
             state: robot)
     }
 
@@ -194,6 +194,20 @@ final class SupervisorInterlockTests: XCTestCase {
     func testSR15WithoutATrackerDependentModeNoTrackerIsNeeded() {
         makeActive()
         XCTAssertEqual(step(tracker: nil), .move)
+    }
+
+    /// A tracker is configured (the exercise has a mirror block) but the mode in force does not
+    /// depend on it: a missing, stale or hidden sample stops nothing until a mode that does is asked for.
+    func testSR15AConfiguredTrackerGatesOnlyTheCyclesThatDependOnIt() {
+        makeActive(Self.configuration(tracker: 1.0), tracker: tracker())
+        for status in [nil, tracker(ageMilliseconds: 200), tracker(visible: false)] {
+            XCTAssertEqual(step(tracker: status, trackerGatesMotion: false), .move, "\(String(describing: status))")
+        }
+        XCTAssertNil(supervisor.latchedTrip)
+        guard case .decelerate = step(tracker: tracker(ageMilliseconds: 200), trackerGatesMotion: true) else {
+            return XCTFail("a stale tracker stops a mode that depends on it (Cat 1)")
+        }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .trackerStale)
     }
 
     func testSR16LeavingTheWorkspaceByMoreThan20MillimetersIsCat1() {

@@ -140,6 +140,44 @@ final class MirrorModeTests: XCTestCase {
         XCTAssertEqual(run.report.metrics.objectValue?["repetitions"]?.integerValue ?? 0, 0)
     }
 
+    /// SR-15 "for any mode that depends on the tracker": an exercise that starts passive with a
+    /// mirror block available runs without the reference; asking for mirror with no trustworthy
+    /// reference stops the robot (Cat 1) in the cycle that asks, before the mode changes.
+    func testWithoutAReferenceThePassiveModeOfAMirrorExerciseRunsAndASwitchToMirrorStopsCat1() throws {
+        var exercise = exercise(repetitions: 2)
+        exercise.mode = .passive
+        exercise.otherModes = [.mirror(mirror)]
+        for switchesToMirrorAt in [nil, 3.0] {
+            let limb = SimulatedReferenceLimb(mirror: mirror, cue: WaypointTrajectory(jointCount: 2, capacity: 1), joint: 0)
+            // The stream would start only long after the session: no frame ever arrives.
+            let stream = SimulatedReferenceStream(limb: limb, origin: MonotonicInstant(nanoseconds: 600_000_000_000))
+            let harness = try VirtualSessionHarness(
+                durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise, adjust: { $0.reference = stream })
+            try harness.session.prepare()
+            let start = harness.clock.now()
+            if let seconds = switchesToMirrorAt {
+                let index = try XCTUnwrap(harness.session.availableModes.firstIndex { $0.name == "mirror" })
+                let control = harness.session.control
+                harness.link.at(start.advanced(byNanoseconds: Int64(seconds * 1e9))) { control.requestMode(index) }
+            }
+            let report = harness.session.run()
+            harness.session.finish()
+            guard let seconds = switchesToMirrorAt else {
+                XCTAssertTrue(report.safetyEvents.isEmpty, "passive needs no reference: \(report.safetyEvents)")
+                XCTAssertEqual(report.metrics.objectValue?["repetitions"]?.integerValue, 2)
+                XCTAssertTrue(report.endedCleanly)
+                continue
+            }
+            let trip = try XCTUnwrap(report.safetyEvents.first, "asking for mirror without a reference stops the robot")
+            XCTAssertEqual(trip.cause, .trackerStale)
+            XCTAssertEqual(trip.category, .cat1)
+            let asked = start.advanced(byNanoseconds: Int64(seconds * 1e9))
+            XCTAssertGreaterThanOrEqual(trip.time, asked, "\(trip)")
+            XCTAssertLessThan(trip.time.nanoseconds(since: asked), harness.session.periodNanoseconds, "in the cycle that asks: \(trip)")
+            XCTAssertFalse(report.endedCleanly)
+        }
+    }
+
     func testAReferenceIsRequiredByMirrorAndRefusedByTheOtherModes() throws {
         XCTAssertThrowsError(try VirtualSessionHarness(exercise: exercise())) { error in
             XCTAssertTrue("\(error)".contains("mirror mode needs a reference source"), "\(error)")

@@ -99,6 +99,9 @@ public struct Supervisor: Sendable {
         public var demandsMotion: JointList<Bool>
         /// SR-15: the tracker's latest sample (nil: none yet); read only when a tracker gates motion.
         public var tracker: TrackerStatus?
+        /// SR-15 "for any mode that depends on the tracker": false while no such mode is in force,
+        /// asked for or blending out, so that the configured tracker interlock does not stop the other modes.
+        public var trackerGatesMotion: Bool
         /// SR-16: the tracked hand or end effector [m], when something tracks it.
         public var trackedPositionMeters: SIMD3<Double>?
         /// SR-18: an operator is holding `release` this cycle.
@@ -107,7 +110,8 @@ public struct Supervisor: Sendable {
         public init(
             cycle: Int64, time: MonotonicInstant, freshState: Bool, linkLost: Bool = false, requests: OperatorRequests = [],
             timing: LoopTimingMonitor.Violation? = nil, demandsMotion: JointList<Bool> = JointList(count: 0, repeating: false),
-            tracker: TrackerStatus? = nil, trackedPositionMeters: SIMD3<Double>? = nil, releaseHeld: Bool = false
+            tracker: TrackerStatus? = nil, trackerGatesMotion: Bool = true, trackedPositionMeters: SIMD3<Double>? = nil,
+            releaseHeld: Bool = false
         ) {
             self.cycle = cycle
             self.time = time
@@ -117,6 +121,7 @@ public struct Supervisor: Sendable {
             self.timing = timing
             self.demandsMotion = demandsMotion
             self.tracker = tracker
+            self.trackerGatesMotion = trackerGatesMotion
             self.trackedPositionMeters = trackedPositionMeters
             self.releaseHeld = releaseHeld
         }
@@ -301,7 +306,7 @@ public struct Supervisor: Sendable {
             pendingNonFiniteCommand = false
             worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .nonFiniteCommand))
         }
-        if let tracker {
+        if let tracker, input.trackerGatesMotion {
             worst = SafetyTrip.moreSevere(worst, tracker.evaluate(input.tracker))
         }
         if let workspace {
