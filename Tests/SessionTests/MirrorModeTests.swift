@@ -152,13 +152,22 @@ final class MirrorModeTests: XCTestCase {
             // The stream would start only long after the session: no frame ever arrives.
             let stream = SimulatedReferenceStream(limb: limb, origin: MonotonicInstant(nanoseconds: 600_000_000_000))
             let harness = try VirtualSessionHarness(
-                durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise, adjust: { $0.reference = stream })
+                durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise,
+                adjust: { $0.reference = stream; $0.holdsAfterFault = true })
             try harness.session.prepare()
             let start = harness.clock.now()
             if let seconds = switchesToMirrorAt {
                 let index = try XCTUnwrap(harness.session.availableModes.firstIndex { $0.name == "mirror" })
                 let control = harness.session.control
-                harness.link.at(start.advanced(byNanoseconds: Int64(seconds * 1e9))) { control.requestMode(index) }
+                func at(_ offset: Double, _ action: @escaping () -> Void) {
+                    harness.link.at(start.advanced(byNanoseconds: Int64((seconds + offset) * 1e9)), perform: action)
+                }
+                at(0) { control.requestMode(index) }
+                // Mirror is still asked for: the cause persists and the reset is refused; back to
+                // the exercise's own mode, the reset goes through (and ends the held session).
+                at(1) { control.post(.reset) }
+                at(1.5) { control.requestMode(0) }
+                at(2) { control.post(.reset) }
             }
             let report = harness.session.run()
             harness.session.finish()
@@ -174,7 +183,9 @@ final class MirrorModeTests: XCTestCase {
             let asked = start.advanced(byNanoseconds: Int64(seconds * 1e9))
             XCTAssertGreaterThanOrEqual(trip.time, asked, "\(trip)")
             XCTAssertLessThan(trip.time.nanoseconds(since: asked), harness.session.periodNanoseconds, "in the cycle that asks: \(trip)")
-            XCTAssertFalse(report.endedCleanly)
+            let reset = try XCTUnwrap(report.transitions.first { $0.from == .fault && $0.to == .idle }, "\(report.transitions)")
+            XCTAssertGreaterThanOrEqual(reset.time, asked.advanced(byNanoseconds: 2_000_000_000),
+                                        "not the reset while mirror was asked for, the one after the switch back: \(reset)")
         }
     }
 
