@@ -78,7 +78,8 @@ struct CycleComputation {
     private var stopVelocities: JointList<Double>
     private var stopBegan: MonotonicInstant?
     private var holding = false
-    private var activeSince: MonotonicInstant?
+    /// When the first moving cycle ran (the plan starts an enable ramp later).
+    private(set) var activeSince: MonotonicInstant?
     /// Where trajectory time 0 is (after the enable ramp, or at a resume).
     private var trajectoryOrigin = MonotonicInstant.zero
     /// Exercise time used up before the current plan (earlier plans, cut by pauses).

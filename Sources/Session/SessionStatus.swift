@@ -39,6 +39,8 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     public var computeMaxLastSecondNanoseconds: Int64 = 0
     /// The mode in force on the exercised joint: an index into the session's `availableModes`.
     public var modeInForce = 0
+    /// When the exercise's first moving cycle ran (its plan starts an enable ramp later); nil before.
+    public var exerciseStartedAt: MonotonicInstant?
     /// Deadlines missed so far.
     public var missedDeadlines: Int64 = 0
     public var rateHertz = 0.0

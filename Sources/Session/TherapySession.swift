@@ -745,6 +745,7 @@ public final class TherapySession {
         status.computeNanoseconds = frame.computeNanoseconds
         status.missedDeadlines = schedule.overruns
         status.modeInForce = computation.modeInForce
+        status.exerciseStartedAt = computation.activeSince
         secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
         secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
         if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {

@@ -337,20 +337,27 @@ struct SupervisedSessionRun {
 
 extension SupervisedSessionRun {
     /// Tells rehabsim's patient and limb when the exercise starts: a normal thread watches the status
-    /// board for the first `active` cycle and sends the cue start (after the enable ramp, when the plan begins).
+    /// board for the exercise's first moving cycle and sends the instant its plan begins (after the
+    /// enable ramp) on the shared CLOCK_MONOTONIC, so that however late this thread runs or the line
+    /// arrives, the cue keeps time with the plan.
     func startCue(socket: String, statusBoard: SnapshotBoard<SessionStatus>, rampSeconds: Double) {
         let name = command
         let thread = Thread {
+            var started: MonotonicInstant
             while true {
                 let status = statusBoard.snapshot()
                 if status.finished { return }
-                if status.state == .active { break }
+                if let at = status.exerciseStartedAt {
+                    started = at
+                    break
+                }
                 usleep(500)
             }
+            let cueStart = started.advanced(byNanoseconds: Int64(rampSeconds * 1e9))
             do {
                 let connection = try UnixSocketConnection.connect(path: socket)
                 defer { connection.close() }
-                guard connection.writeLine(JSONValue.object(["cue_start_in_ms": .number(rampSeconds * 1e3)]).serialized()),
+                guard connection.writeLine(JSONValue.object(["cue_start_at_ns": .int(Int(cueStart.nanoseconds))]).serialized()),
                     connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: Nanoseconds.perSecond))?.contains("\"ok\":true") == true
                 else {
                     Terminal.printError("rehabctl \(name): the simulator did not take the exercise's cue; its patient and limb rest")

@@ -41,6 +41,36 @@ final class RehabsimProcessTests: XCTestCase {
         XCTAssertEqual(SelfTest.identityProblems(identity, profile: profile), [])
     }
 
+    /// The patient's and the limb's cue over the control socket: in milliseconds from now, or at an
+    /// instant of CLOCK_MONOTONIC (what rehabctl sends: the plan's own start, however late the line).
+    func testTheCueStartIsTakenAsADelayOrAsAnInstantAndNonsenseIsRefused() throws {
+        let socket = NSTemporaryDirectory() + "rehabhost-cue-\(UUID().uuidString).sock"
+        _ = try startSimulator(["--control", socket])
+        let end = MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)
+        while !FileManager.default.fileExists(atPath: socket) && MonotonicClock.now() < end { usleep(2_000) }
+        let connection = try UnixSocketConnection.connect(path: socket)
+        defer { connection.close() }
+        func reply(to line: String) throws -> JSONObject {
+            XCTAssertTrue(connection.writeLine(line))
+            let text = try XCTUnwrap(connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 2 * Nanoseconds.perSecond)), line)
+            return try XCTUnwrap(JSONParser.parse(text).objectValue, text)
+        }
+        let inHalfASecond = MonotonicClock.now().advanced(byNanoseconds: 500_000_000).nanoseconds
+        let atInstant = try reply(to: "{\"cue_start_at_ns\": \(inHalfASecond)}")
+        XCTAssertEqual(atInstant["ok"]?.boolValue, true, "\(atInstant)")
+        let delay = try XCTUnwrap(atInstant["cue_start_in_ms"]?.doubleValue)
+        XCTAssertTrue(delay > 0 && delay <= 500, "the instant, seen from rehabsim's clock: \(delay) ms")
+        let inMilliseconds = try reply(to: "{\"cue_start_in_ms\": 250}")
+        XCTAssertEqual(inMilliseconds["ok"]?.boolValue, true, "\(inMilliseconds)")
+        XCTAssertEqual(inMilliseconds["cue_start_in_ms"]?.doubleValue ?? 0, 250, accuracy: 1e-6)
+        let twoHoursAhead = MonotonicClock.now().advanced(byNanoseconds: 7_200 * Nanoseconds.perSecond).nanoseconds
+        for bad in ["{\"cue_start_in_ms\": -1}", "{\"cue_start_at_ns\": \(twoHoursAhead)}", "{\"cue_start_at_ns\": \"soon\"}"] {
+            let refused = try reply(to: bad)
+            XCTAssertEqual(refused["ok"]?.boolValue, false, bad)
+            XCTAssertTrue(refused["error"]?.stringValue?.contains("cue_start_at_ns") == true, "\(refused)")
+        }
+    }
+
     func testLinkOptionMakesAStableSymlinkThatIsRemovedOnExit() throws {
         let link = NSTemporaryDirectory() + "rehabhost-link-\(UUID().uuidString)"
         let (process, path) = try startSimulator(["--link", link])

@@ -22,7 +22,6 @@ final class ReferenceSender: Sendable {
     private let socket: DatagramSocket
     private let periodNanoseconds: Int64
     private let state: Mutex<(limb: SimulatedReferenceLimb, condition: Condition)>
-    private let pendingCueStart = Mutex<Int64?>(nil)
 
     init(socket: DatagramSocket, limb: SimulatedReferenceLimb, rateHertz: Double) {
         self.socket = socket
@@ -34,9 +33,8 @@ final class ReferenceSender: Sendable {
 
     func set(_ condition: Condition) { state.withLock { $0.condition = condition } }
 
-    /// The cue (and the limb) starts `nanoseconds` from now.
-    func startCue(inNanoseconds nanoseconds: Int64) {
-        let start = MonotonicClock.now().advanced(byNanoseconds: nanoseconds)
+    /// The cue (and the limb) starts at `start`.
+    func startCue(at start: MonotonicInstant) {
         state.withLock { $0.limb.startCue(at: start) }
     }
 

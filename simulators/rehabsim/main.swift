@@ -124,16 +124,16 @@ func inject(_ words: [String]) -> Never {
 /// Live injections from the control socket, handed to the firmware loop; and the patient's cue start.
 final class LiveFaults: Sendable {
     private let queue = Mutex<[InjectedFault]>([])
-    private let cueStart = Mutex<Int64?>(nil)
+    private let cueStart = Mutex<MonotonicInstant?>(nil)
 
     func push(_ fault: InjectedFault) { queue.withLock { $0.append(fault) } }
 
     func take() -> [InjectedFault] { queue.withLock { faults in defer { faults.removeAll() }; return faults } }
 
-    /// The exercise starts in `nanoseconds`: the patient's cue begins then.
-    func startCue(inNanoseconds nanoseconds: Int64) { cueStart.withLock { $0 = nanoseconds } }
+    /// The exercise's plan begins at `start`: the patient's cue begins then.
+    func startCue(at start: MonotonicInstant) { cueStart.withLock { $0 = start } }
 
-    func takeCueStart() -> Int64? { cueStart.withLock { value in defer { value = nil }; return value } }
+    func takeCueStart() -> MonotonicInstant? { cueStart.withLock { value in defer { value = nil }; return value } }
 }
 
 func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults, reference: ReferenceSender?) {
@@ -142,14 +142,31 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
             guard let connection = listener.accept(timeoutMilliseconds: 1_000) else { continue }
             let worker = Thread {
                 while let line = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3_600 * Nanoseconds.perSecond)) {
-                    if let cue = (try? JSONParser.parse(line))?.objectValue?["cue_start_in_ms"] {
-                        guard let milliseconds = cue.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 else {
-                            connection.writeLine(JSONValue.object(["ok": false, "error": "cue_start_in_ms takes 0 to 3600000 ms"]).serialized())
+                    let request = (try? JSONParser.parse(line))?.objectValue
+                    if let cue = request?["cue_start_in_ms"] ?? request?["cue_start_at_ns"] {
+                        // In milliseconds from now, or at an instant of CLOCK_MONOTONIC (rehabctl's way:
+                        // the plan's own start, whenever the line arrives), within the hour ahead.
+                        let now = MonotonicClock.now()
+                        var start: MonotonicInstant?
+                        if request?["cue_start_in_ms"] != nil {
+                            if let milliseconds = cue.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 {
+                                start = now.advanced(byNanoseconds: Int64(milliseconds * 1e6))
+                            }
+                        } else if let nanoseconds = cue.integerValue {
+                            let instant = MonotonicInstant(nanoseconds: nanoseconds)
+                            if abs(instant.nanoseconds(since: now)) < 3_600 * Nanoseconds.perSecond { start = instant }
+                        }
+                        guard let start else {
+                            connection.writeLine(JSONValue.object([
+                                "ok": false, "error": "cue_start_in_ms takes 0 to 3600000 ms; cue_start_at_ns a CLOCK_MONOTONIC instant within an hour of now",
+                            ]).serialized())
                             continue
                         }
-                        live.startCue(inNanoseconds: Int64(milliseconds * 1e6))
-                        reference?.startCue(inNanoseconds: Int64(milliseconds * 1e6))
-                        connection.writeLine(JSONValue.object(["ok": true, "cue_start_in_ms": .number(milliseconds)]).serialized())
+                        live.startCue(at: start)
+                        reference?.startCue(at: start)
+                        connection.writeLine(JSONValue.object([
+                            "ok": true, "cue_start_in_ms": .number(Double(start.nanoseconds(since: now)) * 1e-6, significantDigits: 6),
+                        ]).serialized())
                         continue
                     }
                     if let kind = (try? JSONParser.parse(line))?.objectValue?["kind"]?.stringValue, kind.hasPrefix("reference_") {
@@ -388,9 +405,9 @@ func main() -> Never {
         let now = clock.now()
         let arrived = live.take()
         if !arrived.isEmpty { injector.add(arrived) }
-        if let delay = live.takeCueStart() {
-            device.patient?.startCue(at: now.advanced(byNanoseconds: delay))
-            if !quiet { Terminal.printError("rehabsim: the patient's cue starts in \(delay / 1_000_000) ms") }
+        if let start = live.takeCueStart() {
+            device.patient?.startCue(at: start)
+            if !quiet { Terminal.printError("rehabsim: the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms") }
         }
         device.advance(to: now)
         flushOutput()
