@@ -310,9 +310,12 @@ public final class TherapySession {
         var consecutive = 0
         var gap = 0
         var freshFromWait = false
-        var deadline = clock.now().advanced(byNanoseconds: periodNanoseconds)
+        // On the schedule the loop will keep: after a host stall it resumes at the next deadline
+        // ahead, as the loop does, instead of catching up in a burst that leaves the device (and,
+        // on a shared CPU, the simulator) no time to answer.
+        var schedule = LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
         for _ in 0..<limit {
-            clock.sleep(until: deadline)
+            clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
@@ -328,10 +331,10 @@ public final class TherapySession {
             // close would stop the exercise. A single late reply (common at 4 kHz) is no risk.
             consecutive = gap >= max(1, profile.safety.silenceCycles - 1) ? 0 : consecutive + 1
             if consecutive >= required { return check }
-            let next = deadline.advanced(byNanoseconds: periodNanoseconds)
+            let next = schedule.deadline(ofCycle: schedule.cycle + 1)
             guard device.sendHeartbeat(deadline: next) else { throw .transport(device.linkError!) }
             freshFromWait = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
-            deadline = next
+            schedule.advance(finishedAt: clock.now())
         }
         throw .notReady(
             port: device.name,
@@ -359,15 +362,16 @@ public final class TherapySession {
     /// once a fresh state shows the device enabled, without a fault, its watchdog unexpired.
     private func deviceAnswersEnabled() -> Bool {
         let allOff = JointList(count: profile.joints.count, repeating: JointActuation.off)
-        var deadline = clock.now()
+        var schedule = LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
         for _ in 0..<10 {
-            deadline = deadline.advanced(byNanoseconds: periodNanoseconds)
+            let deadline = schedule.currentDeadline
             guard device.send(allOff, now: clock.now(), deadline: deadline) else { return false }
             if device.waitForState(until: min(clock.now().advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), deadline)) {
                 let condition = device.latestState.condition
                 return condition.contains(.enabled) && !condition.contains(.watchdogExpired) && !condition.contains(.fault)
             }
             clock.sleep(until: deadline)
+            schedule.advance(finishedAt: clock.now())
         }
         return false
     }
@@ -390,21 +394,22 @@ public final class TherapySession {
         let bound = Int(Double(profile.joints.count) * 0.55 * options.rateHertz) + 10
         var fresh = true
         var command = JointList(count: profile.joints.count, repeating: JointActuation.off)
-        var deadline = clock.now().advanced(byNanoseconds: periodNanoseconds)
+        // On the loop's schedule: after a host stall, the next deadline ahead (no burst of cycles).
+        var schedule = LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
         for _ in 0..<bound {
-            clock.sleep(until: deadline)
+            clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
             let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &command)
             // Through the exercise's clamp (SR-6), whose slew limit then goes on from the test's last command.
             let outcome = computation.clamp.apply(to: &command, measured: device.latestState.joints)
-            let next = deadline.advanced(byNanoseconds: periodNanoseconds)
+            let next = schedule.deadline(ofCycle: schedule.cycle + 1)
             guard !outcome.foundNonFinite, device.send(command, now: now, deadline: next) else {
                 throw .transport(device.linkError ?? .deviceGone(path: device.name, reason: "the link failed during the direction test"))
             }
             fresh = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
-            deadline = next
+            schedule.advance(finishedAt: clock.now())
             switch verdict {
             case .running:
                 continue

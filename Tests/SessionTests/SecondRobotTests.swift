@@ -62,6 +62,19 @@ final class DirectionTestStallTests: XCTestCase {
         XCTAssertTrue(report.humanSummary().contains("direction test (SR-17): started again 1× after a short stall"), report.humanSummary())
     }
 
+    /// A host stall shorter than the device watchdog, while a joint is watched or pushed: the test
+    /// resumes on its schedule at the next deadline ahead, and the replies that came in meanwhile
+    /// count. (It used to run the missed cycles back to back, with no time for the device to answer,
+    /// and take that burst for the device falling silent.)
+    func testAStallShorterThanTheWatchdogNeitherRefusesNorRepeatsTheDirectionTest() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 2)
+        let clock = harness.clock
+        harness.link.at(clock.now().advanced(byNanoseconds: 600_000_000)) { clock.advance(byNanoseconds: 12_000_000) }
+        XCTAssertNoThrow(try harness.session.prepare())
+        XCTAssertEqual(harness.session.directionCheckRepeats, 0)
+        harness.session.finish()
+    }
+
     func testAHostStallDuringTheDirectionTestIsNamedAsSuch() throws {
         let harness = try VirtualSessionHarness(durationSeconds: 2)
         let clock = harness.clock
