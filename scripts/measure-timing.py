@@ -52,13 +52,16 @@ def cyclictest(period_us, duration, cpu):
     return {"p50": quantile(0.5), "p99": quantile(0.99), "p999": quantile(0.999), "max": maximum}
 
 
-def bench(rehabctl, rate, duration, reply_wait, cpu):
+def bench(rehabctl, cpu, options):
+    """`rehabctl bench --json` with `options`; None when it was refused before running (e.g. the link pre-flight)."""
     pin = ["--cpu", str(cpu), "--simulator-cpu", str(cpu)] if cpu is not None else []
-    run = subprocess.run([rehabctl, "bench", "--rate", str(rate), "--duration", str(duration), "--json",
-                          "--reply-wait", reply_wait] + pin, capture_output=True, text=True)
-    report = json.loads(run.stdout)
+    run = subprocess.run([rehabctl, "bench", "--json"] + options + pin, capture_output=True, text=True)
+    try:
+        report = json.loads(run.stdout)
+    except ValueError:
+        return None
     report["exit_code"] = run.returncode
-    return report if "cycles" in report else None  # refused before running (e.g. the link pre-flight)
+    return report if "cycles" in report else None
 
 
 def median(values):
@@ -90,23 +93,17 @@ def measure_modes(args):
     exercises = args.exercises.split(",")
     runs = {(e, w): [] for e in exercises for w in leads}
     cyclictests = []
-    pin = ["--cpu", str(args.cpu), "--simulator-cpu", str(args.cpu)] if args.cpu is not None else []
     with tempfile.TemporaryDirectory() as directory:
         copies = {e: shortened(e, directory) for e in exercises}
         for round_index in range(args.repeat):
             cyclictests.append(cyclictest(1000, 10, args.cpu))
             for exercise in exercises:
                 for lead in leads:
-                    run = subprocess.run([args.rehabctl, "bench", "--exercise", copies[exercise], "--warm-up-us", str(lead), "--json"] + pin,
-                                         capture_output=True, text=True)
-                    try:
-                        report = json.loads(run.stdout)
-                    except ValueError:
-                        report = {}
-                    if "compute_us" in report:
+                    report = bench(args.rehabctl, args.cpu, ["--exercise", copies[exercise], "--warm-up-us", str(lead)])
+                    if report is not None:
                         runs[(exercise, lead)].append(report)
                     print(f"round {round_index + 1}: {exercise}, --warm-up-us {lead}: "
-                          + (f"{report['cycles']} cycles" if "cycles" in report else "refused before running"), file=sys.stderr)
+                          + (f"{report['cycles']} cycles" if report else "refused before running"), file=sys.stderr)
     print(f"cyclictest -m -p80 -i1000 -D10 before each round: p50/p99/max "
           + "; ".join(f"{fmt(c['p50'], 0)}/{fmt(c['p99'], 0)}/{fmt(c['max'], 0)} µs" for c in cyclictests))
     print("| exercise | --warm-up-us | compute p50 / p99 [µs] (p99 range) | supervisor p99 [µs] | wake p50 [µs] | rehearsal p50 [µs] | "
@@ -146,13 +143,13 @@ def main():
         refused = 0
         for _ in range(args.repeat):
             ct.append(cyclictest(period, int(args.duration), args.cpu))
-            report = bench(args.rehabctl, rate, args.duration, "cycle", args.cpu)
+            report = bench(args.rehabctl, args.cpu, ["--rate", str(rate), "--duration", str(args.duration), "--reply-wait", "cycle"])
             if report is None:
                 refused += 1
             else:
                 bb.append(report)
             if rate == 1000:
-                report = bench(args.rehabctl, rate, args.duration, "next-wake", args.cpu)
+                report = bench(args.rehabctl, args.cpu, ["--rate", str(rate), "--duration", str(args.duration), "--reply-wait", "next-wake"])
                 if report is not None:
                     nw.append(report)
         rows.append((rate, period, ct, bb, nw, refused))

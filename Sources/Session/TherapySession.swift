@@ -310,10 +310,7 @@ public final class TherapySession {
         var consecutive = 0
         var gap = 0
         var freshFromWait = false
-        // On the schedule the loop will keep: after a host stall it resumes at the next deadline
-        // ahead, as the loop does, instead of catching up in a burst that leaves the device (and,
-        // on a shared CPU, the simulator) no time to answer.
-        var schedule = LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
+        var schedule = startUpSchedule()
         for _ in 0..<limit {
             clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()
@@ -358,11 +355,18 @@ public final class TherapySession {
         }
     }
 
+    /// The start-up checks' cycles, from one period from now, on the schedule the loop keeps: after a
+    /// host stall they resume at the next deadline ahead instead of catching up in a burst that leaves
+    /// the device (and, on a shared CPU, the simulator) no time to answer.
+    private func startUpSchedule() -> LoopSchedule {
+        LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
+    }
+
     /// Up to 10 cycles of all-off commands (they feed the device's watchdog; heartbeats do not): true
     /// once a fresh state shows the device enabled, without a fault, its watchdog unexpired.
     private func deviceAnswersEnabled() -> Bool {
         let allOff = JointList(count: profile.joints.count, repeating: JointActuation.off)
-        var schedule = LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
+        var schedule = startUpSchedule()
         for _ in 0..<10 {
             let deadline = schedule.currentDeadline
             guard device.send(allOff, now: clock.now(), deadline: deadline) else { return false }
@@ -394,8 +398,7 @@ public final class TherapySession {
         let bound = Int(Double(profile.joints.count) * 0.55 * options.rateHertz) + 10
         var fresh = true
         var command = JointList(count: profile.joints.count, repeating: JointActuation.off)
-        // On the loop's schedule: after a host stall, the next deadline ahead (no burst of cycles).
-        var schedule = LoopSchedule(start: clock.now().advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
+        var schedule = startUpSchedule()
         for _ in 0..<bound {
             clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()

@@ -136,6 +136,21 @@ final class LiveFaults: Sendable {
     func takeCueStart() -> MonotonicInstant? { cueStart.withLock { value in defer { value = nil }; return value } }
 }
 
+/// When a cue line asks the cue to start: `cue_start_in_ms` from `now`, or `cue_start_at_ns`, an
+/// instant of CLOCK_MONOTONIC (rehabctl's way: the plan's own start, however late the line arrives)
+/// within an hour of `now`; nil for anything else.
+func cueStart(_ request: JSONObject, now: MonotonicInstant) -> MonotonicInstant? {
+    if let milliseconds = request["cue_start_in_ms"]?.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 {
+        return now.advanced(byNanoseconds: Int64(milliseconds * 1e6))
+    }
+    if let nanoseconds = request["cue_start_at_ns"]?.integerValue,
+        abs(MonotonicInstant(nanoseconds: nanoseconds).nanoseconds(since: now)) < 3_600 * Nanoseconds.perSecond
+    {
+        return MonotonicInstant(nanoseconds: nanoseconds)
+    }
+    return nil
+}
+
 func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults, reference: ReferenceSender?) {
     let thread = Thread {
         while true {
@@ -143,20 +158,9 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
             let worker = Thread {
                 while let line = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3_600 * Nanoseconds.perSecond)) {
                     let request = (try? JSONParser.parse(line))?.objectValue
-                    if let cue = request?["cue_start_in_ms"] ?? request?["cue_start_at_ns"] {
-                        // In milliseconds from now, or at an instant of CLOCK_MONOTONIC (rehabctl's way:
-                        // the plan's own start, whenever the line arrives), within the hour ahead.
+                    if let request, request["cue_start_in_ms"] != nil || request["cue_start_at_ns"] != nil {
                         let now = MonotonicClock.now()
-                        var start: MonotonicInstant?
-                        if request?["cue_start_in_ms"] != nil {
-                            if let milliseconds = cue.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 {
-                                start = now.advanced(byNanoseconds: Int64(milliseconds * 1e6))
-                            }
-                        } else if let nanoseconds = cue.integerValue {
-                            let instant = MonotonicInstant(nanoseconds: nanoseconds)
-                            if abs(instant.nanoseconds(since: now)) < 3_600 * Nanoseconds.perSecond { start = instant }
-                        }
-                        guard let start else {
+                        guard let start = cueStart(request, now: now) else {
                             connection.writeLine(JSONValue.object([
                                 "ok": false, "error": "cue_start_in_ms takes 0 to 3600000 ms; cue_start_at_ns a CLOCK_MONOTONIC instant within an hour of now",
                             ]).serialized())
@@ -169,7 +173,7 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
                         ]).serialized())
                         continue
                     }
-                    if let kind = (try? JSONParser.parse(line))?.objectValue?["kind"]?.stringValue, kind.hasPrefix("reference_") {
+                    if let kind = request?["kind"]?.stringValue, kind.hasPrefix("reference_") {
                         let known = ReferenceSender.Condition.allCases.map { "reference_" + $0.rawValue }
                         guard let reference, let condition = ReferenceSender.Condition(rawValue: String(kind.dropFirst("reference_".count))) else {
                             let error = reference == nil ? "no reference stream (start rehabsim with --reference-to)" : "unknown \(kind); known: \(known.joined(separator: ", "))"
