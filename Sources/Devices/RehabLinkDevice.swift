@@ -41,6 +41,7 @@ public final class RehabLinkDevice: ControlledDevice {
     private var lastCommandWrittenAt = MonotonicInstant.zero
     private var lastStateSequence: UInt16?
     private var deviceClock = WrappingCounterExtender()
+    private var clockMapping = DeviceClockMapping()
     private var encoderCounters: JointList<WrappingCounterExtender>
     private var wireCommand: JointList<WireJointCommand>
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
@@ -194,6 +195,12 @@ public final class RehabLinkDevice: ControlledDevice {
             WireJointCommand(mode: .torque, torqueMillinewtonMeters: milli(command.torqueNewtonMeters))
         case .velocity:
             WireJointCommand(mode: .velocity, velocityMicroradiansPerSecond: micro(command.velocityRadiansPerSecond))
+        case .hold:
+            // RehabLink's impedance mode: K·(q_d − q) + D·(0 − q̇), evaluated by the firmware.
+            WireJointCommand(
+                mode: .impedance, positionMicroradians: micro(command.positionRadians),
+                stiffnessMillinewtonMetersPerRadian: milli(command.stiffnessNewtonMetersPerRadian),
+                dampingMillinewtonMeterSecondsPerRadian: milli(command.dampingNewtonMeterSecondsPerRadian))
         }
     }
 
@@ -315,6 +322,8 @@ public final class RehabLinkDevice: ControlledDevice {
         state.deviceFaultCode = report.faultCode.rawValue
         state.deviceTimeNanoseconds = deviceClock.extend(report.deviceTimeMicroseconds) &* Nanoseconds.perMicrosecond
         state.receivedAt = now
+        state.sampledAt = clockMapping.sampledAt(deviceTimeNanoseconds: state.deviceTimeNanoseconds, receivedAt: now)
+        state.isValid = true
         latestState = state
         if let command = lastCommandSequence, report.commandSequence == command {
             lastRoundTripNanoseconds = now.nanoseconds(since: lastCommandWrittenAt)

@@ -50,7 +50,12 @@ public struct DeviceSection: Sendable, Equatable {
 
 /// Control loop defaults.
 public struct ControlSection: Sendable, Equatable {
+    /// The loop rate a session runs at unless told otherwise…
     public var rateHertz: Double
+    /// …and the range a session may choose from (`--rate`): what the device and its watchdog sustain
+    /// (SR-14: the watchdog covers at least 4 periods at the lowest rate).
+    public var minimumRateHertz: Double
+    public var maximumRateHertz: Double
     /// Gains ramp from 0 to full over this time after enable (SR-5).
     public var enableRampSeconds: Double
     /// Deceleration of a Cat 1 stop.
@@ -59,10 +64,10 @@ public struct ControlSection: Sendable, Equatable {
 
 /// Safety thresholds (SAFETY.md); defaults are engineering proposals, see docs/safety.md.
 public struct SafetySection: Sendable, Equatable {
-    /// SR-1: cycles without a valid state frame before a Cat 1 stop.
-    public var silenceCycles: Int
-    /// SR-1: silence after which torque is removed (Cat 0).
-    public var silenceTorqueOffNanoseconds: Int64
+    /// SR-1 POOR: FAIR for more than this share of the last 5 s pauses (Cat 2); at most the default.
+    public var linkPoorFairShare: Double
+    /// SR-1 POOR: more FAIR episodes than this within 10 s pauses (Cat 2); at most the default.
+    public var linkPoorFairEpisodes: Int
     /// SR-13: a Cat 1 stop not at standstill after this becomes Cat 0.
     public var stopDeadlineNanoseconds: Int64
     /// Below this speed on every joint a joint counts as standing still.
@@ -86,10 +91,6 @@ public struct SafetySection: Sendable, Equatable {
     public var encoderJumpSpeedFactor: Double
     /// SR-10: a bit-identical encoder reading for this long while motion is commanded → Cat 1.
     public var frozenEncoderNanoseconds: Int64
-    /// SR-14: overruns in a row, late cycles per second [%], and the longest gap allowed.
-    public var loopOverrunsInARow: Int
-    public var loopLatePercentPerSecond: Double
-    public var loopGapNanoseconds: Int64
     /// SR-18: patient release only below this speed on every joint.
     public var releaseStandstillRadiansPerSecond: Double
 }

@@ -1,3 +1,4 @@
+import Control
 import Primitives
 import StrictJSON
 
@@ -58,6 +59,11 @@ public enum HardwareProfileLoader {
             }
         }
         root.finish()
+        if let device, let control, let problem = LinkQualityLimits.coverageProblem(
+            periodNanoseconds: Nanoseconds.period(rateHertz: control.minimumRateHertz), watchdogNanoseconds: device.watchdogPeriodNanoseconds)
+        {
+            issues.add("control.rate_min_hz", problem)
+        }
         if let safety, joints.count == (object["joints"]?.arrayValue?.count ?? -1) {
             crossCheck(safety: safety, joints: joints, issues: issues)
         }
@@ -118,10 +124,18 @@ public enum HardwareProfileLoader {
         var r = reader
         defer { r.finish() }
         let rate = r.number("rate_hz", unit: "Hz", in: 1...10_000)
+        let minimumRate = r.number("rate_min_hz", unit: "Hz", in: 1...10_000)
+        let maximumRate = r.number("rate_max_hz", unit: "Hz", in: 1...10_000)
         let ramp = r.number("enable_ramp_s", unit: "s", in: 0.5...5)
         let quickStop = r.number("quick_stop_deceleration_rad_per_s2", unit: "rad/s²", in: 1...1_000)
-        guard let rate, let ramp, let quickStop else { return nil }
-        return ControlSection(rateHertz: rate, enableRampSeconds: ramp, quickStopDecelerationRadiansPerSecondSquared: quickStop)
+        guard let rate, let minimumRate, let maximumRate, let ramp, let quickStop else { return nil }
+        guard minimumRate <= rate, rate <= maximumRate else {
+            r.report("rate_hz", "\(format(rate)) Hz lies outside rate_min_hz … rate_max_hz (\(format(minimumRate)) … \(format(maximumRate)) Hz)")
+            return nil
+        }
+        return ControlSection(
+            rateHertz: rate, minimumRateHertz: minimumRate, maximumRateHertz: maximumRate, enableRampSeconds: ramp,
+            quickStopDecelerationRadiansPerSecondSquared: quickStop)
     }
 
     private static func parseSafety(_ reader: FieldReader) -> SafetySection? {
@@ -129,8 +143,12 @@ public enum HardwareProfileLoader {
         defer { r.finish() }
         // Ranges: the SAFETY.md defaults are the loosest values allowed; a profile may only tighten
         // them, except where the device's rating bounds a looser value (checked in `crossCheck`).
-        let silenceCycles = r.integer("silence_cat1_cycles", unit: "cycles", in: 1...3)
-        let silenceTorqueOff = r.number("silence_cat0_ms", unit: "ms", in: 1...20)
+        // SR-1's ages and gaps are derived from the device watchdog and the loop period (never written
+        // down as cycles); only POOR's two calibrated numbers may be tightened here.
+        let poorShare = r.number(
+            "link_poor_fair_share_percent", unit: "%", in: 1...(LinkQualityLimits.defaultPoorFairShare * 100), required: false)
+        let poorEpisodes = r.integer(
+            "link_poor_fair_episodes_per_10_s", unit: "episodes", in: 1...Int64(LinkQualityLimits.defaultPoorEpisodes), required: false)
         let stopDeadline = r.number("stop_deadline_ms", unit: "ms", in: 10...200)
         let standstill = r.number("standstill_velocity_rad_per_s", unit: "rad/s", in: 0.001...0.02)
         let slew = r.number("torque_slew_limit_nm_per_s", unit: "N·m/s", positive: true)
@@ -143,16 +161,13 @@ public enum HardwareProfileLoader {
         let dwell = r.number("interaction_dwell_ms", unit: "ms", in: 5...50)
         let jump = r.number("encoder_jump_speed_factor", unit: "(× rated speed × elapsed time)", in: 2...10)
         let frozen = r.number("frozen_encoder_ms", unit: "ms", in: 20...200)
-        let overruns = r.integer("loop_overruns_in_a_row", unit: "cycles", in: 1...5)
-        let late = r.number("loop_late_percent_per_s", unit: "%", in: 0.1...1)
-        let gap = r.number("loop_gap_ms", unit: "ms", in: 1...10)
         let release = r.number("release_standstill_rad_per_s", unit: "rad/s", in: 0.005...0.1)
-        guard let silenceCycles, let silenceTorqueOff, let stopDeadline, let standstill, let slew, let estop, let margin,
-            let beyond, let inward, let velocityTrip, let velocityCycles, let dwell, let jump, let frozen, let overruns,
-            let late, let gap, let release
+        guard let stopDeadline, let standstill, let slew, let estop, let margin, let beyond, let inward, let velocityTrip,
+            let velocityCycles, let dwell, let jump, let frozen, let release
         else { return nil }
         return SafetySection(
-            silenceCycles: Int(silenceCycles), silenceTorqueOffNanoseconds: Int64(silenceTorqueOff * 1e6),
+            linkPoorFairShare: poorShare.map { $0 / 100 } ?? LinkQualityLimits.defaultPoorFairShare,
+            linkPoorFairEpisodes: poorEpisodes.map { Int($0) } ?? LinkQualityLimits.defaultPoorEpisodes,
             stopDeadlineNanoseconds: Int64(stopDeadline * 1e6), standstillVelocityRadiansPerSecond: standstill,
             torqueSlewLimitNewtonMetersPerSecond: slew, emergencyStopCategory: Int(estop),
             softLimitMarginRadians: Units.radians(fromDegrees: margin),
@@ -160,8 +175,7 @@ public enum HardwareProfileLoader {
             inwardSpeedPastSoftLimitRadiansPerSecond: Units.radians(fromDegrees: inward),
             velocityTripRadiansPerSecond: velocityTrip, velocityTripCycles: Int(velocityCycles),
             interactionDwellNanoseconds: Int64(dwell * 1e6), encoderJumpSpeedFactor: jump,
-            frozenEncoderNanoseconds: Int64(frozen * 1e6), loopOverrunsInARow: Int(overruns), loopLatePercentPerSecond: late,
-            loopGapNanoseconds: Int64(gap * 1e6), releaseStandstillRadiansPerSecond: release)
+            frozenEncoderNanoseconds: Int64(frozen * 1e6), releaseStandstillRadiansPerSecond: release)
     }
 
     /// Checks that need the safety section and the joints together: looser-than-default values

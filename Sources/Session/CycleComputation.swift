@@ -16,10 +16,14 @@ struct CycleComputation {
     struct Input {
         var cycle: Int64
         var now: MonotonicInstant
+        /// A new valid state arrived since the last cycle (the interlocks evaluate it once).
         var freshState: Bool
+        /// SR-1/SR-5: now − when the newest state was sampled [ns] (`Int64.max` before any).
+        var stateAgeNanoseconds: Int64
+        /// SR-14: deadlines missed since the previous cycle.
+        var lateCycles: Int
         var linkLost: Bool
         var requests: OperatorRequests
-        var timing: LoopTimingMonitor.Violation?
         var releaseHeld: Bool
         /// The mode the operator asked for: an index into `availableModes`.
         var requestedModeIndex: Int
@@ -27,10 +31,20 @@ struct CycleComputation {
         var referenceSample: ReferenceSample?
     }
 
-    /// What the session does with a cycle's result besides sending `actuation`.
+    /// What goes on the wire this cycle (SR-4, SR-5): decided here, carried out by the session.
+    enum Transmission: Equatable {
+        /// `actuation`, computed this cycle from a state within SR-1's GOOD age (or a stop).
+        case command
+        /// No command: the device cannot take commands (disabled, watchdog latched). Asks for a state;
+        /// does not feed the watchdog.
+        case heartbeat
+        /// The operator's reset of a device fault: DISABLE if enabled, FAULT_RESET, then a heartbeat.
+        case faultReset
+    }
+
+    /// What the session does with a cycle's result.
     struct Outcome {
-        /// The operator's reset of a device fault (FAULT_RESET goes out instead of the command).
-        var resetsDevice: Bool
+        var transmission: Transmission
         /// The plan is used up (or nothing is left to resume): post a stop (Cat 1, the normal end).
         var postsStop: Bool
     }
@@ -87,6 +101,12 @@ struct CycleComputation {
     private var resumeBlendFrom: JointList<Double>
     private var resumeBlendStart: MonotonicInstant?
     private var stopPosted = false
+    /// SR-1 FAIR/POOR: the plan's clock is frozen and active torque fades to a passive hold; the time
+    /// of the previous moving cycle (the freeze moves the plan's origin on by the time between them).
+    private var degraded = false
+    private var planFrozen = false
+    private var fadingInAfterDegradation = false
+    private var previousMoveTime: MonotonicInstant?
     private var reachedUpperEnd = false
     /// Assist-as-needed state (when the exercise has an active-assist mode).
     private var assistance: AssistAsNeeded?
@@ -156,8 +176,8 @@ struct CycleComputation {
             trackerGatesMotion = dependsOnReference(requestedModeIndex: input.requestedModeIndex)
         }
         return supervisor.evaluate(
-            .init(cycle: input.cycle, time: input.now, freshState: input.freshState, linkLost: input.linkLost, requests: input.requests,
-                  timing: input.timing, demandsMotion: demandsMotion, tracker: tracker, trackerGatesMotion: trackerGatesMotion,
+            .init(cycle: input.cycle, time: input.now, freshState: input.freshState, stateAgeNanoseconds: input.stateAgeNanoseconds,
+                  lateCycles: input.lateCycles, linkLost: input.linkLost, requests: input.requests, demandsMotion: demandsMotion, tracker: tracker, trackerGatesMotion: trackerGatesMotion,
                   releaseHeld: input.releaseHeld),
             state: state)
     }
@@ -173,24 +193,61 @@ struct CycleComputation {
         return isMirror(modeInForce) || isMirror(requested) || (modeBlendStart != nil && isMirror(modeBlendFrom))
     }
 
-    /// Fills `actuation` with what `action` allows, clamped (SR-6), and records the cycle's metrics.
+    /// Fills `actuation` with what `action` allows, clamped (SR-6), records the cycle's metrics, and
+    /// chooses what goes on the wire.
     mutating func command(for action: SupervisorAction, input: Input, state: RobotState) -> Outcome {
         let resetsDevice = supervisor.takeDeviceFaultResetRequest()
         if estimatesAccelerations { estimateAccelerations(state: state) }
+        let grade = supervisor.link.grade
+        degraded = grade == .fair || grade == .poor
         var postsStop = false
         fillActuation(for: action, input: input, state: state, postsStop: &postsStop)
-        let outcome = clamp.apply(to: &actuation, measured: state.joints)
+        let stateIsCurrent = input.stateAgeNanoseconds <= supervisor.configuration.link.goodAgeNanoseconds
+        if !stateIsCurrent { holdLocally(for: action) }
+        let outcome = clamp.apply(to: &actuation, measured: state.joints, degraded: degraded)
         if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
         metrics.recordTorques(actuation)
-        return Outcome(resetsDevice: resetsDevice, postsStop: postsStop)
+        return Outcome(transmission: Self.transmission(resetsDevice: resetsDevice, device: state.condition), postsStop: postsStop)
+    }
+
+    /// SR-5: a torque is computed only from a state within SR-1's GOOD age. With an older one, a
+    /// moving or holding cycle sends the device a local hold instead (its own impedance loop around
+    /// the frozen target, at half the joint's stiffness), which depends on nothing old and keeps the
+    /// watchdog fed: a heartbeat would let a link that is merely slow (replies 5 ms late) starve the
+    /// watchdog into a Cat 0. No old set-point is sent again.
+    private mutating func holdLocally(for action: SupervisorAction) {
+        switch action {
+        case .move, .hold:
+            for joint in 0..<actuation.count {
+                let gains = controller.joints[joint]
+                actuation[joint] = .hold(
+                    atRadians: target.positions[joint], stiffnessNewtonMetersPerRadian: gains.stiffnessNewtonMetersPerRadian / 2,
+                    dampingNewtonMeterSecondsPerRadian: gains.dampingNewtonMeterSecondsPerRadian / 2)
+            }
+        case .decelerate, .torqueOff, .release:
+            // Stops and the patient release do not depend on the measured state.
+            break
+        }
+    }
+
+    /// What goes on the wire (SR-4): the reset's sequence on the operator's request; heartbeats to a
+    /// device that cannot take commands (disabled, watchdog latched), so its state keeps arriving;
+    /// otherwise this cycle's command.
+    static func transmission(resetsDevice: Bool, device: DeviceCondition) -> Transmission {
+        if resetsDevice { return .faultReset }
+        guard device.contains(.enabled) && !device.contains(.watchdogExpired) else { return .heartbeat }
+        return .command
     }
 
     /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
     private mutating func fillActuation(for action: SupervisorAction, input: Input, state: RobotState, postsStop: inout Bool) {
         let now = input.now
         for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
-        if case .move = action {} else { lastModeTorque = nil }
+        if case .move = action {} else {
+            lastModeTorque = nil
+            previousMoveTime = nil
+        }
         switch action {
         case .move:
             stopBegan = nil
@@ -210,8 +267,16 @@ struct CycleComputation {
             holding = false
             let sinceActive = now.seconds(since: activeSince!)
             gainScale = ramp.scale(atSeconds: sinceActive)
+            freezePlanWhileDegraded(now: now)
             let trajectoryTime = now.seconds(since: trajectoryOrigin)
             trajectory.sample(at: max(0, trajectoryTime), into: &target)
+            if degraded {
+                // The frozen plan is a hold where it stopped.
+                for joint in 0..<target.positions.count {
+                    target.velocities[joint] = 0
+                    target.accelerations[joint] = 0
+                }
+            }
             blendAfterResume(now: now)
             clamp.clampTargets(&target)
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
@@ -314,6 +379,23 @@ struct CycleComputation {
             modeInForce = requested
             modeBlendStart = now
         }
+        if degraded {
+            // SR-1 FAIR: the mode's torque gives way to the passive hold of the frozen plan; the clamp
+            // (at half the slew limit, towards half the torque limit) makes the change a fade. Nothing
+            // adapts meanwhile: the error is the link's, not the patient's.
+            lastModeTorque = passiveTorque
+            fadingInAfterDegradation = true
+            actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: passiveTorque)
+            return
+        }
+        if fadingInAfterDegradation {
+            // Back from FAIR: from the passive hold to the mode's torque along the ramp, like a mode switch.
+            fadingInAfterDegradation = false
+            let previous = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: false)
+            modeBlendOffset = lastModeTorque.map { $0 - previous } ?? 0
+            modeBlendFrom = modeInForce
+            modeBlendStart = now
+        }
         var output = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: true)
         if let start = modeBlendStart {
             let elapsed = now.seconds(since: start)
@@ -392,6 +474,23 @@ struct CycleComputation {
         trajectoryOrigin = now
         resumeBlendStart = now
         for joint in 0..<holdPositions.count { resumeBlendFrom[joint] = holdPositions[joint] }
+    }
+
+    /// SR-1 FAIR: while the link is degraded the plan's clock stands still (its origin moves on with
+    /// time); when it recovers, the target's speed and the mode's torque blend back in over the ramp,
+    /// as after a resume.
+    private mutating func freezePlanWhileDegraded(now: MonotonicInstant) {
+        defer { previousMoveTime = now }
+        guard let previous = previousMoveTime else { return }
+        if degraded {
+            trajectoryOrigin = trajectoryOrigin.advanced(byNanoseconds: now.nanoseconds(since: previous))
+        } else if planFrozen {
+            // The target stood at the plan's point for this instant: blend its speed back in from there.
+            resumeBlendStart = now
+            trajectory.sample(at: max(0, now.seconds(since: trajectoryOrigin)), into: &target)
+            for joint in 0..<target.positions.count { resumeBlendFrom[joint] = target.positions[joint] }
+        }
+        planFrozen = degraded
     }
 
     private mutating func blendAfterResume(now: MonotonicInstant) {

@@ -37,10 +37,30 @@ public enum SafetySettings {
         return limits
     }
 
-    public static func supervisor(_ profile: HardwareProfile, joints: JointList<JointSafetyLimits>) -> Supervisor.Configuration {
+    /// SR-1/SR-14: the link-quality grades for this profile's watchdog at `periodNanoseconds`.
+    public static func linkQuality(_ profile: HardwareProfile, periodNanoseconds: Int64) -> LinkQualityLimits {
+        LinkQualityLimits.derived(
+            periodNanoseconds: periodNanoseconds, watchdogNanoseconds: profile.device.watchdogPeriodNanoseconds,
+            poorFairShare: profile.safety.linkPoorFairShare, poorEpisodes: profile.safety.linkPoorFairEpisodes)
+    }
+
+    /// SR-14: why `rateHertz` cannot run on this profile (outside its `rate_min_hz … rate_max_hz`, or
+    /// too slow for its watchdog), or nil when it can.
+    public static func rateProblem(_ profile: HardwareProfile, rateHertz: Double) -> String? {
+        let control = profile.control
+        if !(rateHertz >= control.minimumRateHertz && rateHertz <= control.maximumRateHertz) {
+            return "\(format(rateHertz, decimals: 0)) Hz is outside the rates \(profile.name) sustains (rate_min_hz … rate_max_hz: \(format(control.minimumRateHertz, decimals: 0)) … \(format(control.maximumRateHertz, decimals: 0)) Hz)"
+        }
+        return LinkQualityLimits.coverageProblem(
+            periodNanoseconds: Nanoseconds.period(rateHertz: rateHertz), watchdogNanoseconds: profile.device.watchdogPeriodNanoseconds)
+    }
+
+    public static func supervisor(
+        _ profile: HardwareProfile, joints: JointList<JointSafetyLimits>, periodNanoseconds: Int64
+    ) -> Supervisor.Configuration {
         let safety = profile.safety
         return Supervisor.Configuration(
-            silenceCycles: safety.silenceCycles, silenceTorqueOffNanoseconds: safety.silenceTorqueOffNanoseconds,
+            link: linkQuality(profile, periodNanoseconds: periodNanoseconds),
             stopDeadlineNanoseconds: safety.stopDeadlineNanoseconds,
             standstillVelocityRadiansPerSecond: safety.standstillVelocityRadiansPerSecond,
             emergencyStopCategory: safety.emergencyStopCategory == 1 ? .cat1 : .cat0, joints: joints,
@@ -64,12 +84,6 @@ public enum SafetySettings {
             limits: limits, torqueSlewLimitNewtonMetersPerSecond: profile.safety.torqueSlewLimitNewtonMetersPerSecond,
             periodSeconds: Double(periodNanoseconds) * 1e-9,
             inwardSpeedPastSoftLimitRadiansPerSecond: profile.safety.inwardSpeedPastSoftLimitRadiansPerSecond)
-    }
-
-    public static func loopTiming(_ profile: HardwareProfile) -> LoopTimingMonitor.Limits {
-        LoopTimingMonitor.Limits(
-            consecutiveOverruns: profile.safety.loopOverrunsInARow, lateFraction: profile.safety.loopLatePercentPerSecond / 100,
-            windowNanoseconds: 1_000_000_000, gapNanoseconds: profile.safety.loopGapNanoseconds)
     }
 
     private static func degrees(_ radians: Double) -> String {

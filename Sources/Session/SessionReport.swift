@@ -33,6 +33,64 @@ public struct SessionReport: Sendable {
         }
     }
 
+    /// SR-1: how the link was graded over the session.
+    public struct LinkQuality: Sendable, Equatable {
+        public var secondsGood: Double
+        public var secondsFair: Double
+        public var secondsPoor: Double
+        public var secondsLost: Double
+        public var fairEpisodes: Int
+        public var poorEpisodes: Int
+        /// The oldest newest-state seen in a cycle, and the longest gap between cycle starts [ms].
+        public var worstStateAgeMilliseconds: Double
+        public var longestGapMilliseconds: Double
+        /// The thresholds in force [ms]: GOOD age, GOOD gap, LOST Cat 1 and Cat 0 ages.
+        public var goodAgeMilliseconds: Double
+        public var goodGapMilliseconds: Double
+        public var lostCat1AgeMilliseconds: Double
+        public var lostCat0AgeMilliseconds: Double
+
+        public init(_ monitor: LinkQualityMonitor) {
+            let limits = monitor.limits
+            secondsGood = monitor.seconds(in: .good)
+            secondsFair = monitor.seconds(in: .fair)
+            secondsPoor = monitor.seconds(in: .poor)
+            secondsLost = monitor.seconds(in: .lost)
+            fairEpisodes = monitor.fairEpisodes
+            poorEpisodes = monitor.poorEpisodes
+            worstStateAgeMilliseconds = Double(monitor.worstAgeNanoseconds) * 1e-6
+            longestGapMilliseconds = Double(monitor.longestGapNanoseconds) * 1e-6
+            goodAgeMilliseconds = Double(limits.goodAgeNanoseconds) * 1e-6
+            goodGapMilliseconds = Double(limits.goodGapNanoseconds) * 1e-6
+            lostCat1AgeMilliseconds = Double(limits.lostCat1AgeNanoseconds) * 1e-6
+            lostCat0AgeMilliseconds = Double(limits.lostCat0AgeNanoseconds) * 1e-6
+        }
+
+        public var json: JSONValue {
+            func number(_ value: Double) -> JSONValue { .number(value, significantDigits: 6) }
+            return .object([
+                "time_in_grade_s": .object(["GOOD": number(secondsGood), "FAIR": number(secondsFair), "POOR": number(secondsPoor),
+                                            "LOST": number(secondsLost)]),
+                "fair_episodes": .int(fairEpisodes),
+                "poor_episodes": .int(poorEpisodes),
+                "worst_state_age_ms": number(worstStateAgeMilliseconds),
+                "longest_gap_ms": number(longestGapMilliseconds),
+                "limits_ms": .object(["good_age": number(goodAgeMilliseconds), "good_gap": number(goodGapMilliseconds),
+                                      "lost_cat1_age": number(lostCat1AgeMilliseconds), "lost_cat0_age": number(lostCat0AgeMilliseconds)]),
+            ])
+        }
+
+        /// One line for the summary.
+        public var summary: String {
+            func s(_ value: Double) -> String { format(value, decimals: 2) + " s" }
+            var text = "  link quality (SR-1): GOOD \(s(secondsGood)), FAIR \(s(secondsFair)) in \(fairEpisodes) episode\(fairEpisodes == 1 ? "" : "s")"
+            text += ", POOR \(s(secondsPoor))" + (poorEpisodes > 0 ? " (\(poorEpisodes) pause\(poorEpisodes == 1 ? "" : "s"))" : "")
+            if secondsLost > 0 { text += ", LOST \(s(secondsLost))" }
+            text += "; oldest state \(format(worstStateAgeMilliseconds, decimals: 1)) ms (GOOD ≤ \(format(goodAgeMilliseconds, decimals: 1)), LOST ≥ \(format(lostCat1AgeMilliseconds, decimals: 1))), longest gap \(format(longestGapMilliseconds, decimals: 1)) ms"
+            return text
+        }
+    }
+
     public struct Joint: Sendable, Equatable {
         public var name: String
         public var rmsTrackingErrorRadians: Double
@@ -67,6 +125,8 @@ public struct SessionReport: Sendable {
     public var linkError: String?
     public var identity: DeviceIdentityInfo?
     public var linkCheck: LinkCheck?
+    /// SR-1: time in each grade, episodes, the worst age and gap.
+    public var linkQuality: LinkQuality?
     /// How often a short stall made SR-17's direction test start again (0: it ran once).
     public var directionCheckRepeats = 0
     public var allocations: AllocationTally
@@ -128,6 +188,7 @@ public struct SessionReport: Sendable {
             "cycle_us": cycleTime.json,
             "supervisor_us": supervisorTime.json,
             "rehearsal_us": rehearsalTime.json,
+            "link_quality": linkQuality?.json ?? .null,
             "joints": .array(
                 joints.map { joint in
                     .object([
@@ -197,6 +258,7 @@ public struct SessionReport: Sendable {
         }
         lines.append(
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
+        if let linkQuality { lines.append(linkQuality.summary) }
         lines.append("  timing [µs]        p50     p99    p99.9      max")
         for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("  supervisor", supervisorTime),
                           ("  rehearsal", rehearsalTime), ("round trip", roundTrip), ("cycle", cycleTime)] {

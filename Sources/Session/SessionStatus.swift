@@ -23,6 +23,10 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     public var device: DeviceCondition = []
     public var deviceFaultCode: UInt16 = 0
     public var stateAgeNanoseconds: Int64 = 0
+    /// SR-1: the link's grade this cycle, and its FAIR and POOR episodes so far.
+    public var linkGrade = LinkGrade.good
+    public var linkFairEpisodes = 0
+    public var linkPoorEpisodes = 0
     public var jointCount = 0
     public var positionsRadians = JointList<Double>.zeros(0)
     public var velocitiesRadiansPerSecond = JointList<Double>.zeros(0)

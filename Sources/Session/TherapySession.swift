@@ -70,6 +70,8 @@ public final class TherapySession {
     public let clock: LoopClock
     public let control: SessionControl
     public let periodNanoseconds: Int64
+    /// SR-1's grades for this rate and the profile's watchdog.
+    public var linkLimits: LinkQualityLimits { computation.supervisor.configuration.link }
     /// The supervisor (SR-1 … SR-19), as the last cycle left it.
     public var supervisor: Supervisor { computation.supervisor }
     public private(set) var identity: DeviceIdentityInfo?
@@ -114,8 +116,6 @@ public final class TherapySession {
     private var interruptsSeen = 0
     private var terminationsSeen = 0
     private var quitRequested = false
-    private var timingMonitor: LoopTimingMonitor
-    private var pendingTiming: LoopTimingMonitor.Violation?
     private var status = SessionStatus()
     private var allocations = AllocationTally()
     private var controlThreadCPUSeconds = 0.0
@@ -139,6 +139,10 @@ public final class TherapySession {
     ) throws(SessionError) {
         guard options.rateHertz > 0 && options.rateHertz <= 10_000 else {
             throw .invalidOptions("rate \(options.rateHertz) Hz is outside 1…10000 Hz")
+        }
+        // SR-14: refused before anything is enabled, with the reason.
+        if let problem = SafetySettings.rateProblem(profile, rateHertz: options.rateHertz) {
+            throw .rateNotSustainable(problem)
         }
         guard options.durationSeconds > 0 && options.durationSeconds.isFinite else {
             throw .invalidOptions("duration must be greater than 0 s")
@@ -167,7 +171,8 @@ public final class TherapySession {
             throw .invalidOptions(
                 "exercise speed \(exercise.peakVelocityRadiansPerSecond) rad/s reaches the velocity trip (\(profile.safety.velocityTripRadiansPerSecond) rad/s) or the rated speed of \(joint.name)")
         }
-        var supervisorConfiguration = SafetySettings.supervisor(profile, joints: limits)
+        let period = Nanoseconds.period(rateHertz: options.rateHertz)
+        var supervisorConfiguration = SafetySettings.supervisor(profile, joints: limits, periodNanoseconds: period)
         var repetitionTolerance = 1e-4
         let modes = exercise.availableModes
         let mirror = modes.lazy.compactMap { mode -> Mirror? in if case .mirror(let settings) = mode { settings } else { nil } }.first
@@ -227,7 +232,6 @@ public final class TherapySession {
             availableModes: modes, mirror: mirror, repetitionToleranceRadians: repetitionTolerance)
         warmUpNanoseconds = min(options.warmUpNanoseconds, periodNanoseconds / 2)
         schedule = LoopSchedule(start: .zero, periodNanoseconds: periodNanoseconds)
-        timingMonitor = LoopTimingMonitor(rateHertz: options.rateHertz, limits: SafetySettings.loopTiming(profile))
         blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
         frame = TelemetryFrame(jointCount: count)
         telemetryRing = options.recordingPath == nil
@@ -324,9 +328,9 @@ public final class TherapySession {
                 if gap == 1 { check.gaps += 1 }
                 check.longestGapCycles = max(check.longestGapCycles, gap)
             }
-            // The window restarts on a silence one cycle short of SR-1's limit: a link that gets that
-            // close would stop the exercise. A single late reply (common at 4 kHz) is no risk.
-            consecutive = gap >= max(1, profile.safety.silenceCycles - 1) ? 0 : consecutive + 1
+            // The window restarts on a silence that would grade the link below GOOD (SR-1): a link that
+            // does that at rest would degrade the exercise. A single late reply (common at 4 kHz) is no risk.
+            consecutive = Int64(gap + 1) * periodNanoseconds > linkLimits.goodAgeNanoseconds ? 0 : consecutive + 1
             if consecutive >= required { return check }
             let next = schedule.deadline(ofCycle: schedule.cycle + 1)
             guard device.sendHeartbeat(deadline: next) else { throw .transport(device.linkError!) }
@@ -335,7 +339,7 @@ public final class TherapySession {
         }
         throw .notReady(
             port: device.name,
-            reason: "the link did not stay within one cycle of SR-1's silence limit for \(options.linkCheckStableSeconds) s at \(Int(options.rateHertz)) Hz within \(options.linkCheckTimeoutSeconds) s (\(check.gaps) gaps, the longest \(check.longestGapCycles) cycles); check the cable and the host's real-time set-up (rehabctl doctor, docs/performance.md), or use a lower --rate")
+            reason: "the link did not stay GOOD (SR-1: no state older than \(Double(linkLimits.goodAgeNanoseconds) / 1e6) ms) for \(options.linkCheckStableSeconds) s at \(Int(options.rateHertz)) Hz within \(options.linkCheckTimeoutSeconds) s (\(check.gaps) gaps, the longest \(check.longestGapCycles) cycles); check the cable and the host's real-time set-up (rehabctl doctor, docs/performance.md), or use a lower --rate")
     }
 
     /// SR-17: a small positive torque on each joint in turn must give positive motion within 100 ms
@@ -389,7 +393,8 @@ public final class TherapySession {
         }
         var check = DirectionCheck(
             torqueLimits: torqueLimits, countsPerRevolution: counts,
-            standstillRadiansPerSecond: profile.safety.standstillVelocityRadiansPerSecond, silenceCycles: profile.safety.silenceCycles)
+            standstillRadiansPerSecond: profile.safety.standstillVelocityRadiansPerSecond,
+            silenceCycles: max(1, Int(linkLimits.lostCat1AgeNanoseconds / periodNanoseconds)))
         defer {
             directionCheckDisplacements = check.displacements
             directionCheckNoiseBands = check.noiseBands
@@ -492,9 +497,8 @@ public final class TherapySession {
             let wake = clock.now()
             wakeLatency.record(nanoseconds: wake.nanoseconds(since: deadline))
             frame.wakeLatencyNanoseconds = wake.nanoseconds(since: deadline)
-            pendingTiming = timingMonitor.cycleStarted(
-                at: wake, lateCycles: lateCycles, consecutiveOverruns: Int(schedule.consecutiveOverruns))
-            let finished = runCycle(cycle: schedule.cycle, now: wake, nextDeadline: schedule.deadline(ofCycle: schedule.cycle + 1))
+            let finished = runCycle(
+                cycle: schedule.cycle, now: wake, lateCycles: lateCycles, nextDeadline: schedule.deadline(ofCycle: schedule.cycle + 1))
             let end = clock.now()
             cycleTime.record(nanoseconds: end.nanoseconds(since: wake))
             frame.cycleNanoseconds = end.nanoseconds(since: wake)
@@ -570,7 +574,7 @@ public final class TherapySession {
     }
 
     /// One control cycle; true when the session is over.
-    private func runCycle(cycle: Int64, now: MonotonicInstant, nextDeadline: MonotonicInstant) -> Bool {
+    private func runCycle(cycle: Int64, now: MonotonicInstant, lateCycles: Int, nextDeadline: MonotonicInstant) -> Bool {
         let polled = device.poll(now: now)
         let fresh = freshSinceLastCycle || polled == .freshState
         freshSinceLastCycle = false
@@ -583,8 +587,8 @@ public final class TherapySession {
         if wasLatched && (requests.contains(.stop) || requests.contains(.emergencyStop)) { quitRequested = true }
         let linkLost = polled == .linkLost
         let input = CycleComputation.Input(
-            cycle: cycle, now: now, freshState: fresh, linkLost: linkLost, requests: requests, timing: pendingTiming,
-            releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
+            cycle: cycle, now: now, freshState: fresh, stateAgeNanoseconds: state.ageNanoseconds(at: now), lateCycles: lateCycles,
+            linkLost: linkLost, requests: requests, releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
             referenceSample: options.reference?.latestSample(at: now))
         let supervisorStart = clock.now()
         let action = computation.evaluateSafety(input, state: state)
@@ -602,10 +606,11 @@ public final class TherapySession {
         var wire = TelemetryFrame.Wire.nothing
         let usable = !linkLost && device.linkError == nil
         if usable {
-            wire = transmit(
-                action: action, fresh: fresh, state: state, resetsDevice: outcome.resetsDevice, now: now, nextDeadline: nextDeadline)
+            wire = transmit(outcome.transmission, state: state, now: now, nextDeadline: nextDeadline)
         }
         fillFrame(cycle: cycle, time: now, action: action, wire: wire, fresh: fresh, state: state, computeNanoseconds: computeNanoseconds)
+        frame.stateAgeNanoseconds = input.stateAgeNanoseconds
+        frame.linkGrade = computation.supervisor.link.grade
         publishStatus(cycle: cycle, now: now, state: state, serial: taken.serial)
         if !usable { return true }
         return isOver(action: action)
@@ -620,49 +625,37 @@ public final class TherapySession {
     private func rehearse(cycle: Int64, deadline: MonotonicInstant) {
         let start = clock.now()
         var rehearsal = computation.rehearsalCopy()
-        let input = CycleComputation.Input(
-            cycle: cycle, now: deadline, freshState: freshSinceLastCycle, linkLost: false, requests: [], timing: nil,
-            releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex,
-            referenceSample: options.reference?.latestSample(at: deadline))
         let state = device.latestState
+        let input = CycleComputation.Input(
+            cycle: cycle, now: deadline, freshState: freshSinceLastCycle, stateAgeNanoseconds: state.ageNanoseconds(at: deadline),
+            lateCycles: 0, linkLost: false, requests: [], releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex,
+            referenceSample: options.reference?.latestSample(at: deadline))
         let action = rehearsal.evaluateSafety(input, state: state)
         _ = rehearsal.command(for: action, input: input, state: state)
         rehearsalTime.record(nanoseconds: clock.now().nanoseconds(since: start))
     }
 
-    /// Puts this cycle's frame on the wire and waits for the reply within the budget.
-    ///
-    /// SR-5: a motion command is computed only from a state at most one cycle old; without one the
-    /// loop sends a HEARTBEAT (which does not feed the watchdog) instead of re-using old set-points.
-    /// Stops (Cat 1 deceleration, Cat 0 off) always go out. A device that cannot take commands
-    /// (disabled, watchdog latched) gets heartbeats, so its state keeps arriving (SR-4).
+    /// Carries out the cycle's choice of what goes on the wire (`CycleComputation.transmission`:
+    /// SR-4, SR-5) and waits for the reply within the budget.
     private func transmit(
-        action: SupervisorAction, fresh: Bool, state: RobotState, resetsDevice: Bool, now: MonotonicInstant,
-        nextDeadline: MonotonicInstant
+        _ transmission: CycleComputation.Transmission, state: RobotState, now: MonotonicInstant, nextDeadline: MonotonicInstant
     ) -> TelemetryFrame.Wire {
         let wire: TelemetryFrame.Wire
         let sent: Bool
-        if resetsDevice {
-            // The operator's reset: FAULT_RESET is only accepted while disabled; then a heartbeat for
-            // the state that shows whether the fault cleared.
+        switch transmission {
+        case .faultReset:
+            // FAULT_RESET is only accepted while disabled; then a heartbeat for the state that shows
+            // whether the fault cleared.
             if state.condition.contains(.enabled) { device.sendDisable(deadline: nextDeadline) }
             device.sendFaultReset(deadline: nextDeadline)
             sent = device.sendHeartbeat(deadline: nextDeadline)
             wire = .faultReset
-        } else {
-            let acceptsCommands = state.condition.contains(.enabled) && !state.condition.contains(.watchdogExpired)
-            let staleMotion: Bool
-            switch action {
-            case .move, .hold, .release: staleMotion = !fresh
-            case .decelerate, .torqueOff: staleMotion = false
-            }
-            if acceptsCommands && !staleMotion {
-                sent = device.send(computation.actuation, now: clock.now(), deadline: nextDeadline)
-                wire = .command
-            } else {
-                sent = device.sendHeartbeat(deadline: nextDeadline)
-                wire = .heartbeat
-            }
+        case .command:
+            sent = device.send(computation.actuation, now: clock.now(), deadline: nextDeadline)
+            wire = .command
+        case .heartbeat:
+            sent = device.sendHeartbeat(deadline: nextDeadline)
+            wire = .heartbeat
         }
         if sent && options.waitsForReplies {
             let budget = min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), nextDeadline)
@@ -748,7 +741,10 @@ public final class TherapySession {
         status.lastResetOutcome = computation.supervisor.lastResetOutcome
         status.device = state.condition
         status.deviceFaultCode = state.deviceFaultCode
-        status.stateAgeNanoseconds = now.nanoseconds(since: state.receivedAt)
+        status.stateAgeNanoseconds = state.ageNanoseconds(at: now)
+        status.linkGrade = computation.supervisor.link.grade
+        status.linkFairEpisodes = computation.supervisor.linkQuality.fairEpisodes
+        status.linkPoorEpisodes = computation.supervisor.linkQuality.poorEpisodes
         status.wakeLatencyNanoseconds = frame.wakeLatencyNanoseconds
         status.computeNanoseconds = frame.computeNanoseconds
         status.missedDeadlines = schedule.overruns
@@ -801,7 +797,8 @@ public final class TherapySession {
                     maximumPositionRadians: metrics.samples > 0 ? metrics.maximumPosition[index] : 0)
             },
             transitions: computation.supervisor.transitions, finalState: computation.supervisor.state, latchedCause: computation.supervisor.latchedCause,
-            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck, directionCheckRepeats: directionCheckRepeats,
+            linkError: device.linkError.map { "\($0)" }, identity: identity, linkCheck: linkCheck,
+            linkQuality: SessionReport.LinkQuality(computation.supervisor.linkQuality), directionCheckRepeats: directionCheckRepeats,
             allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds,
             blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError, metrics: exerciseMetrics())
     }
@@ -847,6 +844,7 @@ public final class TherapySession {
             "final_state": .string(computation.supervisor.state.rawValue),
             "time_in_state_s": .object(timeInState),
             "telemetry_records_dropped": .int(telemetryRing?.overflows ?? 0),
+            "link_quality": SessionReport.LinkQuality(computation.supervisor.linkQuality).json,
         ])
     }
 }

@@ -17,7 +17,7 @@ extension SessionError {
     var exitCode: ExitCode {
         switch self {
         case .device(let error): error.exitCode
-        case .invalidOptions: .configuration
+        case .invalidOptions, .rateNotSustainable: .configuration
         }
     }
 }

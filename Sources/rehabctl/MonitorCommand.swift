@@ -97,7 +97,7 @@ enum MonitorView {
         ]
         if let device = status["device"]?.objectValue {
             let flags = ["enabled", "torque_on", "estop", "fault", "watchdog_expired"].filter { device[$0]?.boolValue == true }
-            lines.append("device: \(flags.isEmpty ? "disabled" : flags.joined(separator: ", "))   state age \(number(status["state_age_ms"], 2)) ms")
+            lines.append("device: \(flags.isEmpty ? "disabled" : flags.joined(separator: ", "))   state age \(number(status["state_age_ms"], 2)) ms   link \(status["link_quality"]?.stringValue ?? "?") (FAIR episodes \(status["link_fair_episodes"]?.integerValue ?? 0), POOR \(status["link_poor_episodes"]?.integerValue ?? 0))")
         }
         lines.append("last fault: " + (status["latched"]?.objectValue?["text"]?.stringValue ?? "none"))
         if let loop = status["loop"]?.objectValue {

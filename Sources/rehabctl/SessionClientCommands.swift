@@ -202,7 +202,7 @@ enum SessionClientCommands {
         }
         if let device = reply["device"]?.objectValue {
             let flags = ["enabled", "torque_on", "estop", "fault", "watchdog_expired"].filter { device[$0]?.boolValue == true }
-            lines.append("  device: \(flags.isEmpty ? "disabled" : flags.joined(separator: ", ")); state age \(reply["state_age_ms"]?.doubleValue ?? 0) ms")
+            lines.append("  device: \(flags.isEmpty ? "disabled" : flags.joined(separator: ", ")); state age \(reply["state_age_ms"]?.doubleValue ?? 0) ms; link \(reply["link_quality"]?.stringValue ?? "?") (FAIR episodes \(reply["link_fair_episodes"]?.integerValue ?? 0), POOR \(reply["link_poor_episodes"]?.integerValue ?? 0))")
         }
         for joint in reply["joints"]?.arrayValue?.compactMap(\.objectValue) ?? [] {
             let degrees = (joint["position_rad"]?.doubleValue ?? 0) * 180 / .pi

@@ -86,7 +86,16 @@ struct SupervisedSessionRun {
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
         self.command = command
         durationSeconds = try parsed.double("--duration", default: defaultDurationSeconds, in: 0.001...86_400, unit: "s")
-        rateHertz = try parsed.double("--rate", default: 1_000, in: 1...10_000, unit: "Hz")
+        do {
+            profile = try ProfileSearch.load(parsed.string("--profile") ?? "wrist-trainer")
+        } catch {
+            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
+        }
+        rateHertz = try parsed.double("--rate", default: profile.control.rateHertz, in: 1...10_000, unit: "Hz")
+        // SR-14: a rate the profile or its watchdog cannot sustain can never work; say why before anything starts.
+        if let problem = SafetySettings.rateProblem(profile, rateHertz: rateHertz) {
+            throw CommandFailure("rehabctl \(command): --rate: \(problem)", exitCode: .configuration)
+        }
         realtime = try RealtimeOptions(parsed)
         // After `scripts/rt-tune.sh apply N`, the loop and the simulator belong on CPU N.
         if realtime.request.cpu == nil && realtime.simulatorCPU == nil, let tuned = RealtimeTuning.appliedCPU(),
@@ -110,11 +119,6 @@ struct SupervisedSessionRun {
         case "cycle": waitsForReplies = true
         case "next-wake": waitsForReplies = false
         case let other: throw parsed.usageError("--reply-wait takes cycle or next-wake, not \"\(other)\"")
-        }
-        do {
-            profile = try ProfileSearch.load(parsed.string("--profile") ?? "wrist-trainer")
-        } catch {
-            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
         }
         if let name = parsed.string("--exercise") {
             do {
@@ -209,7 +213,7 @@ struct SupervisedSessionRun {
         if kernel.model.allowsLongKernelStalls && RealtimeTuning.appliedCPU() != nil {
             status("kernel not preemptible (preempt=\(kernel.model.rawValue)); the real-time tuning of scripts/rt-tune.sh is in effect")
         } else if kernel.model.allowsLongKernelStalls && rateHertz > 500 {
-            status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the supervisor may then stop the exercise (SR-1: no state for 3 cycles). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1; or --rate 250, which tolerates stalls up to 12 ms (docs/performance.md).")
+            status("warning: this kernel is not preemptible (preempt=\(kernel.model.rawValue), from the \(kernel.source)): a kernel thread can hold a CPU for several ms and delay the pseudo-terminal; at \(Int(rateHertz)) Hz the link then degrades (SR-1 FAIR: the exercise holds and resumes by itself) and, when stalls persist, pauses (POOR). Remedy: sudo scripts/rt-tune.sh apply 1, then --cpu 1 --simulator-cpu 1 (docs/performance.md).")
         }
         TerminationSignals.install()
         // Mirror mode: the reference is received from before the session starts (SR-15 gates from the

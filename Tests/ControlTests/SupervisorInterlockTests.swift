@@ -22,7 +22,7 @@ final class SupervisorInterlockTests: XCTestCase {
             softMaximumRadians: 65 * degree, ratedVelocityRadiansPerSecond: 3, encoderCountsPerRevolution: 327_680,
             interactionTripNewtonMeters: 2.4)
         return Supervisor.Configuration(
-            silenceCycles: 3, silenceTorqueOffNanoseconds: 20_000_000, stopDeadlineNanoseconds: 200_000_000,
+            link: .derived(periodNanoseconds: 1_000_000, watchdogNanoseconds: 20_000_000), stopDeadlineNanoseconds: 200_000_000,
             standstillVelocityRadiansPerSecond: 0.02, joints: JointList(count: 1, repeating: joint),
             trackerMaximumRmsErrorMillimeters: tracker, workspace: workspace)
     }
@@ -43,7 +43,7 @@ final class SupervisorInterlockTests: XCTestCase {
         defer { cycle += 1 }
         robot.deviceTimeNanoseconds = cycle * period
         return supervisor.evaluate(
-            .init(cycle: cycle, time: now, freshState: true, requests: requests,
+            .init(cycle: cycle, time: now, freshState: true, stateAgeNanoseconds: 100_000, requests: requests,
                   demandsMotion: JointList(count: 1, repeating: demandsMotion), tracker: tracker, trackerGatesMotion: trackerGatesMotion,
                   trackedPositionMeters: hand, releaseHeld: releaseHeld),
             state: robot)
@@ -145,15 +145,20 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertEqual(supervisor.latchedTrip?.cause, .encoderFrozen)
     }
 
-    // MARK: SR-14
+    // MARK: SR-14 feeding SR-1
 
-    func testSR14AGapOfMoreThan10MillisecondsIsCat1() {
+    func testSR14AGapOfMoreThanAQuarterWatchdogDegradesTheLinkWithoutStoppingAndLogsTheFigure() {
         makeActive()
         robot.deviceTimeNanoseconds = cycle * period
-        let action = supervisor.evaluate(.init(cycle: cycle, time: now, freshState: true, timing: .gap(nanoseconds: 10_500_000)), state: robot)
-        guard case .decelerate = action else { return XCTFail("Cat 1") }
-        XCTAssertEqual(supervisor.latchedTrip?.cause, .loopGap)
-        XCTAssertEqual(supervisor.latchedTrip?.value ?? 0, 10.5, accuracy: 1e-9)
+        // The host stalled 6 ms (> W/4 = 5 ms); the device answered at once after it.
+        cycle += 5
+        let action = supervisor.evaluate(.init(cycle: cycle, time: now, freshState: true, stateAgeNanoseconds: 100_000), state: robot)
+        XCTAssertEqual(action, .move, "a stall the watchdog covers degrades the session, it does not stop it")
+        XCTAssertEqual(supervisor.link.grade, .fair)
+        let logged = try? XCTUnwrap(supervisor.transitions.last)
+        XCTAssertEqual(logged?.cause, .linkDegraded)
+        XCTAssertEqual(logged?.value ?? 0, 6, accuracy: 1e-9, "the gap in ms")
+        XCTAssertNil(supervisor.latchedTrip)
     }
 
     // MARK: SR-15, SR-16

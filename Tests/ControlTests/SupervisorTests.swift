@@ -6,9 +6,11 @@ import XCTest
 final class SupervisorTests: XCTestCase {
     private let period: Int64 = 1_000_000
     private var supervisor = Supervisor(
-        configuration: .init(silenceCycles: 3, silenceTorqueOffNanoseconds: 20_000_000, stopDeadlineNanoseconds: 200_000_000,
-                             standstillVelocityRadiansPerSecond: 0.02))
+        configuration: .init(link: .derived(periodNanoseconds: 1_000_000, watchdogNanoseconds: 20_000_000),
+                             stopDeadlineNanoseconds: 200_000_000, standstillVelocityRadiansPerSecond: 0.02))
     private var cycle: Int64 = 0
+    /// When the newest state was sampled: a fresh one 0.1 ms before its cycle.
+    private var sampledAt = MonotonicInstant.zero
     private let enabled: DeviceCondition = [.enabled, .torqueOn]
 
     private var now: MonotonicInstant { MonotonicInstant(nanoseconds: 1_000_000_000 + cycle * period) }
@@ -23,7 +25,11 @@ final class SupervisorTests: XCTestCase {
         robot.condition = device ?? enabled
         robot.deviceFaultCode = code
         robot.joints[0].velocityRadiansPerSecond = speed
-        return supervisor.evaluate(.init(cycle: cycle, time: now, freshState: fresh, linkLost: linkLost, requests: requests), state: robot)
+        if fresh || sampledAt == .zero { sampledAt = now.advanced(byNanoseconds: -100_000) }
+        return supervisor.evaluate(
+            .init(cycle: cycle, time: now, freshState: fresh, stateAgeNanoseconds: now.nanoseconds(since: sampledAt), linkLost: linkLost,
+                  requests: requests),
+            state: robot)
     }
 
     private func makeActive() {
@@ -40,15 +46,20 @@ final class SupervisorTests: XCTestCase {
         makeActive()
     }
 
-    func testSR1SilenceForThreeCyclesCommandsCat1SameCycle() {
+    func testSR1AStateAged0Point6WatchdogCommandsCat1InTheSameCycleAndTheLinkIsFAIRBefore() {
         makeActive()
-        XCTAssertEqual(step(fresh: false), .move)
-        XCTAssertEqual(step(fresh: false), .move)
-        let third = step(fresh: false)
-        XCTAssertEqual(third, .decelerate(since: MonotonicInstant(nanoseconds: now.nanoseconds - period)))
+        // W = 20 ms at 1 kHz: GOOD up to 3 ms, FAIR beyond, LOST (Cat 1) from 12 ms.
+        var silent = 0
+        while case .move = step(fresh: false) {
+            silent += 1
+            if silent == 3 { XCTAssertEqual(supervisor.link.grade, .fair, "older than 3 ms: FAIR, still moving") }
+        }
+        XCTAssertEqual(silent, 11, "the 12th silent cycle brings the state to 12.1 ms")
         XCTAssertEqual(supervisor.state, .fault)
         XCTAssertEqual(supervisor.latchedCause, .deviceSilent)
-        XCTAssertEqual(supervisor.transitions.last?.value, 3, "the value that caused it: 3 silent cycles")
+        XCTAssertEqual(supervisor.latchedTrip?.category, .cat1)
+        XCTAssertEqual(supervisor.transitions.last?.value ?? 0, 12.1, accuracy: 1e-9, "the value that caused it: the state's age in ms")
+        XCTAssertTrue(supervisor.transitions.contains { $0.cause == .linkDegraded }, "FAIR was logged on the way")
     }
 
     /// A copy that keeps no log (the loop's rehearsal) decides exactly as the supervisor does, and
@@ -62,14 +73,16 @@ final class SupervisorTests: XCTestCase {
         var robot = RobotState(jointCount: 1)
         robot.condition = enabled
         for index in 0..<25 {
-            let input = Supervisor.Input(cycle: cycle + Int64(index), time: now.advanced(byNanoseconds: Int64(index) * period),
-                                         freshState: false, linkLost: false, requests: [])
+            let time = now.advanced(byNanoseconds: Int64(index) * period)
+            let input = Supervisor.Input(cycle: cycle + Int64(index), time: time, freshState: false,
+                                         stateAgeNanoseconds: time.nanoseconds(since: sampledAt), linkLost: false, requests: [])
             XCTAssertEqual(silent.evaluate(input, state: robot), original.evaluate(input, state: robot), "cycle \(index)")
             XCTAssertEqual(silent.state, original.state)
             XCTAssertEqual(silent.latchedTrip, original.latchedTrip)
         }
         XCTAssertEqual(original.state, .fault, "the silence went through Cat 1 to Cat 0")
-        XCTAssertEqual(original.transitions.count, logged.count + 2)
+        XCTAssertEqual(original.transitions.map(\.cause).suffix(3), [.linkDegraded, .deviceSilent, .deviceSilentTooLong])
+        XCTAssertEqual(original.transitions.count, logged.count + 3)
         XCTAssertEqual(silent.transitions, logged, "nothing logged by the copy")
         XCTAssertEqual(supervisor.transitions, logged, "the original's log untouched by either copy")
     }
@@ -184,10 +197,12 @@ final class SupervisorTests: XCTestCase {
 
     func testEveryTransitionIsLoggedWithCycleCauseAndValue() {
         makeActive()
-        for _ in 0..<3 { step(fresh: false) }
+        for _ in 0..<12 { step(fresh: false) }
         let log = supervisor.transitions
-        XCTAssertEqual(log.map(\.to), [.selfTest, .idle, .ready, .active, .fault])
-        XCTAssertEqual(log.last?.cycle, 3)
+        XCTAssertEqual(log.map(\.to), [.selfTest, .idle, .ready, .active, .active, .fault])
+        XCTAssertEqual(log.map(\.cause).suffix(2), [.linkDegraded, .deviceSilent])
+        XCTAssertEqual(log[4].cycle, 3, "FAIR once the state is older than 3 ms")
+        XCTAssertEqual(log.last?.cycle, 12)
         XCTAssertEqual(log.last?.from, .active)
     }
 }

@@ -12,10 +12,10 @@ final class BenchAndDoctorTests: XCTestCase {
     }
 
     func testBenchJsonHasEveryFigureAndCountsNoAllocations() throws {
-        let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1.5", "--rate", "200", "--json"])
+        let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1.5", "--rate", "500", "--json"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let report = try json(run)
-        XCTAssertEqual(report["rate_hz"]?.doubleValue, 200)
+        XCTAssertEqual(report["rate_hz"]?.doubleValue, 500)
         XCTAssertGreaterThanOrEqual(report["cycles"]?.integerValue ?? 0, 300)
         XCTAssertNotNil(report["missed_deadlines"]?.integerValue)
         let realtime = try XCTUnwrap(report["realtime"]?.objectValue)
@@ -47,7 +47,7 @@ final class BenchAndDoctorTests: XCTestCase {
     }
 
     func testBenchTableNamesEveryLine() throws {
-        let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1", "--rate", "200"])
+        let run = try ProgramRun.runSession("rehabctl", ["bench", "--duration", "1", "--rate", "500"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let allocations = BuildConfiguration.isOptimized ? "allocations per cycle 0.000" : "allocations per cycle"
         for text in ["wake latency", "compute", "supervisor", "rehearsal", "round trip", "cycle", allocations, "CPU: host", "warm-up 50 µs"] {
@@ -76,7 +76,7 @@ final class BenchAndDoctorTests: XCTestCase {
     }
 
     private func benchLosingItsSimulator() throws -> (exitCode: Int32, report: JSONObject) {
-        let bench = try ProgramRun.start("rehabctl", ["bench", "--duration", "20", "--rate", "200", "--json"])
+        let bench = try ProgramRun.start("rehabctl", ["bench", "--duration", "20", "--rate", "500", "--json"])
         var simulator: pid_t?
         let deadline = MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)
         while simulator == nil && MonotonicClock.now() < deadline {
@@ -120,12 +120,12 @@ final class BenchAndDoctorTests: XCTestCase {
         XCTAssertTrue(doctor.standardOutput.contains("WARN  real-time priority"), doctor.standardOutput)
         XCTAssertTrue(doctor.standardOutput.contains("limits.d"), doctor.standardOutput)
         XCTAssertTrue(doctor.standardOutput.contains("WARN  serial port access"), doctor.standardOutput)
-        let refused = try ProgramRun.run("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "200", "--require-realtime"])
+        let refused = try ProgramRun.run("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "500", "--require-realtime"])
         XCTAssertEqual(refused.exitCode, 77, refused.standardError)
         XCTAssertTrue(refused.standardError.contains("--require-realtime: not granted"), refused.standardError)
         XCTAssertTrue(refused.standardError.contains("SCHED_FIFO 80 refused"), refused.standardError)
         XCTAssertFalse(refused.standardError.contains("self-test passed"), "refused before anything was enabled")
-        let degraded = try ProgramRun.runSession("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "200"])
+        let degraded = try ProgramRun.runSession("/usr/bin/setpriv", nobody + [rehabctl, "bench", "--duration", "1", "--rate", "500"])
         XCTAssertTrue(degraded.standardError.contains("runs without real-time priority"), degraded.standardError)
         // It runs (degraded, not refused). Without SCHED_FIFO on a busy 2-core host every attempt may
         // be stopped by a timing interlock (seen: 8 of 8 while a build ran): that stop is the loop's

@@ -54,6 +54,19 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(inject.standardError.contains("--control SOCKET is required"), inject.standardError)
     }
 
+    /// SR-14: a rate the profile's range or its watchdog cannot sustain can never work: refused before
+    /// anything starts (no simulator, nothing enabled), with the reason, exit 78 — not "start again".
+    func testARateTheWatchdogCannotCoverIsRefusedBeforeAnythingStarts() throws {
+        for (rate, expected) in [("1", "rate_min_hz"), ("100", "rate_min_hz"), ("8000", "rate_max_hz")] {
+            for command in ["demo", "bench"] {
+                let run = try ProgramRun.run("rehabctl", [command, "--rate", rate, "--duration", "1"])
+                XCTAssertEqual(run.exitCode, 78, "\(command) --rate \(rate): \(run.standardError)")
+                XCTAssertTrue(run.standardError.contains(expected), run.standardError)
+                XCTAssertFalse(run.standardError.contains("simulated"), "no simulator was started: \(run.standardError)")
+            }
+        }
+    }
+
     func testBadOptionValuesAreUsageErrorsNamingTheOption() throws {
         let cases: [([String], String)] = [
             (["demo", "--rate", "0"], "--rate must be between 1 and 10000 Hz"),

@@ -29,7 +29,7 @@ final class ExerciseCommandTests: XCTestCase {
 
     func testTwoRepetitionsRunOverThePTYAndAreCounted() throws {
         let path = try file(#""range_min_deg": -15, "range_max_deg": 20, "repetitions": 2, "movement_s": 1.2, "hold_s": 0.1"#)
-        let run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "200", "--record", "none", "--json"])
+        let run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         XCTAssertTrue(run.standardError.contains("passive range of motion, flexion_extension -15…20°, 2 repetitions"), run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)

@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Platform
 import Primitives
@@ -28,12 +29,12 @@ final class RecordingCommandTests: XCTestCase {
         let path = folder + "/demo.mcap"
         // Retried like ProgramRun.runSession when a host stall stops a run, but each attempt needs its
         // file gone: recordings are never overwritten.
-        var run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "200", "--record", path, "--json"])
+        var run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "500", "--record", path, "--json"])
         for attempt in 1..<8 where run.standardError.contains(ProgramRun.hostStallMarker) {
             print("host stall stopped attempt \(attempt) of the recorded demo; retrying")
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: folder + "/demo.html")
-            run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "200", "--record", path, "--json"])
+            run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "500", "--record", path, "--json"])
         }
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
@@ -74,7 +75,7 @@ final class RecordingCommandTests: XCTestCase {
         var lossMilliseconds: [Double] = []
         for attempt in 1...5 {
             let path = folder + "/killed\(attempt).mcap"
-            let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--record", path, "--control-socket", "none"])
+            let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "500", "--record", path, "--control-socket", "none"])
             usleep(3_200_000)  // start-up (self-test, link check, direction test: ~1 s), then ~2 s of loop
             let killedAt = WallClock.unixNanoseconds()
             kill(process.pid, SIGKILL)
@@ -106,10 +107,10 @@ final class RecordingCommandTests: XCTestCase {
             // A host stall can stop the session before the kill (SR-1); then the recording ends early, correctly.
             let stalled = try recovered.messages(onTopic: "/safety/event").contains { message in
                 let cause = try JSONParser.parse(bytes: Array(recovered.data(of: message))).objectValue?["cause"]?.stringValue ?? ""
-                return ["device_silent", "loop_gap", "loop_late_cycles", "loop_overruns"].contains(cause)
+                return SafetyCause(rawValue: cause)?.isTimingInterlock == true
             }
             if stalled { continue }
-            XCTAssertGreaterThan(states.count, 300, "about 2 s at 200 Hz")
+            XCTAssertGreaterThan(states.count, 300, "about 2 s at 500 Hz")
             XCTAssertLessThan(loss, 400, "chunks reach the disk at least every 100 ms (plus drain period and host noise)")
             return
         }
@@ -118,7 +119,7 @@ final class RecordingCommandTests: XCTestCase {
 
     func testMonitorShowsTheRunningSession() throws {
         let socket = folder + "/monitor.sock"
-        let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "200", "--record", "none", "--control-socket", socket])
+        let process = try ProgramRun.start("rehabctl", ["demo", "--duration", "30", "--rate", "500", "--record", "none", "--control-socket", socket])
         defer {
             kill(process.pid, SIGTERM)
             _ = process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond))
@@ -198,7 +199,7 @@ final class RecordingCommandTests: XCTestCase {
     /// A recording path that cannot be written: the session runs on under full supervision, the
     /// failure is said once, the exit code is the session's own.
     func testAnUnwritableRecordingPathDoesNotStopTheSession() throws {
-        let run = try ProgramRun.runSession("rehabctl", ["demo", "--duration", "1", "--rate", "200", "--record", "/dev/full", "--json"])
+        let run = try ProgramRun.runSession("rehabctl", ["demo", "--duration", "1", "--rate", "500", "--record", "/dev/full", "--json"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         XCTAssertEqual(run.standardError.components(separatedBy: "RECORDING FAILED").count - 1, 1, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)

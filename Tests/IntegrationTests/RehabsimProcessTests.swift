@@ -83,14 +83,14 @@ final class RehabsimProcessTests: XCTestCase {
     }
 
     func testSessionOverAPseudoTerminalRunsTheExerciseAndStopsCleanly() throws {
-        // 200 Hz in CI: SR-1's 3 silent cycles are then 15 ms, above most kernel stalls of a shared VM
-        // (docs/performance.md); 1 kHz is covered in virtual time.
+        // 500 Hz: a kernel stall of a shared VM grades the link FAIR (SR-1 v2) instead of stopping the
+        // session (docs/safety.md); 1 kHz is covered in virtual time.
         let report = try retryingHostStalls {
             let (_, path) = try startSimulator()
             let port = try SerialPort(path: path, options: .init(baudRateBitsPerSecond: profile.device.baudRateBitsPerSecond))
             let driver = RehabLinkDevice(link: port, jointCount: 2)
             let session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared,
-                                             options: .init(rateHertz: 200, durationSeconds: 3))
+                                             options: .init(rateHertz: 500, durationSeconds: 3))
             // Prepare (which enables) and run on one real-time thread, as rehabctl does: nothing may
             // delay the first command past the device's 20 ms watchdog.
             let report = try onRealtimeThread { () -> Result<SessionReport, SessionError> in
@@ -106,8 +106,9 @@ final class RehabsimProcessTests: XCTestCase {
         }
         XCTAssertEqual(report.finalState, .idle, report.humanSummary())
         XCTAssertTrue(report.safetyEvents.isEmpty, report.humanSummary())
-        XCTAssertGreaterThanOrEqual(report.cycles, 590)
-        XCTAssertLessThan(report.cycles, 700)
+        // SR-1 FAIR (a host stall) holds the plan's clock: the exercise then lasts that much longer.
+        XCTAssertGreaterThanOrEqual(report.cycles, 1_475)
+        XCTAssertLessThan(Double(report.cycles), 1_750 + 500 * (report.linkQuality?.secondsFair ?? 0))
         XCTAssertGreaterThan(report.joints[0].rangeOfMotionRadians, 0.4, "the joint swung out to the 25° amplitude and back")
         XCTAssertLessThan(report.joints[0].rmsTrackingErrorRadians, 0.02)
         XCTAssertGreaterThan(report.roundTrip.count, 0)
@@ -165,7 +166,7 @@ final class RehabsimProcessTests: XCTestCase {
             let port = try SerialPort(path: path)
             let driver = RehabLinkDevice(link: port, jointCount: 2)
             let session = try TherapySession(profile: profile, device: driver, clock: MonotonicClock.shared,
-                                             options: .init(rateHertz: 200, durationSeconds: 10))
+                                             options: .init(rateHertz: 500, durationSeconds: 10))
             let pid = process.pid
             let report = try onRealtimeThread { () -> Result<SessionReport, SessionError> in
                 do throws(SessionError) {

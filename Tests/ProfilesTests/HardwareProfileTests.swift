@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Profiles
 import StrictJSON
@@ -15,8 +16,10 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertEqual(profile.device.watchdogPeriodNanoseconds, 20_000_000)
         XCTAssertEqual(profile.device.replyBudgetNanoseconds, 250_000)
         XCTAssertEqual(profile.device.usbVendorID, 0x1209)
-        XCTAssertEqual(profile.safety.silenceCycles, 3)
+        XCTAssertEqual(profile.safety.linkPoorFairShare, LinkQualityLimits.defaultPoorFairShare, "not written: the default")
         XCTAssertEqual(profile.control.rateHertz, 1000)
+        XCTAssertEqual(profile.control.minimumRateHertz, 250)
+        XCTAssertEqual(profile.control.maximumRateHertz, 4000)
     }
 
     /// Every profile shipped in hardware/ loads without a single issue.
@@ -66,25 +69,41 @@ final class HardwareProfileTests: XCTestCase {
             profile.joint(0) { $0["torque_limit_nm"] = .double(9) }
             profile.joint(1) { $0["inertia_kg_m2"] = .double(-1) }
             profile.section("device") { $0["watchdog_period_ms"] = .double(80) }
-            profile.section("safety") { $0["silence_cat1_cycles"] = .double(2.5) }
+            profile.section("safety") { $0["link_poor_fair_episodes_per_10_s"] = .double(2.5) }
         }
         XCTAssertEqual(
             Set(issues.map(\.path)),
             ["joints[0].torque_limit_nm", "joints[1].inertia_kg_m2", "device.watchdog_period_ms",
-             "safety.silence_cat1_cycles"])
+             "safety.link_poor_fair_episodes_per_10_s"])
         XCTAssertTrue(issues.first { $0.path == "device.watchdog_period_ms" }!.message.contains("between 1 and 50 ms"))
     }
 
     func testLoosenedSafetyDefaultIsRejected() throws {
-        let issues = try issuesAfter { $0.section("safety") { $0["silence_cat1_cycles"] = .integer(5) } }
+        let issues = try issuesAfter { $0.section("safety") { $0["link_poor_fair_episodes_per_10_s"] = .integer(9) } }
+        XCTAssertEqual(issues.map(\.path), ["safety.link_poor_fair_episodes_per_10_s"])
+    }
+
+    /// SR-1 v2: its thresholds are derived from the watchdog and the period; a count of cycles in a
+    /// profile is an unknown key, not a setting.
+    func testSilenceCountedInCyclesIsNoLongerAProfileSetting() throws {
+        let issues = try issuesAfter { $0.section("safety") { $0["silence_cat1_cycles"] = .integer(3) } }
         XCTAssertEqual(issues.map(\.path), ["safety.silence_cat1_cycles"])
+    }
+
+    /// SR-14: the lowest rate a profile allows must leave the watchdog 4 periods.
+    func testARateRangeTheWatchdogCannotCoverIsRejected() throws {
+        let issues = try issuesAfter { $0.section("control") { $0["rate_min_hz"] = .integer(100) } }
+        XCTAssertEqual(issues.map(\.path), ["control.rate_min_hz"])
+        XCTAssertTrue(issues[0].message.contains("at least 200 Hz"), issues[0].message)
+        let outside = try issuesAfter { $0.section("control") { $0["rate_hz"] = .integer(5000) } }
+        XCTAssertEqual(outside.map(\.path), ["control.rate_hz"])
     }
 
     func testSafetyLimitsBeyondSAFETYmdOrTheDeviceRatingAreRejectedWithTheirPaths() throws {
         let issues = try issuesAfter { profile in
             profile.section("safety") {
                 $0["emergency_stop_category"] = .integer(2)  // an e-stop is never Cat 2
-                $0["loop_gap_ms"] = .integer(20)  // looser than SR-14
+                $0["link_poor_fair_share_percent"] = .integer(60)  // looser than SR-1's calibrated default
                 $0["interaction_dwell_ms"] = .double(-5)
                 $0["beyond_soft_limit_cat1_deg"] = nil
                 $0["beyond_soft_limit_cat1"] = .integer(2)
@@ -94,7 +113,7 @@ final class HardwareProfileTests: XCTestCase {
         }
         XCTAssertEqual(
             Set(issues.map(\.path)),
-            ["safety.emergency_stop_category", "safety.loop_gap_ms", "safety.interaction_dwell_ms",
+            ["safety.emergency_stop_category", "safety.link_poor_fair_share_percent", "safety.interaction_dwell_ms",
              "safety.beyond_soft_limit_cat1_deg", "safety.beyond_soft_limit_cat1", "joints[0].interaction_torque_trip_nm",
              "joints[1].interaction_torque_trip_nm"], "\(issues)")
         XCTAssertTrue(issues.contains { $0.message.contains("did you mean \"beyond_soft_limit_cat1_deg\"") }, "\(issues)")

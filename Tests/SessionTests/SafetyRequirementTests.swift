@@ -61,13 +61,13 @@ final class SafetyRequirementTests: XCTestCase {
         XCTAssertEqual(row.action, 3, "decelerate in the cycle of detection")
         XCTAssertEqual(row.wire, .command, "the Cat 1 brake command goes out in that same cycle")
         XCTAssertEqual(row.commandModes[0], 2, "velocity mode: the device's own loop brakes")
-        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 4, "3 silent cycles of 1 ms (+ the cycle in flight)")
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 13, "0.6 W = 12 ms after the last state (+ the cycle in flight)")
     }
 
     func testSR1NeverReconnectsByItselfWhileEnabled() throws {
         let run = try scenario([InjectedFault(.dropReplies, .afterEnableMilliseconds(1_000), forMilliseconds: 30)], seconds: 3)
         XCTAssertEqual(run.report.finalState, .fault, "the device answered again, but the fault stays latched")
-        XCTAssertEqual(run.report.transitions.filter { $0.to == .active }.count, 1, "motion never resumed by itself")
+        XCTAssertEqual(run.report.transitions.filter { $0.to == .active && $0.from != .active }.count, 1, "motion never resumed by itself")
     }
 
     func testSR1CorruptedBytesAreDroppedByTheCRCAndSustainedCorruptionStopsCat1() throws {
@@ -77,7 +77,7 @@ final class SafetyRequirementTests: XCTestCase {
         XCTAssertEqual(trip.category, .cat1)
         XCTAssertGreaterThan(run.harness.driver.decoderStatistics.crcErrors + run.harness.driver.decoderStatistics.malformedFrames, 10,
                              "the damage reached the host's decoder and was refused there")
-        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 4)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 13)
     }
 
     func testSR1OccasionalCorruptionIsRidden() throws {
@@ -148,14 +148,22 @@ final class SafetyRequirementTests: XCTestCase {
         }
     }
 
-    func testSR5ACycleWithoutAFreshStateSendsAHeartbeatNotTheOldSetPoint() throws {
-        // Replies 1.5 ms late for 20 ms: some cycles have no state from within one cycle.
-        let run = try scenario([InjectedFault(.delayReplies(milliseconds: 1.5), .afterEnableMilliseconds(1_000), forMilliseconds: 2)], seconds: 2)
+    func testSR5ACycleWhoseStateIsOlderThanTheGoodAgeSendsALocalHoldNotATorqueFromTheOldState() throws {
+        // Replies 4.5 ms late for 30 ms: some cycles' newest state is older than SR-1's GOOD age (3 ms).
+        let run = try scenario([InjectedFault(.delayReplies(milliseconds: 4.5), .afterEnableMilliseconds(1_000), forMilliseconds: 30)], seconds: 3)
+        XCTAssertTrue(run.report.safetyEvents.isEmpty, "a delay the watchdog covers degrades, it does not stop: \(run.report.safetyEvents)")
+        let good = run.harness.session.linkLimits.goodAgeNanoseconds
         let samples = run.harness.session.blackBox.samples()
-        let stale = samples.filter { $0.action == 1 && !$0.freshState }
-        XCTAssertFalse(stale.isEmpty, "the delay made some cycles stale")
-        XCTAssertTrue(stale.allSatisfy { $0.wire == .heartbeat }, "no motion command from an old state")
-        XCTAssertTrue(samples.filter { $0.action == 1 && $0.freshState }.allSatisfy { $0.wire == .command })
+        let stale = samples.filter { $0.action == 1 && $0.stateAgeNanoseconds > good }
+        XCTAssertFalse(stale.isEmpty, "the delay made some states too old to command from")
+        // A local hold (the device's own loop around the frozen target) keeps the watchdog fed; no torque
+        // computed from an old state goes out.
+        XCTAssertTrue(stale.allSatisfy { $0.wire == .command && $0.commandModes[0] == 3 && $0.commandModes[1] == 3 },
+                      "no torque from an old state")
+        XCTAssertTrue(samples.filter { $0.action == 1 && $0.stateAgeNanoseconds <= good }.allSatisfy { $0.wire == .command && $0.commandModes[0] == 1 })
+        XCTAssertFalse(run.harness.simulator.isWatchdogExpired)
+        XCTAssertTrue(samples.contains { $0.action == 1 && $0.stateAgeNanoseconds <= good && !$0.freshState },
+                      "a state within the GOOD age commands even without a new frame this cycle: age, not arrival, decides")
     }
 
     func testSR5ResumeStartsFromTheMeasuredStateWithoutATorqueStep() throws {

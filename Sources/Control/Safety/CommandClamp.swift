@@ -68,11 +68,17 @@ public struct CommandClamp: Sendable {
     }
 
     /// Makes `actuation` safe to send, in place, given the newest measurement of each joint.
-    public mutating func apply(to actuation: inout JointList<JointActuation>, measured: JointList<JointMeasurement>) -> Outcome {
+    /// `degraded` (SR-1 FAIR/POOR): torque heads for at most half its limit, at half the slew limit.
+    public mutating func apply(
+        to actuation: inout JointList<JointActuation>, measured: JointList<JointMeasurement>, degraded: Bool = false
+    ) -> Outcome {
+        let slew = degraded ? torqueSlewPerCycleNewtonMeters / 2 : torqueSlewPerCycleNewtonMeters
         var outcome = Outcome()
         for joint in 0..<actuation.count {
             let command = actuation[joint]
-            if !command.torqueNewtonMeters.isFinite || !command.velocityRadiansPerSecond.isFinite {
+            if !command.torqueNewtonMeters.isFinite || !command.velocityRadiansPerSecond.isFinite || !command.positionRadians.isFinite
+                || !command.stiffnessNewtonMetersPerRadian.isFinite || !command.dampingNewtonMeterSecondsPerRadian.isFinite
+            {
                 outcome.foundNonFinite = true
             }
         }
@@ -97,13 +103,16 @@ public struct CommandClamp: Sendable {
                 previousTorques[joint] = 0
             case .torque:
                 var torque = command.torqueNewtonMeters
-                if abs(torque) > limit.torqueLimitNewtonMeters {
-                    torque = torque > 0 ? limit.torqueLimitNewtonMeters : -limit.torqueLimitNewtonMeters
+                let torqueLimit = degraded ? limit.torqueLimitNewtonMeters / 2 : limit.torqueLimitNewtonMeters
+                if abs(torque) > torqueLimit {
+                    torque = torque > 0 ? torqueLimit : -torqueLimit
                     outcome.limited = true
                 }
+                // The slew limit applies last: a torque above half the limit when the link degrades
+                // fades down to it instead of stepping (the previous torque was within the full limit).
                 let previous = previousTorques[joint]
-                if abs(torque - previous) > torqueSlewPerCycleNewtonMeters {
-                    torque = previous + (torque > previous ? torqueSlewPerCycleNewtonMeters : -torqueSlewPerCycleNewtonMeters)
+                if abs(torque - previous) > slew {
+                    torque = previous + (torque > previous ? slew : -slew)
                     outcome.slewLimited = true
                 }
                 if inward != 0 {
@@ -134,6 +143,20 @@ public struct CommandClamp: Sendable {
                 }
                 command = JointActuation(mode: .velocity, velocityRadiansPerSecond: velocity)
                 previousTorques[joint] = 0
+            case .hold:
+                // Inside the soft limits, never stiffer than the torque limit over 0.1 rad, no negative
+                // gains. The device limits the torque it computes to the limits the host wrote (SR-24);
+                // the slew limit goes on from the torque the joint had.
+                let position = min(max(command.positionRadians, limit.softMinimumRadians), limit.softMaximumRadians)
+                let stiffness = min(max(0, command.stiffnessNewtonMetersPerRadian), limit.torqueLimitNewtonMeters / 0.1)
+                let damping = min(max(0, command.dampingNewtonMeterSecondsPerRadian), stiffness * 0.1)
+                if position != command.positionRadians || stiffness != command.stiffnessNewtonMetersPerRadian
+                    || damping != command.dampingNewtonMeterSecondsPerRadian
+                {
+                    outcome.limited = true
+                }
+                command = .hold(atRadians: position, stiffnessNewtonMetersPerRadian: stiffness, dampingNewtonMeterSecondsPerRadian: damping)
+                previousTorques[joint] = min(max(measuredJoint.motorTorqueNewtonMeters, -limit.torqueLimitNewtonMeters), limit.torqueLimitNewtonMeters)
             }
             actuation[joint] = command
         }

@@ -48,10 +48,21 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     case resumeRequested = "resume_requested"
     case resetRequested = "reset_requested"
     case standstillReached = "standstill_reached"
-    /// SR-1: no valid state frame for the configured number of cycles.
+    /// SR-1 LOST: the newest valid state is 0.6 W old (Cat 1).
     case deviceSilent = "device_silent"
-    /// SR-1: still silent after the Cat 0 time.
+    /// SR-1 LOST: the newest valid state is W old, the device watchdog's own period (Cat 0).
     case deviceSilentTooLong = "device_silent_too_long"
+    /// SR-1: the link became FAIR (logged with the stall in ms; the session degrades, it does not stop).
+    case linkDegraded = "link_degraded"
+    /// SR-1: the link is GOOD again after a second without trouble.
+    case linkRestored = "link_restored"
+    /// SR-1 POOR: degradation that persists → Cat 2 pause, not latched (value: FAIR share of the last 5 s, %).
+    case linkPoor = "link_poor"
+    /// SR-1: the third POOR of a session ends it with Cat 1.
+    case linkPoorRepeated = "link_poor_repeated"
+    /// SR-14 → SR-1 LOST: the loop stalled 0.6 W or more between two cycles, so the device went that
+    /// long without a command (Cat 1; its watchdog stops it at W).
+    case loopGap = "loop_gap"
     /// SR-1: end of file, I/O error or unplug.
     case linkLost = "link_lost"
     /// SR-11: the device reports a fault.
@@ -67,12 +78,6 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     case nonFiniteCommand = "non_finite_command"
     /// SR-13: a Cat 1 stop did not reach standstill in time.
     case stopDeadlineMissed = "stop_deadline_missed"
-    /// SR-14: five overruns in a row.
-    case loopOverruns = "loop_overruns"
-    /// SR-14: more than 1 % of the cycles of a second were late.
-    case loopLateCycles = "loop_late_cycles"
-    /// SR-14: a gap of more than 10 ms between cycles.
-    case loopGap = "loop_gap"
     /// SR-7: measured past a soft limit by more than the allowed margin.
     case positionBeyondSoftLimit = "position_beyond_soft_limit"
     /// SR-7: at a hard (mechanical) limit.
@@ -111,12 +116,12 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     /// The requirement this cause belongs to (for logs and docs).
     public var requirement: String {
         switch self {
-        case .deviceSilent, .deviceSilentTooLong, .linkLost: "SR-1"
+        case .deviceSilent, .deviceSilentTooLong, .linkLost, .linkDegraded, .linkRestored, .linkPoor, .linkPoorRepeated: "SR-1"
+        case .loopGap: "SR-14"
         case .deviceFault, .deviceWatchdogExpired, .deviceDisabled: "SR-11"
         case .deviceEmergencyStop, .operatorEmergencyStop, .stopRequested, .pauseRequested: "SR-12"
         case .nonFiniteCommand: "SR-6"
         case .stopDeadlineMissed: "SR-13"
-        case .loopOverruns, .loopLateCycles, .loopGap: "SR-14"
         case .positionBeyondSoftLimit, .positionHardLimit: "SR-7"
         case .velocityTrip, .overspeed: "SR-8"
         case .interactionTorque, .interactionTorqueSevere: "SR-9"
@@ -129,11 +134,11 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
         }
     }
 
-    /// SR-1/SR-14 timing trips: the loop or the link was held up (on a shared host, often the host's
+    /// SR-1/SR-14 timing stops: the loop or the link was held up (on a shared host, often the host's
     /// own stalls). Rigs use it to tell a stall from a defect; the supervisor treats them like any trip.
     public var isTimingInterlock: Bool {
         switch self {
-        case .deviceSilent, .deviceSilentTooLong, .loopOverruns, .loopLateCycles, .loopGap: true
+        case .deviceSilent, .deviceSilentTooLong, .linkPoor, .linkPoorRepeated, .loopGap: true
         default: false
         }
     }
@@ -141,8 +146,9 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     /// The unit of `SupervisorTransition.value` for this cause ("" when it carries none).
     public var valueUnit: String {
         switch self {
-        case .deviceSilent, .loopOverruns, .loopLateCycles: "cycles"
-        case .deviceSilentTooLong, .stopDeadlineMissed, .loopGap, .trackerStale: "ms"
+        case .linkPoorRepeated: "pauses"
+        case .linkPoor: "%"
+        case .deviceSilent, .deviceSilentTooLong, .linkDegraded, .loopGap, .stopDeadlineMissed, .trackerStale: "ms"
         case .positionBeyondSoftLimit, .positionHardLimit, .encoderJump: "deg"
         case .velocityTrip, .overspeed, .standstillReached, .releaseEnded: "rad/s"
         case .interactionTorque, .interactionTorqueSevere: "N·m"

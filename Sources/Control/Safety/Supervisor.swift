@@ -11,10 +11,8 @@ import Primitives
 public struct Supervisor: Sendable {
     /// Thresholds, in SI units, from the hardware profile (see `Session` for the mapping).
     public struct Configuration: Sendable, Equatable {
-        /// SR-1: cycles without a valid state frame before a Cat 1 stop.
-        public var silenceCycles: Int
-        /// SR-1: silence that removes torque.
-        public var silenceTorqueOffNanoseconds: Int64
+        /// SR-1 (v2) / SR-14: the link-quality grades, derived from the device watchdog and the loop period.
+        public var link: LinkQualityLimits
         /// SR-13: a Cat 1 stop must reach standstill within this.
         public var stopDeadlineNanoseconds: Int64
         public var standstillVelocityRadiansPerSecond: Double
@@ -41,7 +39,7 @@ public struct Supervisor: Sendable {
         public var workspace: (minimum: SIMD3<Double>, maximum: SIMD3<Double>)?
 
         public init(
-            silenceCycles: Int, silenceTorqueOffNanoseconds: Int64, stopDeadlineNanoseconds: Int64,
+            link: LinkQualityLimits, stopDeadlineNanoseconds: Int64,
             standstillVelocityRadiansPerSecond: Double, emergencyStopCategory: StopCategory = .cat0,
             joints: JointList<JointSafetyLimits> = JointList(count: 0, repeating: .placeholder),
             beyondSoftLimitCat1Radians: Double = 2 * Units.radiansPerDegree, velocityTripRadiansPerSecond: Double = 1.5,
@@ -50,8 +48,7 @@ public struct Supervisor: Sendable {
             trackerMaximumRmsErrorMillimeters: Double? = nil, workspace: (minimum: SIMD3<Double>, maximum: SIMD3<Double>)? = nil
         ) {
             precondition(emergencyStopCategory != .cat2, "an e-stop is Cat 0 or Cat 1, never Cat 2")
-            self.silenceCycles = silenceCycles
-            self.silenceTorqueOffNanoseconds = silenceTorqueOffNanoseconds
+            self.link = link
             self.stopDeadlineNanoseconds = stopDeadlineNanoseconds
             self.standstillVelocityRadiansPerSecond = standstillVelocityRadiansPerSecond
             self.emergencyStopCategory = emergencyStopCategory
@@ -68,7 +65,7 @@ public struct Supervisor: Sendable {
         }
 
         public static func == (lhs: Self, rhs: Self) -> Bool {
-            lhs.silenceCycles == rhs.silenceCycles && lhs.silenceTorqueOffNanoseconds == rhs.silenceTorqueOffNanoseconds
+            lhs.link == rhs.link
                 && lhs.stopDeadlineNanoseconds == rhs.stopDeadlineNanoseconds
                 && lhs.standstillVelocityRadiansPerSecond == rhs.standstillVelocityRadiansPerSecond
                 && lhs.emergencyStopCategory == rhs.emergencyStopCategory && lhs.joints == rhs.joints
@@ -88,13 +85,17 @@ public struct Supervisor: Sendable {
     public struct Input: Sendable {
         public var cycle: Int64
         public var time: MonotonicInstant
-        /// A valid state frame (CRC ok, sequence advancing) arrived since the last cycle.
+        /// A valid state frame (CRC ok, sequence advancing) arrived since the last cycle: the
+        /// interlocks on measured state evaluate it (once).
         public var freshState: Bool
+        /// SR-1/SR-5: now − when the newest valid state was sampled [ns] (`Int64.max` before any).
+        /// Freshness is judged by this age, never by "a frame arrived since the last cycle".
+        public var stateAgeNanoseconds: Int64
+        /// SR-14: deadlines the loop missed since the previous cycle (they feed SR-1's grading).
+        public var lateCycles: Int
         /// The link reported end-of-file, EIO or an unplug.
         public var linkLost: Bool
         public var requests: OperatorRequests
-        /// SR-14: what the loop-timing monitor found this cycle.
-        public var timing: LoopTimingMonitor.Violation?
         /// SR-10: joints whose command asks them to move (a frozen encoder only matters then).
         public var demandsMotion: JointList<Bool>
         /// SR-15: the tracker's latest sample (nil: none yet); read only when a tracker gates motion.
@@ -108,17 +109,18 @@ public struct Supervisor: Sendable {
         public var releaseHeld: Bool
 
         public init(
-            cycle: Int64, time: MonotonicInstant, freshState: Bool, linkLost: Bool = false, requests: OperatorRequests = [],
-            timing: LoopTimingMonitor.Violation? = nil, demandsMotion: JointList<Bool> = JointList(count: 0, repeating: false),
+            cycle: Int64, time: MonotonicInstant, freshState: Bool, stateAgeNanoseconds: Int64, lateCycles: Int = 0,
+            linkLost: Bool = false, requests: OperatorRequests = [], demandsMotion: JointList<Bool> = JointList(count: 0, repeating: false),
             tracker: TrackerStatus? = nil, trackerGatesMotion: Bool = true, trackedPositionMeters: SIMD3<Double>? = nil,
             releaseHeld: Bool = false
         ) {
             self.cycle = cycle
             self.time = time
             self.freshState = freshState
+            self.stateAgeNanoseconds = stateAgeNanoseconds
+            self.lateCycles = lateCycles
             self.linkLost = linkLost
             self.requests = requests
-            self.timing = timing
             self.demandsMotion = demandsMotion
             self.tracker = tracker
             self.trackerGatesMotion = trackerGatesMotion
@@ -138,8 +140,12 @@ public struct Supervisor: Sendable {
     public private(set) var isReleasing = false
     /// Why the last `release` could not begin or continue (nil while releasing or when never asked).
     public private(set) var releaseRefusal: ReleaseRefusal?
-    public private(set) var silentCycles = 0
-    public private(set) var lastFreshStateTime: MonotonicInstant?
+    /// SR-1: the link's grade and its history (time in each grade, episodes).
+    public private(set) var linkQuality: LinkQualityMonitor
+    /// This cycle's assessment of the link.
+    public private(set) var link = LinkAssessment(grade: .good)
+    /// POOR pauses so far (SR-1: the third ends the session with Cat 1 instead).
+    public private(set) var poorPauses = 0
     /// Every transition, oldest first, up to `transitionCapacity` (then the oldest are dropped and counted).
     public private(set) var transitions: [SupervisorTransition] = []
     public private(set) var droppedTransitions = 0
@@ -165,6 +171,7 @@ public struct Supervisor: Sendable {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
+        linkQuality = LinkQualityMonitor(limits: configuration.link)
         let joints = configuration.joints
         positionLimits = PositionLimitInterlock(joints: joints, beyondSoftCat1Radians: configuration.beyondSoftLimitCat1Radians)
         velocity = VelocityInterlock(
@@ -208,8 +215,6 @@ public struct Supervisor: Sendable {
     /// The device acknowledged ENABLE with a valid watchdog and sent a fresh state (SR-2, SR-3).
     public mutating func deviceEnabled(cycle: Int64, time: MonotonicInstant) {
         guard state == .idle else { return }
-        lastFreshStateTime = time
-        silentCycles = 0
         transition(to: .ready, cause: .enabled, cycle: cycle, time: time)
     }
 
@@ -230,13 +235,8 @@ public struct Supervisor: Sendable {
     /// Evaluates every interlock on this cycle's facts and `robot` (the newest valid state) and
     /// returns what is allowed now.
     public mutating func evaluate(_ input: Input, state robot: RobotState) -> SupervisorAction {
-        if input.freshState {
-            silentCycles = 0
-            lastFreshStateTime = input.time
-        } else {
-            silentCycles += 1
-        }
         guard state.commandsDevice else { return .torqueOff }
+        gradeLink(input)
         // Trips first, then requests: a start in the same cycle as a trip finds the state latched,
         // and a reset in the same cycle as a trip finds its cause present.
         let present = mostSevereTrip(input, robot: robot)
@@ -244,6 +244,37 @@ public struct Supervisor: Sendable {
         handleRequests(input, robot: robot, present: present)
         updateRelease(input, robot: robot)
         return action(for: input, robot: robot)
+    }
+
+    /// SR-1: grades the link and logs each change of grade with its figures (FAIR and back to GOOD
+    /// do not change the supervisor's state; POOR pauses in `handleRequests`, LOST trips).
+    private mutating func gradeLink(_ input: Input) {
+        let previous = link.grade
+        link = linkQuality.assess(now: input.time, stateAgeNanoseconds: input.stateAgeNanoseconds, lateCycles: input.lateCycles)
+        guard link.changed else { return }
+        let stall = Self.milliseconds(max(link.ageNanoseconds == .max ? 0 : link.ageNanoseconds, link.gapNanoseconds))
+        switch link.grade {
+        case .fair where previous == .good:
+            transition(to: state, cause: .linkDegraded, value: stall, cycle: input.cycle, time: input.time)
+        case .good:
+            transition(to: state, cause: .linkRestored, cycle: input.cycle, time: input.time)
+        case .poor:
+            poorPauses += 1
+        case .fair, .lost:
+            break
+        }
+    }
+
+    /// SR-1 POOR as a Cat 2 pause, not latched: the operator may resume once the link is no longer POOR.
+    private mutating func pauseForPoorLink(_ input: Input) {
+        guard link.changed, link.grade == .poor, state == .active else { return }
+        activeStop = (.cat2, input.time)
+        transition(to: .paused, cause: .linkPoor, category: .cat2, value: 100 * linkQuality.fairShareOfWindow,
+                   cycle: input.cycle, time: input.time)
+    }
+
+    private static func milliseconds(_ nanoseconds: Int64) -> Double {
+        Double(nanoseconds) * 1e-6
     }
 
     private mutating func mostSevereTrip(_ input: Input, robot: RobotState) -> SafetyTrip? {
@@ -283,24 +314,19 @@ public struct Supervisor: Sendable {
             worst = SafetyTrip.moreSevere(
                 worst, SafetyTrip(category: configuration.emergencyStopCategory, cause: .operatorEmergencyStop, isEmergencyStop: true))
         }
-        if let last = lastFreshStateTime {
-            let silence = input.time.nanoseconds(since: last)
-            if silence >= configuration.silenceTorqueOffNanoseconds {
-                worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .deviceSilentTooLong, value: Double(silence) * 1e-6))
-            }
+        // SR-1 LOST: judged by the newest state's age, in ms derived from the watchdog.
+        let age = input.stateAgeNanoseconds
+        if age >= configuration.link.lostCat0AgeNanoseconds {
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat0, cause: .deviceSilentTooLong, value: Self.milliseconds(age)))
+        } else if age >= configuration.link.lostCat1AgeNanoseconds {
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .deviceSilent, value: Self.milliseconds(age)))
         }
-        if silentCycles >= configuration.silenceCycles {
-            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .deviceSilent, value: Double(silentCycles)))
+        if link.gapNanoseconds >= configuration.link.lostCat1AgeNanoseconds {
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopGap, value: Self.milliseconds(link.gapNanoseconds)))
         }
-        switch input.timing {
-        case .consecutiveOverruns(let count):
-            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopOverruns, value: Double(count)))
-        case .tooManyLateCycles(let count):
-            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopLateCycles, value: Double(count)))
-        case .gap(let nanoseconds):
-            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .loopGap, value: Double(nanoseconds) * 1e-6))
-        case nil:
-            break
+        if link.grade == .poor && link.changed && poorPauses >= configuration.link.poorPausesBeforeCat1 {
+            // The third POOR in a session ends it: sustained trouble that pauses alone did not cure.
+            worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .linkPoorRepeated, value: Double(poorPauses)))
         }
         if pendingNonFiniteCommand {
             pendingNonFiniteCommand = false
@@ -353,6 +379,7 @@ public struct Supervisor: Sendable {
             }
             return
         }
+        pauseForPoorLink(input)
         let motion = state == .ready || state == .active || state == .paused
         // The stop wins over a start or resume requested in the same cycle.
         if motion && requests.contains(.stop) {
@@ -363,7 +390,7 @@ public struct Supervisor: Sendable {
             transition(to: .paused, cause: .pauseRequested, category: .cat2, cycle: cycle, time: time)
         } else if state == .ready && requests.contains(.start) {
             transition(to: .active, cause: .startRequested, cycle: cycle, time: time)
-        } else if state == .paused && (requests.contains(.resume) || requests.contains(.start)) {
+        } else if state == .paused && (requests.contains(.resume) || requests.contains(.start)) && link.grade != .poor {
             activeStop = nil
             transition(to: .active, cause: .resumeRequested, cycle: cycle, time: time)
         }
@@ -381,7 +408,7 @@ public struct Supervisor: Sendable {
         if let stop = activeStop, stop.category != .cat0 { return refuse(.stopInProgress) }
         if isReleasing || input.releaseHeld { return refuse(.releasing) }
         if input.linkLost { return refuse(.linkDown) }
-        if !input.freshState { return refuse(.deviceSilent) }
+        if input.stateAgeNanoseconds > configuration.link.goodAgeNanoseconds { return refuse(.deviceSilent) }
         if robot.condition.contains(.emergencyStop) { return refuse(.emergencyStopPressed) }
         if let present, present.cause != .deviceFault {
             return refuse(.causePersists(present))
@@ -420,7 +447,7 @@ public struct Supervisor: Sendable {
             if !input.releaseHeld {
                 end = true
                 releaseRefusal = nil
-            } else if !input.freshState || input.linkLost {
+            } else if input.stateAgeNanoseconds > configuration.link.goodAgeNanoseconds || input.linkLost {
                 end = true
                 releaseRefusal = .deviceSilent
             } else if speed > configuration.velocityTripRadiansPerSecond {
@@ -438,7 +465,7 @@ public struct Supervisor: Sendable {
         guard input.releaseHeld else { return }
         if let stop = activeStop, stop.category != .cat0 {
             releaseRefusal = .stopInProgress
-        } else if !input.freshState || input.linkLost {
+        } else if input.stateAgeNanoseconds > configuration.link.goodAgeNanoseconds || input.linkLost {
             releaseRefusal = .deviceSilent
         } else if !robot.condition.contains(.enabled) || robot.condition.contains(.watchdogExpired)
             || robot.condition.contains(.fault) || robot.condition.contains(.emergencyStop)

@@ -40,6 +40,16 @@ public struct RobotState: Sendable, Equatable {
     public var deviceTimeNanoseconds: Int64 = 0
     /// When the host decoded it.
     public var receivedAt = MonotonicInstant.zero
+    /// When the device sampled it, on the host's clock (from the device's timestamp; never after
+    /// `receivedAt`). SR-1 and SR-5 judge a state by its age from here.
+    public var sampledAt = MonotonicInstant.zero
+    /// False until the first valid state: the age of no state is infinite.
+    public var isValid = false
+
+    /// now − `sampledAt` [ns]; `Int64.max` before the first valid state.
+    public func ageNanoseconds(at now: MonotonicInstant) -> Int64 {
+        isValid ? max(0, now.nanoseconds(since: sampledAt)) : .max
+    }
 
     public init(jointCount: Int) {
         joints = JointList(count: jointCount, repeating: JointMeasurement())
@@ -63,16 +73,38 @@ public struct JointActuation: Sendable, Equatable, BitwiseCopyable {
         /// Track `velocityRadiansPerSecond` with the device's own velocity loop (used to brake in a
         /// Cat 1 stop: the device closes the loop on fresh local measurements even if the link is silent).
         case velocity
+        /// Hold `positionRadians` with the device's own impedance loop (`stiffnessNewtonMetersPerRadian`,
+        /// `dampingNewtonMeterSecondsPerRadian`) on its local measurements: for a cycle whose newest
+        /// state is too old to compute a torque from (SR-1 FAIR, SR-5). Nothing in it depends on that state.
+        case hold
     }
 
     public var mode: Mode
     public var torqueNewtonMeters: Double
     public var velocityRadiansPerSecond: Double
+    /// `hold` only: where [rad], how stiff [N·m/rad] and how damped [N·m·s/rad].
+    public var positionRadians: Double
+    public var stiffnessNewtonMetersPerRadian: Double
+    public var dampingNewtonMeterSecondsPerRadian: Double
 
     public init(mode: Mode, torqueNewtonMeters: Double = 0, velocityRadiansPerSecond: Double = 0) {
         self.mode = mode
         self.torqueNewtonMeters = torqueNewtonMeters
         self.velocityRadiansPerSecond = velocityRadiansPerSecond
+        positionRadians = 0
+        stiffnessNewtonMetersPerRadian = 0
+        dampingNewtonMeterSecondsPerRadian = 0
+    }
+
+    /// A local hold at `positionRadians` (see `Mode.hold`).
+    public static func hold(
+        atRadians position: Double, stiffnessNewtonMetersPerRadian stiffness: Double, dampingNewtonMeterSecondsPerRadian damping: Double
+    ) -> JointActuation {
+        var command = JointActuation(mode: .hold)
+        command.positionRadians = position
+        command.stiffnessNewtonMetersPerRadian = stiffness
+        command.dampingNewtonMeterSecondsPerRadian = damping
+        return command
     }
 
     public static let off = JointActuation(mode: .off)

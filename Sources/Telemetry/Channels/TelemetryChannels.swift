@@ -58,7 +58,7 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
             properties = [
                 cycle,
                 #""wire": {"enum": ["nothing", "command", "heartbeat", "fault_reset"], "description": "what went to the device this cycle"}"#,
-                #""mode": {"type": "array", "items": {"enum": ["off", "torque", "velocity"]}, "description": "command mode, one per joint"}"#,
+                #""mode": {"type": "array", "items": {"enum": ["off", "torque", "velocity", "hold"]}, "description": "command mode, one per joint"}"#,
                 perJoint("target_position_rad", "the exercise's target position (null while none is tracked) [rad]", nullable: true),
                 perJoint("target_velocity_rad_per_s", "the exercise's target velocity (null while none is tracked) [rad/s]", nullable: true),
                 perJoint("torque_nm", "commanded torque after the supervisor's clamp [N·m]"),
@@ -92,6 +92,8 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
                 #""cycle_ns": {"type": "integer", "description": "wake → end of the cycle's work [ns]"}"#,
                 #""round_trip_ns": {"type": ["integer", "null"], "description": "command written → its echo decoded [ns]"}"#,
                 #""late_cycles": {"type": "integer", "description": "deadlines missed just before this cycle"}"#,
+                #""state_age_ns": {"type": ["integer", "null"], "description": "SR-1: now − when the newest device state was sampled [ns]; null before any"}"#,
+                #""link_quality": {"type": "string", "enum": ["GOOD", "FAIR", "POOR", "LOST"], "description": "SR-1's grade of the link this cycle"}"#,
             ]
             required = ["cycle", "wake_latency_ns", "compute_ns", "cycle_ns"]
         case .exerciseMetrics:

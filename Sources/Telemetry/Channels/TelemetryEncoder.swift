@@ -95,6 +95,9 @@ public struct TelemetryEncoder: Sendable {
             out.field("round_trip_ns")
             if frame.roundTripNanoseconds >= 0 { out.integer(frame.roundTripNanoseconds) } else { out.null() }
             out.field("late_cycles"); out.integer(Int64(frame.lateCycles))
+            out.field("state_age_ns")
+            if frame.stateAgeNanoseconds != .max { out.integer(frame.stateAgeNanoseconds) } else { out.null() }
+            out.field("link_quality"); out.string(frame.linkGrade.description)
         }
     }
 

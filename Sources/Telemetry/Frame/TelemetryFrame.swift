@@ -32,7 +32,7 @@ public struct TelemetryFrame: Sendable, Equatable, BitwiseCopyable {
     public var action: UInt8 = 0
     public var activeStop: StopCategory?
     public var wire = Wire.nothing
-    /// The cycle had a device state from within one cycle (SR-5).
+    /// A new device state arrived since the previous cycle.
     public var freshState = false
 
     /// Actual wake − scheduled deadline [ns].
@@ -45,6 +45,9 @@ public struct TelemetryFrame: Sendable, Equatable, BitwiseCopyable {
     public var roundTripNanoseconds: Int64 = -1
     /// Deadlines missed just before this cycle.
     public var lateCycles: Int32 = 0
+    /// SR-1: the newest state's age this cycle [ns] (`Int64.max` before any) and the link's grade.
+    public var stateAgeNanoseconds: Int64 = .max
+    public var linkGrade = LinkGrade.good
 
     public var positionsRadians: JointList<Double>
     public var velocitiesRadiansPerSecond: JointList<Double>
@@ -77,7 +80,7 @@ public struct TelemetryFrame: Sendable, Equatable, BitwiseCopyable {
 /// `allCases` lookups: `allCases` builds an array, and the codes are taken every cycle.
 public enum TelemetryCodes {
     public static let actionNames = ["torque_off", "move", "hold", "decelerate", "release"]
-    public static let modeNames = ["off", "torque", "velocity"]
+    public static let modeNames = ["off", "torque", "velocity", "hold"]
 
     public static func action(_ action: SupervisorAction) -> UInt8 {
         switch action {
@@ -94,6 +97,7 @@ public enum TelemetryCodes {
         case .off: 0
         case .torque: 1
         case .velocity: 2
+        case .hold: 3
         }
     }
 

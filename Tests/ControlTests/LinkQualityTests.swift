@@ -1,0 +1,120 @@
+import Control
+import Primitives
+import XCTest
+
+/// SR-1 (v2): the link's grades, from the newest state's age, the cycle gaps and the late cycles, at
+/// 1 kHz with a 20 ms device watchdog unless a test says otherwise. No clock: instants are made up.
+final class LinkQualityTests: XCTestCase {
+    private let millisecond: Int64 = 1_000_000
+    private var monitor = LinkQualityMonitor(limits: .derived(periodNanoseconds: 1_000_000, watchdogNanoseconds: 20_000_000))
+    private var now = MonotonicInstant(nanoseconds: 1_000_000_000)
+
+    /// Runs `cycles` healthy 1 ms cycles (state 0.2 ms old).
+    @discardableResult
+    private func healthy(_ cycles: Int) -> LinkAssessment {
+        var last = LinkAssessment(grade: .good)
+        for _ in 0..<cycles { last = cycle(ageMilliseconds: 0.2) }
+        return last
+    }
+
+    /// One cycle `gapMilliseconds` after the previous one, its newest state `ageMilliseconds` old.
+    @discardableResult
+    private func cycle(ageMilliseconds: Double, gapMilliseconds: Double = 1, late: Int = 0) -> LinkAssessment {
+        now = now.advanced(byNanoseconds: Int64(gapMilliseconds * 1e6))
+        return monitor.assess(now: now, stateAgeNanoseconds: Int64(ageMilliseconds * 1e6), lateCycles: late)
+    }
+
+    func testThresholdsAreDerivedFromTheWatchdogAndThePeriod() {
+        let fast = LinkQualityLimits.derived(periodNanoseconds: 1_000_000, watchdogNanoseconds: 20_000_000)
+        XCTAssertEqual(fast.goodAgeNanoseconds, 3 * millisecond, "max(3 T, 3 ms)")
+        XCTAssertEqual(fast.goodGapNanoseconds, 5 * millisecond, "W / 4")
+        XCTAssertEqual(fast.lostCat1AgeNanoseconds, 12 * millisecond, "0.6 W")
+        XCTAssertEqual(fast.lostCat0AgeNanoseconds, 20 * millisecond, "W")
+        // 250 Hz: 3 T = 12 ms would reach LOST; the GOOD age stops at 0.4 W.
+        let slow = LinkQualityLimits.derived(periodNanoseconds: 4_000_000, watchdogNanoseconds: 20_000_000)
+        XCTAssertEqual(slow.goodAgeNanoseconds, 8 * millisecond)
+        XCTAssertEqual(slow.lostCat1AgeNanoseconds, 12 * millisecond)
+        // 4 kHz: 3 T is 0.75 ms, so 3 ms rules.
+        XCTAssertEqual(LinkQualityLimits.derived(periodNanoseconds: 250_000, watchdogNanoseconds: 20_000_000).goodAgeNanoseconds, 3 * millisecond)
+    }
+
+    func testTheWatchdogMustCoverFourPeriods() {
+        XCTAssertNil(LinkQualityLimits.coverageProblem(periodNanoseconds: 5_000_000, watchdogNanoseconds: 20_000_000))
+        let problem = LinkQualityLimits.coverageProblem(periodNanoseconds: 10_000_000, watchdogNanoseconds: 20_000_000)
+        XCTAssertTrue(problem?.contains("at least 200 Hz") == true, problem ?? "nil")
+    }
+
+    func testAnIsolatedStallIsFAIRAndGOODAgainAfterOneSecondWithoutTrouble() {
+        healthy(2_000)
+        let stall = cycle(ageMilliseconds: 6, gapMilliseconds: 6)
+        XCTAssertEqual(stall.grade, .fair)
+        XCTAssertTrue(stall.changed)
+        XCTAssertEqual(healthy(998).grade, .fair, "not yet a second without trouble")
+        let back = healthy(2)
+        XCTAssertEqual(back.grade, .good)
+        XCTAssertEqual(monitor.fairEpisodes, 1)
+        XCTAssertEqual(monitor.poorEpisodes, 0)
+        XCTAssertEqual(monitor.worstAgeNanoseconds, 6 * millisecond)
+        XCTAssertEqual(monitor.longestGapNanoseconds, 6 * millisecond)
+        XCTAssertEqual(monitor.seconds(in: .fair), 1.0, accuracy: 0.002)
+    }
+
+    func testAStateOlderThan0Point6WatchdogIsLOSTAndStaysLOST() {
+        healthy(10)
+        XCTAssertEqual(cycle(ageMilliseconds: 11.9).grade, .fair)
+        XCTAssertEqual(cycle(ageMilliseconds: 12).grade, .lost)
+        XCTAssertEqual(healthy(2_000).grade, .lost, "LOST is latched: a link that came back is not trusted by itself")
+    }
+
+    func testAGapOf0Point6WatchdogIsLOSTEvenWhenTheReplyAfterItIsFresh() {
+        healthy(10)
+        XCTAssertEqual(cycle(ageMilliseconds: 0.2, gapMilliseconds: 12).grade, .lost)
+    }
+
+    func testMoreLateCyclesThan2PercentPerSecondIsFAIRAndMoreThan5PercentPOOR() {
+        healthy(100)
+        for _ in 0..<25 { cycle(ageMilliseconds: 0.2, late: 1) }
+        XCTAssertEqual(monitor.grade, .fair, "25 late in a second: 2.5 %")
+        for _ in 0..<30 { cycle(ageMilliseconds: 0.2, late: 1) }
+        XCTAssertEqual(monitor.grade, .poor, "55 late in a second: 5.5 %")
+    }
+
+    func testFAIROfMoreThanTheShareOfFiveSecondsIsPOOR() {
+        healthy(100)
+        // Trouble every 400 ms: FAIR never recovers; after 40 % of 5 s (2 s) it is POOR.
+        var first: LinkAssessment.PoorReason?
+        var cycles = 0
+        while monitor.grade != .poor && cycles < 6_000 {
+            cycles += 1
+            let assessment = cycles % 400 == 0 ? cycle(ageMilliseconds: 4) : healthy(1)
+            if assessment.grade == .poor { first = assessment.poorReason }
+        }
+        XCTAssertEqual(monitor.grade, .poor)
+        guard case .fairShare(let share) = first else { return XCTFail("\(String(describing: first))") }
+        XCTAssertGreaterThan(share, LinkQualityLimits.defaultPoorFairShare)
+        XCTAssertEqual(Double(cycles) / 1000, 2.4, accuracy: 0.45, "about 2 s of FAIR after the first trouble at 0.4 s")
+        XCTAssertEqual(monitor.poorEpisodes, 1)
+    }
+
+    func testMoreEpisodesThanTheLimitInTenSecondsIsPOOR() {
+        let limits = LinkQualityLimits.derived(
+            periodNanoseconds: 1_000_000, watchdogNanoseconds: 20_000_000, poorFairShare: 0.4, poorEpisodes: 2)
+        monitor = LinkQualityMonitor(limits: limits)
+        healthy(10)
+        // Stalls 3 s apart: each a separate episode (GOOD again in between), share never above 40 %.
+        for episode in 1...3 {
+            cycle(ageMilliseconds: 5, gapMilliseconds: 5)
+            if episode < 3 { healthy(3_000) }
+        }
+        XCTAssertEqual(monitor.fairEpisodes, 3)
+        XCTAssertEqual(monitor.grade, .poor)
+    }
+
+    func testPOOREndsWhenItsCauseHasLeftTheWindow() {
+        healthy(100)
+        for _ in 0..<60 { cycle(ageMilliseconds: 0.2, late: 1) }
+        XCTAssertEqual(monitor.grade, .poor)
+        healthy(1_200)
+        XCTAssertNotEqual(monitor.grade, .poor, "the late cycles are more than a second old")
+    }
+}
