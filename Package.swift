@@ -91,7 +91,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "SimulatorTests", dependencies: ["Control", "Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],
+            name: "SimulatorTests", dependencies: ["Control", "Devices", "Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],
             swiftSettings: strict),
         .testTarget(
             name: "TelemetryTests", dependencies: ["Control", "Platform", "Primitives", "StrictJSON", "Telemetry", "TestSupport"],

@@ -20,6 +20,12 @@ public protocol ControlledDevice: AnyObject {
     func enable(watchdogPeriodNanoseconds: Int64) throws(DeviceError) -> Int64
     /// Disables the device (torque off, watchdog disarmed).
     func disable() throws(DeviceError)
+    /// SR-24: writes `limits` into the device's firmware (soft limits, torque cap per direction,
+    /// velocity trip, per joint), reads every one back, and throws `safetyLimitsNotConfirmed` with
+    /// what differed when a write is refused, a read-back differs by more than the device's
+    /// resolution or on the unsafe side, or the device cannot hold such limits (RehabLink 1.0).
+    /// Call while the device is disabled, before `enable`; never enable after it threw.
+    func configureSafetyLimits(_ limits: DeviceSafetyLimits) throws(DeviceError)
 
     /// Reads and decodes everything pending; updates `latestState` when a newer valid state arrived.
     func poll(now: MonotonicInstant) -> PollOutcome
@@ -44,6 +50,12 @@ public protocol ControlledDevice: AnyObject {
     var latestState: RobotState { get }
     /// Time from writing the last command to decoding the state that echoed it [ns]; nil until measured.
     var lastRoundTripNanoseconds: Int64? { get }
+    /// SR-25: when the oldest command that the device has not yet echoed as applied was written
+    /// (nil: every command so far was echoed). A device that ignores commands lets it age.
+    var oldestUnechoedCommandAt: MonotonicInstant? { get }
+    /// D5: states or echoes that break the protocol (a STATE with the wrong joint count, an echo of
+    /// a command never sent), counted since the driver was made: not silence, a broken device.
+    var protocolViolations: Int { get }
     /// Set when the link has failed; the loop must stop using the device.
     var linkError: TransportError? { get }
 }

@@ -11,6 +11,9 @@ public enum DeviceError: Error, Sendable, Equatable, CustomStringConvertible {
     case refused(port: String, request: String, reason: String)
     /// SR-3: the device did not confirm the watchdog the host asked for.
     case watchdogNotConfirmed(port: String, requestedMicroseconds: Int, confirmedMicroseconds: Int)
+    /// SR-24: the device did not confirm the limits written into its firmware: a write refused, a
+    /// read-back that differs, or a device (RehabLink 1.0) that cannot hold them. One line per problem.
+    case safetyLimitsNotConfirmed(port: String, problems: [String])
     /// SR-17: the device is not the one the profile describes.
     case identityMismatch(port: String, problems: [String])
     /// The device is not safe to enable now (e-stop, fault), with the reason.
@@ -31,6 +34,9 @@ public enum DeviceError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(port): the device refused \(request): \(reason)"
         case .watchdogNotConfirmed(let port, let requested, let confirmed):
             return "\(port): the device did not confirm its watchdog (asked \(requested) µs, device reports \(confirmed) µs); refusing to move (SR-3)"
+        case .safetyLimitsNotConfirmed(let port, let problems):
+            return "\(port): refusing to enable: the device did not confirm the limits written into its firmware (soft limits, torque caps, velocity trip; SR-24):\n"
+                + problems.map { "  " + $0 }.joined(separator: "\n")
         case .identityMismatch(let port, let problems):
             return "\(port): the device does not match the profile (SR-17):\n" + problems.map { "  " + $0 }.joined(separator: "\n")
         case .notReady(let port, let reason):

@@ -4,7 +4,7 @@ import Primitives
 import Transport
 import Wire
 
-/// The host end of RehabLink v1 (protocols/rehablink/README.md) over any `ByteLink`.
+/// The host end of RehabLink v1.1 (protocols/rehablink/README.md) over any `ByteLink`.
 ///
 /// This is the device edge: wire integers (µrad, mN·m, …) become SI doubles here and nowhere else.
 /// After `init`, the per-cycle calls use only preallocated storage.
@@ -38,7 +38,18 @@ public final class RehabLinkDevice: ControlledDevice {
     private var frame = EncodedFrame()
     private var sequence: UInt16 = 1
     private var lastCommandSequence: UInt16?
+    /// The last frames written (sequence, when, whether a COMMAND; a ring, newest at `recentFrameNext − 1`):
+    /// a state echoing a COMMAND with no other frame written after it answers that COMMAND.
+    private var recentFrames = InlineArray<16, (sequence: UInt16, writtenAt: MonotonicInstant, isCommand: Bool)>(
+        repeating: (0, .zero, false))
+    private var recentFrameNext = 0
     private var lastCommandWrittenAt = MonotonicInstant.zero
+    /// The oldest command not yet echoed as applied (SR-25), and when it was written.
+    private var oldestUnechoed: (sequence: UInt16, writtenAt: MonotonicInstant)?
+    /// Echoes of a sequence this host never sent as a COMMAND (newer than the last one).
+    public private(set) var impossibleEchoes = 0
+    public var oldestUnechoedCommandAt: MonotonicInstant? { oldestUnechoed?.writtenAt }
+    public var protocolViolations: Int { malformedStates + impossibleEchoes }
     private var lastStateSequence: UInt16?
     private var deviceClock = WrappingCounterExtender()
     private var clockMapping = DeviceClockMapping()
@@ -106,6 +117,7 @@ public final class RehabLinkDevice: ControlledDevice {
             throw .watchdogNotConfirmed(port: name, requestedMicroseconds: requested, confirmedMicroseconds: Int(ack.value))
         }
         lastCommandSequence = nil
+        oldestUnechoed = nil
         return Int64(ack.value) * Nanoseconds.perMicrosecond
     }
 
@@ -118,14 +130,82 @@ public final class RehabLinkDevice: ControlledDevice {
 
     /// Reads a device parameter.
     public func readParameter(_ parameter: ParameterID) throws(DeviceError) -> Int32 {
-        let reply = try request(.parameterGet(parameter), expecting: .parameter, name: "PARAM_GET")
-        guard case .parameter(let report) = reply.message, report.parameter == parameter else {
-            throw .protocolViolation(port: name, detail: "PARAM_GET answered with \(reply.message.type)")
-        }
+        let report = try parameterReply(to: .parameterGet(parameter), for: parameter, name: "PARAM_GET")
         guard report.result == .ok else {
             throw .refused(port: name, request: "PARAM_GET 0x\(String(parameter.rawValue, radix: 16))", reason: "\(report.result)")
         }
         return report.value
+    }
+
+    /// The RehabLink minor version the device speaks: 1 for 1.1, 0 for a 1.0 device (which does not
+    /// know parameter 0x0003; spec "Changes in 1.1").
+    public func readProtocolMinorVersion() throws(DeviceError) -> Int {
+        let report = try parameterReply(to: .parameterGet(.protocolMinor), for: .protocolMinor, name: "PARAM_GET protocol_minor")
+        switch report.result {
+        case .ok: return Int(report.value)
+        case .unknownParameter: return 0
+        default: throw .protocolViolation(port: name, detail: "PARAM_GET protocol_minor answered \(Self.describe(report.result))")
+        }
+    }
+
+    /// SR-24 through RehabLink 1.1's limit parameters (spec 5.6.1): each joint's limits are written
+    /// in wire units rounded toward the safe side, then all are read back; every refusal and every
+    /// read-back that differs by more than one wire unit, or on the unsafe side, is reported at once.
+    public func configureSafetyLimits(_ limits: DeviceSafetyLimits) throws(DeviceError) {
+        let invalid = limits.problems(jointCount: jointCount)
+        guard invalid.isEmpty else { throw .safetyLimitsNotConfirmed(port: name, problems: invalid) }
+        guard try readProtocolMinorVersion() >= 1 else {
+            throw .safetyLimitsNotConfirmed(port: name, problems: [
+                "it speaks RehabLink 1.0 (it does not know parameter 0x0003 protocol_minor), which cannot hold limits in its firmware; RehabLink 1.1 firmware is needed",
+            ])
+        }
+        var problems: [String] = []
+        for joint in 0..<jointCount {
+            let wanted = limits.joints[joint]
+            // A soft minimum must stay below the soft maximum in effect (spec 5.6.1): when the range
+            // moves up past it, the maximum goes first.
+            let maximumID = JointLimitParameter.softLimitMaximum.id(joint: joint)
+            let maximum = try parameterReply(to: .parameterGet(maximumID), for: maximumID, name: "PARAM_GET")
+            let minimumFirst = maximum.result != .ok || Self.wireValue(.softLimitMinimum, of: wanted) < maximum.value
+            let order: [JointLimitParameter] = minimumFirst
+                ? [.softLimitMinimum, .softLimitMaximum, .torqueCapPositive, .torqueCapNegative, .velocityTrip]
+                : [.softLimitMaximum, .softLimitMinimum, .torqueCapPositive, .torqueCapNegative, .velocityTrip]
+            var refused: Set<UInt16> = []
+            for parameter in order {
+                let id = parameter.id(joint: joint)
+                let written = Self.wireValue(parameter, of: wanted)
+                let reply = try parameterReply(to: .parameterSet(id, value: written), for: id, name: "PARAM_SET")
+                if reply.result != .ok {
+                    refused.insert(id.rawValue)
+                    problems.append(
+                        "joint \(joint) \(Self.label(parameter)) (parameter \(Self.number(id))): writing \(Self.format(written, parameter)) was refused: \(Self.describe(reply.result)); \(Self.format(reply.value, parameter)) is still in effect")
+                }
+            }
+            for parameter in JointLimitParameter.allCases {
+                let id = parameter.id(joint: joint)
+                guard !refused.contains(id.rawValue) else { continue }
+                let written = Self.wireValue(parameter, of: wanted)
+                let reply = try parameterReply(to: .parameterGet(id), for: id, name: "PARAM_GET")
+                if reply.result != .ok {
+                    problems.append("joint \(joint) \(Self.label(parameter)) (parameter \(Self.number(id))): the read-back was refused: \(Self.describe(reply.result))")
+                } else if !Self.confirms(parameter, written: written, readBack: reply.value) {
+                    problems.append(
+                        "joint \(joint) \(Self.label(parameter)) (parameter \(Self.number(id))): wrote \(Self.format(written, parameter)), read back \(Self.format(reply.value, parameter))")
+                }
+            }
+        }
+        guard problems.isEmpty else { throw .safetyLimitsNotConfirmed(port: name, problems: problems) }
+    }
+
+    /// Sends a PARAM_GET or PARAM_SET and returns the PARAM that answers it, whatever its result.
+    private func parameterReply(to message: RehabLinkMessage, for parameter: ParameterID, name request: String)
+        throws(DeviceError) -> ParameterReport
+    {
+        let reply = try self.request(message, expecting: .parameter, name: request)
+        guard case .parameter(let report) = reply.message, report.parameter == parameter else {
+            throw .protocolViolation(port: name, detail: "\(request) \(parameter) answered with \(reply.message)")
+        }
+        return report
     }
 
     /// Sends `message` and waits for the reply of type `expected`, retrying `requestAttempts` times.
@@ -183,7 +263,10 @@ public final class RehabLinkDevice: ControlledDevice {
         for joint in 0..<jointCount { wireCommand[joint] = Self.wireCommand(for: actuation[joint]) }
         lastCommandSequence = sequence
         lastCommandWrittenAt = now
-        return write(.command(wireCommand), deadline: deadline)
+        if oldestUnechoed == nil { oldestUnechoed = (sequence, now) }
+        let written = write(.command(wireCommand), deadline: deadline)
+        recentFrames[(recentFrameNext + 15) % 16] = (sequence &- 1, now, true)
+        return written
     }
 
     /// One joint's command in wire units: the device edge of every command the host sends.
@@ -318,17 +401,45 @@ public final class RehabLinkDevice: ControlledDevice {
         if report.status.contains(.watchdogExpired) { condition.insert(.watchdogExpired) }
         if report.status.contains(.emergencyStop) { condition.insert(.emergencyStop) }
         if report.status.contains(.fault) { condition.insert(.fault) }
+        if report.status.contains(.patientStop) { condition.insert(.patientStop) }
+        if report.status.contains(.patientPause) { condition.insert(.patientPause) }
         state.condition = condition
         state.deviceFaultCode = report.faultCode.rawValue
         state.deviceTimeNanoseconds = deviceClock.extend(report.deviceTimeMicroseconds) &* Nanoseconds.perMicrosecond
         state.receivedAt = now
         state.sampledAt = clockMapping.sampledAt(deviceTimeNanoseconds: state.deviceTimeNanoseconds, receivedAt: now)
+        if let written = writtenAtOfAnsweredCommand(report.commandSequence) {
+            // It answers that command, so it was sampled no earlier than the command was written. The
+            // device's clock alone cannot show a link that is uniformly slow (R2: replies 8 ms late look
+            // like a shifted clock); the command's age can, so the older of the two dates the state.
+            state.sampledAt = min(state.sampledAt, written)
+        }
         state.isValid = true
         latestState = state
         if let command = lastCommandSequence, report.commandSequence == command {
             lastRoundTripNanoseconds = now.nanoseconds(since: lastCommandWrittenAt)
         }
+        if let command = lastCommandSequence, SequenceNumber.isNewer(report.commandSequence, than: command) {
+            impossibleEchoes += 1
+        } else if let oldest = oldestUnechoed,
+            report.commandSequence == oldest.sequence || SequenceNumber.isNewer(report.commandSequence, than: oldest.sequence)
+        {
+            // Commands up to the echoed one were applied (sequences only grow).
+            oldestUnechoed = nil
+        }
         return true
+    }
+
+    /// When the COMMAND `sequence` was written, if the device's state can only be its answer: it is among
+    /// the last frames written and only COMMANDs followed it (a HEARTBEAT after it would be answered by a
+    /// state that echoes it too, sampled later).
+    private func writtenAtOfAnsweredCommand(_ sequence: UInt16) -> MonotonicInstant? {
+        for back in 1...16 {
+            let entry = recentFrames[(recentFrameNext - back + 16) % 16]
+            guard entry.isCommand else { return nil }
+            if entry.sequence == sequence { return entry.writtenAt }
+        }
+        return nil
     }
 
     // MARK: Encoding
@@ -336,6 +447,9 @@ public final class RehabLinkDevice: ControlledDevice {
     @discardableResult
     private func write(_ message: RehabLinkMessage, deadline: MonotonicInstant? = nil) -> Bool {
         guard linkError == nil else { return false }
+        // Recorded as not a command; `send` marks its own entry.
+        recentFrameNext = (recentFrameNext + 1) % 16
+        recentFrames[(recentFrameNext + 15) % 16] = (sequence, .zero, false)
         RehabLinkFrameEncoder.encode(message, sequence: sequence, into: &frame)
         sequence &+= 1
         let until = deadline ?? clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)
@@ -355,6 +469,81 @@ public final class RehabLinkDevice: ControlledDevice {
 
     static func micro(_ value: Double) -> Int32 {
         value.isFinite ? Int32(clamping: Int64((value * 1e6).rounded())) : 0
+    }
+
+    // MARK: SR-24 limits in wire units
+
+    /// A joint's limit in wire units, rounded toward the safe side: soft limits inward, the caps and
+    /// the trip down (a value within a billionth of a unit of an integer is that integer: 1.134464 rad
+    /// is 1 134 464 µrad, not one less).
+    static func wireValue(_ parameter: JointLimitParameter, of joint: DeviceSafetyLimits.Joint) -> Int32 {
+        switch parameter {
+        case .softLimitMinimum: wire(joint.softMinimumRadians, scale: 1e6, rounding: .up)
+        case .softLimitMaximum: wire(joint.softMaximumRadians, scale: 1e6, rounding: .down)
+        case .torqueCapPositive: wire(joint.torqueCapPositiveNewtonMeters, scale: 1e3, rounding: .down)
+        case .torqueCapNegative: wire(joint.torqueCapNegativeNewtonMeters, scale: 1e3, rounding: .down)
+        case .velocityTrip: wire(joint.velocityTripRadiansPerSecond, scale: 1e6, rounding: .down)
+        }
+    }
+
+    private static func wire(_ value: Double, scale: Double, rounding: FloatingPointRoundingRule) -> Int32 {
+        let scaled = value * scale
+        let nearest = scaled.rounded()
+        let rounded = abs(scaled - nearest) < 1e-9 * max(1, abs(scaled)) ? nearest : scaled.rounded(rounding)
+        return Int32(min(max(rounded, Double(Int32.min)), Double(Int32.max)))
+    }
+
+    /// Whether a read-back confirms what was written: equal, or at most one wire unit off toward the
+    /// safe side (spec 5.6.1: a device that approximates rounds inward and down).
+    static func confirms(_ parameter: JointLimitParameter, written: Int32, readBack: Int32) -> Bool {
+        let difference = Int64(readBack) - Int64(written)
+        switch parameter {
+        case .softLimitMinimum: return (0...1).contains(difference)
+        case .softLimitMaximum, .torqueCapPositive, .torqueCapNegative, .velocityTrip: return (-1...0).contains(difference)
+        }
+    }
+
+    /// "0x0050": a parameter's number as the spec writes it.
+    private static func number(_ id: ParameterID) -> String {
+        let hex = String(id.rawValue, radix: 16, uppercase: true)
+        return "0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    private static func label(_ parameter: JointLimitParameter) -> String {
+        switch parameter {
+        case .softLimitMinimum: "soft minimum"
+        case .softLimitMaximum: "soft maximum"
+        case .torqueCapPositive: "torque cap, positive"
+        case .torqueCapNegative: "torque cap, negative (magnitude)"
+        case .velocityTrip: "velocity trip"
+        }
+    }
+
+    /// A wire value in SI, exactly (no Foundation here): 2500 mN·m → "2.500 N·m".
+    private static func format(_ value: Int32, _ parameter: JointLimitParameter) -> String {
+        switch parameter {
+        case .softLimitMinimum, .softLimitMaximum: decimal(value, places: 6) + " rad"
+        case .torqueCapPositive, .torqueCapNegative: decimal(value, places: 3) + " N·m"
+        case .velocityTrip: decimal(value, places: 6) + " rad/s"
+        }
+    }
+
+    private static func decimal(_ value: Int32, places: Int) -> String {
+        var divisor: Int64 = 1
+        for _ in 0..<places { divisor *= 10 }
+        let magnitude = abs(Int64(value))
+        let fraction = String(magnitude % divisor)
+        return (value < 0 ? "-" : "") + "\(magnitude / divisor)." + String(repeating: "0", count: places - fraction.count) + fraction
+    }
+
+    static func describe(_ result: ParameterResult) -> String {
+        switch result {
+        case .ok: "ok"
+        case .unknownParameter: "unknown_parameter (the device does not have it)"
+        case .readOnly: "read_only"
+        case .outOfRange: "out_of_range (outside the joint's rating or range)"
+        case .notWhileEnabled: "not_while_enabled (disable the device first)"
+        }
     }
 
     static func describe(_ result: AcknowledgeResult) -> String {

@@ -117,9 +117,12 @@ public enum ExerciseLoader {
                 let offset = reader.number("offset_deg", unit: "°", in: -90...90, required: false, default: 0)
                 let speed = reader.number("max_speed_deg_per_s", unit: "°/s", positive: true)
                 let rms = reader.number("max_rms_error_mm", unit: "mm", in: 0.01...10, required: false, default: 1)
+                // Optional: without it the target reaches full speed in Mirror.defaultSecondsToFullSpeed.
+                let acceleration = reader.number("max_acceleration_rad_per_s2", unit: "rad/s²", in: 0.1...1_000, required: false)
                 if let scale, abs(scale) >= 0.1, let offset, let speed, let rms {
                     mirror = Mirror(scale: scale, offsetRadians: offset * Units.radiansPerDegree,
-                                    maximumSpeedRadiansPerSecond: speed * Units.radiansPerDegree, maximumRmsErrorMillimeters: rms)
+                                    maximumSpeedRadiansPerSecond: speed * Units.radiansPerDegree, maximumRmsErrorMillimeters: rms,
+                                    maximumAccelerationRadiansPerSecondSquared: acceleration)
                 }
             default:
                 let friction = reader.number("friction_compensation", unit: "(a fraction of the modelled friction)", in: 0...1)
@@ -165,6 +168,10 @@ public enum ExerciseLoader {
         }
         if let mirror = exercise.mirror, mirror.maximumSpeedRadiansPerSecond > 0.8 * allowed {
             problems.append(ProfileIssue(path: "mirror.max_speed_deg_per_s", message: "\(degrees(mirror.maximumSpeedRadiansPerSecond)) °/s is above 80 % of the velocity trip of \(joint.name) (\(degrees(allowed)) °/s): at most \(degrees(0.8 * allowed)) °/s"))
+        }
+        // The mirror target must not change speed faster than the robot's own Cat 1 stop does.
+        if let mirror = exercise.mirror, mirror.maximumAccelerationRadiansPerSecondSquared > profile.control.quickStopDecelerationRadiansPerSecondSquared {
+            problems.append(ProfileIssue(path: "mirror.max_acceleration_rad_per_s2", message: "\(format(mirror.maximumAccelerationRadiansPerSecondSquared)) rad/s² is above the quick-stop deceleration of \(profile.name) (\(format(profile.control.quickStopDecelerationRadiansPerSecondSquared)) rad/s²)"))
         }
         if peak >= 0.8 * allowed {
             problems.append(ProfileIssue(path: "movement_s", message: "a swing over the range in \(format(exercise.movementSeconds)) s peaks at \(format(peak)) rad/s, above 80 % of the velocity trip (\(format(allowed)) rad/s); at least \(format((1.875 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians) / (0.8 * allowed) * 10).rounded(.up) / 10)) s"))

@@ -66,6 +66,7 @@ public enum HardwareProfileLoader {
         }
         if let safety, joints.count == (object["joints"]?.arrayValue?.count ?? -1) {
             crossCheck(safety: safety, joints: joints, issues: issues)
+            if let control { checkQuickStop(control: control, safety: safety, issues: issues) }
         }
         guard issues.issues.isEmpty, let name, let device, let control, let safety,
             joints.count == (object["joints"]?.arrayValue?.count ?? -1)
@@ -180,6 +181,25 @@ public enum HardwareProfileLoader {
 
     /// Checks that need the safety section and the joints together: looser-than-default values
     /// must stay within the device's rating.
+    /// SR-21 / D8: a Cat 1 stop from the velocity trip must end within the stop deadline (SR-13) and
+    /// within the soft-to-hard margin; a quick-stop rate too weak for that would turn every Cat 1
+    /// into a Cat 0 at the deadline, or let a joint reach its hard stop.
+    private static func checkQuickStop(control: ControlSection, safety: SafetySection, issues: IssueCollector) {
+        let rate = control.quickStopDecelerationRadiansPerSecondSquared
+        let speed = safety.velocityTripRadiansPerSecond
+        let stopSeconds = speed / rate
+        let deadlineSeconds = Double(safety.stopDeadlineNanoseconds) * 1e-9
+        if stopSeconds > deadlineSeconds {
+            issues.add("control.quick_stop_deceleration_rad_per_s2",
+                       "\(format(rate)) rad/s² stops the velocity trip (\(format(speed)) rad/s) in \(format((stopSeconds * 1000).rounded())) ms, past the stop deadline (\(format((deadlineSeconds * 1000).rounded())) ms, SR-13): every Cat 1 would end as Cat 0; use at least \(format((speed / deadlineSeconds * 10).rounded(.up) / 10)) rad/s²")
+        }
+        let distance = speed * speed / (2 * rate)
+        if distance > safety.softLimitMarginRadians {
+            issues.add("control.quick_stop_deceleration_rad_per_s2",
+                       "\(format(rate)) rad/s² needs \(format((Units.degrees(fromRadians: distance) * 10).rounded() / 10))° to stop from the velocity trip, more than the soft-to-hard margin (\(format((Units.degrees(fromRadians: safety.softLimitMarginRadians) * 10).rounded() / 10))°, SR-21): a Cat 1 at the soft limit could reach the hard stop; use at least \(format((speed * speed / (2 * safety.softLimitMarginRadians) * 10).rounded(.up) / 10)) rad/s²")
+        }
+    }
+
     private static func crossCheck(safety: SafetySection, joints: [JointProfile], issues: IssueCollector) {
         // SR-8 default 1.5 rad/s (upper limb). Its Cat 0 threshold (1.5 × trip) must stay below every
         // joint's rated speed, or the drive could never be stopped by it.

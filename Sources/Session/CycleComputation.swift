@@ -22,6 +22,10 @@ struct CycleComputation {
         var stateAgeNanoseconds: Int64
         /// SR-14: deadlines missed since the previous cycle.
         var lateCycles: Int
+        /// SR-25: how long the oldest unechoed command has waited [ns] (0: none).
+        var commandEchoLagNanoseconds: Int64
+        /// D5: the driver's protocol violations so far.
+        var protocolViolations: Int
         var linkLost: Bool
         var requests: OperatorRequests
         var releaseHeld: Bool
@@ -101,12 +105,8 @@ struct CycleComputation {
     private var resumeBlendFrom: JointList<Double>
     private var resumeBlendStart: MonotonicInstant?
     private var stopPosted = false
-    /// SR-1 FAIR/POOR: the plan's clock is frozen and active torque fades to a passive hold; the time
-    /// of the previous moving cycle (the freeze moves the plan's origin on by the time between them).
+    /// SR-1 FAIR/POOR: the link is degraded; a moving cycle then holds (see `fillActuation`).
     private var degraded = false
-    private var planFrozen = false
-    private var fadingInAfterDegradation = false
-    private var previousMoveTime: MonotonicInstant?
     private var reachedUpperEnd = false
     /// Assist-as-needed state (when the exercise has an active-assist mode).
     private var assistance: AssistAsNeeded?
@@ -177,7 +177,8 @@ struct CycleComputation {
         }
         return supervisor.evaluate(
             .init(cycle: input.cycle, time: input.now, freshState: input.freshState, stateAgeNanoseconds: input.stateAgeNanoseconds,
-                  lateCycles: input.lateCycles, linkLost: input.linkLost, requests: input.requests, demandsMotion: demandsMotion, tracker: tracker, trackerGatesMotion: trackerGatesMotion,
+                  lateCycles: input.lateCycles, commandEchoLagNanoseconds: input.commandEchoLagNanoseconds,
+                  protocolViolations: input.protocolViolations, linkLost: input.linkLost, requests: input.requests, demandsMotion: demandsMotion, tracker: tracker, trackerGatesMotion: trackerGatesMotion,
                   releaseHeld: input.releaseHeld),
             state: state)
     }
@@ -241,13 +242,17 @@ struct CycleComputation {
     }
 
     /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.
-    private mutating func fillActuation(for action: SupervisorAction, input: Input, state: RobotState, postsStop: inout Bool) {
+    private mutating func fillActuation(for requested: SupervisorAction, input: Input, state: RobotState, postsStop: inout Bool) {
         let now = input.now
+        // SR-1 FAIR: a moving cycle on a degraded link holds where the joints are, as a pause does: the
+        // plan's clock stands still, the mode's torque gives way to the passive hold (which the clamp
+        // keeps to half τmax at half the slew limit, so the change is a fade), nothing adapts, and when
+        // the link is GOOD again the rest of the exercise is planned from the measured state and blended
+        // in over the ramp, the mirror target restarting from the joint (`resume`).
+        var action = requested
+        if case .move = requested, degraded { action = .hold }
         for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
-        if case .move = action {} else {
-            lastModeTorque = nil
-            previousMoveTime = nil
-        }
+        if case .move = action {} else { lastModeTorque = nil }
         switch action {
         case .move:
             stopBegan = nil
@@ -267,16 +272,8 @@ struct CycleComputation {
             holding = false
             let sinceActive = now.seconds(since: activeSince!)
             gainScale = ramp.scale(atSeconds: sinceActive)
-            freezePlanWhileDegraded(now: now)
             let trajectoryTime = now.seconds(since: trajectoryOrigin)
             trajectory.sample(at: max(0, trajectoryTime), into: &target)
-            if degraded {
-                // The frozen plan is a hold where it stopped.
-                for joint in 0..<target.positions.count {
-                    target.velocities[joint] = 0
-                    target.accelerations[joint] = 0
-                }
-            }
             blendAfterResume(now: now)
             clamp.clampTargets(&target)
             controller.compute(target: target, measured: state.joints, scale: gainScale, into: &actuation)
@@ -379,23 +376,6 @@ struct CycleComputation {
             modeInForce = requested
             modeBlendStart = now
         }
-        if degraded {
-            // SR-1 FAIR: the mode's torque gives way to the passive hold of the frozen plan; the clamp
-            // (at half the slew limit, towards half the torque limit) makes the change a fade. Nothing
-            // adapts meanwhile: the error is the link's, not the patient's.
-            lastModeTorque = passiveTorque
-            fadingInAfterDegradation = true
-            actuation[joint] = JointActuation(mode: .torque, torqueNewtonMeters: passiveTorque)
-            return
-        }
-        if fadingInAfterDegradation {
-            // Back from FAIR: from the passive hold to the mode's torque along the ramp, like a mode switch.
-            fadingInAfterDegradation = false
-            let previous = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: false)
-            modeBlendOffset = lastModeTorque.map { $0 - previous } ?? 0
-            modeBlendFrom = modeInForce
-            modeBlendStart = now
-        }
         var output = modeTorque(modeInForce, passiveTorque: passiveTorque, state: state, learns: true)
         if let start = modeBlendStart {
             let elapsed = now.seconds(since: start)
@@ -474,23 +454,6 @@ struct CycleComputation {
         trajectoryOrigin = now
         resumeBlendStart = now
         for joint in 0..<holdPositions.count { resumeBlendFrom[joint] = holdPositions[joint] }
-    }
-
-    /// SR-1 FAIR: while the link is degraded the plan's clock stands still (its origin moves on with
-    /// time); when it recovers, the target's speed and the mode's torque blend back in over the ramp,
-    /// as after a resume.
-    private mutating func freezePlanWhileDegraded(now: MonotonicInstant) {
-        defer { previousMoveTime = now }
-        guard let previous = previousMoveTime else { return }
-        if degraded {
-            trajectoryOrigin = trajectoryOrigin.advanced(byNanoseconds: now.nanoseconds(since: previous))
-        } else if planFrozen {
-            // The target stood at the plan's point for this instant: blend its speed back in from there.
-            resumeBlendStart = now
-            trajectory.sample(at: max(0, now.seconds(since: trajectoryOrigin)), into: &target)
-            for joint in 0..<target.positions.count { resumeBlendFrom[joint] = target.positions[joint] }
-        }
-        planFrozen = degraded
     }
 
     private mutating func blendAfterResume(now: MonotonicInstant) {

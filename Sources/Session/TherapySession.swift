@@ -5,6 +5,7 @@ import Platform
 import Primitives
 import Profiles
 import StrictJSON
+import Synchronization
 import Telemetry
 
 /// One supervised exercise on one robot: self-test, enable, the fixed-rate control loop, stop,
@@ -34,6 +35,8 @@ public final class TherapySession {
         public var linkCheckTimeoutSeconds = 3.0
         /// SR-7: a therapist's range of motion per joint [rad]; it can only narrow the soft limits.
         public var patientRange: [ClosedRange<Double>?] = []
+        /// SR-20: a therapist's torque cap per joint and direction; it can only lower the profile's limit.
+        public var patientTorqueCaps: [SafetySettings.TorqueCap?] = []
         /// After a fault or e-stop, keep the session (and the link) up until an operator resets it
         /// (→ idle; the session then ends) or quits (stop, e-stop, SIGINT, SIGTERM). Otherwise the
         /// session ends as soon as torque is off.
@@ -132,6 +135,13 @@ public final class TherapySession {
     private var startedAt = MonotonicInstant.zero
     private var finishedAt = MonotonicInstant.zero
     private var disabled = false
+    /// SR-25: the control socket whose requests are audited in the black box, the recording and
+    /// the report (set by the program that serves it; taken on normal threads, never in the loop).
+    public weak var controlServer: ControlServer?
+    /// The audit records taken from `controlServer` so far (status reads left out: a monitor polls them).
+    private let controlAudit = Mutex<[ControlAuditRecord]>([])
+    /// SR-12: the stop taken during the set-up, if one was (the exercise then never starts).
+    public private(set) var setUpStop: SafetyTrip?
 
     public init(
         profile: HardwareProfile, device: any ControlledDevice, clock: LoopClock, options: Options,
@@ -225,7 +235,8 @@ public final class TherapySession {
         }
         computation = CycleComputation(
             supervisor: Supervisor(configuration: supervisorConfiguration), controller: ImpedanceController(joints: gains),
-            clamp: SafetySettings.clamp(profile, joints: limits, periodNanoseconds: periodNanoseconds),
+            clamp: try SafetySettings.clamp(
+                profile, joints: limits, periodNanoseconds: periodNanoseconds, patientTorqueCaps: options.patientTorqueCaps),
             ramp: RampIn(durationSeconds: profile.control.enableRampSeconds), minimumDemandSpeeds: demandSpeeds, rateHertz: options.rateHertz,
             exercise: exercise, durationSeconds: options.durationSeconds,
             quickStopDecelerationRadiansPerSecondSquared: profile.control.quickStopDecelerationRadiansPerSecondSquared,
@@ -280,7 +291,11 @@ public final class TherapySession {
                 try device.disable()
                 state = try device.requestFreshState()
             }
+            if stopsDuringSetUp(deviceEnabled: false) { return }
             linkCheck = try checkLinkStability()
+            if setUpStop != nil { return }
+            // SR-24: the firmware enforces the same limits on its own; read back, or nothing is enabled.
+            try device.configureSafetyLimits(SafetySettings.deviceLimits(profile, clamp: computation.clamp))
             let watchdog = profile.device.watchdogPeriodNanoseconds
             let confirmed = try device.enable(watchdogPeriodNanoseconds: watchdog)
             enabled = true
@@ -289,7 +304,9 @@ public final class TherapySession {
                     port: device.name, requestedMicroseconds: Int(watchdog / 1_000), confirmedMicroseconds: Int(confirmed / 1_000))
             }
             _ = try device.requestFreshState()
+            if stopsDuringSetUp(deviceEnabled: true) { return }
             if options.checksDirection { try checkDirection() }
+            if setUpStop != nil { return }
         } catch {
             if enabled { try? device.disable() }
             computation.supervisor.selfTestFailed(cycle: 0, time: clock.now())
@@ -298,6 +315,38 @@ public final class TherapySession {
         computation.supervisor.selfTestPassed(cycle: 0, time: clock.now())
         computation.supervisor.deviceEnabled(cycle: 0, time: clock.now())
         publishStatus(cycle: 0, now: clock.now(), state: device.latestState, serial: 0)
+    }
+
+    /// SR-12 in every phase: an e-stop or stop (control socket, SIGTERM, SIGINT) during the set-up —
+    /// self-test, link pre-flight, the direction test that pushes joints with up to 20 % of τmax — is
+    /// taken within one set-up cycle, never merely queued: torque off at once (all joints off, then
+    /// DISABLE), the transition logged, the requester told the cycle it was taken in, and the exercise
+    /// never starts (`run` returns at once). Other requests wait for the loop. True when stopped.
+    private func stopsDuringSetUp(deviceEnabled: Bool) -> Bool {
+        if setUpStop != nil { return true }
+        let taken = control.take()
+        var requests = taken.requests
+        if options.observesTerminationSignals { requests.formUnion(signalRequests()) }
+        // SR-22: the patient's stop input on the device counts like an operator's stop here too.
+        if device.latestState.condition.contains(.patientStop) { requests.insert(.stop) }
+        guard requests.contains(.emergencyStop) || requests.contains(.stop) else {
+            // Not for the set-up (pause, resume, reset, …): back in the mailbox for the loop's first cycle.
+            if !requests.isEmpty { control.post(requests) }
+            return false
+        }
+        if deviceEnabled {
+            device.send(JointList(count: profile.joints.count, repeating: JointActuation.off), now: clock.now(),
+                        deadline: clock.now().advanced(byNanoseconds: periodNanoseconds))
+            try? device.disable()
+        }
+        let now = clock.now()
+        setUpStop = computation.supervisor.stopDuringSetUp(requests, cycle: 0, time: now)
+        status.handledRequestSerial = taken.serial
+        status.state = computation.supervisor.state
+        status.latchedTrip = computation.supervisor.latchedTrip
+        status.activeStop = computation.supervisor.activeStop?.category
+        statusBoard.publish(status)
+        return true
     }
 
     /// SR-2, extended to the link: before anything is enabled, heartbeats at the session rate must
@@ -321,6 +370,7 @@ public final class TherapySession {
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
             check.cycles += 1
+            if stopsDuringSetUp(deviceEnabled: false) { return check }
             if freshFromWait || polled == .freshState {
                 gap = 0
             } else {
@@ -353,7 +403,7 @@ public final class TherapySession {
                 try checkDirectionOnce()
                 return
             } catch {
-                guard case .notReady = error, attempt < 3, deviceAnswersEnabled() else { throw error }
+                guard case .notReady = error, attempt < 3, deviceAnswersEnabled(), setUpStop == nil else { throw error }
                 directionCheckRepeats += 1
             }
         }
@@ -372,6 +422,7 @@ public final class TherapySession {
         let allOff = JointList(count: profile.joints.count, repeating: JointActuation.off)
         var schedule = startUpSchedule()
         for _ in 0..<10 {
+            if stopsDuringSetUp(deviceEnabled: true) { return false }
             let deadline = schedule.currentDeadline
             guard device.send(allOff, now: clock.now(), deadline: deadline) else { return false }
             if device.waitForState(until: min(clock.now().advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), deadline)) {
@@ -407,6 +458,7 @@ public final class TherapySession {
         for _ in 0..<bound {
             clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()
+            if stopsDuringSetUp(deviceEnabled: true) { return }
             let polled = device.poll(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
             let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &command)
@@ -463,6 +515,14 @@ public final class TherapySession {
     /// Runs the exercise until it has stopped, faulted, or lost the device. Returns the report.
     public func run() -> SessionReport {
         startedAt = clock.now()
+        if setUpStop != nil {
+            // Stopped during the set-up (SR-12): the exercise never starts; torque is already off.
+            finishedAt = startedAt
+            finish()
+            status.finished = true
+            statusBoard.publish(status)
+            return report()
+        }
         let cpuAtStart = ThreadCPUTime.seconds()
         let processCPUAtStart = ThreadCPUTime.processSeconds()
         schedule = LoopSchedule(start: startedAt.advanced(byNanoseconds: periodNanoseconds), periodNanoseconds: periodNanoseconds)
@@ -511,7 +571,11 @@ public final class TherapySession {
             let skippedBefore = schedule.skippedCycles
             schedule.advance(finishedAt: end)
             lateCycles = Int(schedule.skippedCycles - skippedBefore)
-            if cyclesRun > cycleBound && !computation.supervisor.state.isLatched { control.post(.emergencyStop) }
+            if cyclesRun > cycleBound && !computation.supervisor.state.isLatched {
+                // A session paused long past its plan (SR-1 POOR with nobody to resume it) ends with a
+                // controlled stop; anything else this late is a logic error: e-stop.
+                control.post(computation.supervisor.state == .paused ? .stop : .emergencyStop)
+            }
         }
         finishedAt = clock.now()
         controlThreadCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
@@ -569,8 +633,21 @@ public final class TherapySession {
     /// Safe to call from a normal thread while the loop runs: it touches only what the loop handed over.
     @discardableResult
     public func writeBlackBox() -> String? {
+        let audit = auditedRequests()
         guard let directory = options.blackBoxDirectory else { return nil }
-        return blackBox.writePendingDump(to: directory, jointNames: profile.joints.map(\.name), sessionMetadata: sessionMetadata)
+        return blackBox.writePendingDump(
+            to: directory, jointNames: profile.joints.map(\.name),
+            sessionMetadata: sessionMetadata + [("control_audit", JSONValue.array(audit).serialized())])
+    }
+
+    /// SR-25: every request to the control socket so far (who — pid, uid, gid — what, when, and whether
+    /// it was permitted), as JSON; status reads are left out. Safe from a normal thread.
+    public func auditedRequests() -> [JSONValue] {
+        let fresh = controlServer?.takeAuditRecords().filter { $0.request != "status" } ?? []
+        return controlAudit.withLock { records in
+            records.append(contentsOf: fresh)
+            return records.map { .object($0.jsonObject) }
+        }
     }
 
     /// One control cycle; true when the session is over.
@@ -588,7 +665,8 @@ public final class TherapySession {
         let linkLost = polled == .linkLost
         let input = CycleComputation.Input(
             cycle: cycle, now: now, freshState: fresh, stateAgeNanoseconds: state.ageNanoseconds(at: now), lateCycles: lateCycles,
-            linkLost: linkLost, requests: requests, releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
+            commandEchoLagNanoseconds: device.oldestUnechoedCommandAt.map { max(0, now.nanoseconds(since: $0)) } ?? 0,
+            protocolViolations: device.protocolViolations, linkLost: linkLost, requests: requests, releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
             referenceSample: options.reference?.latestSample(at: now))
         let supervisorStart = clock.now()
         let action = computation.evaluateSafety(input, state: state)
@@ -628,7 +706,8 @@ public final class TherapySession {
         let state = device.latestState
         let input = CycleComputation.Input(
             cycle: cycle, now: deadline, freshState: freshSinceLastCycle, stateAgeNanoseconds: state.ageNanoseconds(at: deadline),
-            lateCycles: 0, linkLost: false, requests: [], releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex,
+            lateCycles: 0, commandEchoLagNanoseconds: 0, protocolViolations: device.protocolViolations, linkLost: false, requests: [],
+            releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex,
             referenceSample: options.reference?.latestSample(at: deadline))
         let action = rehearsal.evaluateSafety(input, state: state)
         _ = rehearsal.command(for: action, input: input, state: state)
@@ -702,11 +781,13 @@ public final class TherapySession {
     }
 
     private func isOver(action: SupervisorAction) -> Bool {
+        // SR-23: not before the device has confirmed torque off (or failed to within W, which latches).
+        let confirmed = computation.supervisor.torqueOffCommandedAt == nil
         switch computation.supervisor.state {
         case .idle, .disabled:
-            return true
+            return confirmed
         case .fault, .estop:
-            guard action == .torqueOff else { return false }
+            guard action == .torqueOff && confirmed else { return false }
             return !options.holdsAfterFault || quitRequested
         default:
             return false
@@ -845,6 +926,7 @@ public final class TherapySession {
             "time_in_state_s": .object(timeInState),
             "telemetry_records_dropped": .int(telemetryRing?.overflows ?? 0),
             "link_quality": SessionReport.LinkQuality(computation.supervisor.linkQuality).json,
+            "control_audit": .array(auditedRequests()),
         ])
     }
 }

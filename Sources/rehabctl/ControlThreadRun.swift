@@ -1,4 +1,5 @@
 import CommandLineSupport
+import Control
 import Devices
 import Platform
 import Session
@@ -64,7 +65,7 @@ enum ControlThreadRun {
 
     static func execute(
         session: TherapySession, realtime: RealtimeOptions, command: String,
-        announce: @escaping @Sendable (_ identity: DeviceIdentityInfo?, _ directionCheckRepeats: Int) -> Void
+        announce: @escaping @Sendable (_ identity: DeviceIdentityInfo?, _ directionCheckRepeats: Int, _ setUpStop: SafetyTrip?) -> Void
     ) throws(CommandFailure) -> Outcome {
         let handoff = Handoff(session)
         let result = ThreadResult<ThreadOutcome>()
@@ -86,7 +87,7 @@ enum ControlThreadRun {
                 result.value = .prepareFailed(error, report)
                 return
             }
-            announce(session.identity, session.directionCheckRepeats)
+            announce(session.identity, session.directionCheckRepeats, session.setUpStop)
             result.value = .finished(session.run(), report)
         }
         // SR-19: a fault freezes the black box in the loop; this (normal-priority) thread writes it

@@ -6,7 +6,7 @@ extension DeviceError {
     var exitCode: ExitCode {
         switch self {
         case .transport(let error): error.exitCode
-        case .noAnswer, .refused, .watchdogNotConfirmed, .notReady: .unavailable
+        case .noAnswer, .refused, .watchdogNotConfirmed, .safetyLimitsNotConfirmed, .notReady: .unavailable
         case .protocolViolation: .protocolError
         case .identityMismatch, .directionCheckFailed: .configuration
         }

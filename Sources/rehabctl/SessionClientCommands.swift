@@ -19,8 +19,12 @@ enum SessionClientCommands {
     }
 
     static let all: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
-        (spec("estop", "E-stop the running session (Cat 0 by default, SR-12), within one control cycle.",
-              "Torque is removed in the next control cycle; the session latches `estop` until a reset."), { p throws(CommandFailure) in try request("estop", p) }),
+        (spec("estop", "E-stop the running session (Cat 0 by default, SR-12), within one control cycle; without --session, every running session.",
+              """
+              Torque is removed in the next control cycle; the session latches `estop` until a reset. With several
+              sessions running and no --session, every one of them is e-stopped (SR-12: the request goes to all
+              before any reply is awaited) and each result is reported; the exit code is 0 only if all took it.
+              """), { p throws(CommandFailure) in try emergencyStop(p) }),
         (spec("stop", "Stop the running session's exercise (Cat 1: decelerate, then torque off).",
               "The joints decelerate under control and torque is removed at standstill (SR-13: within 200 ms)."), { p throws(CommandFailure) in try request("stop", p) }),
         (spec("pause", "Pause the exercise (Cat 2: hold position, powered).", "`rehabctl resume` continues from where the joints are."), { p throws(CommandFailure) in try request("pause", p) }),
@@ -41,22 +45,31 @@ enum SessionClientCommands {
 
     static func connect(_ parsed: ParsedArguments, command: String) throws(CommandFailure) -> UnixSocketConnection {
         let path = try socketPath(parsed, command: command)
+        return try connect(path: path, command: command)
+    }
+
+    static func connect(path: String, command: String) throws(CommandFailure) -> UnixSocketConnection {
         do {
             return try UnixSocketConnection.connect(path: path)
         } catch {
-            switch error {
-            case .permissionDenied, .notPermitted:
-                var owner = ""
-                var info = stat()
-                if stat(path, &info) == 0 {
-                    owner = " (owner uid \(info.st_uid), gid \(info.st_gid), mode \(String(info.st_mode & 0o777, radix: 8)))"
-                }
-                throw CommandFailure(
-                    "rehabctl \(command): permission denied by the control socket \(path)\(owner): run as the session's user, or start the session with --control-group GROUP and join that group",
-                    exitCode: .permission)
-            default:
-                throw CommandFailure("rehabctl \(command): cannot reach the session at \(path): \(error)", exitCode: .unavailable)
+            throw connectFailure(path: path, command: command, error: error)
+        }
+    }
+
+    /// Why `connect` to the session at `path` failed, as the command reports it.
+    private static func connectFailure(path: String, command: String, error: Errno) -> CommandFailure {
+        switch error {
+        case .permissionDenied, .notPermitted:
+            var owner = ""
+            var info = stat()
+            if stat(path, &info) == 0 {
+                owner = " (owner uid \(info.st_uid), gid \(info.st_gid), mode \(String(info.st_mode & 0o777, radix: 8)))"
             }
+            return CommandFailure(
+                "rehabctl \(command): permission denied by the control socket \(path)\(owner): run as the session's user, or start the session with --control-group GROUP and join that group",
+                exitCode: .permission)
+        default:
+            return CommandFailure("rehabctl \(command): cannot reach the session at \(path): \(error)", exitCode: .unavailable)
         }
     }
 
@@ -132,8 +145,13 @@ enum SessionClientCommands {
         return reply["ok"]?.boolValue == true ? .success : .refused
     }
 
-    private static func request(_ word: String, _ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
-        let connection = try connect(parsed, command: word)
+    private static func request(_ word: String, _ parsed: ParsedArguments, path: String? = nil) throws(CommandFailure) -> ExitCode {
+        let connection: UnixSocketConnection
+        if let path {
+            connection = try connect(path: path, command: word)
+        } else {
+            connection = try connect(parsed, command: word)
+        }
         defer { connection.close() }
         let reply = try exchange(connection, word, command: word)
         if parsed.flag("--json") {
@@ -145,16 +163,74 @@ enum SessionClientCommands {
             if !parsed.flag("--json") { Terminal.printError("rehabctl \(word): \(message) (state: \(state))") }
             return reply["refused"] != nil ? .refused : .unavailable
         }
-        if !parsed.flag("--json") {
-            if let cycle = reply["handled_in_cycle"]?.integerValue, let cycles = reply["cycles"]?.integerValue,
-                let latency = reply["latency_ms"]?.doubleValue
-            {
-                Terminal.printLine("\(word): taken in control cycle \(cycle), \(cycles) cycle(s) after it was sent (\(latency) ms); state: \(state)")
-            } else {
-                Terminal.printLine("\(word): done; state: \(state)")
-            }
-        }
+        if !parsed.flag("--json") { Terminal.printLine("\(word): " + takenText(reply)) }
         return .success
+    }
+
+    /// How an accepted request went: the cycle that took it and its latency, and the state.
+    private static func takenText(_ reply: JSONObject) -> String {
+        let state = reply["state"]?.stringValue ?? "?"
+        if let cycle = reply["handled_in_cycle"]?.integerValue, let cycles = reply["cycles"]?.integerValue,
+            let latency = reply["latency_ms"]?.doubleValue
+        {
+            return "taken in control cycle \(cycle), \(cycles) cycle(s) after it was sent (\(latency) ms); state: \(state)"
+        }
+        return "done; state: \(state)"
+    }
+
+    /// `rehabctl estop`. SR-12: with several sessions running, `estop` without a target stops them
+    /// all (every other command refuses the ambiguity and asks for --session). The sessions are
+    /// listed once, so that a session starting meanwhile cannot turn one e-stop into a refusal.
+    private static func emergencyStop(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        guard parsed.string("--session") == nil else { return try request("estop", parsed) }
+        let sessions = ControlSocketLocation.liveSessions()
+        switch sessions.count {
+        case 0: return try request("estop", parsed)  // says that no session runs (or stops one that has just started)
+        case 1: return try request("estop", parsed, path: sessions[0])
+        default: return emergencyStopAll(sessions, json: parsed.flag("--json"))
+        }
+    }
+
+    /// E-stops every session of `sessions` at once and reports each; success only if all took it
+    /// (otherwise the exit code of the first that did not).
+    private static func emergencyStopAll(_ sessions: [String], json: Bool) -> ExitCode {
+        var exitCode = ExitCode.success
+        var taken = 0
+        var entries: [JSONValue] = []
+        for result in ControlSocketBroadcast.send("estop", to: sessions) {
+            var entry: JSONObject = ["session": .string(result.path)]
+            var failure: CommandFailure?
+            switch result.outcome {
+            case .reply(let reply):
+                entry["reply"] = .object(reply)
+                if result.tookIt {
+                    taken += 1
+                    if !json { Terminal.printLine("estop \(result.path): " + takenText(reply)) }
+                } else {
+                    failure = CommandFailure(
+                        "rehabctl estop: \(result.path): \(reply["error"]?.stringValue ?? "refused") (state: \(reply["state"]?.stringValue ?? "?"))",
+                        exitCode: reply["refused"] != nil ? .refused : .unavailable)
+                }
+            case .cannotConnect(let error):
+                failure = connectFailure(path: result.path, command: "estop", error: error)
+            case .noAnswer:
+                failure = CommandFailure("rehabctl estop: \(result.path): the session did not answer (it may have ended)", exitCode: .unavailable)
+            case .unreadableReply(let text):
+                failure = CommandFailure("rehabctl estop: \(result.path): the session sent an unreadable reply: \(text)", exitCode: .protocolError)
+            }
+            if let failure {
+                entry["error"] = .string(failure.message)
+                if !json { Terminal.printError(failure.message) }
+                if exitCode == .success { exitCode = failure.exitCode }
+            }
+            entries.append(.object(entry))
+        }
+        if json {
+            Terminal.printLine(JSONValue.object(["ok": .bool(exitCode == .success), "sessions": .array(entries)]).serialized())
+        } else {
+            Terminal.printLine("estop: \(taken) of \(sessions.count) sessions took it")
+        }
+        return exitCode
     }
 
     private static func release(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {

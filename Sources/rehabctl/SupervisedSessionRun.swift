@@ -195,12 +195,12 @@ struct SupervisedSessionRun {
         case "none"?: controlSocket = nil
         case let path?: controlSocket = path
         case nil:
-            guard let path = ControlSocketLocation.defaultPath() else {
-                throw CommandFailure(
-                    "rehabctl \(command): no folder for the control socket (tried \(ControlSocketLocation.candidateFolders.joined(separator: ", "))); give --control-socket PATH or none",
-                    exitCode: .noInput)
+            do {
+                controlSocket = try ControlSocketLocation.checkedDefaultPath()
+            } catch {
+                // SR-25: a folder someone else owns or may write is never used; say which and why.
+                throw CommandFailure("rehabctl \(command): \(error); or give --control-socket PATH or none", exitCode: .permission)
             }
-            controlSocket = path
         }
     }
 
@@ -291,6 +291,7 @@ struct SupervisedSessionRun {
                 throw CommandFailure("rehabctl \(command): cannot create the control socket \(controlSocket): \(error)", exitCode: .noInput)
             }
             server?.start()
+            session.controlServer = server
             status("control socket \(controlSocket) (from another terminal: rehabctl estop | stop | pause | resume | reset | release | status)")
         }
         defer { server?.stop() }
@@ -303,7 +304,12 @@ struct SupervisedSessionRun {
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
         let (duration, rate) = (durationSeconds, rateHertz)
         let exercise = options.exercise.description(jointNames: profile.joints.map(\.name))
-        let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity, repeats in
+        let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity, repeats, setUpStop in
+            if let setUpStop {
+                // SR-12 in the set-up: taken at once, torque off; the exercise never starts.
+                Terminal.printError("rehabctl \(name): stopped during the set-up: the exercise does not start (\(setUpStop.cause == .operatorEmergencyStop ? "e-stop" : "stop") taken within a set-up cycle; torque off)")
+                return
+            }
             if let identity {
                 Terminal.printError(
                     "rehabctl \(name): self-test passed: \(identity.model) s/n \(identity.serialNumber), firmware \(identity.firmware); watchdog \(watchdogMilliseconds) ms confirmed"

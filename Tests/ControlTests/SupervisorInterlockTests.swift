@@ -145,6 +145,55 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertEqual(supervisor.latchedTrip?.cause, .encoderFrozen)
     }
 
+    /// R1: torque that should move the joint while its count stays bit-identical: Cat 1 within a few
+    /// cycles, not after SR-10's 200 ms; a steady load (the torque already applied when the count last
+    /// changed) and the patient's share (the torque sensor's change) do not count.
+    func testSR10TorqueThatThePositionDoesNotAnswerIsCat1WithinMilliseconds() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 10_000
+        robot.joints[0].motorTorqueNewtonMeters = 0.5  // a steady hold against a load
+        makeActive(limits)
+        for _ in 0..<200 { XCTAssertEqual(step(), .move, "a steady torque at rest is a load, not a runaway") }
+        robot.joints[0].interactionTorqueNewtonMeters = 0.3
+        robot.joints[0].motorTorqueNewtonMeters = 0.8  // the patient pushes back: answered by the sensor
+        for _ in 0..<200 { XCTAssertEqual(step(), .move, "the patient's share of the change does not count") }
+        var cycles = 0
+        while case .move = step() {
+            cycles += 1
+            robot.joints[0].motorTorqueNewtonMeters += 0.02  // the controller pushes harder and harder
+            if cycles > 200 { break }
+        }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .motionNotAnswering)
+        XCTAssertLessThanOrEqual(cycles, 12, "caught within milliseconds of the growing torque")
+    }
+
+    /// R6: values no healthy joint reports are Cat 1 with the value, not silently used.
+    func testSR10ImplausibleDeviceValuesAreCat1() {
+        for (field, value) in [("torque", 2.1e6), ("temperature", 3276.0), ("current", -32.8), ("nan", Double.nan)] {
+            var limits = Self.configuration()
+            limits.joints[0].plausibleTorqueNewtonMeters = 8
+            limits.joints[0].plausibleCurrentAmperes = 8
+            limits.joints[0].plausibleTemperatureCelsius = -40...140
+            supervisor = Supervisor(configuration: limits)
+            robot = RobotState(jointCount: 1)
+            robot.condition = [.enabled, .torqueOn]
+            robot.joints[0].velocityRadiansPerSecond = 0.3
+            robot.joints[0].temperatureCelsius = 30
+            makeActive(limits)
+            switch field {
+            case "torque": robot.joints[0].motorTorqueNewtonMeters = value
+            case "temperature": robot.joints[0].temperatureCelsius = value
+            case "current": robot.joints[0].motorCurrentAmperes = value
+            default: robot.joints[0].interactionTorqueNewtonMeters = value
+            }
+            guard case .decelerate = step() else { return XCTFail("\(field): Cat 1") }
+            XCTAssertEqual(supervisor.latchedTrip?.cause, .implausibleDeviceValue, field)
+            XCTAssertEqual(supervisor.latchedTrip?.joint, 0)
+        }
+    }
+
     // MARK: SR-14 feeding SR-1
 
     func testSR14AGapOfMoreThanAQuarterWatchdogDegradesTheLinkWithoutStoppingAndLogsTheFigure() {
@@ -248,6 +297,60 @@ final class SupervisorInterlockTests: XCTestCase {
         robot.joints[0].positionRadians = 60 * degree
         XCTAssertEqual(step(requests: .reset), .torqueOff)
         XCTAssertEqual(supervisor.state, .idle, "the cause gone: reset to idle, never to motion")
+    }
+
+    /// D7: a frozen encoder at rest looks healthy; the reset waits for a count that changed since.
+    func testAResetAfterAFrozenEncoderWaitsForTheEncoderToCountAgain() {
+        robot.joints[0].encoderCounts = 4_242
+        makeActive()
+        while case .move = step(demandsMotion: true) {}
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .encoderFrozen)
+        robot.joints[0].velocityRadiansPerSecond = 0
+        for _ in 0..<5 { step() }
+        step(requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .refused(.encoderNotProvenAlive(joint: 0)))
+        XCTAssertEqual(supervisor.state, .fault)
+        robot.joints[0].encoderCounts = 4_300  // moved by hand under release: it counts
+        step()
+        step(requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .reset)
+        XCTAssertEqual(supervisor.state, .idle)
+    }
+
+    /// D7: a brake that missed its deadline (SR-13) leaves the joint moving: no reset until it rests.
+    func testAResetIsRefusedWhileAJointStillMoves() {
+        makeActive()
+        robot.joints[0].velocityRadiansPerSecond = 2.3  // Cat 0 overspeed
+        step()
+        robot.joints[0].velocityRadiansPerSecond = 0.2  // still coasting
+        step(requests: .reset)
+        guard case .refused(.notAtStandstill)? = supervisor.lastResetOutcome else {
+            return XCTFail("\(String(describing: supervisor.lastResetOutcome))")
+        }
+        robot.joints[0].velocityRadiansPerSecond = 0
+        step(requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .reset)
+    }
+
+    /// D7: NaN from the device is a cause that persists; the device's own watchdog latch must clear.
+    func testAResetIsRefusedWhileTheDeviceReportsNaNOrKeepsItsWatchdogLatched() {
+        makeActive()
+        robot.joints[0].velocityRadiansPerSecond = 0
+        robot.condition = [.enabled, .watchdogExpired]
+        step()
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .deviceWatchdogExpired)
+        robot.joints[0].temperatureCelsius = .nan
+        step(requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .refused(.nonFiniteState))
+        robot.joints[0].temperatureCelsius = 30
+        step(requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .pending, "DISABLE + FAULT_RESET asked of the device")
+        XCTAssertTrue(supervisor.takeDeviceFaultResetRequest())
+        for _ in 0..<150 { step() }  // the device keeps its watchdog latched past the reset's wait
+        XCTAssertEqual(supervisor.lastResetOutcome, .refused(.deviceWatchdogLatched))
+        robot.condition = []  // after DISABLE the latch is gone
+        step(requests: .reset)
+        XCTAssertEqual(supervisor.lastResetOutcome, .reset)
     }
 
     func testSR18ReleaseOnlyFromAStoppedFaultAndEndsWhenLetGoOrMoving() {

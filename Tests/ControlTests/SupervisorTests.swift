@@ -18,16 +18,19 @@ final class SupervisorTests: XCTestCase {
     @discardableResult
     private func step(
         fresh: Bool = true, linkLost: Bool = false, device: DeviceCondition? = nil, code: UInt16 = 0, speed: Double = 0.3,
-        requests: OperatorRequests = []
+        requests: OperatorRequests = [], echoLagMilliseconds: Double = 0, protocolViolations: Int = 0, deviceClockRate: Double = 1
     ) -> SupervisorAction {
         defer { cycle += 1 }
         var robot = RobotState(jointCount: 1)
         robot.condition = device ?? enabled
         robot.deviceFaultCode = code
         robot.joints[0].velocityRadiansPerSecond = speed
+        robot.receivedAt = now
+        robot.deviceTimeNanoseconds = Int64(Double(cycle * period) * deviceClockRate)
         if fresh || sampledAt == .zero { sampledAt = now.advanced(byNanoseconds: -100_000) }
         return supervisor.evaluate(
-            .init(cycle: cycle, time: now, freshState: fresh, stateAgeNanoseconds: now.nanoseconds(since: sampledAt), linkLost: linkLost,
+            .init(cycle: cycle, time: now, freshState: fresh, stateAgeNanoseconds: now.nanoseconds(since: sampledAt),
+                  commandEchoLagNanoseconds: Int64(echoLagMilliseconds * 1e6), protocolViolations: protocolViolations, linkLost: linkLost,
                   requests: requests),
             state: robot)
     }
@@ -176,14 +179,15 @@ final class SupervisorTests: XCTestCase {
         step(device: [.enabled, .fault], code: 2)
         for _ in 0..<50 { step(device: [.enabled, .fault], code: 2) }
         XCTAssertEqual(supervisor.state, .fault, "still latched without a reset")
-        step(device: [.fault], code: 2, requests: .reset)
+        // At rest (D7: no reset while a joint still moves).
+        step(device: [.fault], code: 2, speed: 0, requests: .reset)
         XCTAssertEqual(supervisor.lastResetOutcome, .pending, "the device is asked to clear its fault")
         XCTAssertTrue(supervisor.takeDeviceFaultResetRequest())
         XCTAssertFalse(supervisor.takeDeviceFaultResetRequest(), "asked once per operator reset")
-        for _ in 0..<100 { step(device: [.fault], code: 2) }
+        for _ in 0..<100 { step(device: [.fault], code: 2, speed: 0) }
         XCTAssertEqual(supervisor.lastResetOutcome, .refused(.deviceFault(code: 2)), "refused while the cause persists")
         XCTAssertEqual(supervisor.state, .fault)
-        XCTAssertEqual(step(device: [], requests: [.reset, .start]), .torqueOff)
+        XCTAssertEqual(step(device: [], speed: 0, requests: [.reset, .start]), .torqueOff)
         XCTAssertEqual(supervisor.state, .idle, "reset leads to idle, never to motion")
         XCTAssertEqual(supervisor.lastResetOutcome, .reset)
     }
@@ -193,6 +197,77 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(step(requests: .pause), .hold)
         XCTAssertEqual(supervisor.state, .paused)
         XCTAssertEqual(step(requests: .resume), .move)
+    }
+
+    // MARK: SR-22 … SR-25, D5
+
+    func testSR22ThePatientsStopButtonIsACat1StopInTheCycleItIsSeenAndItsPauseACat2() {
+        makeActive()
+        XCTAssertEqual(step(device: enabled.union(.patientPause)), .hold)
+        XCTAssertEqual(supervisor.state, .paused)
+        XCTAssertEqual(supervisor.transitions.last?.cause, .patientPause)
+        XCTAssertEqual(step(device: enabled.union(.patientPause), requests: .resume), .hold, "no resume while the patient holds pause")
+        XCTAssertEqual(step(requests: .resume), .move, "the operator resumes once it is let go")
+        let stop = step(device: enabled.union(.patientStop))
+        XCTAssertEqual(stop, .decelerate(since: MonotonicInstant(nanoseconds: now.nanoseconds - period)))
+        XCTAssertEqual(supervisor.state, .stopping)
+        XCTAssertEqual(supervisor.transitions.last?.cause, .patientStop)
+        XCTAssertEqual(supervisor.transitions.last?.category, .cat1)
+    }
+
+    func testSR23ATorqueOffTheDeviceDoesNotConfirmWithinTheWatchdogPeriodLatchesStopNotConfirmed() {
+        makeActive()
+        XCTAssertEqual(step(requests: .emergencyStop), .torqueOff)
+        XCTAssertNotNil(supervisor.torqueOffCommandedAt)
+        var cycles = 0
+        while supervisor.transitions.last?.cause != .stopNotConfirmed && cycles < 100 {
+            step(device: [.enabled, .torqueOn], speed: 0)  // the drive keeps its torque on
+            cycles += 1
+        }
+        XCTAssertEqual(supervisor.transitions.last?.cause, .stopNotConfirmed)
+        XCTAssertEqual(supervisor.transitions.last?.category, .cat0)
+        XCTAssertEqual(cycles, 20, "W = 20 ms of 1 ms cycles")
+        // A device that confirms: nothing pending after its first state without torque.
+        var confirming = Supervisor(configuration: supervisor.configuration)
+        swap(&confirming, &supervisor)
+        makeActive()
+        step(requests: .emergencyStop)
+        step(device: [.enabled], speed: 0)
+        XCTAssertNil(supervisor.torqueOffCommandedAt)
+        XCTAssertFalse(supervisor.transitions.contains { $0.cause == .stopNotConfirmed })
+    }
+
+    func testSR23ADeviceClockMoreThanTwoPercentOffTheHostsOverASecondIsCat1() {
+        makeActive()
+        for _ in 0..<1_500 { XCTAssertEqual(step(deviceClockRate: 1.01), .move, "1 % is within the allowance") }
+        var cycles = 0
+        while case .move = step(deviceClockRate: 1.03) {
+            cycles += 1
+            if cycles > 2_500 { break }
+        }
+        XCTAssertEqual(supervisor.latchedCause, .clockMismatch)
+        XCTAssertGreaterThan(supervisor.latchedTrip?.value ?? 0, 2)
+        XCTAssertLessThanOrEqual(cycles, 2_001, "caught at the end of the second that showed it")
+    }
+
+    func testSR25AnAnsweringDeviceThatStopsEchoingCommandsIsCat1ButAMuteOneIsSR1s() {
+        makeActive()
+        XCTAssertEqual(step(echoLagMilliseconds: 8), .move, "0.4 W = 8 ms: not yet")
+        guard case .decelerate = step(echoLagMilliseconds: 8.5) else { return XCTFail("Cat 1") }
+        XCTAssertEqual(supervisor.latchedCause, .commandsIgnored)
+        // Mute: no current state, so the unechoed commands are silence (SR-1), not ignored commands.
+        var mute = Supervisor(configuration: supervisor.configuration)
+        swap(&mute, &supervisor)
+        makeActive()
+        for lag in 1...11 { step(fresh: false, echoLagMilliseconds: Double(lag)) }
+        XCTAssertFalse(supervisor.transitions.contains { $0.cause == .commandsIgnored })
+    }
+
+    func testD5AStateThatBreaksTheProtocolIsCat1NotSilence() {
+        makeActive()
+        XCTAssertEqual(step(protocolViolations: 0), .move)
+        guard case .decelerate = step(fresh: false, protocolViolations: 1) else { return XCTFail("Cat 1") }
+        XCTAssertEqual(supervisor.latchedCause, .deviceProtocolViolation)
     }
 
     func testEveryTransitionIsLoggedWithCycleCauseAndValue() {

@@ -170,6 +170,43 @@ final class CommandClampTests: XCTestCase {
         XCTAssertEqual(off[0], .off)
     }
 
+    /// SR-20: a patient's cap per direction, below the limit; it never raises the limit.
+    func testAPatientsTorqueCapBindsPerDirection() {
+        var clamp = CommandClamp(
+            limits: JointList(count: 2, repeating: .init(
+                torqueLimitNewtonMeters: 3, velocityLimitRadiansPerSecond: 1.5, torqueCapPositiveNewtonMeters: 1.0,
+                torqueCapNegativeNewtonMeters: 5)),
+            torqueSlewLimitNewtonMetersPerSecond: 1e6, periodSeconds: 0.001)
+        var command = torques(2.5, -4)
+        _ = clamp.apply(to: &command, measured: measured)
+        XCTAssertEqual(command[0].torqueNewtonMeters, 1.0, "the positive cap")
+        XCTAssertEqual(command[1].torqueNewtonMeters, -3.0, "a cap above the limit is the limit")
+    }
+
+    /// SR-21: toward a soft limit the joint may move at most √(2·a·d); past that no torque pushes it
+    /// further that way (braking still may), and a velocity command is held to the envelope.
+    func testNoPushTowardTheEndOfTheRangeFasterThanACat1CanStopInside() {
+        var clamp = CommandClamp(
+            limits: JointList(count: 2, repeating: .init(
+                torqueLimitNewtonMeters: 3, velocityLimitRadiansPerSecond: 1.5, softMinimumRadians: -1, softMaximumRadians: 1)),
+            torqueSlewLimitNewtonMetersPerSecond: 1e6, periodSeconds: 0.001, quickStopDecelerationRadiansPerSecondSquared: 20)
+        var state = JointList(count: 2, repeating: JointMeasurement())
+        state[0].positionRadians = 0.99  // 0.01 rad from the soft limit: envelope √(2·20·0.01) = 0.632 rad/s
+        state[0].velocityRadiansPerSecond = 0.8
+        state[1].positionRadians = 0.99
+        state[1].velocityRadiansPerSecond = 0.5  // within the envelope
+        var command = torques(1, 1)
+        _ = clamp.apply(to: &command, measured: state)
+        XCTAssertEqual(command[0].torqueNewtonMeters, 0, "too fast toward the limit: no more push")
+        XCTAssertEqual(command[1].torqueNewtonMeters, 1, "within the envelope")
+        command = torques(-1, -1)
+        _ = clamp.apply(to: &command, measured: state)
+        XCTAssertEqual(command[0].torqueNewtonMeters, -1, "braking is allowed")
+        var velocities = JointList(count: 2, repeating: JointActuation(mode: .velocity, velocityRadiansPerSecond: 1.2))
+        _ = clamp.apply(to: &velocities, measured: state)
+        XCTAssertEqual(velocities[0].velocityRadiansPerSecond, (2 * 20 * 0.01).squareRoot(), accuracy: 1e-9)
+    }
+
     func testVelocityCommandsAreLimited() {
         var clamp = clamp()
         var command = JointList(count: 2, repeating: JointActuation(mode: .velocity, velocityRadiansPerSecond: -7))

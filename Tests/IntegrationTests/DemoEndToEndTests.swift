@@ -88,7 +88,9 @@ final class DemoEndToEndTests: XCTestCase {
         let causes = report["supervisor_transitions"]?.arrayValue?.compactMap { $0.objectValue?["cause"]?.stringValue } ?? []
         XCTAssertFalse(causes.contains("start_requested"), "\(causes)")
         XCTAssertTrue(causes.contains("stop_requested"), "\(causes)")
-        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
+        // Taken in the set-up itself (D1): the set-up ends, nothing runs; or, when the signal came just
+        // after it, in the first cycle.
+        XCTAssertTrue(["disabled", "idle"].contains(report["supervisor_final_state"]?.stringValue ?? ""), "\(report)")
         XCTAssertLessThan(report["cycles"]?.integerValue ?? .max, 10, "stopped in the first cycles")
         let errors = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
         XCTAssertTrue(errors.contains("stopped during the set-up: the exercise does not start"), errors)

@@ -31,7 +31,7 @@ final class MirrorCommandTests: XCTestCase {
 
     func testTheWristFollowsTheStreamedLimbOverUDPAndThePTY() throws {
         let run = try ProgramRun.runSession(
-            "rehabctl", ["demo", "--exercise", try exercise(seconds: 5), "--rate", "250", "--record", "none", "--json"])
+            "rehabctl", ["demo", "--exercise", try exercise(seconds: 5), "--rate", "500", "--record", "none", "--json"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue, run.standardOutput)
         XCTAssertEqual(report["safety_events"]?.arrayValue?.count, 0, "\(report["safety_events"] ?? .null)")
@@ -50,7 +50,7 @@ final class MirrorCommandTests: XCTestCase {
         for attempt in 1...5 {
             let socket = "\(folder)/stale-\(attempt).sock"
             let session = try ProgramRun.start(
-                "rehabctl", ["demo", "--exercise", try exercise(seconds: 20), "--rate", "250", "--record", "none", "--json",
+                "rehabctl", ["demo", "--exercise", try exercise(seconds: 20), "--rate", "500", "--record", "none", "--json",
                              "--control-socket", socket, "--black-box-dir", folder],
                 standardErrorFile: "\(folder)/stale-\(attempt).err")
             addTeardownBlock { session.terminate() }
@@ -82,7 +82,7 @@ final class MirrorCommandTests: XCTestCase {
             // Age at the trip: just over 3 frames of 10 ms.
             let age = try XCTUnwrap(trip["value"]?.doubleValue)
             XCTAssertGreaterThan(age, 30)
-            XCTAssertLessThan(age, 40, "seen within a cycle or two of the limit (4 ms at 250 Hz)")
+            XCTAssertLessThan(age, 40, "seen within a cycle or two of the limit (2 ms at 500 Hz)")
             XCTAssertEqual(report["black_box_files"]?.arrayValue?.count, 1, "the stop wrote the black box")
             return
         }

@@ -74,4 +74,61 @@ final class ReferenceReceiverTests: XCTestCase {
         XCTAssertEqual(sample.repeatedFrames, 0, "a new counter ends the repeat run")
         XCTAssertEqual(sample.samplesReceived, 4)
     }
+
+    /// Review R3(b): one forged frame with a much higher counter used to make every later genuine
+    /// frame "old", locking the real source out for the rest of the session. Now a jump beyond
+    /// `maximumCounterStep` is refused as `counter_jump`, and only a run of consecutive frames
+    /// continuing from it, with no genuine frame in between (a restarted source), replaces the stream.
+    func testASpoofedCounterJumpIsRefusedAndTheGenuineStreamKeepsItsPlace() throws {
+        let receiver = ReferenceStreamReceiver(socket: try DatagramSocket.bound(port: 0))
+        receiver.start()
+        defer { receiver.stop() }
+        let sender = try DatagramSocket.connected(to: "127.0.0.1", port: receiver.socket.localPort)
+        let spoofer = try DatagramSocket.connected(to: "127.0.0.1", port: receiver.socket.localPort)
+        func position(_ counter: UInt32) -> Double { Double(counter % 1_000) * 1e-3 }
+
+        for counter: UInt32 in 50_000...50_004 { send(sender, counter: counter, position: position(counter)) }
+        settle(receiver, total: 5)
+        send(spoofer, counter: 50_004 + 1_000_000, position: 1.5)
+        settle(receiver, total: 6)
+        var sample = receiver.latestSample(at: .zero)
+        XCTAssertEqual(sample.frameCounter, 50_004, "the spoofed frame did not reach the loop")
+        XCTAssertEqual(sample.positionRadians, position(50_004), accuracy: 1e-12)
+
+        for counter: UInt32 in 50_005...50_009 { send(sender, counter: counter, position: position(counter)) }
+        settle(receiver, total: 11)
+        sample = receiver.latestSample(at: .zero)
+        XCTAssertEqual(sample.frameCounter, 50_009, "the genuine stream is still accepted after the spoofed frame")
+        XCTAssertEqual(sample.positionRadians, position(50_009), accuracy: 1e-12)
+        XCTAssertEqual(receiver.figures.accepted, 10)
+        XCTAssertEqual(receiver.figures.rejected, [.counterJump: 1])
+
+        // A forger sending a consecutive run of its own, interleaved with the live stream: never confirmed.
+        for step: UInt32 in 0..<3 {
+            send(spoofer, counter: 2_000_000 + step, position: 1.5)
+            send(sender, counter: 50_010 + step, position: position(50_010 + step))
+        }
+        settle(receiver, total: 17)
+        sample = receiver.latestSample(at: .zero)
+        XCTAssertEqual(sample.frameCounter, 50_012)
+        XCTAssertEqual(sample.positionRadians, position(50_012), accuracy: 1e-12)
+        XCTAssertEqual(receiver.figures.rejected, [.counterJump: 4])
+
+        // The source restarts with a new counter (and the old stream is gone): the first frames are
+        // refused, the third consecutive one takes over.
+        for counter: UInt32 in 0...1 { send(sender, counter: counter, position: 0.25) }
+        settle(receiver, total: 19)
+        XCTAssertEqual(receiver.latestSample(at: .zero).frameCounter, 50_012, "not yet confirmed")
+        send(sender, counter: 2, position: 0.3)
+        settle(receiver, total: 20)
+        sample = receiver.latestSample(at: .zero)
+        XCTAssertEqual(sample.frameCounter, 2, "three consecutive frames: the new stream replaces the old one")
+        XCTAssertEqual(sample.positionRadians, 0.3, accuracy: 1e-12)
+        XCTAssertEqual(sample.repeatedFrames, 0)
+        let figures = receiver.figures
+        XCTAssertEqual(figures.accepted, 14)
+        XCTAssertEqual(figures.rejected, [.counterJump: 6])
+        XCTAssertEqual(figures.outOfOrder, 0)
+        XCTAssertEqual(figures.repeated, 0)
+    }
 }

@@ -338,7 +338,8 @@ final class SafetyProcessTests: XCTestCase {
         // A host stall before the stop may have stopped it first (exit 1); otherwise a clean Cat 1 stop.
         if report["safety_events"]?.arrayValue?.isEmpty == true {
             XCTAssertEqual(ChildProcess.exitCode(fromStatus: exit), 0)
-            XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
+            // idle after a Cat 1 stop; disabled when the stop came during the set-up (taken there, D1).
+            XCTAssertTrue(["idle", "disabled"].contains(report["supervisor_final_state"]?.stringValue ?? ""), "\(report)")
         }
         XCTAssertTrue(ControlSocketLocation.liveSessions().isEmpty, "its socket is gone")
     }

@@ -103,7 +103,7 @@ final class HardwareProfileTests: XCTestCase {
         let issues = try issuesAfter { profile in
             profile.section("safety") {
                 $0["emergency_stop_category"] = .integer(2)  // an e-stop is never Cat 2
-                $0["link_poor_fair_share_percent"] = .integer(60)  // looser than SR-1's calibrated default
+                $0["link_poor_fair_share_percent"] = .integer(90)  // looser than SR-1's calibrated default (80 %)
                 $0["interaction_dwell_ms"] = .double(-5)
                 $0["beyond_soft_limit_cat1_deg"] = nil
                 $0["beyond_soft_limit_cat1"] = .integer(2)
@@ -120,9 +120,24 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertTrue(issues.contains { $0.message.contains("never Cat 2") }, "\(issues)")
     }
 
+    /// D8 / SR-21: a quick-stop rate that cannot stop the velocity trip within the deadline and the
+    /// soft-to-hard margin is refused with the rate that would.
+    func testAQuickStopTooWeakForTheDeadlineOrTheMarginIsRejected() throws {
+        let weak = try issuesAfter { $0.section("control") { $0["quick_stop_deceleration_rad_per_s2"] = .integer(1) } }
+        XCTAssertEqual(weak.map(\.path), ["control.quick_stop_deceleration_rad_per_s2", "control.quick_stop_deceleration_rad_per_s2"], "\(weak)")
+        XCTAssertTrue(weak[0].message.contains("past the stop deadline") && weak[0].message.contains("at least 7.5 rad/s²"), weak[0].message)
+        XCTAssertTrue(weak[1].message.contains("soft-to-hard margin") && weak[1].message.contains("at least 12.9 rad/s²"), weak[1].message)
+        // 10 rad/s²: 150 ms fits the 200 ms deadline, but 6.4° of braking does not fit the 5° margin.
+        let marginOnly = try issuesAfter { $0.section("control") { $0["quick_stop_deceleration_rad_per_s2"] = .integer(10) } }
+        XCTAssertEqual(marginOnly.count, 1)
+        XCTAssertTrue(marginOnly[0].message.contains("SR-21"), marginOnly[0].message)
+    }
+
     func testAVelocityTripWhoseCat0ThresholdExceedsTheRatingIsRejected() throws {
         let issues = try issuesAfter { profile in profile.section("safety") { $0["velocity_trip_rad_per_s"] = .double(2.5) } }
-        XCTAssertEqual(issues.map(\.path), ["safety.velocity_trip_rad_per_s", "safety.velocity_trip_rad_per_s"], "both joints are rated 3 rad/s")
+        XCTAssertEqual(issues.filter { $0.path == "safety.velocity_trip_rad_per_s" }.count, 2, "both joints are rated 3 rad/s")
+        // And 20 rad/s² cannot stop 2.5 rad/s within the 5° soft-to-hard margin (SR-21).
+        XCTAssertEqual(issues.map(\.path).last, "control.quick_stop_deceleration_rad_per_s2")
         XCTAssertTrue(issues[0].message.contains("exceeds the rated speed"), issues[0].message)
     }
 

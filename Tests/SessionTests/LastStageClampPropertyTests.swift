@@ -19,7 +19,7 @@ final class LastStageClampPropertyTests: XCTestCase {
     func testSR6AMillionAdversarialOutputsGiveZeroOutOfRangeWireCommands() throws {
         let profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/wrist-trainer.json").path)
         let joints = try SafetySettings.jointLimits(profile)
-        var clamp = SafetySettings.clamp(profile, joints: joints, periodNanoseconds: 1_000_000)
+        var clamp = try SafetySettings.clamp(profile, joints: joints, periodNanoseconds: 1_000_000)
         let slewPerCycle = profile.safety.torqueSlewLimitNewtonMetersPerSecond * 0.001
         let adversarial: [Double] = [.nan, -.nan, .infinity, -.infinity, 1e308, -1e308, .greatestFiniteMagnitude,
                                      -.leastNonzeroMagnitude, 0, -0.0, 3.0000001, -2.5000001, 1e-300]

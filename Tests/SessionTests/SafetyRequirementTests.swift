@@ -166,6 +166,29 @@ final class SafetyRequirementTests: XCTestCase {
                       "a state within the GOOD age commands even without a new frame this cycle: age, not arrival, decides")
     }
 
+    /// R2 (the review's reproduction): replies delayed 8 ms made the host control on states two
+    /// cycles old; the loop oscillated into an SR-8 trip at 1.98 rad/s. Now every state is judged by
+    /// its age: the link is graded, the device holds locally, nothing oscillates, the watchdog stays fed.
+    func testR2RepliesDelayedBy8MillisecondsDegradeTheSessionWithoutOscillation() throws {
+        // The operator stops it near the end of the delay, so the black box's last 5 s cover it.
+        let run = try scenario([InjectedFault(.delayReplies(milliseconds: 8), .afterEnableMilliseconds(1_500), forMilliseconds: 3_000)],
+                               seconds: 6, requests: [(4_000, .stop)])
+        let quality = try XCTUnwrap(run.report.linkQuality)
+        XCTAssertGreaterThan(quality.secondsFair + quality.secondsPoor, 2, "graded, not taken for fresh: \(quality.summary)")
+        XCTAssertFalse(run.report.safetyEvents.contains { $0.cause.requirement == "SR-8" }, "\(run.report.safetyEvents)")
+        XCTAssertFalse(run.harness.simulator.takeEvents().contains { $0.kind == .watchdogStop }, "the local holds kept the watchdog fed")
+        XCTAssertTrue(run.report.transitions.contains { $0.cause == .linkDegraded })
+        let during = run.harness.session.blackBox.samples().filter { $0.stateAgeNanoseconds > 6_000_000 && $0.stateAgeNanoseconds != .max }
+        XCTAssertGreaterThan(during.count, 100, "the delay made old states")
+        // The swing's own speed (≤ 0.8 rad/s) when the delay began, then braked to a hold; no oscillation
+        // growing toward SR-8 (it reached 1.98 rad/s before).
+        let fastest = during.map { abs($0.velocitiesRadiansPerSecond[0]) }.max() ?? 0
+        XCTAssertLessThan(fastest, 0.9)
+        let settled = during.suffix(1_000).map { abs($0.velocitiesRadiansPerSecond[0]) }.max() ?? 1
+        XCTAssertLessThan(settled, 0.05, "held still for the last second of the delay")
+        XCTAssertTrue(during.allSatisfy { $0.commandModes[0] != 1 }, "no torque computed from an 8 ms old state")
+    }
+
     func testSR5ResumeStartsFromTheMeasuredStateWithoutATorqueStep() throws {
         let run = try scenario([], seconds: 4, requests: [(1_000, .pause), (1_500, .resume)])
         XCTAssertTrue(run.report.safetyEvents.isEmpty, "\(run.report.safetyEvents)")
@@ -246,14 +269,26 @@ final class SafetyRequirementTests: XCTestCase {
     // MARK: SR-8, SR-9
 
     func testSR8ASuddenSpasmThatFlingsTheWristIsCat0OnOverspeedInTheSameCycle() throws {
+        // 3 N·m on 0.0045 kg·m²: +0.67 rad/s per 1 ms cycle. Two channels catch it (SR-24): the host at
+        // 1.5 × 1.5 rad/s (SR-8), the firmware at 10 % above that, at its own inner-loop rate, on the
+        // limit the host wrote at enable — whichever sees it first, torque is off in that host cycle.
         let run = try scenario([InjectedFault(.externalTorque(joint: 0, newtonMeters: 3, rampMilliseconds: 0), .afterEnableMilliseconds(1_000))])
         let trip = try XCTUnwrap(run.firstTrip)
-        XCTAssertEqual(trip.cause, .overspeed)
         XCTAssertEqual(trip.category, .cat0)
-        XCTAssertGreaterThan(trip.value, 2.25, "above 1.5 × 1.5 rad/s")
         let row = try XCTUnwrap(run.sample(cycle: trip.cycle))
         XCTAssertEqual(row.commandModes[0], 0, "torque off on the wire in the cycle of detection")
-        XCTAssertEqual(row.wire, .command)
+        switch trip.cause {
+        case .overspeed:
+            XCTAssertGreaterThan(trip.value, 2.25, "above 1.5 × 1.5 rad/s")
+            XCTAssertEqual(row.wire, .command)
+        case .deviceFault:
+            XCTAssertEqual(trip.deviceCode, DeviceFaultCode.overSpeed.rawValue, "the firmware's own cut, at the limit the host wrote")
+            let fault = try XCTUnwrap(run.deviceEvents.first { $0.kind == .fault })
+            let injected = try XCTUnwrap(run.injectedAt)
+            XCTAssertLessThan(fault.time.nanoseconds(since: injected), 5 * millisecond)
+        default:
+            XCTFail("\(run.report.safetyEvents)")
+        }
     }
 
     func testSR9ASustainedPushAboveTheTripStopsCat1After50Milliseconds() throws {
@@ -285,7 +320,8 @@ final class SafetyRequirementTests: XCTestCase {
         // over-speed cut or the host's 200 ms frozen-count check), torque is off soon after.
         let run = try scenario([InjectedFault(.freezeEncoder(joint: 0), .afterEnableMilliseconds(1_000))])
         let trip = try XCTUnwrap(run.firstTrip)
-        XCTAssertTrue(trip.cause == .encoderFrozen || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
+        XCTAssertTrue([.encoderFrozen, .motionNotAnswering].contains(trip.cause)
+                      || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
                       "\(run.report.safetyEvents)")
         let off = try XCTUnwrap(run.deviceEvents.last { $0.kind == .torqueOff })
         let injected = try XCTUnwrap(run.injectedAt)
@@ -306,7 +342,7 @@ final class SafetyRequirementTests: XCTestCase {
             let trip = try XCTUnwrap(run.firstTrip, "\(mode.name): \(run.report.transitions.map(\.cause))")
             // Driven blind, the joint is caught by the frozen-count check, the firmware's over-speed cut,
             // or (passive, pushing hard) the hard stop — whichever comes first.
-            XCTAssertTrue(trip.cause == .encoderFrozen || trip.cause == .positionHardLimit
+            XCTAssertTrue(trip.cause == .encoderFrozen || trip.cause == .motionNotAnswering || trip.cause == .positionHardLimit
                           || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
                           "\(mode.name): \(run.report.safetyEvents)")
             let off = try XCTUnwrap(run.deviceEvents.last { $0.kind == .torqueOff })
@@ -317,6 +353,33 @@ final class SafetyRequirementTests: XCTestCase {
         print("SR-10, encoder frozen at the end of a hold: torque off after \(milliseconds) ms")
         XCTAssertLessThanOrEqual(try XCTUnwrap(milliseconds["active_assist"]), 1_200)
         XCTAssertLessThanOrEqual(try XCTUnwrap(milliseconds["passive"]), 1_200)
+    }
+
+    /// R1 (the review's reproduction): an encoder frozen mid-swing made the position controller push
+    /// harder against a joint that "did not move" until the firmware's over-speed cut acted, 27–34 ms
+    /// later. The host now catches it first, from the torque the position does not answer, while
+    /// the joint is still slow — at 1 kHz and 250 Hz, with a passive and a stroke-severe patient.
+    func testSR10AFrozenEncoderIsCaughtByTheHostBeforeTheFirmwaresOverSpeedCut() throws {
+        for rate in [1000.0, 250.0] {
+            for (name, patient) in [("passive", SimulatedPatient.Parameters.passive), ("stroke-severe", .strokeSevere)] {
+                let harness = try VirtualSessionHarness(durationSeconds: 4, rateHertz: rate)
+                try harness.session.prepare()
+                harness.attachPatient(patient)
+                harness.link.inject([InjectedFault(.freezeEncoder(joint: 0), .afterEnableMilliseconds(1_500))])
+                let report = harness.session.run()
+                harness.session.finish()
+                let label = "\(Int(rate)) Hz, \(name) patient"
+                let trip = try XCTUnwrap(report.safetyEvents.first, label)
+                XCTAssertTrue([.motionNotAnswering, .encoderFrozen].contains(trip.cause), "\(label): \(report.safetyEvents)")
+                let events = harness.simulator.takeEvents()
+                let injected = try XCTUnwrap(events.first { $0.kind == .faultInjected }?.time)
+                let milliseconds = Double(trip.time.nanoseconds(since: injected)) / 1e6
+                print("R1, \(label): \(trip.cause.rawValue) \(milliseconds) ms after the freeze")
+                XCTAssertLessThanOrEqual(milliseconds, 25, label)
+                XCTAssertFalse(events.contains { $0.kind == .fault && $0.faultCode == .overSpeed }, "\(label): the firmware never had to cut")
+                XCTAssertLessThan(abs(harness.simulator.plant(0).velocityRadiansPerSecond), 1.5, label)
+            }
+        }
     }
 
     func testSR10ACleanCounterWrapIsNotAJump() throws {
@@ -371,6 +434,80 @@ final class SafetyRequirementTests: XCTestCase {
             let posted = start.time.advanced(byNanoseconds: 1_000 * millisecond)
             XCTAssertLessThanOrEqual(transition.time.nanoseconds(since: posted), 2 * millisecond, "within one control cycle")
         }
+    }
+
+    /// D1: an e-stop during the set-up (here while the direction test pushes a joint) is taken within
+    /// one set-up cycle, torque off at once; a stop before enable means nothing is ever enabled.
+    func testSR12AnEstopDuringTheDirectionTestIsTakenWithinOneCycleAndTheExerciseNeverStarts() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 2)
+        let control = harness.session.control
+        // The link check takes ~0.25 s after the identity; at 0.6 s a joint is being watched or pushed.
+        let postedAt = harness.clock.now().advanced(byNanoseconds: 600 * millisecond)
+        harness.link.at(postedAt) { control.post(.emergencyStop) }
+        try harness.session.prepare()
+        let stop = try XCTUnwrap(harness.session.setUpStop)
+        XCTAssertEqual(stop.cause, .operatorEmergencyStop)
+        XCTAssertEqual(harness.session.supervisor.state, .estop)
+        let transition = try XCTUnwrap(harness.session.supervisor.transitions.last)
+        XCTAssertEqual(transition.cause, .operatorEmergencyStop)
+        XCTAssertLessThanOrEqual(transition.time.nanoseconds(since: postedAt), 2 * millisecond, "within one set-up cycle of the request")
+        let events = harness.simulator.takeEvents()
+        let enabled = try XCTUnwrap(events.first { $0.kind == .enable }, "the direction test had enabled the device")
+        XCTAssertLessThan(enabled.time, postedAt)
+        let disabled = try XCTUnwrap(events.last { $0.kind == .disable })
+        XCTAssertLessThanOrEqual(disabled.time.nanoseconds(since: postedAt), 2 * millisecond, "torque off within one set-up cycle")
+        XCTAssertFalse(harness.simulator.isTorqueOn)
+        let report = harness.session.run()
+        XCTAssertEqual(report.cycles, 0, "the exercise never started")
+        XCTAssertEqual(report.finalState, .estop)
+        XCTAssertEqual(report.safetyEvents.first?.cause, .operatorEmergencyStop)
+    }
+
+    func testSR12AStopDuringTheLinkCheckEndsTheSetUpBeforeAnythingIsEnabled() throws {
+        let harness = try VirtualSessionHarness(durationSeconds: 2)
+        let control = harness.session.control
+        harness.link.at(harness.clock.now().advanced(byNanoseconds: 100 * millisecond)) { control.post(.stop) }
+        try harness.session.prepare()
+        XCTAssertEqual(harness.session.setUpStop?.cause, .stopRequested)
+        XCTAssertFalse(harness.simulator.takeEvents().contains { $0.kind == .enable }, "nothing was enabled")
+        XCTAssertEqual(harness.session.run().cycles, 0)
+    }
+
+    /// SR-22 through the whole stack: the patient presses the device's stop button mid-exercise.
+    func testSR22ThePatientsStopButtonStopsTheExerciseCat1InTheCycleItsStateArrives() throws {
+        let run = try scenario([InjectedFault(.pressPatientStop, .afterEnableMilliseconds(1_500))], seconds: 4)
+        let stop = try XCTUnwrap(run.report.transitions.first { $0.cause == .patientStop })
+        XCTAssertEqual(stop.category, .cat1)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: stop)), 2, "within one cycle of the press")
+        XCTAssertEqual(run.report.finalState, .idle, "a controlled stop, then torque off")
+        XCTAssertFalse(run.harness.simulator.isTorqueOn)
+    }
+
+    /// SR-24 and SR-20 through the session: the limits in force (a patient's torque cap included)
+    /// are in the firmware before enable; a firmware that does not keep them is never enabled.
+    func testSR24TheSessionWritesItsLimitsIntoTheFirmwareBeforeEnableAndRefusesAFirmwareThatIgnoresThem() throws {
+        let degree = Units.radiansPerDegree
+        let harness = try VirtualSessionHarness(durationSeconds: 1, adjust: { options in
+            options.patientTorqueCaps = [SafetySettings.TorqueCap(positiveNewtonMeters: 1.2, negativeNewtonMeters: 0.8)]
+        })
+        try harness.session.prepare()
+        XCTAssertEqual(harness.simulator.jointLimit(.torqueCapPositive, joint: 0), 1_200)
+        XCTAssertEqual(harness.simulator.jointLimit(.torqueCapNegative, joint: 0), 800)
+        XCTAssertEqual(harness.simulator.jointLimit(.torqueCapPositive, joint: 1), 2_500, "the profile's limit where no cap is given")
+        XCTAssertEqual(harness.simulator.jointLimit(.softLimitMaximum, joint: 0), Int32((65 * degree * 1e6).rounded(.down)))
+        XCTAssertEqual(harness.simulator.jointLimit(.velocityTrip, joint: 0), 2_475_000, "1.1 × the host's Cat 0 speed")
+        let report = harness.session.run()
+        XCTAssertLessThanOrEqual(report.joints[0].maxAbsTorqueNewtonMeters, 1.2 + 1e-9, "the clamp kept the cap")
+        harness.session.finish()
+
+        let ignoring = try VirtualSessionHarness(durationSeconds: 1) { _, link in link.inject([InjectedFault(.ignoreLimitWrites, .atMilliseconds(0))]) }
+        XCTAssertThrowsError(try ignoring.session.prepare()) { error in
+            XCTAssertTrue("\(error)".contains("SR-24"), "\(error)")
+        }
+        XCTAssertFalse(ignoring.simulator.takeEvents().contains { $0.kind == .enable }, "never enabled")
+        XCTAssertThrowsError(try VirtualSessionHarness(durationSeconds: 1, adjust: { options in
+            options.patientTorqueCaps = [SafetySettings.TorqueCap(positiveNewtonMeters: 3.5, negativeNewtonMeters: 1)]
+        })) { error in XCTAssertTrue("\(error)".contains("may only lower"), "\(error)") }
     }
 
     func testSR13ACat1StopThatCannotBrakeBecomesCat0At200Milliseconds() throws {

@@ -80,6 +80,6 @@ final class FaultKindNameTests: XCTestCase {
             case .failure(let error): XCTFail("\(name): \(error)")
             }
         }
-        XCTAssertEqual(Set(InjectedFault.Kind.names).count, 15)
+        XCTAssertEqual(Set(InjectedFault.Kind.names).count, 20)
     }
 }

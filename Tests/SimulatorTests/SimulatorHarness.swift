@@ -59,6 +59,28 @@ final class SimulatorHarness {
         send(.enable(watchdogPeriodMicroseconds: watchdogMicroseconds))
     }
 
+    /// PARAM_SET of a 1.1 SR-24 limit; returns the device's PARAM answer.
+    @discardableResult
+    func setLimit(_ parameter: JointLimitParameter, joint: Int, _ value: Int32) -> ParameterReport? {
+        send(.parameterSet(parameter.id(joint: joint), value: value)).compactMap(\.parameterReport).first
+    }
+
+    /// Lets `milliseconds` pass one inner-loop step (100 µs) at a time, calling `body` after each.
+    func step(milliseconds: Double, _ body: () -> Void) {
+        for _ in 0..<Int((milliseconds * 10).rounded()) {
+            wait(milliseconds: 0.1)
+            body()
+        }
+    }
+
+    static func velocityCommand(_ velocities: [Double]) -> RehabLinkMessage {
+        var joints = JointList(count: velocities.count, repeating: WireJointCommand.off)
+        for (index, velocity) in velocities.enumerated() {
+            joints[index] = WireJointCommand(mode: .velocity, velocityMicroradiansPerSecond: Int32((velocity * 1e6).rounded()))
+        }
+        return .command(joints)
+    }
+
     static func torqueCommand(_ torques: [Double]) -> RehabLinkMessage {
         var joints = JointList(count: torques.count, repeating: WireJointCommand.off)
         for (index, torque) in torques.enumerated() {
@@ -76,6 +98,16 @@ extension RehabLinkPacket {
 
     var acknowledgement: Acknowledgement? {
         if case .acknowledge(let ack) = message { return ack }
+        return nil
+    }
+
+    var parameterReport: ParameterReport? {
+        if case .parameter(let report) = message { return report }
+        return nil
+    }
+
+    var faultReport: FaultReport? {
+        if case .fault(let report) = message { return report }
         return nil
     }
 

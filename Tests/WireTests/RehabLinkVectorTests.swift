@@ -16,6 +16,10 @@ final class RehabLinkVectorTests: XCTestCase {
         for required in [
             "crc-failure", "truncated-frame", "junk-before-frame", "junk-glued-to-frame", "oversize-frame",
             "state-8-joints-maximum-size", "largest-frame-bad-length", "wrong-version", "unknown-type", "bad-length",
+            // 1.1
+            "param-get-protocol-minor", "param-reply-protocol-minor", "param-reply-protocol-minor-unknown",
+            "param-set-torque-cap-negative-joint-1", "param-set-velocity-trip-joint-7", "state-patient-stop", "state-patient-pause",
+            "state-all-status-bits", "state-reserved-status-bit",
         ] {
             XCTAssertTrue(names.contains(required), "missing vector \(required)")
         }

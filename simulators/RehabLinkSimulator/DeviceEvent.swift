@@ -19,6 +19,16 @@ public struct DeviceEvent: Sendable, Equatable {
         case faultInjected = "fault_injected"
         /// A fault injection with a duration ended.
         case faultInjectionEnded = "fault_injection_ended"
+        /// 1.1: the host missed two command periods; the joints hold locally (spec 6.1).
+        case localHold = "local_hold"
+        /// The local hold ended: a COMMAND arrived, or the watchdog, a fault, the e-stop or DISABLE ended it.
+        case localHoldEnded = "local_hold_ended"
+        /// 1.1, SR-22: the patient's stop button was pressed, or released.
+        case patientStop = "patient_stop"
+        case patientStopReleased = "patient_stop_released"
+        /// 1.1, SR-22: the patient's pause button was pressed, or released.
+        case patientPause = "patient_pause"
+        case patientPauseReleased = "patient_pause_released"
     }
 
     public var kind: Kind

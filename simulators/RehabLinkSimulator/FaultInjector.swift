@@ -87,6 +87,11 @@ public final class FaultInjector {
             device.setExternalTorque(joint: joint, newtonMeters: torque, rampNanoseconds: Int64(ramp * 1e6))
         case .brakeFailure(let joint): device.failBrake(joint: joint, true)
         case .disableWatchdog: device.isWatchdogDisabled = true
+        case .ignoreLimitWrites: device.ignoresSafetyLimitWrites = true
+        case .pressPatientStop: device.pressPatientStop()
+        case .releasePatientStop: device.releasePatientStop()
+        case .pressPatientPause: device.pressPatientPause()
+        case .releasePatientPause: device.releasePatientPause()
         }
     }
 
@@ -104,7 +109,11 @@ public final class FaultInjector {
             device.setExternalTorque(joint: joint, newtonMeters: 0, rampNanoseconds: Int64(ramp * 1e6))
         case .brakeFailure(let joint): device.failBrake(joint: joint, false)
         case .disableWatchdog: device.isWatchdogDisabled = false
-        case .unplug, .jumpEncoder, .wrapEncoder, .overTemperature, .releaseEmergencyStop: break
+        case .ignoreLimitWrites: device.ignoresSafetyLimitWrites = false
+        case .pressPatientStop: device.releasePatientStop()
+        case .pressPatientPause: device.releasePatientPause()
+        case .unplug, .jumpEncoder, .wrapEncoder, .overTemperature, .releaseEmergencyStop, .releasePatientStop, .releasePatientPause:
+            break
         }
     }
 }

@@ -131,6 +131,11 @@ public enum FaultScript {
             if let index, let torque, let ramp { kind = .externalTorque(joint: index, newtonMeters: torque, rampMilliseconds: ramp) }
         case "brake_failure": kind = joint().map { .brakeFailure(joint: $0) }
         case "disable_watchdog": kind = .disableWatchdog
+        case "ignore_limit_writes": kind = .ignoreLimitWrites
+        case "patient_stop": kind = .pressPatientStop
+        case "patient_stop_release": kind = .releasePatientStop
+        case "patient_pause": kind = .pressPatientPause
+        case "patient_pause_release": kind = .releasePatientPause
         default:
             r.report("kind", "unknown fault \"\(name)\" (known: \(InjectedFault.Kind.names.joined(separator: ", ")))")
         }

@@ -49,6 +49,14 @@ public struct InjectedFault: Sendable, Equatable {
         case brakeFailure(joint: Int)
         /// A faulty firmware: ENABLE is acknowledged with watchdog 0 and the watchdog never expires.
         case disableWatchdog
+        /// A faulty firmware: SR-24 limit writes are answered `ok` but not applied (the read-back differs).
+        case ignoreLimitWrites
+        /// 1.1, SR-22: the patient presses the stop button on the device (held until released).
+        case pressPatientStop
+        case releasePatientStop
+        /// 1.1, SR-22: the patient presses the pause button on the device (held until released).
+        case pressPatientPause
+        case releasePatientPause
 
         /// The name used in fault scripts and device events.
         public var name: String {
@@ -68,6 +76,11 @@ public struct InjectedFault: Sendable, Equatable {
             case .externalTorque: "external_torque"
             case .brakeFailure: "brake_failure"
             case .disableWatchdog: "disable_watchdog"
+            case .ignoreLimitWrites: "ignore_limit_writes"
+            case .pressPatientStop: "patient_stop"
+            case .releasePatientStop: "patient_stop_release"
+            case .pressPatientPause: "patient_pause"
+            case .releasePatientPause: "patient_pause_release"
             }
         }
 
@@ -84,7 +97,9 @@ public struct InjectedFault: Sendable, Equatable {
         /// Whether the fault can be given a duration (`for_ms`) after which it ends by itself.
         public var canEnd: Bool {
             switch self {
-            case .unplug, .jumpEncoder, .wrapEncoder, .overTemperature, .releaseEmergencyStop: false
+            case .unplug, .jumpEncoder, .wrapEncoder, .overTemperature, .releaseEmergencyStop, .releasePatientStop,
+                .releasePatientPause:
+                false
             default: true
             }
         }
@@ -93,7 +108,8 @@ public struct InjectedFault: Sendable, Equatable {
         public static let names = [
             "drop_replies", "corrupt_bytes", "delay_replies", "unplug", "freeze_encoder", "jump_encoder", "wrap_encoder",
             "reverse_encoder", "device_fault", "over_temperature", "estop_press", "estop_release", "external_torque",
-            "brake_failure", "disable_watchdog",
+            "brake_failure", "disable_watchdog", "ignore_limit_writes", "patient_stop", "patient_stop_release",
+            "patient_pause", "patient_pause_release",
         ]
     }
 

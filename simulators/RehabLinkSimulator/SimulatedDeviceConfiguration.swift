@@ -7,8 +7,14 @@ public struct SimulatedDeviceConfiguration: Sendable, Equatable {
     public var model: String
     public var serialNumber: String
     public var firmwareMajor: UInt8 = 1
-    public var firmwareMinor: UInt8 = 0
+    /// Firmware 1.1.0: the first to speak RehabLink 1.1 (the firmware's version is the product's; the
+    /// protocol's minor version is `protocolMinorVersion`).
+    public var firmwareMinor: UInt8 = 1
     public var firmwarePatch: UInt8 = 0
+    /// The RehabLink minor version the firmware speaks (parameter 0x0003): 1 for 1.1 (firmware limits,
+    /// local hold, patient buttons); 0 for a 1.0 firmware, which has none of them and answers the
+    /// 1.1 parameters `unknown_parameter` (to test what a host does with an older device).
+    public var protocolMinorVersion: Int32 = 1
     public var joints: [Joint]
     /// Firmware inner loop and physics step.
     public var innerLoopPeriodNanoseconds: Int64 = 100_000
@@ -18,7 +24,8 @@ public struct SimulatedDeviceConfiguration: Sendable, Equatable {
     public var positionStiffnessMillinewtonMetersPerRadian: Int32 = 20_000
     public var positionDampingMillinewtonMeterSecondsPerRadian: Int32 = 500
     public var velocityGainMillinewtonMeterSecondsPerRadian: Int32 = 500
-    /// The firmware's over-speed cut, as a multiple of the rated speed.
+    /// The firmware's own over-speed cut, as a multiple of the rated speed: the power-up value and
+    /// the ceiling of the SR-24 velocity trip (parameter 0x0060 + joint).
     public var overSpeedFactor: Double = 1.2
 
     public struct Joint: Sendable, Equatable {

@@ -2,7 +2,8 @@ import Primitives
 import Wire
 
 /// A RehabLink device in software: the firmware behaviour of protocols/rehablink/README.md (state
-/// machine, control modes, watchdog, e-stop, faults) over the physics of `JointPlant`.
+/// machine, control modes, watchdog, e-stop, faults; and from 1.1 the firmware limits, the local hold
+/// and the patient's buttons) over the physics of `JointPlant`.
 ///
 /// Bytes in, bytes out, time advanced by the caller: the same object runs behind a pseudo-terminal
 /// in `rehabsim` (real time) and behind `InProcessDeviceLink` on a virtual clock (tests). After
@@ -27,6 +28,17 @@ public final class SimulatedRehabLinkDevice {
     public var acknowledgedWatchdogOverrideMicroseconds: UInt32?
     /// Fault injection: a firmware without a watchdog (acknowledges 0, never expires; SR-3).
     public var isWatchdogDisabled = false
+    /// Fault injection: a faulty firmware that answers every SR-24 limit write `ok`, echoing the
+    /// value, but keeps the value it had (only the host's read-back can find it; SR-24).
+    public var ignoresSafetyLimitWrites = false
+    /// 1.1: the patient's stop and pause buttons are held (reported in STATE, SR-22).
+    public private(set) var isPatientStopPressed = false
+    public private(set) var isPatientPausePressed = false
+    /// 1.1: the joints are in the local hold (spec 6.1): the host missed two command periods.
+    public private(set) var isHoldingLocally = false
+    /// 1.1: the host's command period as the firmware measured it [ns] (median of recent intervals
+    /// between applied COMMANDs); nil until enough were seen since the last ENABLE.
+    public private(set) var commandPeriodNanoseconds: Int64?
     /// COMMAND frames applied since the first enable (fault triggers count them).
     public private(set) var appliedCommandCount = 0
     /// When the device was first enabled (fault triggers count from it).
@@ -75,8 +87,30 @@ public final class SimulatedRehabLinkDevice {
     private var velocityGain: Int32
     private var eventLog: [DeviceEvent] = []
 
+    /// 1.1, SR-24: each joint's limits in wire units, as the host wrote them (power-up: the ratings).
+    /// Indexed by joint; the parameter ids are `JointLimitParameter` base + joint.
+    private var softLimitMinimumMicroradians: [Int32]
+    private var softLimitMaximumMicroradians: [Int32]
+    private var torqueCapPositiveMillinewtonMeters: [Int32]
+    private var torqueCapNegativeMillinewtonMeters: [Int32]
+    private var velocityTripMicroradiansPerSecond: [Int32]
+    /// The device's own over-speed cut per joint [µrad/s]: the velocity trip's power-up value and ceiling.
+    private let overSpeedCutMicroradiansPerSecond: [Int32]
+    /// The firmware's limits (cap, soft limit) changed the joint's torque in the last step.
+    private var limitedByFirmware: [Bool]
+    /// The measured positions the local hold holds [rad].
+    private var holdPositions: [Double]
+    /// The last intervals between applied COMMANDs [ns], a ring; and a scratch copy to take the median in.
+    private var commandIntervals: [Int64]
+    private var commandIntervalScratch: [Int64]
+    private var commandIntervalCount = 0
+    private var commandIntervalIndex = 0
+
     /// Samples in the velocity window: the firmware differentiates encoder counts over 1 ms.
     private static let velocityWindow = 10
+    /// Intervals the command period is the median of, and how many it needs (spec 6.1).
+    private static let periodWindow = 5
+    private static let periodMinimumIntervals = 3
 
     public init(configuration: SimulatedDeviceConfiguration, bootTime: MonotonicInstant) {
         precondition(!configuration.joints.isEmpty && configuration.joints.count <= RehabLink.maxJoints)
@@ -95,6 +129,19 @@ public final class SimulatedRehabLinkDevice {
         positionStiffness = configuration.positionStiffnessMillinewtonMetersPerRadian
         positionDamping = configuration.positionDampingMillinewtonMeterSecondsPerRadian
         velocityGain = configuration.velocityGainMillinewtonMeterSecondsPerRadian
+        let ratings = configuration.joints.map(Self.wireLimits)
+        softLimitMinimumMicroradians = ratings.map(\.positionMinimumMicroradians)
+        softLimitMaximumMicroradians = ratings.map(\.positionMaximumMicroradians)
+        torqueCapPositiveMillinewtonMeters = ratings.map(\.torqueMaximumMillinewtonMeters)
+        torqueCapNegativeMillinewtonMeters = ratings.map(\.torqueMaximumMillinewtonMeters)
+        overSpeedCutMicroradiansPerSecond = configuration.joints.map { joint in
+            Int32(clamping: Int64((joint.ratedVelocityRadiansPerSecond * configuration.overSpeedFactor * 1e6).rounded()))
+        }
+        velocityTripMicroradiansPerSecond = overSpeedCutMicroradiansPerSecond
+        limitedByFirmware = Array(repeating: false, count: configuration.joints.count)
+        holdPositions = Array(repeating: 0, count: configuration.joints.count)
+        commandIntervals = Array(repeating: 0, count: Self.periodWindow)
+        commandIntervalScratch = Array(repeating: 0, count: Self.periodWindow)
         eventLog.reserveCapacity(4096)
         for joint in plants.indices { resetVelocityHistory(joint) }
     }
@@ -118,12 +165,34 @@ public final class SimulatedRehabLinkDevice {
         if time > now { now = time }
     }
 
-    /// The next moment the firmware must act without being spoken to (its watchdog expiring), if
-    /// any: a real-time host of the simulator sleeps until then or until bytes arrive.
+    /// The next moment the firmware must act without being spoken to (its local hold beginning, its
+    /// watchdog expiring), if any: a real-time host of the simulator sleeps until then or until bytes arrive.
     public var nextDeadline: MonotonicInstant? {
-        guard isEnabled && !isWatchdogExpired && !isWatchdogDisabled else { return nil }
-        return lastFeed.advanced(byNanoseconds: Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
-                                 + configuration.innerLoopPeriodNanoseconds)
+        guard isEnabled && !isWatchdogExpired else { return nil }
+        var deadline: MonotonicInstant?
+        if !isWatchdogDisabled {
+            deadline = lastFeed.advanced(byNanoseconds: Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
+                                         + configuration.innerLoopPeriodNanoseconds)
+        }
+        if let holdAfter = holdAfterNanoseconds, !isHoldingLocally, setpoints.contains(where: { $0.mode != .off }) {
+            let hold = lastFeed.advanced(byNanoseconds: holdAfter + configuration.innerLoopPeriodNanoseconds)
+            deadline = min(deadline ?? hold, hold)
+        }
+        return deadline
+    }
+
+    /// True when the firmware speaks 1.1 (limits, local hold, patient buttons); false for a 1.0 one.
+    public var speaksVersion1_1: Bool { configuration.protocolMinorVersion >= 1 }
+
+    /// The SR-24 limit in effect for `joint`, in wire units (what PARAM_GET would answer).
+    public func jointLimit(_ parameter: JointLimitParameter, joint: Int) -> Int32 {
+        switch parameter {
+        case .softLimitMinimum: softLimitMinimumMicroradians[joint]
+        case .softLimitMaximum: softLimitMaximumMicroradians[joint]
+        case .torqueCapPositive: torqueCapPositiveMillinewtonMeters[joint]
+        case .torqueCapNegative: torqueCapNegativeMillinewtonMeters[joint]
+        case .velocityTrip: velocityTripMicroradiansPerSecond[joint]
+        }
     }
 
     /// The frames the device's decoder dropped or rejected, as counted by its decoder.
@@ -169,6 +238,33 @@ public final class SimulatedRehabLinkDevice {
         guard isEmergencyStopPressed else { return }
         isEmergencyStopPressed = false
         record(.estopReleased)
+    }
+
+    /// The patient's stop button (SR-22): reported in every STATE while held; the firmware does
+    /// nothing else (the host stops). A 1.0 firmware has no such input and reports nothing.
+    public func pressPatientStop() {
+        guard !isPatientStopPressed else { return }
+        isPatientStopPressed = true
+        record(.patientStop)
+    }
+
+    public func releasePatientStop() {
+        guard isPatientStopPressed else { return }
+        isPatientStopPressed = false
+        record(.patientStopReleased)
+    }
+
+    /// The patient's pause button (SR-22), reported like the stop button.
+    public func pressPatientPause() {
+        guard !isPatientPausePressed else { return }
+        isPatientPausePressed = true
+        record(.patientPause)
+    }
+
+    public func releasePatientPause() {
+        guard isPatientPausePressed else { return }
+        isPatientPausePressed = false
+        record(.patientPauseReleased)
     }
 
     /// Latches a device fault now (as if the firmware detected it).
@@ -240,6 +336,7 @@ public final class SimulatedRehabLinkDevice {
             && time.nanoseconds(since: lastFeed) > Int64(watchdogPeriodMicroseconds) * Nanoseconds.perMicrosecond
         {
             isWatchdogExpired = true
+            endLocalHold(at: time)
             setAllSetpointsOff()
             let sinceFeed = time.nanoseconds(since: lastFeed) / Nanoseconds.perMicrosecond
             record(.watchdogStop, at: time, fault: .watchdogExpired)
@@ -247,6 +344,11 @@ public final class SimulatedRehabLinkDevice {
                                     deviceTimeMicroseconds: deviceTime(time))))
         }
         let active = isEnabled && !isWatchdogExpired && !isEmergencyStopPressed && latchedFault == .none
+        if active && !isHoldingLocally, let holdAfter = holdAfterNanoseconds, time.nanoseconds(since: lastFeed) > holdAfter,
+            setpoints.contains(where: { $0.mode != .off })
+        {
+            beginLocalHold(at: time)
+        }
         for joint in plants.indices {
             if torqueRamps[joint].active { applyTorqueRamp(joint, at: time) }
             if patient != nil {
@@ -256,7 +358,12 @@ public final class SimulatedRehabLinkDevice {
                 lastPatientTorques[joint] = torques
                 plants[joint].patientTorqueNewtonMeters = torques.total
             }
-            var demand = active ? controlLaw(joint) : 0
+            var demand = 0.0
+            limitedByFirmware[joint] = false
+            if active {
+                let law = isHoldingLocally && setpoints[joint].mode != .off ? holdLaw(joint) : controlLaw(joint)
+                demand = applyFirmwareLimits(joint, to: law)
+            }
             if brakeFailed[joint] && demand * plants[joint].velocityRadiansPerSecond < 0 { demand = 0 }
             plants[joint].step(motorTorqueDemand: demand, seconds: dt)
             updateVelocityEstimate(joint, dt: dt)
@@ -265,7 +372,9 @@ public final class SimulatedRehabLinkDevice {
             if plant.temperatureCelsius > settings.maximumTemperatureCelsius && latchedFault == .none {
                 latchFault(.overTemperature, joint: joint, value: Int32((plant.temperatureCelsius * 10).rounded()), at: time)
             }
-            if abs(plant.velocityRadiansPerSecond) > settings.ratedVelocityRadiansPerSecond * configuration.overSpeedFactor
+            // The velocity trip (SR-24; power-up: the device's own over-speed cut). On the joint's true
+            // speed: a drive measures it at the motor, independent of the joint encoder.
+            if abs(plant.velocityRadiansPerSecond) > Double(velocityTripMicroradiansPerSecond[joint]) * 1e-6
                 && latchedFault == .none
             {
                 latchFault(.overSpeed, joint: joint, value: Int32(clamping: Int64(plant.velocityRadiansPerSecond * 1e6)), at: time)
@@ -304,6 +413,70 @@ public final class SimulatedRehabLinkDevice {
                 + Double(command.dampingMillinewtonMeterSecondsPerRadian) * 1e-3 * (targetVelocity - velocity)
                 + feedForward
         }
+    }
+
+    /// The local hold (spec 6.1): the position loop around where the hold began, at rest.
+    private func holdLaw(_ joint: Int) -> Double {
+        Double(positionStiffness) * 1e-3 * (holdPositions[joint] - measuredPosition(joint))
+            - Double(positionDamping) * 1e-3 * estimatedVelocities[joint]
+    }
+
+    /// The firmware's own limits on a joint's torque demand (spec 5.4, SR-24): the per-direction
+    /// cap, then no torque pushing further out past a soft limit. The drive's rating follows in the plant.
+    private func applyFirmwareLimits(_ joint: Int, to demand: Double) -> Double {
+        var torque = min(max(demand, -Double(torqueCapNegativeMillinewtonMeters[joint]) * 1e-3),
+                         Double(torqueCapPositiveMillinewtonMeters[joint]) * 1e-3)
+        let position = measuredPosition(joint)
+        if (torque > 0 && position > Double(softLimitMaximumMicroradians[joint]) * 1e-6)
+            || (torque < 0 && position < Double(softLimitMinimumMicroradians[joint]) * 1e-6)
+        {
+            torque = 0
+        }
+        limitedByFirmware[joint] = torque != demand
+        return torque
+    }
+
+    /// How long without an applied COMMAND before the local hold [ns]: 2 command periods; nil for a
+    /// 1.0 firmware or before the period is known.
+    private var holdAfterNanoseconds: Int64? {
+        guard speaksVersion1_1, let period = commandPeriodNanoseconds else { return nil }
+        return 2 * period
+    }
+
+    private func beginLocalHold(at time: MonotonicInstant) {
+        for joint in plants.indices { holdPositions[joint] = measuredPosition(joint) }
+        isHoldingLocally = true
+        record(.localHold, at: time)
+    }
+
+    private func endLocalHold(at time: MonotonicInstant) {
+        guard isHoldingLocally else { return }
+        isHoldingLocally = false
+        record(.localHoldEnded, at: time)
+    }
+
+    /// Adds one interval between applied COMMANDs and takes the period as the median of the last
+    /// few: one late or early command must not make the hold come early or late. Allocation-free.
+    private func measureCommandInterval(_ nanoseconds: Int64) {
+        commandIntervals[commandIntervalIndex] = nanoseconds
+        commandIntervalIndex = (commandIntervalIndex + 1) % Self.periodWindow
+        commandIntervalCount = min(commandIntervalCount + 1, Self.periodWindow)
+        guard commandIntervalCount >= Self.periodMinimumIntervals else {
+            commandPeriodNanoseconds = nil
+            return
+        }
+        // Insertion sort of at most 5 values into the scratch copy.
+        for index in 0..<commandIntervalCount {
+            let value = commandIntervals[index]
+            var slot = index
+            while slot > 0 && commandIntervalScratch[slot - 1] > value {
+                commandIntervalScratch[slot] = commandIntervalScratch[slot - 1]
+                slot -= 1
+            }
+            commandIntervalScratch[slot] = value
+        }
+        // Never shorter than the inner loop: the firmware cannot tell commands apart more finely.
+        commandPeriodNanoseconds = max(commandIntervalScratch[commandIntervalCount / 2], configuration.innerLoopPeriodNanoseconds)
     }
 
     private func handle(_ result: RehabLinkDecodeResult, at time: MonotonicInstant) {
@@ -355,6 +528,10 @@ public final class SimulatedRehabLinkDevice {
             watchdogPeriodMicroseconds = period
             lastFeed = time
             lastAppliedSequence = nil
+            // The host's period is measured afresh: the last session's says nothing about this one.
+            commandIntervalCount = 0
+            commandIntervalIndex = 0
+            commandPeriodNanoseconds = nil
             if firstEnableTime == nil { firstEnableTime = time }
             setAllSetpointsOff()
             record(.enable, at: time)
@@ -385,6 +562,8 @@ public final class SimulatedRehabLinkDevice {
             return
         }
         for joint in 0..<joints.count { setpoints[joint] = joints[joint] }
+        if lastAppliedSequence != nil { measureCommandInterval(time.nanoseconds(since: lastFeed)) }
+        endLocalHold(at: time)
         lastAppliedSequence = sequence
         appliedCommandCount += 1
         lastFeed = time
@@ -428,10 +607,14 @@ public final class SimulatedRehabLinkDevice {
     }
 
     private func readParameter(_ parameter: ParameterID) -> ParameterReport {
+        if let limit = jointLimitParameter(parameter) {
+            return ParameterReport(parameter: parameter, result: .ok, value: jointLimit(limit.parameter, joint: limit.joint))
+        }
         let value: Int32
         switch parameter {
         case .watchdogPeriodMicroseconds: value = Int32(watchdogPeriodMicroseconds)
         case .replyBudgetMicroseconds: value = configuration.replyBudgetMicroseconds
+        case .protocolMinor where speaksVersion1_1: value = configuration.protocolMinorVersion
         case .positionStiffness: value = positionStiffness
         case .positionDamping: value = positionDamping
         case .velocityGain: value = velocityGain
@@ -444,6 +627,9 @@ public final class SimulatedRehabLinkDevice {
     }
 
     private func writeParameter(_ parameter: ParameterID, value: Int32) -> ParameterReport {
+        if let limit = jointLimitParameter(parameter) {
+            return writeJointLimit(limit.parameter, joint: limit.joint, value: value, id: parameter)
+        }
         switch parameter {
         case .positionStiffness, .positionDamping, .velocityGain:
             guard !isEnabled else { return ParameterReport(parameter: parameter, result: .notWhileEnabled, value: readParameter(parameter).value) }
@@ -457,12 +643,57 @@ public final class SimulatedRehabLinkDevice {
         case .watchdogPeriodMicroseconds, .replyBudgetMicroseconds, .temperatureLimitDecidegrees, .crcErrorCount,
             .rejectedCommandCount:
             return ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
+        case .protocolMinor where speaksVersion1_1:
+            return ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
         default:
             return ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
         }
     }
 
+    /// The SR-24 limit and joint `parameter` names on this device: nil on a 1.0 firmware and for a
+    /// joint it does not have (both `unknown_parameter`).
+    private func jointLimitParameter(_ parameter: ParameterID) -> (parameter: JointLimitParameter, joint: Int)? {
+        guard speaksVersion1_1, let limit = parameter.jointLimit, limit.joint < plants.count else { return nil }
+        return limit
+    }
+
+    /// PARAM_SET of an SR-24 limit (spec 5.6.1): only while disabled, only within the joint's rating.
+    private func writeJointLimit(_ limit: JointLimitParameter, joint: Int, value: Int32, id: ParameterID) -> ParameterReport {
+        let inEffect = jointLimit(limit, joint: joint)
+        guard !isEnabled else { return ParameterReport(parameter: id, result: .notWhileEnabled, value: inEffect) }
+        let rating = Self.wireLimits(configuration.joints[joint])
+        let hard = rating.positionMinimumMicroradians...rating.positionMaximumMicroradians
+        let valid: Bool
+        switch limit {
+        case .softLimitMinimum: valid = hard.contains(value) && value < softLimitMaximumMicroradians[joint]
+        case .softLimitMaximum: valid = hard.contains(value) && value > softLimitMinimumMicroradians[joint]
+        case .torqueCapPositive, .torqueCapNegative: valid = (0...rating.torqueMaximumMillinewtonMeters).contains(value)
+        case .velocityTrip: valid = (1...overSpeedCutMicroradiansPerSecond[joint]).contains(value)
+        }
+        guard valid else { return ParameterReport(parameter: id, result: .outOfRange, value: inEffect) }
+        // The injected faulty firmware: says it took the value, keeps the old one.
+        if ignoresSafetyLimitWrites { return ParameterReport(parameter: id, result: .ok, value: value) }
+        switch limit {
+        case .softLimitMinimum: softLimitMinimumMicroradians[joint] = value
+        case .softLimitMaximum: softLimitMaximumMicroradians[joint] = value
+        case .torqueCapPositive: torqueCapPositiveMillinewtonMeters[joint] = value
+        case .torqueCapNegative: torqueCapNegativeMillinewtonMeters[joint] = value
+        case .velocityTrip: velocityTripMicroradiansPerSecond[joint] = value
+        }
+        return ParameterReport(parameter: id, result: .ok, value: value)
+    }
+
     // MARK: Helpers
+
+    /// A joint's ratings as IDENTITY reports them.
+    private static func wireLimits(_ joint: SimulatedDeviceConfiguration.Joint) -> WireJointLimits {
+        WireJointLimits(
+            positionMinimumMicroradians: Int32((joint.plant.hardLimitMinimumRadians * 1e6).rounded()),
+            positionMaximumMicroradians: Int32((joint.plant.hardLimitMaximumRadians * 1e6).rounded()),
+            velocityMaximumMicroradiansPerSecond: Int32((joint.ratedVelocityRadiansPerSecond * 1e6).rounded()),
+            torqueMaximumMillinewtonMeters: Int32((joint.plant.ratedTorqueNewtonMeters * 1e3).rounded()),
+            encoderCountsPerRevolution: UInt32(joint.plant.encoderCountsPerRevolution))
+    }
 
     private var identity: DeviceIdentity {
         var joints = JointList(
@@ -470,14 +701,7 @@ public final class SimulatedRehabLinkDevice {
             repeating: WireJointLimits(
                 positionMinimumMicroradians: 0, positionMaximumMicroradians: 0, velocityMaximumMicroradiansPerSecond: 0,
                 torqueMaximumMillinewtonMeters: 0, encoderCountsPerRevolution: 0))
-        for (index, joint) in configuration.joints.enumerated() {
-            joints[index] = WireJointLimits(
-                positionMinimumMicroradians: Int32((joint.plant.hardLimitMinimumRadians * 1e6).rounded()),
-                positionMaximumMicroradians: Int32((joint.plant.hardLimitMaximumRadians * 1e6).rounded()),
-                velocityMaximumMicroradiansPerSecond: Int32((joint.ratedVelocityRadiansPerSecond * 1e6).rounded()),
-                torqueMaximumMillinewtonMeters: Int32((joint.plant.ratedTorqueNewtonMeters * 1e3).rounded()),
-                encoderCountsPerRevolution: UInt32(joint.plant.encoderCountsPerRevolution))
-        }
+        for (index, joint) in configuration.joints.enumerated() { joints[index] = Self.wireLimits(joint) }
         return DeviceIdentity(
             protocolVersion: RehabLink.protocolVersion, firmwareMajor: configuration.firmwareMajor,
             firmwareMinor: configuration.firmwareMinor, firmwarePatch: configuration.firmwarePatch,
@@ -491,13 +715,15 @@ public final class SimulatedRehabLinkDevice {
         if isWatchdogExpired { status.insert(.watchdogExpired) }
         if isEmergencyStopPressed { status.insert(.emergencyStop) }
         if latchedFault != .none { status.insert(.fault) }
+        if speaksVersion1_1 && isPatientStopPressed { status.insert(.patientStop) }
+        if speaksVersion1_1 && isPatientPausePressed { status.insert(.patientPause) }
         var joints = JointList(count: plants.count, repeating: WireJointState())
         for index in plants.indices {
             let plant = plants[index]
             var flags: WireJointFlags = []
             if plant.atLowerHardStop { flags.insert(.atLowerHardStop) }
             if plant.atUpperHardStop { flags.insert(.atUpperHardStop) }
-            if plant.torqueLimited { flags.insert(.torqueLimited) }
+            if plant.torqueLimited || limitedByFirmware[index] { flags.insert(.torqueLimited) }
             let sensor = configuration.joints[index].hasTorqueSensor
             if sensor { flags.insert(.torqueSensorFitted) }
             joints[index] = WireJointState(
@@ -553,6 +779,7 @@ public final class SimulatedRehabLinkDevice {
     }
 
     private func leaveEnabled(at time: MonotonicInstant? = nil) {
+        endLocalHold(at: time ?? now)
         isEnabled = false
         setAllSetpointsOff()
         record(.disable, at: time ?? now)

@@ -17,7 +17,8 @@ let spec = CommandSpec(
         rehabsim presents the robot of a hardware profile on a new pseudo-terminal and prints its path
         on the first line of standard output as "robot: /dev/pts/N". Hosts connect to that path exactly
         as to a real device (for example `rehabctl identify --port /dev/pts/N`). The firmware follows
-        protocols/rehablink/README.md, device watchdog and e-stop included; the joints have inertia,
+        protocols/rehablink/README.md (v1.1), device watchdog, local hold, firmware limits, e-stop and
+        the patient's stop and pause buttons included; the joints have inertia,
         friction, hard stops, a torque-limited drive and a quantised encoder (simulators/README.md).
         It runs until SIGINT or SIGTERM, and keeps running when hosts connect and disconnect.
         """,
@@ -55,10 +56,12 @@ let injectSpec = CommandSpec(
         the fault begins at once. rehabsim validates it exactly as a fault script and answers.
         """,
     options: [.init("--control", value: "SOCKET", help: "The socket given to rehabsim --control.")],
-    positionals: [.init("KIND", help: "drop_replies, corrupt_bytes, delay_replies, unplug, freeze_encoder, jump_encoder, reverse_encoder, device_fault, over_temperature, estop_press, estop_release, external_torque, brake_failure, disable_watchdog"),
+    positionals: [.init("KIND", help: "drop_replies, corrupt_bytes, delay_replies, unplug, freeze_encoder, jump_encoder, reverse_encoder, device_fault, over_temperature, estop_press, estop_release, external_torque, brake_failure, disable_watchdog, ignore_limit_writes, patient_stop, patient_stop_release, patient_pause, patient_pause_release"),
                   .init("key=value…", help: "The fault's fields.", optional: true)],
     examples: ["rehabsim inject --control /tmp/sim.sock drop_replies for_ms=50",
-               "rehabsim inject --control /tmp/sim.sock external_torque joint=0 torque_nm=2.5 ramp_ms=30 for_ms=500"])
+               "rehabsim inject --control /tmp/sim.sock external_torque joint=0 torque_nm=2.5 ramp_ms=30 for_ms=500",
+               "rehabsim inject --control /tmp/sim.sock patient_stop        # held until: patient_stop_release",
+               "rehabsim inject --control /tmp/sim.sock patient_pause for_ms=2000"])
 
 /// `rehabsim inject`: sends one live fault and prints rehabsim's answer.
 func inject(_ words: [String]) -> Never {

@@ -12,15 +12,21 @@ public struct CommandClamp: Sendable {
         /// SR-7 soft limits (hard − margin, narrowed for the patient).
         public var softMinimumRadians: Double
         public var softMaximumRadians: Double
+        /// SR-20: a patient's torque cap in each direction (magnitudes [N·m]); never above the limit.
+        public var torqueCapPositiveNewtonMeters: Double
+        public var torqueCapNegativeNewtonMeters: Double
 
         public init(
             torqueLimitNewtonMeters: Double, velocityLimitRadiansPerSecond: Double,
-            softMinimumRadians: Double = -.infinity, softMaximumRadians: Double = .infinity
+            softMinimumRadians: Double = -.infinity, softMaximumRadians: Double = .infinity,
+            torqueCapPositiveNewtonMeters: Double? = nil, torqueCapNegativeNewtonMeters: Double? = nil
         ) {
             self.torqueLimitNewtonMeters = torqueLimitNewtonMeters
             self.velocityLimitRadiansPerSecond = velocityLimitRadiansPerSecond
             self.softMinimumRadians = softMinimumRadians
             self.softMaximumRadians = softMaximumRadians
+            self.torqueCapPositiveNewtonMeters = min(torqueCapPositiveNewtonMeters ?? torqueLimitNewtonMeters, torqueLimitNewtonMeters)
+            self.torqueCapNegativeNewtonMeters = min(torqueCapNegativeNewtonMeters ?? torqueLimitNewtonMeters, torqueLimitNewtonMeters)
         }
     }
 
@@ -42,16 +48,28 @@ public struct CommandClamp: Sendable {
     public let torqueSlewPerCycleNewtonMeters: Double
     /// SR-7: past a soft limit, the inward creep speed.
     public let inwardSpeedPastSoftLimitRadiansPerSecond: Double
+    /// SR-21: the Cat 1 deceleration [rad/s²]; toward a soft limit at distance d the joint may move at
+    /// most √(2·a·d), so that a Cat 1 always stops it inside (0: not applied).
+    public let quickStopDecelerationRadiansPerSecondSquared: Double
     private var previousTorques: JointList<Double>
 
     public init(
         limits: JointList<JointLimits>, torqueSlewLimitNewtonMetersPerSecond: Double, periodSeconds: Double,
-        inwardSpeedPastSoftLimitRadiansPerSecond: Double = Units.radiansPerDegree
+        inwardSpeedPastSoftLimitRadiansPerSecond: Double = Units.radiansPerDegree, quickStopDecelerationRadiansPerSecondSquared: Double = 0
     ) {
         self.limits = limits
         torqueSlewPerCycleNewtonMeters = torqueSlewLimitNewtonMetersPerSecond * periodSeconds
         self.inwardSpeedPastSoftLimitRadiansPerSecond = inwardSpeedPastSoftLimitRadiansPerSecond
+        self.quickStopDecelerationRadiansPerSecondSquared = quickStopDecelerationRadiansPerSecondSquared
         previousTorques = .zeros(limits.count)
+    }
+
+    /// SR-21: the fastest a joint at `position` may move in the direction of `velocity` [rad/s]:
+    /// √(2·a·d), d the distance to the soft limit ahead (infinite when not applied).
+    public func endOfRangeSpeedLimit(position: Double, velocity: Double, limit: JointLimits) -> Double {
+        guard quickStopDecelerationRadiansPerSecondSquared > 0 else { return .infinity }
+        let distance = velocity >= 0 ? limit.softMaximumRadians - position : position - limit.softMinimumRadians
+        return (2 * quickStopDecelerationRadiansPerSecondSquared * max(0, distance)).squareRoot()
     }
 
     /// Keeps trajectory targets inside the soft limits (a plan can never aim past them).
@@ -103,7 +121,9 @@ public struct CommandClamp: Sendable {
                 previousTorques[joint] = 0
             case .torque:
                 var torque = command.torqueNewtonMeters
-                let torqueLimit = degraded ? limit.torqueLimitNewtonMeters / 2 : limit.torqueLimitNewtonMeters
+                // SR-20: the patient's cap in the torque's direction, itself never above the limit.
+                let cap = torque > 0 ? limit.torqueCapPositiveNewtonMeters : limit.torqueCapNegativeNewtonMeters
+                let torqueLimit = degraded ? cap / 2 : cap
                 if abs(torque) > torqueLimit {
                     torque = torque > 0 ? torqueLimit : -torqueLimit
                     outcome.limited = true
@@ -114,6 +134,15 @@ public struct CommandClamp: Sendable {
                 if abs(torque - previous) > slew {
                     torque = previous + (torque > previous ? slew : -slew)
                     outcome.slewLimited = true
+                }
+                let velocityNow = measuredJoint.velocityRadiansPerSecond
+                if inward == 0 && torque * velocityNow > 0
+                    && abs(velocityNow) > endOfRangeSpeedLimit(position: position, velocity: velocityNow, limit: limit)
+                {
+                    // SR-21: too fast toward the end of the range for a Cat 1 to stop inside it: no more
+                    // push that way (braking torque is still allowed).
+                    torque = 0
+                    outcome.softLimited = true
                 }
                 if inward != 0 {
                     // Past a soft limit: never push further out (not even while a slew ramp winds down:
@@ -133,6 +162,12 @@ public struct CommandClamp: Sendable {
                     velocity = velocity > 0 ? limit.velocityLimitRadiansPerSecond : -limit.velocityLimitRadiansPerSecond
                     outcome.limited = true
                 }
+                let envelope = endOfRangeSpeedLimit(position: position, velocity: velocity, limit: limit)
+                if inward == 0 && abs(velocity) > envelope {
+                    // SR-21: a velocity command toward the end of the range stays within its stopping envelope.
+                    velocity = velocity > 0 ? envelope : -envelope
+                    outcome.softLimited = true
+                }
                 if inward != 0 && velocity * inward < 0 {
                     // Outward past a soft limit: hold (velocity 0) instead.
                     velocity = 0
@@ -148,7 +183,9 @@ public struct CommandClamp: Sendable {
                 // gains. The device limits the torque it computes to the limits the host wrote (SR-24);
                 // the slew limit goes on from the torque the joint had.
                 let position = min(max(command.positionRadians, limit.softMinimumRadians), limit.softMaximumRadians)
-                let stiffness = min(max(0, command.stiffnessNewtonMetersPerRadian), limit.torqueLimitNewtonMeters / 0.1)
+                let stiffness = min(
+                    max(0, command.stiffnessNewtonMetersPerRadian),
+                    min(limit.torqueCapPositiveNewtonMeters, limit.torqueCapNegativeNewtonMeters) / 0.1)
                 let damping = min(max(0, command.dampingNewtonMeterSecondsPerRadian), stiffness * 0.1)
                 if position != command.positionRadians || stiffness != command.stiffnessNewtonMetersPerRadian
                     || damping != command.dampingNewtonMeterSecondsPerRadian
@@ -156,7 +193,8 @@ public struct CommandClamp: Sendable {
                     outcome.limited = true
                 }
                 command = .hold(atRadians: position, stiffnessNewtonMetersPerRadian: stiffness, dampingNewtonMeterSecondsPerRadian: damping)
-                previousTorques[joint] = min(max(measuredJoint.motorTorqueNewtonMeters, -limit.torqueLimitNewtonMeters), limit.torqueLimitNewtonMeters)
+                previousTorques[joint] = min(
+                    max(measuredJoint.motorTorqueNewtonMeters, -limit.torqueCapNegativeNewtonMeters), limit.torqueCapPositiveNewtonMeters)
             }
             actuation[joint] = command
         }

@@ -94,6 +94,12 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     case encoderJump = "encoder_jump"
     /// SR-10: a bit-identical encoder reading while motion is commanded.
     case encoderFrozen = "encoder_frozen"
+    /// SR-10 (R6): the device reports a value no healthy joint can have (torque, current or
+    /// temperature far outside its rating): a broken sensor or firmware (value in the field's unit).
+    case implausibleDeviceValue = "implausible_device_value"
+    /// SR-10 (R1): the torque the joint applies should have moved it, and the encoder shows nothing
+    /// (value: the counts the torque implies).
+    case motionNotAnswering = "motion_not_answering"
     /// SR-15: a tracker sample older than allowed.
     case trackerStale = "tracker_stale"
     /// SR-15: the tracked tool is missing or disabled.
@@ -106,6 +112,18 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     case trackerTooSlow = "tracker_too_slow"
     /// SR-16: the tracked hand or end effector left the workspace.
     case workspace
+    /// SR-22: the patient's stop input (a button on the device) → Cat 1 stop.
+    case patientStop = "patient_stop"
+    /// SR-22: the patient's pause input → Cat 2 pause (the operator resumes).
+    case patientPause = "patient_pause"
+    /// SR-23: after Cat 0 the device still reported torque on when the watchdog period had passed.
+    case stopNotConfirmed = "stop_not_confirmed"
+    /// SR-23: the device's clock and the host's ran more than 2 % apart over a second (value: %).
+    case clockMismatch = "clock_mismatch"
+    /// SR-25: the device has not echoed an applied command for 0.4 W: it ignores commands (value: ms).
+    case commandsIgnored = "commands_ignored"
+    /// D5: the device broke the protocol (a state of the wrong shape, an echo of a command never sent).
+    case deviceProtocolViolation = "device_protocol_violation"
     /// SR-18: an operator began holding `release` (zero torque, brake released).
     case releaseStarted = "release_started"
     /// SR-18: `release` was let go, the device stopped answering, or the joint moved too fast: hold again.
@@ -125,10 +143,14 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
         case .positionBeyondSoftLimit, .positionHardLimit: "SR-7"
         case .velocityTrip, .overspeed: "SR-8"
         case .interactionTorque, .interactionTorqueSevere: "SR-9"
-        case .encoderJump, .encoderFrozen: "SR-10"
+        case .encoderJump, .encoderFrozen, .motionNotAnswering, .implausibleDeviceValue: "SR-10"
         case .trackerStale, .trackerToolMissing, .trackerFrozen, .trackerInaccurate, .trackerTooSlow: "SR-15"
         case .workspace: "SR-16"
         case .releaseStarted, .releaseEnded: "SR-18"
+        case .patientStop, .patientPause: "SR-22"
+        case .stopNotConfirmed, .clockMismatch: "SR-23"
+        case .commandsIgnored: "SR-25"
+        case .deviceProtocolViolation: "SR-11"
         case .selfTestStarted, .selfTestPassed, .selfTestFailed: "SR-17"
         case .enabled, .startRequested, .resumeRequested, .resetRequested, .standstillReached: ""
         }
@@ -147,12 +169,15 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
     public var valueUnit: String {
         switch self {
         case .linkPoorRepeated: "pauses"
-        case .linkPoor: "%"
+        case .linkPoor, .clockMismatch: "%"
+        case .commandsIgnored, .stopNotConfirmed: "ms"
+        case .deviceProtocolViolation: "frames"
         case .deviceSilent, .deviceSilentTooLong, .linkDegraded, .loopGap, .stopDeadlineMissed, .trackerStale: "ms"
         case .positionBeyondSoftLimit, .positionHardLimit, .encoderJump: "deg"
         case .velocityTrip, .overspeed, .standstillReached, .releaseEnded: "rad/s"
         case .interactionTorque, .interactionTorqueSevere: "N·m"
         case .encoderFrozen: "ms"
+        case .motionNotAnswering: "counts"
         case .trackerInaccurate, .workspace: "mm"
         case .trackerTooSlow: "Hz"
         default: ""
@@ -258,6 +283,15 @@ public struct JointSafetyLimits: Sendable, Equatable {
     public var encoderCountsPerRevolution: Int
     /// SR-9 trip, for joints with an interaction torque sensor.
     public var interactionTripNewtonMeters: Double?
+    /// SR-10's model check (`UnansweredTorqueInterlock`): the joint's inertia and Coulomb friction
+    /// (0 inertia: not checked).
+    public var inertiaKilogramSquareMeters: Double = 0
+    public var coulombFrictionNewtonMeters: Double = 0
+    /// SR-10 (R6): what a healthy joint can report — |motor torque| and |interaction torque| [N·m],
+    /// |motor current| [A], winding temperature [°C] (0 / empty: not checked).
+    public var plausibleTorqueNewtonMeters: Double = 0
+    public var plausibleCurrentAmperes: Double = 0
+    public var plausibleTemperatureCelsius: ClosedRange<Double> = 0...0
 
     public init(
         hardMinimumRadians: Double, hardMaximumRadians: Double, softMinimumRadians: Double, softMaximumRadians: Double,

@@ -93,6 +93,10 @@ public struct Supervisor: Sendable {
         public var stateAgeNanoseconds: Int64
         /// SR-14: deadlines the loop missed since the previous cycle (they feed SR-1's grading).
         public var lateCycles: Int
+        /// SR-25: now − when the oldest command the device has not echoed was written [ns] (0: none).
+        public var commandEchoLagNanoseconds: Int64 = 0
+        /// D5: the driver's count of protocol violations so far (a rise trips).
+        public var protocolViolations = 0
         /// The link reported end-of-file, EIO or an unplug.
         public var linkLost: Bool
         public var requests: OperatorRequests
@@ -110,7 +114,7 @@ public struct Supervisor: Sendable {
 
         public init(
             cycle: Int64, time: MonotonicInstant, freshState: Bool, stateAgeNanoseconds: Int64, lateCycles: Int = 0,
-            linkLost: Bool = false, requests: OperatorRequests = [], demandsMotion: JointList<Bool> = JointList(count: 0, repeating: false),
+            commandEchoLagNanoseconds: Int64 = 0, protocolViolations: Int = 0, linkLost: Bool = false, requests: OperatorRequests = [], demandsMotion: JointList<Bool> = JointList(count: 0, repeating: false),
             tracker: TrackerStatus? = nil, trackerGatesMotion: Bool = true, trackedPositionMeters: SIMD3<Double>? = nil,
             releaseHeld: Bool = false
         ) {
@@ -119,6 +123,8 @@ public struct Supervisor: Sendable {
             self.freshState = freshState
             self.stateAgeNanoseconds = stateAgeNanoseconds
             self.lateCycles = lateCycles
+            self.commandEchoLagNanoseconds = commandEchoLagNanoseconds
+            self.protocolViolations = protocolViolations
             self.linkLost = linkLost
             self.requests = requests
             self.demandsMotion = demandsMotion
@@ -146,6 +152,13 @@ public struct Supervisor: Sendable {
     public private(set) var link = LinkAssessment(grade: .good)
     /// POOR pauses so far (SR-1: the third ends the session with Cat 1 instead).
     public private(set) var poorPauses = 0
+    /// SR-23: when torque off was first commanded, until the device confirms it (nil: nothing pending).
+    public private(set) var torqueOffCommandedAt: MonotonicInstant?
+    /// SR-23: the start of the current clock-comparison window (host receipt, device time).
+    private var clockWindow: (host: MonotonicInstant, device: Int64)?
+    private var protocolViolationsSeen = 0
+    /// The last action was torque off (SR-23 starts its wait on the first such cycle only).
+    private var commandsTorqueOff = false
     /// Every transition, oldest first, up to `transitionCapacity` (then the oldest are dropped and counted).
     public private(set) var transitions: [SupervisorTransition] = []
     public private(set) var droppedTransitions = 0
@@ -162,9 +175,14 @@ public struct Supervisor: Sendable {
     private var velocity: VelocityInterlock
     private var interaction: InteractionTorqueInterlock
     private var encoder: EncoderPlausibilityInterlock
+    private var unansweredTorque: UnansweredTorqueInterlock
     private let tracker: TrackerInterlock?
     private let workspace: WorkspaceInterlock?
     private var pendingNonFiniteCommand = false
+    /// D7: each joint's encoder count in the newest state, and the frozen joint's count when it latched.
+    private var latchedCounts: JointList<Int64>
+    private var robotCountsAtLatch: JointList<Int64>
+    private var frozenJointAtLatch: Int?
     private var deviceFaultResetWanted = false
     /// How long a reset waits for the device to clear its fault before it is refused.
     public static let deviceResetWaitNanoseconds: Int64 = 100_000_000
@@ -172,6 +190,8 @@ public struct Supervisor: Sendable {
     public init(configuration: Configuration) {
         self.configuration = configuration
         linkQuality = LinkQualityMonitor(limits: configuration.link)
+        latchedCounts = JointList(count: configuration.joints.count, repeating: 0)
+        robotCountsAtLatch = JointList(count: configuration.joints.count, repeating: 0)
         let joints = configuration.joints
         positionLimits = PositionLimitInterlock(joints: joints, beyondSoftCat1Radians: configuration.beyondSoftLimitCat1Radians)
         velocity = VelocityInterlock(
@@ -186,6 +206,17 @@ public struct Supervisor: Sendable {
             counts[joint] = joints[joint].encoderCountsPerRevolution
         }
         interaction = InteractionTorqueInterlock(trips: trips, dwellNanoseconds: configuration.interactionDwellNanoseconds)
+        var models = JointList(
+            count: joints.count,
+            repeating: UnansweredTorqueInterlock.Joint(
+                inertiaKilogramSquareMeters: 0, coulombFrictionNewtonMeters: 0, countsPerRevolution: 1, hasTorqueSensor: false))
+        for joint in 0..<joints.count {
+            models[joint] = .init(
+                inertiaKilogramSquareMeters: joints[joint].inertiaKilogramSquareMeters,
+                coulombFrictionNewtonMeters: joints[joint].coulombFrictionNewtonMeters,
+                countsPerRevolution: joints[joint].encoderCountsPerRevolution, hasTorqueSensor: joints[joint].interactionTripNewtonMeters != nil)
+        }
+        unansweredTorque = UnansweredTorqueInterlock(joints: models)
         encoder = EncoderPlausibilityInterlock(
             ratedSpeeds: rated, countsPerRevolution: counts, jumpFactor: configuration.encoderJumpSpeedFactor,
             frozenNanoseconds: configuration.frozenEncoderNanoseconds)
@@ -218,6 +249,21 @@ public struct Supervisor: Sendable {
         transition(to: .ready, cause: .enabled, cycle: cycle, time: time)
     }
 
+    /// SR-12 during the set-up (self-test, link pre-flight, direction test): an e-stop latches `estop`
+    /// (its category: Cat 0 unless the profile says Cat 1 — the session has already removed torque);
+    /// a stop ends the set-up (`disabled`). Returns the stop, as a trip.
+    public mutating func stopDuringSetUp(_ requests: OperatorRequests, cycle: Int64, time: MonotonicInstant) -> SafetyTrip {
+        if requests.contains(.emergencyStop) {
+            let trip = SafetyTrip(category: configuration.emergencyStopCategory, cause: .operatorEmergencyStop, isEmergencyStop: true)
+            latchedTrip = trip
+            activeStop = (.cat0, time)
+            transition(to: .estop, cause: .operatorEmergencyStop, category: trip.category, cycle: cycle, time: time)
+            return trip
+        }
+        transition(to: .disabled, cause: .stopRequested, category: .cat0, cycle: cycle, time: time)
+        return SafetyTrip(category: .cat0, cause: .stopRequested)
+    }
+
     /// The last-stage clamp found NaN or infinity this cycle (it already sent a safe command).
     public mutating func reportNonFiniteCommand() {
         pendingNonFiniteCommand = true
@@ -235,7 +281,11 @@ public struct Supervisor: Sendable {
     /// Evaluates every interlock on this cycle's facts and `robot` (the newest valid state) and
     /// returns what is allowed now.
     public mutating func evaluate(_ input: Input, state robot: RobotState) -> SupervisorAction {
+        confirmTorqueOff(input, robot: robot)
         guard state.commandsDevice else { return .torqueOff }
+        if input.freshState && robot.joints.count == latchedCounts.count {
+            for joint in 0..<latchedCounts.count { latchedCounts[joint] = robot.joints[joint].encoderCounts }
+        }
         gradeLink(input)
         // Trips first, then requests: a start in the same cycle as a trip finds the state latched,
         // and a reset in the same cycle as a trip finds its cause present.
@@ -244,6 +294,21 @@ public struct Supervisor: Sendable {
         handleRequests(input, robot: robot, present: present)
         updateRelease(input, robot: robot)
         return action(for: input, robot: robot)
+    }
+
+    /// SR-23: after torque off is commanded the device must report it within the watchdog period W;
+    /// otherwise `stop_not_confirmed` latches (Cat 0 again, an alarm), from any state, idle included.
+    private mutating func confirmTorqueOff(_ input: Input, robot: RobotState) {
+        guard let since = torqueOffCommandedAt else { return }
+        if input.freshState && !robot.condition.contains(.torqueOn) {
+            torqueOffCommandedAt = nil
+            return
+        }
+        let waited = input.time.nanoseconds(since: since)
+        if waited >= configuration.link.watchdogNanoseconds {
+            torqueOffCommandedAt = nil
+            trigger(SafetyTrip(category: .cat0, cause: .stopNotConfirmed, value: Self.milliseconds(waited)), input: input)
+        }
     }
 
     /// SR-1: grades the link and logs each change of grade with its figures (FAIR and back to GOOD
@@ -271,6 +336,32 @@ public struct Supervisor: Sendable {
         activeStop = (.cat2, input.time)
         transition(to: .paused, cause: .linkPoor, category: .cat2, value: 100 * linkQuality.fairShareOfWindow,
                    cycle: input.cycle, time: input.time)
+    }
+
+    /// SR-10 (R6): a value no healthy joint can report (2.1e6 N·m, 3276 °C, −32.8 A in the review's
+    /// campaign): Cat 1 with the value and the joint. NaN and infinity count as implausible.
+    static func implausibleValue(_ robot: RobotState, joints: JointList<JointSafetyLimits>) -> SafetyTrip? {
+        for joint in 0..<joints.count {
+            let limits = joints[joint]
+            let measured = robot.joints[joint]
+            func trip(_ value: Double) -> SafetyTrip {
+                SafetyTrip(category: .cat1, cause: .implausibleDeviceValue, value: value, joint: joint)
+            }
+            if limits.plausibleTorqueNewtonMeters > 0 {
+                if !(abs(measured.motorTorqueNewtonMeters) <= limits.plausibleTorqueNewtonMeters) { return trip(measured.motorTorqueNewtonMeters) }
+                if !(abs(measured.interactionTorqueNewtonMeters) <= limits.plausibleTorqueNewtonMeters) {
+                    return trip(measured.interactionTorqueNewtonMeters)
+                }
+            }
+            if limits.plausibleCurrentAmperes > 0 && !(abs(measured.motorCurrentAmperes) <= limits.plausibleCurrentAmperes) {
+                return trip(measured.motorCurrentAmperes)
+            }
+            let temperatures = limits.plausibleTemperatureCelsius
+            if temperatures.upperBound > temperatures.lowerBound && !temperatures.contains(measured.temperatureCelsius) {
+                return trip(measured.temperatureCelsius)
+            }
+        }
+        return nil
     }
 
     private static func milliseconds(_ nanoseconds: Int64) -> Double {
@@ -305,6 +396,8 @@ public struct Supervisor: Sendable {
                 worst = SafetyTrip.moreSevere(worst, positionLimits.evaluate(robot))
                 worst = SafetyTrip.moreSevere(worst, velocity.evaluate(robot))
                 worst = SafetyTrip.moreSevere(worst, interaction.evaluate(robot, at: input.time))
+                worst = SafetyTrip.moreSevere(worst, unansweredTorque.evaluate(robot))
+                worst = SafetyTrip.moreSevere(worst, Self.implausibleValue(robot, joints: configuration.joints))
                 if input.demandsMotion.count == robot.joints.count {
                     worst = SafetyTrip.moreSevere(worst, encoder.evaluate(robot, demandsMotion: input.demandsMotion, at: input.time))
                 }
@@ -313,6 +406,36 @@ public struct Supervisor: Sendable {
         if input.requests.contains(.emergencyStop) {
             worst = SafetyTrip.moreSevere(
                 worst, SafetyTrip(category: configuration.emergencyStopCategory, cause: .operatorEmergencyStop, isEmergencyStop: true))
+        }
+        if input.freshState {
+            // SR-23: the device's clock against the host's, over windows of a second (2 % allowed).
+            if let window = clockWindow {
+                let host = robot.receivedAt.nanoseconds(since: window.host)
+                if host >= Nanoseconds.perSecond {
+                    let device = robot.deviceTimeNanoseconds &- window.device
+                    let mismatch = abs(Double(device - host)) / Double(host)
+                    if mismatch > 0.02 {
+                        worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .clockMismatch, value: 100 * mismatch))
+                    }
+                    clockWindow = (robot.receivedAt, robot.deviceTimeNanoseconds)
+                }
+            } else {
+                clockWindow = (robot.receivedAt, robot.deviceTimeNanoseconds)
+            }
+        }
+        if input.protocolViolations > protocolViolationsSeen {
+            protocolViolationsSeen = input.protocolViolations
+            worst = SafetyTrip.moreSevere(
+                worst, SafetyTrip(category: .cat1, cause: .deviceProtocolViolation, value: Double(input.protocolViolations)))
+        }
+        // SR-25: an enabled device that answers (its state is current) but stops echoing applied commands
+        // ignores them. (One that does not answer at all is SR-1's silence.)
+        if input.commandEchoLagNanoseconds > configuration.link.watchdogNanoseconds * 4 / 10
+            && input.stateAgeNanoseconds <= configuration.link.goodAgeNanoseconds
+            && robot.condition.contains(.enabled) && !robot.condition.contains(.watchdogExpired)
+        {
+            worst = SafetyTrip.moreSevere(
+                worst, SafetyTrip(category: .cat1, cause: .commandsIgnored, value: Self.milliseconds(input.commandEchoLagNanoseconds)))
         }
         // SR-1 LOST: judged by the newest state's age, in ms derived from the watchdog.
         let age = input.stateAgeNanoseconds
@@ -353,8 +476,17 @@ public struct Supervisor: Sendable {
         // An e-stop dominates a fault: once in `estop`, later trips escalate the stop but keep the state.
         let target: SupervisorState = (trip.isEmergencyStop || state == .estop) ? .estop : .fault
         let moreSevere = activeStop.map { trip.category < $0.category } ?? true
-        if state.isLatched && target == state && !moreSevere { return }
-        if target != state || latchedTrip == nil { latchedTrip = trip }
+        // SR-23's alarm is logged even when the stop it concerns is already Cat 0.
+        if state.isLatched && target == state && !moreSevere && trip.cause != .stopNotConfirmed { return }
+        if target != state || latchedTrip == nil {
+            latchedTrip = trip
+            // D7: what a reset must see changed before it may clear a cause that no interlock
+            // re-evaluates at rest (a frozen encoder shows only while motion is demanded).
+            if trip.cause == .encoderFrozen, let joint = trip.joint, joint < robotCountsAtLatch.count {
+                robotCountsAtLatch[joint] = latchedCounts[joint]
+                frozenJointAtLatch = joint
+            }
+        }
         if isReleasing && trip.category < .cat2 {
             // A new trip while the patient is being released: hold again first.
             isReleasing = false
@@ -381,16 +513,25 @@ public struct Supervisor: Sendable {
         }
         pauseForPoorLink(input)
         let motion = state == .ready || state == .active || state == .paused
+        // SR-22: the patient's own inputs, held on the device, reported in its state.
+        let patientStop = robot.condition.contains(.patientStop)
+        let patientPause = robot.condition.contains(.patientPause)
         // The stop wins over a start or resume requested in the same cycle.
-        if motion && requests.contains(.stop) {
+        if motion && patientStop {
+            activeStop = (.cat1, time)
+            transition(to: .stopping, cause: .patientStop, category: .cat1, cycle: cycle, time: time)
+        } else if motion && requests.contains(.stop) {
             activeStop = (.cat1, time)
             transition(to: .stopping, cause: .stopRequested, category: .cat1, cycle: cycle, time: time)
+        } else if state == .active && patientPause {
+            activeStop = (.cat2, time)
+            transition(to: .paused, cause: .patientPause, category: .cat2, cycle: cycle, time: time)
         } else if state == .active && requests.contains(.pause) {
             activeStop = (.cat2, time)
             transition(to: .paused, cause: .pauseRequested, category: .cat2, cycle: cycle, time: time)
-        } else if state == .ready && requests.contains(.start) {
+        } else if state == .ready && requests.contains(.start) && !patientPause {
             transition(to: .active, cause: .startRequested, cycle: cycle, time: time)
-        } else if state == .paused && (requests.contains(.resume) || requests.contains(.start)) && link.grade != .poor {
+        } else if state == .paused && (requests.contains(.resume) || requests.contains(.start)) && link.grade != .poor && !patientPause {
             activeStop = nil
             transition(to: .active, cause: .resumeRequested, cycle: cycle, time: time)
         }
@@ -413,7 +554,22 @@ public struct Supervisor: Sendable {
         if let present, present.cause != .deviceFault {
             return refuse(.causePersists(present))
         }
-        if robot.condition.contains(.fault) {
+        // D7: causes that no interlock re-evaluates while latched and at rest.
+        if robot.maximumSpeedRadiansPerSecond >= configuration.standstillVelocityRadiansPerSecond {
+            // A brake that failed its deadline (SR-13), or a joint still falling: not at rest yet.
+            return refuse(.notAtStandstill(speedRadiansPerSecond: robot.maximumSpeedRadiansPerSecond))
+        }
+        if !robot.isFinite {
+            return refuse(.nonFiniteState)
+        }
+        if let joint = frozenJointAtLatch, joint < robot.joints.count, robot.joints[joint].encoderCounts == robotCountsAtLatch[joint] {
+            // A frozen encoder at rest looks like a healthy one: only a count that changed since the
+            // latch proves it counts again (move the joint by hand, under `release`).
+            return refuse(.encoderNotProvenAlive(joint: joint))
+        }
+        if robot.condition.contains(.fault) || robot.condition.contains(.watchdogExpired) {
+            // The device's own latch (a fault, or its watchdog) is cleared only by DISABLE and
+            // FAULT_RESET, which the session sends on this request only.
             if requested && resetPendingUntil == nil {
                 // Only the operator's reset may ask the device to clear its fault; it is given a moment.
                 deviceFaultResetWanted = true
@@ -424,8 +580,10 @@ public struct Supervisor: Sendable {
             if let until = resetPendingUntil, input.time < until {
                 return
             }
+            if robot.condition.contains(.watchdogExpired) { return refuse(.deviceWatchdogLatched) }
             return refuse(.deviceFault(code: robot.deviceFaultCode))
         }
+        frozenJointAtLatch = nil
         resetPendingUntil = nil
         activeStop = nil
         latchedTrip = nil
@@ -481,6 +639,19 @@ public struct Supervisor: Sendable {
     }
 
     private mutating func action(for input: Input, robot: RobotState) -> SupervisorAction {
+        let action = decideAction(for: input, robot: robot)
+        // SR-23: from the first cycle that commands torque off, the device has W to confirm it.
+        if action == .torqueOff {
+            if !commandsTorqueOff { torqueOffCommandedAt = input.time }
+            commandsTorqueOff = true
+        } else {
+            commandsTorqueOff = false
+            torqueOffCommandedAt = nil
+        }
+        return action
+    }
+
+    private mutating func decideAction(for input: Input, robot: RobotState) -> SupervisorAction {
         guard state.commandsDevice else { return .torqueOff }
         if isReleasing { return .release }
         if let stop = activeStop {
@@ -543,6 +714,14 @@ public enum ResetRefusal: Sendable, Equatable, CustomStringConvertible, BitwiseC
     case causePersists(SafetyTrip)
     /// The device kept its fault after FAULT_RESET (its cause is still there).
     case deviceFault(code: UInt16)
+    /// A joint still moves (a brake that failed its deadline, a limb falling) [rad/s].
+    case notAtStandstill(speedRadiansPerSecond: Double)
+    /// The device reports NaN or infinity.
+    case nonFiniteState
+    /// The joint whose encoder froze has not counted since (at rest a frozen encoder looks healthy).
+    case encoderNotProvenAlive(joint: Int)
+    /// The device still reports its watchdog expired after DISABLE.
+    case deviceWatchdogLatched
 
     public var description: String {
         switch self {
@@ -554,6 +733,10 @@ public enum ResetRefusal: Sendable, Equatable, CustomStringConvertible, BitwiseC
         case .emergencyStopPressed: "the device e-stop is still pressed; release it first"
         case .causePersists(let trip): "the cause persists: \(trip)"
         case .deviceFault(let code): "the device still reports fault 0x\(String(code, radix: 16, uppercase: true)) after FAULT_RESET (its cause persists)"
+        case .notAtStandstill(let speed): "a joint still moves (\((speed * 1000).rounded() / 1000) rad/s): wait for standstill"
+        case .nonFiniteState: "the device reports a non-finite value (NaN or infinity); check its firmware and sensors"
+        case .encoderNotProvenAlive(let joint): "the encoder of joint \(joint) froze and has not counted since; move the joint by hand while holding rehabctl release, then reset"
+        case .deviceWatchdogLatched: "the device still reports its watchdog expired after DISABLE"
         }
     }
 
@@ -568,6 +751,10 @@ public enum ResetRefusal: Sendable, Equatable, CustomStringConvertible, BitwiseC
         case .emergencyStopPressed: "estop_pressed"
         case .causePersists: "cause_persists"
         case .deviceFault: "device_fault"
+        case .notAtStandstill: "not_at_standstill"
+        case .nonFiniteState: "non_finite_state"
+        case .encoderNotProvenAlive: "encoder_not_proven_alive"
+        case .deviceWatchdogLatched: "device_watchdog_latched"
         }
     }
 }

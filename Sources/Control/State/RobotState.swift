@@ -28,6 +28,10 @@ public struct DeviceCondition: OptionSet, Sendable, BitwiseCopyable {
     public static let watchdogExpired = DeviceCondition(rawValue: 1 << 2)
     public static let emergencyStop = DeviceCondition(rawValue: 1 << 3)
     public static let fault = DeviceCondition(rawValue: 1 << 4)
+    /// SR-22: the patient holds the stop button on the device (RehabLink 1.1 status bit 6) → Cat 1.
+    public static let patientStop = DeviceCondition(rawValue: 1 << 5)
+    /// SR-22: the patient holds the pause button on the device (RehabLink 1.1 status bit 7) → Cat 2.
+    public static let patientPause = DeviceCondition(rawValue: 1 << 6)
 }
 
 /// The latest state of a robot: what every controller and interlock works from.
@@ -53,6 +57,19 @@ public struct RobotState: Sendable, Equatable {
 
     public init(jointCount: Int) {
         joints = JointList(count: jointCount, repeating: JointMeasurement())
+    }
+
+    /// Every measured value is a number (no NaN or infinity from the device).
+    public var isFinite: Bool {
+        for index in 0..<joints.count {
+            let joint = joints[index]
+            if !(joint.positionRadians.isFinite && joint.velocityRadiansPerSecond.isFinite && joint.motorTorqueNewtonMeters.isFinite
+                && joint.interactionTorqueNewtonMeters.isFinite && joint.motorCurrentAmperes.isFinite && joint.temperatureCelsius.isFinite)
+            {
+                return false
+            }
+        }
+        return true
     }
 
     /// The fastest joint's speed [rad/s].

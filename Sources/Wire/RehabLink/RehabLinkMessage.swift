@@ -1,9 +1,14 @@
 import Primitives
 
-/// RehabLink v1 constants. The normative description is protocols/rehablink/README.md.
+/// RehabLink v1.1 constants. The normative description is protocols/rehablink/README.md.
 public enum RehabLink {
-    /// The protocol version carried in byte 0 of every packet.
+    /// The protocol version carried in byte 0 of every packet (and in IDENTITY): the major version.
+    /// 1.1 keeps it at 1: every 1.0 frame stays valid, and 1.1 adds no field a 1.0 receiver would
+    /// misread (only parameters, and status bits that a 1.0 host rejects instead of ignoring).
     public static let protocolVersion: UInt8 = 1
+    /// The minor version this implementation speaks, as a 1.1 device reports it in parameter 0x0003
+    /// (`ParameterID.protocolMinor`); a 1.0 device answers that parameter `unknown_parameter`.
+    public static let protocolMinorVersion: Int32 = 1
     /// Joints a single device may have; fixes the size of every per-joint array.
     public static let maxJoints = JointList<Int>.capacity
     /// version + type + sequence.
@@ -95,7 +100,7 @@ public struct WireJointFlags: OptionSet, Sendable {
     public static let brakeEngaged = WireJointFlags(rawValue: 1 << 2)
     public static let torqueLimited = WireJointFlags(rawValue: 1 << 3)
     public static let torqueSensorFitted = WireJointFlags(rawValue: 1 << 4)
-    /// Bits a v1 device may set; others must be 0.
+    /// Bits a v1 (1.0 and 1.1) device may set; others must be 0.
     public static let definedInVersion1: WireJointFlags = [
         .atLowerHardStop, .atUpperHardStop, .brakeEngaged, .torqueLimited, .torqueSensorFitted,
     ]
@@ -177,9 +182,15 @@ public struct DeviceStatusFlags: OptionSet, Sendable {
     public static let fault = DeviceStatusFlags(rawValue: 1 << 4)
     /// At least one brake is engaged.
     public static let brakeEngaged = DeviceStatusFlags(rawValue: 1 << 5)
+    /// 1.1, SR-22: the patient's own stop button on the device is held. Only reported: the host stops (Cat 1).
+    public static let patientStop = DeviceStatusFlags(rawValue: 1 << 6)
+    /// 1.1, SR-22: the patient's pause button on the device is held. Only reported: the host pauses (Cat 2).
+    public static let patientPause = DeviceStatusFlags(rawValue: 1 << 7)
     public static let definedInVersion1: DeviceStatusFlags = [
         .enabled, .torqueOn, .watchdogExpired, .emergencyStop, .fault, .brakeEngaged,
     ]
+    /// Bits a 1.1 device may set; the others (8 … 15) must be 0.
+    public static let definedInVersion1_1: DeviceStatusFlags = definedInVersion1.union([.patientStop, .patientPause])
 }
 
 /// A device-reported fault code (FAULT messages and STATE.fault_code). Unknown codes are kept.
@@ -234,13 +245,16 @@ public enum ProtocolErrorCode: UInt8, Sendable, CaseIterable {
 }
 
 /// A device parameter number (PARAM_GET / PARAM_SET).
-public struct ParameterID: RawRepresentable, Sendable, Equatable, Hashable {
+public struct ParameterID: RawRepresentable, Sendable, Equatable, Hashable, CustomStringConvertible {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
     /// Watchdog period in effect [µs]; read-only.
     public static let watchdogPeriodMicroseconds = ParameterID(rawValue: 0x0001)
     /// Longest time from the last byte of a request to the first byte of its reply [µs]; read-only.
     public static let replyBudgetMicroseconds = ParameterID(rawValue: 0x0002)
+    /// 1.1: the protocol's minor version (1); read-only. A 1.0 device answers `unknown_parameter`:
+    /// this is how a host tells the two apart.
+    public static let protocolMinor = ParameterID(rawValue: 0x0003)
     /// Position-mode stiffness [mN·m/rad]; writable while disabled.
     public static let positionStiffness = ParameterID(rawValue: 0x0010)
     /// Position-mode damping [mN·m·s/rad]; writable while disabled.
@@ -253,6 +267,58 @@ public struct ParameterID: RawRepresentable, Sendable, Equatable, Hashable {
     public static let crcErrorCount = ParameterID(rawValue: 0x0030)
     /// Commands the device discarded (stale sequence, out of range) since power-up; read-only.
     public static let rejectedCommandCount = ParameterID(rawValue: 0x0031)
+
+    /// 1.1: the SR-24 limit and joint this id names (`JointLimitParameter.id(joint:)` in reverse), or
+    /// nil for any other parameter.
+    public var jointLimit: (parameter: JointLimitParameter, joint: Int)? {
+        for parameter in JointLimitParameter.allCases
+        where rawValue >= parameter.rawValue && rawValue < parameter.rawValue + UInt16(RehabLink.maxJoints) {
+            return (parameter, Int(rawValue - parameter.rawValue))
+        }
+        return nil
+    }
+
+    /// "0x0051 (torque_cap_positive_mnm, joint 1)", for messages.
+    public var description: String {
+        let hex = String(rawValue, radix: 16, uppercase: true)
+        let number = "0x\(String(repeating: "0", count: max(0, 4 - hex.count)))\(hex)"
+        guard let limit = jointLimit else { return number }
+        return "\(number) (\(limit.parameter.name), joint \(limit.joint))"
+    }
+}
+
+/// RehabLink 1.1, SR-24: the limits a host writes into the firmware at set-up, which the firmware
+/// then enforces on its own, host dead or alive. One parameter per joint: id = base (the raw value)
+/// + joint index. Writable only while disabled; a value outside the joint's rating is `out_of_range`.
+public enum JointLimitParameter: UInt16, Sendable, CaseIterable {
+    /// Soft lower position limit [µrad], within the hard limits, below the soft upper limit.
+    case softLimitMinimum = 0x0040
+    /// Soft upper position limit [µrad], within the hard limits, above the soft lower limit.
+    case softLimitMaximum = 0x0048
+    /// Largest positive joint torque [mN·m], 0 … `torque_max_mnm`.
+    case torqueCapPositive = 0x0050
+    /// Largest negative joint torque, as a magnitude [mN·m], 0 … `torque_max_mnm`.
+    case torqueCapNegative = 0x0058
+    /// Speed above which the firmware cuts torque and latches `over_speed` [µrad/s], 1 … the device's
+    /// own over-speed cut (the power-up value): a host may lower it, never raise it.
+    case velocityTrip = 0x0060
+
+    /// The parameter id for `joint` (0 … 7).
+    public func id(joint: Int) -> ParameterID {
+        precondition(joint >= 0 && joint < RehabLink.maxJoints, "RehabLink joints are 0 … 7")
+        return ParameterID(rawValue: rawValue + UInt16(joint))
+    }
+
+    /// The spec's name, unit suffix included.
+    public var name: String {
+        switch self {
+        case .softLimitMinimum: "soft_limit_min_urad"
+        case .softLimitMaximum: "soft_limit_max_urad"
+        case .torqueCapPositive: "torque_cap_positive_mnm"
+        case .torqueCapNegative: "torque_cap_negative_mnm"
+        case .velocityTrip: "velocity_trip_urad_s"
+        }
+    }
 }
 
 /// Result byte of a PARAM reply.
@@ -371,7 +437,7 @@ public struct ProtocolErrorReport: Sendable, Equatable {
     }
 }
 
-/// Every RehabLink v1 message, host → device and device → host.
+/// Every RehabLink v1.1 message, host → device and device → host (1.1 added none).
 public enum RehabLinkMessage: Sendable, Equatable {
     case identify
     case enable(watchdogPeriodMicroseconds: UInt32)

@@ -1,6 +1,6 @@
 import Primitives
 
-/// Byte layouts of RehabLink v1 payloads (the spec's "Messages" section, field for field).
+/// Byte layouts of RehabLink v1.1 payloads (the spec's "Messages" section, field for field).
 enum RehabLinkPayload {
     static let jointCommandBytes = 22
     static let jointStateBytes = 25
@@ -177,7 +177,8 @@ enum RehabLinkPayload {
             let time = reader.u32()
             let commandSequence = reader.u16()
             let status = DeviceStatusFlags(rawValue: reader.u16())
-            guard status.isSubset(of: .definedInVersion1) else { throw .invalidField }
+            // 1.1's patient buttons (bits 6, 7) are accepted; bits 8 … 15 are still reserved.
+            guard status.isSubset(of: .definedInVersion1_1) else { throw .invalidField }
             let fault = DeviceFaultCode(rawValue: reader.u16())
             _ = reader.u8()
             guard reader.u8() == 0 else { throw .invalidField }

@@ -92,6 +92,49 @@ def vectors():
     add(single("error-unknown-type", "ERROR answering a packet of unknown type 0x42", "error", 107,
                {"error_code": "unknown_type", "offending_type": 0x42, "offending_sequence": 9}, "device_to_host"))
 
+    # RehabLink 1.1: the version probe, the SR-24 limit parameters and the patient's buttons.
+    add(single("param-get-protocol-minor", "1.1: PARAM_GET protocol_minor (0x0003), how a host tells 1.1 from 1.0",
+               "param_get", 20, {"param_id": rl.PARAMS["protocol_minor"]}, "host_to_device"))
+    add(single("param-reply-protocol-minor", "1.1: PARAM reply protocol_minor = 1 (a 1.0 device answers "
+               "unknown_parameter)", "param", 120, {"param_id": rl.PARAMS["protocol_minor"], "result": "ok", "value": 1},
+               "device_to_host"))
+    add(single("param-reply-protocol-minor-unknown", "1.1 probe answered by a 1.0 device: unknown_parameter",
+               "param", 121, {"param_id": rl.PARAMS["protocol_minor"], "result": "unknown_parameter", "value": 0},
+               "device_to_host"))
+    add(single("param-set-soft-limit-min-joint-0", "1.1 SR-24: PARAM_SET soft_limit_min_urad of joint 0 (0x0040) = "
+               "-1.134464 rad (-65°)", "param_set", 21,
+               {"param_id": rl.joint_param("soft_limit_min_urad", 0), "value": -1134464}, "host_to_device"))
+    add(single("param-set-soft-limit-max-joint-1", "1.1 SR-24: PARAM_SET soft_limit_max_urad of joint 1 (0x0049) = "
+               "1.396263 rad (80°)", "param_set", 22,
+               {"param_id": rl.joint_param("soft_limit_max_urad", 1), "value": 1396263}, "host_to_device"))
+    add(single("param-set-torque-cap-positive-joint-0", "1.1 SR-24/SR-20: PARAM_SET torque_cap_positive_mnm of joint 0 "
+               "(0x0050) = 3 N·m", "param_set", 23,
+               {"param_id": rl.joint_param("torque_cap_positive_mnm", 0), "value": 3000}, "host_to_device"))
+    add(single("param-set-torque-cap-negative-joint-1", "1.1 SR-24/SR-20: PARAM_SET torque_cap_negative_mnm of joint 1 "
+               "(0x0059) = 2.5 N·m (a magnitude)", "param_set", 24,
+               {"param_id": rl.joint_param("torque_cap_negative_mnm", 1), "value": 2500}, "host_to_device"))
+    add(single("param-set-velocity-trip-joint-7", "1.1 SR-24: PARAM_SET velocity_trip_urad_s of joint 7 (0x0067, the "
+               "last id of the block) = 2.25 rad/s", "param_set", 25,
+               {"param_id": rl.joint_param("velocity_trip_urad_s", 7), "value": 2250000}, "host_to_device"))
+    add(single("param-get-velocity-trip-joint-0", "1.1 SR-24: PARAM_GET velocity_trip_urad_s of joint 0 (0x0060): the "
+               "read-back", "param_get", 26, {"param_id": rl.joint_param("velocity_trip_urad_s", 0)}, "host_to_device"))
+    add(single("param-reply-torque-cap-out-of-range", "1.1 SR-24: PARAM reply refusing torque_cap_positive_mnm of "
+               "joint 0 above the joint's 4 N·m rating: out_of_range, value = the cap still in effect", "param", 122,
+               {"param_id": rl.joint_param("torque_cap_positive_mnm", 0), "result": "out_of_range", "value": 4000},
+               "device_to_host"))
+    add(single("param-reply-limit-not-while-enabled", "1.1 SR-24: PARAM reply refusing a soft limit write while "
+               "enabled: not_while_enabled", "param", 123,
+               {"param_id": rl.joint_param("soft_limit_max_urad", 0), "result": "not_while_enabled", "value": 1221730},
+               "device_to_host"))
+    patient_stop = dict(STATE_2, status=rl.STATUS_BITS["enabled"] | rl.STATUS_BITS["torque_on"] | rl.STATUS_BITS["patient_stop"])
+    add(single("state-patient-stop", "1.1 SR-22: STATE with patient_stop (bit 6): enabled, torque on, the patient's stop "
+               "button held", "state", 124, patient_stop, "device_to_host"))
+    patient_pause = dict(STATE_2, status=rl.STATUS_BITS["enabled"] | rl.STATUS_BITS["torque_on"] | rl.STATUS_BITS["patient_pause"])
+    add(single("state-patient-pause", "1.1 SR-22: STATE with patient_pause (bit 7): enabled, torque on, the patient's "
+               "pause button held", "state", 125, patient_pause, "device_to_host"))
+    add(single("state-all-status-bits", "1.1: STATE with every defined status bit set (0x00FF)", "state", 126,
+               dict(STATE_2, status=0x00FF), "device_to_host"))
+
     # Stream vectors (not canonical): what a receiver must make of damaged input.
     good_state = rl.frame("state", 103, STATE_2)
     good_cmd = rl.frame("command", 4, COMMAND_2)
@@ -132,6 +175,10 @@ def vectors():
          rl.raw_frame(0x04, 11, bytes(bad_mode)), False))
     add(("zero-joints", "STATE with joint_count 0: rejected invalid_field", "device_to_host",
          rl.raw_frame(0x83, 12, bytes(12)), False))
+    reserved_status = bytearray(rl.pack_payload("state", STATE_2))
+    reserved_status[7] = 0x01  # status bit 8: still reserved in 1.1
+    add(("state-reserved-status-bit", "STATE with status bit 8 set: reserved in 1.1 too, rejected invalid_field",
+         "device_to_host", rl.raw_frame(0x83, 127, bytes(reserved_status)), False))
 
     add(("back-to-back", "Two COMMANDs with idle delimiters between and around them", "host_to_device",
          b"\x00" + good_cmd + b"\x00\x00" + rl.frame("command", 5, COMMAND_2), False))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""RehabLink v1 reference implementation in Python, written from protocols/rehablink/README.md.
+"""RehabLink v1.1 reference implementation in Python, written from protocols/rehablink/README.md.
 
 Independent of the Swift code on purpose: it generates the test vectors the Swift host and
 simulator are checked against, so a misreading of the spec shows up as a disagreement.
@@ -26,7 +26,23 @@ PARAM_RESULT_NAMES = {v: k for k, v in PARAM_RESULTS.items()}
 ERRORS = {"unknown_type": 1, "unsupported_version": 2, "bad_length": 3, "out_of_range": 4,
           "not_enabled": 5, "joint_count_mismatch": 6, "invalid_field": 7}
 ERROR_NAMES = {v: k for k, v in ERRORS.items()}
-STATUS_DEFINED = 0x003F
+# Status bits 0-5 (1.0) and 6 patient_stop, 7 patient_pause (1.1); 8-15 reserved.
+STATUS_DEFINED = 0x00FF
+STATUS_BITS = {"enabled": 0x01, "torque_on": 0x02, "watchdog_expired": 0x04, "estop": 0x08, "fault": 0x10,
+               "brake_engaged": 0x20, "patient_stop": 0x40, "patient_pause": 0x80}
+# Parameter ids (section 5.6). The SR-24 limits of 1.1 are per joint: id = base + joint index (0-7).
+PARAMS = {"watchdog_period_us": 0x0001, "reply_budget_us": 0x0002, "protocol_minor": 0x0003,
+          "position_stiffness": 0x0010, "position_damping": 0x0011, "velocity_gain": 0x0012,
+          "temperature_limit": 0x0020, "crc_error_count": 0x0030, "rejected_command_count": 0x0031}
+JOINT_PARAM_BASES = {"soft_limit_min_urad": 0x0040, "soft_limit_max_urad": 0x0048, "torque_cap_positive_mnm": 0x0050,
+                     "torque_cap_negative_mnm": 0x0058, "velocity_trip_urad_s": 0x0060}
+
+
+def joint_param(name: str, joint: int) -> int:
+    """The id of a per-joint SR-24 limit parameter (1.1)."""
+    if not 0 <= joint < MAX_JOINTS:
+        raise ValueError(joint)
+    return JOINT_PARAM_BASES[name] + joint
 JOINT_FLAGS_DEFINED = 0x1F
 
 

@@ -1,0 +1,101 @@
+import Primitives
+
+/// SR-10 (R1): torque that the position does not answer. A frozen encoder makes every position
+/// controller push harder against a joint that "does not move", while the real joint accelerates:
+/// in the review's fault campaign the firmware's own over-speed cut was the first to act, 27–34 ms
+/// after the freeze. This is a model check on the device's own report: while a joint's encoder
+/// count stays bit-identical, the torque it applies beyond what it applied when the count last
+/// changed (so a static load such as gravity or a patient's steady hold is not counted), less the
+/// change the joint's torque sensor attributes to the patient and less twice the joint's Coulomb
+/// friction, must accelerate the joint's inertia. Integrated twice, that is a displacement the
+/// encoder must show: once it exceeds `countsExpected` counts with none seen → Cat 1
+/// (`motion_not_answering`), typically within 5–10 ms of the runaway starting.
+///
+/// Only joints with a torque sensor are checked: without one, a patient holding the joint against
+/// the robot is indistinguishable from a frozen encoder (SR-10's 200 ms frozen-count check still
+/// applies to them). Allocation-free.
+public struct UnansweredTorqueInterlock: Sendable {
+    public struct Joint: Sendable, Equatable {
+        public var inertiaKilogramSquareMeters: Double
+        public var coulombFrictionNewtonMeters: Double
+        public var countsPerRevolution: Int
+        public var hasTorqueSensor: Bool
+
+        public init(inertiaKilogramSquareMeters: Double, coulombFrictionNewtonMeters: Double, countsPerRevolution: Int, hasTorqueSensor: Bool) {
+            self.inertiaKilogramSquareMeters = inertiaKilogramSquareMeters
+            self.coulombFrictionNewtonMeters = coulombFrictionNewtonMeters
+            self.countsPerRevolution = countsPerRevolution
+            self.hasTorqueSensor = hasTorqueSensor
+        }
+    }
+
+    /// The displacement, in encoder counts, that the unanswered torque must have produced.
+    public static let countsExpected = 10.0
+    public let joints: JointList<Joint>
+    private var lastCounts: JointList<Int64>
+    /// The motor and interaction torque when the count last changed [N·m].
+    private var referenceMotorTorques: JointList<Double>
+    private var referenceInteractionTorques: JointList<Double>
+    /// The motion the unanswered torque implies since then: speed [rad/s] and displacement [rad].
+    private var impliedSpeeds: JointList<Double>
+    private var impliedDisplacements: JointList<Double>
+    private var lastDeviceTime: Int64 = 0
+    private var started = false
+
+    public init(joints: JointList<Joint>) {
+        self.joints = joints
+        lastCounts = JointList(count: joints.count, repeating: 0)
+        referenceMotorTorques = .zeros(joints.count)
+        referenceInteractionTorques = .zeros(joints.count)
+        impliedSpeeds = .zeros(joints.count)
+        impliedDisplacements = .zeros(joints.count)
+    }
+
+    /// Call with every fresh state (its device time gives the elapsed time).
+    public mutating func evaluate(_ state: RobotState) -> SafetyTrip? {
+        guard state.joints.count == joints.count else { return nil }
+        defer {
+            lastDeviceTime = state.deviceTimeNanoseconds
+            started = true
+        }
+        guard started else {
+            for joint in 0..<joints.count { restart(joint, state.joints[joint]) }
+            return nil
+        }
+        let elapsed = min(0.05, Double(max(0, state.deviceTimeNanoseconds - lastDeviceTime)) * 1e-9)
+        var worst: SafetyTrip?
+        for joint in 0..<joints.count {
+            let parameters = joints[joint]
+            let measured = state.joints[joint]
+            guard parameters.hasTorqueSensor, parameters.inertiaKilogramSquareMeters > 0, measured.encoderCounts == lastCounts[joint]
+            else {
+                restart(joint, measured)
+                continue
+            }
+            let motorChange = measured.motorTorqueNewtonMeters - referenceMotorTorques[joint]
+            let patientChange = abs(measured.interactionTorqueNewtonMeters - referenceInteractionTorques[joint])
+            let unanswered = abs(motorChange) - patientChange - 2 * parameters.coulombFrictionNewtonMeters
+            guard unanswered > 0 else {
+                // Within friction and the patient's share: no motion is implied; let what was implied decay.
+                impliedSpeeds[joint] = 0
+                continue
+            }
+            impliedSpeeds[joint] += unanswered / parameters.inertiaKilogramSquareMeters * elapsed
+            impliedDisplacements[joint] += impliedSpeeds[joint] * elapsed
+            let radiansPerCount = 2 * Double.pi / Double(parameters.countsPerRevolution)
+            let counts = impliedDisplacements[joint] / radiansPerCount
+            if counts > Self.countsExpected {
+                worst = SafetyTrip.moreSevere(worst, SafetyTrip(category: .cat1, cause: .motionNotAnswering, value: counts, joint: joint))
+            }
+        }
+        return worst
+    }
+
+    private mutating func restart(_ joint: Int, _ measured: JointMeasurement) {
+        lastCounts[joint] = measured.encoderCounts
+        referenceMotorTorques[joint] = measured.motorTorqueNewtonMeters
+        referenceInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
+        impliedSpeeds[joint] = 0
+        impliedDisplacements[joint] = 0
+    }
+}
