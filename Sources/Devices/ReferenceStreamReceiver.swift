@@ -40,27 +40,18 @@ public final class ReferenceStreamReceiver: ReferenceSource, @unchecked Sendable
 
     /// Why a datagram was refused: the datagram's own faults (`ReferenceDatagram.Rejection`, same
     /// names), or a well-formed frame that does not continue the stream.
-    public enum Refusal: String, Sendable, Hashable, CaseIterable {
-        case wrongLength = "wrong_length"
-        case badMagic = "bad_magic"
-        case unsupportedVersion = "unsupported_version"
-        case badCRC = "bad_crc"
-        case reservedBitsSet = "reserved_bits_set"
-        case periodOutOfRange = "period_out_of_range"
-        case nonFinitePosition = "non_finite_position"
+    public enum Refusal: Sendable, Hashable {
+        /// The datagram itself is faulty.
+        case datagram(ReferenceDatagram.Rejection)
         /// More than `maximumCounterStep` away from the newest accepted counter, and not (yet) a
         /// confirmed new stream.
-        case counterJump = "counter_jump"
+        case counterJump
 
-        public init(_ rejection: ReferenceDatagram.Rejection) {
-            switch rejection {
-            case .wrongLength: self = .wrongLength
-            case .badMagic: self = .badMagic
-            case .unsupportedVersion: self = .unsupportedVersion
-            case .badCRC: self = .badCRC
-            case .reservedBitsSet: self = .reservedBitsSet
-            case .periodOutOfRange: self = .periodOutOfRange
-            case .nonFinitePosition: self = .nonFinitePosition
+        /// The stable name in summaries and logs (a datagram fault's own name).
+        public var name: String {
+            switch self {
+            case .datagram(let rejection): rejection.rawValue
+            case .counterJump: "counter_jump"
             }
         }
     }
@@ -115,7 +106,7 @@ public final class ReferenceStreamReceiver: ReferenceSource, @unchecked Sendable
         let decoded = declaredCount == bytes.count ? ReferenceDatagram.decode(bytes) : .failure(.wrongLength)
         switch decoded {
         case .failure(let rejection):
-            counts.withLock { $0.rejected[Refusal(rejection), default: 0] += 1 }
+            counts.withLock { $0.rejected[.datagram(rejection), default: 0] += 1 }
         case .success(let datagram):
             accept(datagram, at: time)
         }

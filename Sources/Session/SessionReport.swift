@@ -150,7 +150,8 @@ public struct SessionReport: Sendable {
 
     /// Transitions that stopped motion for a safety reason (faults, e-stops, escalations).
     public var safetyEvents: [SupervisorTransition] {
-        transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.cause != .releaseStarted && $0.cause != .releaseEnded }
+        // Stops carry their category; releases and the link's grade changes logged while latched do not.
+        transitions.filter { ($0.to == .fault || $0.to == .estop) && $0.category != nil }
     }
 
     /// True when the session ended in a normal stop.

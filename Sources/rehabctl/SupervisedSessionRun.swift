@@ -79,6 +79,9 @@ struct SupervisedSessionRun {
     var exercisePath: String?
     /// A simulated patient in rehabsim (`--patient PRESET`).
     var patient: String?
+    /// SR-7 / SR-20: the therapist's per-patient range [rad] and torque caps per joint (nil: the profile's).
+    var patientRange: [ClosedRange<Double>?] = []
+    var patientTorqueCaps: [SafetySettings.TorqueCap?] = []
     /// Mirror mode's RehabRef port (`--reference-port`; 0: a free one, for the simulator's limb).
     var referencePort: UInt16?
 
@@ -141,6 +144,18 @@ struct SupervisedSessionRun {
             }
         }
         port = parsed.string("--port")
+        let jointNames = profile.joints.map(\.name)
+        for (index, low, high) in try Self.jointPairs(parsed, "--patient-rom-deg", joints: jointNames) {
+            guard low < high else { throw parsed.usageError("--patient-rom-deg: \(jointNames[index])'s minimum \(low)° must be below its maximum \(high)°") }
+            if patientRange.count <= index { patientRange += Array(repeating: nil, count: index + 1 - patientRange.count) }
+            patientRange[index] = Units.radians(fromDegrees: low)...Units.radians(fromDegrees: high)
+        }
+        for (index, positive, negative) in try Self.jointPairs(parsed, "--patient-torque-cap-nm", joints: jointNames) {
+            if patientTorqueCaps.count <= index {
+                patientTorqueCaps += Array(repeating: nil, count: index + 1 - patientTorqueCaps.count)
+            }
+            patientTorqueCaps[index] = SafetySettings.TorqueCap(positiveNewtonMeters: positive, negativeNewtonMeters: negative)
+        }
         patient = parsed.string("--patient")
         if let patient {
             guard SimulatedPatient.Parameters.preset(named: patient) != nil else {
@@ -261,6 +276,8 @@ struct SupervisedSessionRun {
         }
         let driver = RehabLinkDevice(link: serialPort, jointCount: profile.joints.count)
         var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise)
+        options.patientRange = patientRange
+        options.patientTorqueCaps = patientTorqueCaps
         options.observesTerminationSignals = true
         options.spinNanoseconds = spinNanoseconds
         options.warmUpNanoseconds = warmUpNanoseconds
@@ -339,13 +356,33 @@ struct SupervisedSessionRun {
             reference.stop()
             let figures = reference.figures
             status("mirror reference: \(figures.accepted) frames accepted, \(figures.repeated) repeated, \(figures.outOfOrder) out of order, \(figures.rejectedTotal) refused"
-                   + (figures.rejected.isEmpty ? "" : " (" + figures.rejected.map { "\($0.key.rawValue) \($0.value)" }.sorted().joined(separator: ", ") + ")"))
+                   + (figures.rejected.isEmpty ? "" : " (" + figures.rejected.map { "\($0.key.name) \($0.value)" }.sorted().joined(separator: ", ") + ")"))
         }
         return Outcome(session: outcome.session, realtime: outcome.realtime, kernel: kernel.model, simulatorCPUSecondsPerSecond: simulatorCPU)
     }
 }
 
 extension SupervisedSessionRun {
+    /// `JOINT=A:B,JOINT=A:B`: a joint of the profile by name and two numbers each; a usage error
+    /// (exit 64) names what is wrong.
+    static func jointPairs(_ parsed: ParsedArguments, _ option: String, joints: [String]) throws(CommandFailure) -> [(Int, Double, Double)] {
+        guard let text = parsed.string(option) else { return [] }
+        var pairs: [(Int, Double, Double)] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            let numbers = parts.count == 2 ? parts[1].split(separator: ":", omittingEmptySubsequences: false).map { Double($0) } : []
+            guard parts.count == 2, numbers.count == 2, let a = numbers[0], let b = numbers[1], a.isFinite, b.isFinite else {
+                throw parsed.usageError("\(option): expected JOINT=A:B[,JOINT=A:B…], found \"\(item.prefix(80))\"")
+            }
+            guard let index = joints.firstIndex(of: parts[0]) else {
+                throw parsed.usageError("\(option): no joint \"\(parts[0].prefix(40))\" in this profile; its joints: \(joints.joined(separator: ", "))")
+            }
+            guard !pairs.contains(where: { $0.0 == index }) else { throw parsed.usageError("\(option): \(parts[0]) is given twice") }
+            pairs.append((index, a, b))
+        }
+        return pairs
+    }
+
     /// Tells rehabsim's patient and limb when the exercise starts: a normal thread watches the status
     /// board for the exercise's first moving cycle and sends the instant its plan begins (after the
     /// enable ramp) on the shared CLOCK_MONOTONIC, so that however late this thread runs or the line
@@ -450,6 +487,10 @@ enum LoopOptions {
         .init("--warm-up-us", value: "MICROSECONDS",
               help: "Wake this long before each deadline, rehearse the cycle's computation on a copy (result thrown away) and spin to the deadline, so that the real cycle runs with warm caches; 0: off. At most half the period.",
               default: "\(defaultWarmUpMicroseconds) (at most half the period)"),
+        .init("--patient-rom-deg", value: "JOINT=MIN:MAX,…",
+              help: "The patient's range of motion per joint, in degrees (e.g. flexion_extension=-30:40); it can only narrow the profile's soft limits (SR-7), and is written into the firmware too (SR-24)."),
+        .init("--patient-torque-cap-nm", value: "JOINT=POS:NEG,…",
+              help: "The patient's torque cap per joint and direction, in N·m as magnitudes (e.g. flexion_extension=1.2:0.8); it can only lower the profile's torque limit (SR-20), and is written into the firmware too (SR-24)."),
         .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
         .init("--reference-port", value: "PORT",
               help: "Mirror exercises: receive the reference (RehabRef frames, protocols/rehabref/README.md) on UDP 127.0.0.1:PORT. Required with --port; with the simulator a free port is used and rehabsim streams the unaffected limb to it."),

@@ -67,6 +67,23 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// SR-7 / SR-20 from the command line: a patient's range and torque caps may only narrow the
+    /// profile's; malformed values are usage errors, values that would widen are refused (exit 78).
+    func testPatientLimitsOnTheCommandLineMayOnlyNarrowTheProfile() throws {
+        for (option, value, code, expected) in [
+            ("--patient-torque-cap-nm", "flexion_extension=9:1", Int32(78), "may only lower"),
+            ("--patient-torque-cap-nm", "elbow=1:1", 64, "no joint \"elbow\""),
+            ("--patient-torque-cap-nm", "flexion_extension=1", 64, "expected JOINT=A:B"),
+            ("--patient-rom-deg", "flexion_extension=80:90", 78, "lies outside its soft limits"),
+            ("--patient-rom-deg", "flexion_extension=10:-10", 64, "must be below"),
+        ] {
+            let run = try ProgramRun.run("rehabctl", ["demo", "--duration", "1", option, value])
+            XCTAssertEqual(run.exitCode, code, "\(option) \(value): \(run.standardError)")
+            XCTAssertTrue(run.standardError.contains(expected), run.standardError)
+            XCTAssertFalse(run.standardError.contains("self-test passed"), "refused before anything was enabled")
+        }
+    }
+
     func testBadOptionValuesAreUsageErrorsNamingTheOption() throws {
         let cases: [([String], String)] = [
             (["demo", "--rate", "0"], "--rate must be between 1 and 10000 Hz"),

@@ -67,7 +67,7 @@ final class ReferenceReceiverTests: XCTestCase {
         XCTAssertEqual(figures.accepted, 4)
         XCTAssertEqual(figures.repeated, 3)
         XCTAssertEqual(figures.outOfOrder, 1)
-        XCTAssertEqual(figures.rejected, [.wrongLength: 2, .badCRC: 1])
+        XCTAssertEqual(figures.rejected, [.datagram(.wrongLength): 2, .datagram(.badCRC): 1])
         sample = receiver.latestSample(at: .zero)
         XCTAssertEqual(sample.frameCounter, 5)
         XCTAssertFalse(sample.toolVisible)

@@ -63,4 +63,20 @@ final class RangeOfMotionExerciseTests: XCTestCase {
         XCTAssertLessThanOrEqual(peak, exercise.centeringSpeedRadiansPerSecond + 1e-6)
         XCTAssertGreaterThan(peak, exercise.centeringSpeedRadiansPerSecond * 0.99, "and not needlessly slower")
     }
+
+    /// A plan resumed near its end (after a pause or a FAIR link) with little time left still brings
+    /// the joint home at the centring speed, taking longer than asked rather than flinging it.
+    func testLittleTimeLeftNeverMakesTheWayHomeFasterThanTheCentringSpeed() {
+        for seconds in [0.05, 0.2, 0.6] {
+            var trajectory = exercise.trajectory(from: positions([0.39, 0]), durationSeconds: seconds)
+            var sample = TrajectorySample(jointCount: 2)
+            var peak = 0.0
+            for step in 0...Int(trajectory.durationSeconds * 1000) {
+                trajectory.sample(at: Double(step) / 1000, into: &sample)
+                peak = max(peak, abs(sample.velocities[0]))
+            }
+            XCTAssertLessThanOrEqual(peak, exercise.centeringSpeedRadiansPerSecond + 1e-6, "\(seconds) s left")
+            XCTAssertEqual(sample.positions[0], 0, accuracy: 1e-9, "home at the end")
+        }
+    }
 }

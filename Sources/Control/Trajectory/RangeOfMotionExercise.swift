@@ -116,8 +116,11 @@ public struct RangeOfMotionExercise: Sendable, Equatable {
         for joint in 0..<start.count { farthest = max(farthest, abs(start[joint])) }
         var elapsed = 0.0
         if farthest > 0.01 {
-            // Minimum jerk peaks at 1.875 × the mean speed: this keeps the peak at the centring speed.
-            let centering = min(duration / 2, max(0.5, 1.875 * farthest / centeringSpeedRadiansPerSecond))
+            // Minimum jerk peaks at 1.875 × the mean speed: this keeps the peak at the centring speed,
+            // even when that takes longer than the time left (a plan resumed near its end after a
+            // pause or a FAIR link must not fling the joint home: it once asked for 5.8 rad/s).
+            let needed = 1.875 * farthest / centeringSpeedRadiansPerSecond
+            let centering = max(needed, min(duration / 2, max(0.5, needed)))
             trajectory.append(.init(positions: center, moveSeconds: centering))
             elapsed = centering
         }
