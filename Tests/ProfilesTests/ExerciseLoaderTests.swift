@@ -91,6 +91,19 @@ final class ExerciseLoaderTests: XCTestCase {
         XCTAssertTrue(problems[0].message.contains("at most 68.8 °/s"), "\(problems)")
     }
 
+    /// R3: the mirror target's acceleration is limited (default: full speed in 0.25 s), never above the
+    /// robot's quick-stop rate.
+    func testMirrorAccelerationIsReadAndCheckedAgainstTheQuickStop() throws {
+        let mirror = try ExerciseLoader.load(path: folder + "/exercises/wrist-flexion-mirror.json")
+        let settings = try XCTUnwrap(mirror.mirror)
+        XCTAssertEqual(settings.maximumAccelerationRadiansPerSecondSquared, settings.maximumSpeedRadiansPerSecond / 0.25, accuracy: 1e-9)
+        var steep = mirror
+        steep.mirror?.maximumAccelerationRadiansPerSecondSquared = 30
+        let problems = ExerciseLoader.problems(steep, profile: try profile("wrist-trainer"))
+        XCTAssertEqual(problems.map(\.path), ["mirror.max_acceleration_rad_per_s2"], "\(problems)")
+        XCTAssertTrue(problems[0].message.contains("quick-stop"), "\(problems)")
+    }
+
     func testTheBlocksOfOtherModesMakeThemAvailableToSwitchTo() throws {
         let assist = try ExerciseLoader.load(path: folder + "/exercises/wrist-flexion-assist.json")
         let exercise = try RangeOfMotionExercise(assist, profile: try profile("wrist-trainer"))
