@@ -43,6 +43,8 @@ public final class RehabLinkDevice: ControlledDevice {
     private var recentFrames = InlineArray<16, (sequence: UInt16, writtenAt: MonotonicInstant, isCommand: Bool)>(
         repeating: (0, .zero, false))
     private var recentFrameNext = 0
+    /// The command sequence the previous state echoed.
+    private var lastEchoSeen: UInt16?
     private var lastCommandWrittenAt = MonotonicInstant.zero
     /// The oldest command not yet echoed as applied (SR-25), and when it was written.
     private var oldestUnechoed: (sequence: UInt16, writtenAt: MonotonicInstant)?
@@ -408,12 +410,14 @@ public final class RehabLinkDevice: ControlledDevice {
         state.deviceTimeNanoseconds = deviceClock.extend(report.deviceTimeMicroseconds) &* Nanoseconds.perMicrosecond
         state.receivedAt = now
         state.sampledAt = clockMapping.sampledAt(deviceTimeNanoseconds: state.deviceTimeNanoseconds, receivedAt: now)
-        if let written = writtenAtOfAnsweredCommand(report.commandSequence) {
-            // It answers that command, so it was sampled no earlier than the command was written. The
-            // device's clock alone cannot show a link that is uniformly slow (R2: replies 8 ms late look
-            // like a shifted clock); the command's age can, so the older of the two dates the state.
+        if report.commandSequence != lastEchoSeen, let written = writtenAtOfAnsweredCommand(report.commandSequence) {
+            // A new echo answers that command, so the state was sampled no earlier than the command was
+            // written. The device's clock alone cannot show a link that is uniformly slow (R2: replies
+            // 8 ms late look like a shifted clock); the command's age can, so the older of the two dates
+            // the state. (An echo that stops advancing is SR-25's case, not an old state.)
             state.sampledAt = min(state.sampledAt, written)
         }
+        lastEchoSeen = report.commandSequence
         state.isValid = true
         latestState = state
         if let command = lastCommandSequence, report.commandSequence == command {

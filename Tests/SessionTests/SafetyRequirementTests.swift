@@ -510,6 +510,31 @@ final class SafetyRequirementTests: XCTestCase {
         })) { error in XCTAssertTrue("\(error)".contains("may only lower"), "\(error)") }
     }
 
+    /// SR-25 through the simulator: a firmware that answers commands without applying them (and
+    /// still feeds its own watchdog, so nothing but the host can notice) → Cat 1 at 0.4 W.
+    func testSR25AFirmwareThatIgnoresCommandsIsStoppedCat1At0Point4Watchdog() throws {
+        let run = try scenario([InjectedFault(.ignoreCommands, .afterEnableMilliseconds(1_500))], seconds: 4)
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .commandsIgnored)
+        XCTAssertEqual(trip.category, .cat1)
+        let milliseconds = try XCTUnwrap(run.millisecondsFromInjection(to: trip))
+        XCTAssertGreaterThan(milliseconds, 8, "0.4 W = 8 ms without an echo")
+        XCTAssertLessThanOrEqual(milliseconds, 10)
+    }
+
+    /// SR-23 through the simulator: the device's clock runs 5 % fast → Cat 1 within the second
+    /// that shows it (a 1 % drift is within the allowance).
+    func testSR23ADeviceClockRunningFivePercentFastIsStoppedCat1() throws {
+        let slight = try scenario([InjectedFault(.clockDrift(percent: 1), .afterEnableMilliseconds(1_000))], seconds: 3)
+        XCTAssertFalse(slight.report.transitions.contains { $0.cause == .clockMismatch }, "\(slight.report.safetyEvents)")
+        let run = try scenario([InjectedFault(.clockDrift(percent: 5), .afterEnableMilliseconds(1_000))], seconds: 4)
+        let trip = try XCTUnwrap(run.firstTrip)
+        XCTAssertEqual(trip.cause, .clockMismatch)
+        XCTAssertEqual(trip.category, .cat1)
+        XCTAssertGreaterThan(trip.value, 2)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(run.millisecondsFromInjection(to: trip)), 2_100, "within two windows of a second")
+    }
+
     func testSR13ACat1StopThatCannotBrakeBecomesCat0At200Milliseconds() throws {
         // Paused; the brake fails and the patient leans on the joint (it drifts); the operator stops.
         let run = try scenario(

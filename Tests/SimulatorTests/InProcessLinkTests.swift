@@ -71,7 +71,7 @@ final class FaultKindNameTests: XCTestCase {
             "corrupt_bytes": #","every_nth":3"#, "delay_replies": #","delay_ms":2"#, "freeze_encoder": #","joint":0"#,
             "jump_encoder": #","joint":0,"counts":5"#, "wrap_encoder": #","joint":0,"counts_before_wrap":5,"at_ms":0"#,
             "reverse_encoder": #","joint":0"#, "device_fault": #","code":"overload""#, "over_temperature": #","joint":0"#,
-            "external_torque": #","joint":0,"torque_nm":1"#, "brake_failure": #","joint":0"#,
+            "external_torque": #","joint":0,"torque_nm":1"#, "brake_failure": #","joint":0"#, "clock_drift": #","percent":3"#,
         ]
         for name in InjectedFault.Kind.names {
             let line = #"{"kind":""# + name + #"""# + (fields[name] ?? "") + "}"
@@ -80,6 +80,6 @@ final class FaultKindNameTests: XCTestCase {
             case .failure(let error): XCTFail("\(name): \(error)")
             }
         }
-        XCTAssertEqual(Set(InjectedFault.Kind.names).count, 20)
+        XCTAssertEqual(Set(InjectedFault.Kind.names).count, 22)
     }
 }

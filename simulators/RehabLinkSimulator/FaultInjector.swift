@@ -87,6 +87,8 @@ public final class FaultInjector {
             device.setExternalTorque(joint: joint, newtonMeters: torque, rampNanoseconds: Int64(ramp * 1e6))
         case .brakeFailure(let joint): device.failBrake(joint: joint, true)
         case .disableWatchdog: device.isWatchdogDisabled = true
+        case .ignoreCommands: device.ignoresCommands = true
+        case .clockDrift(let percent): device.setClockDrift(percent: percent, from: device.now)
         case .ignoreLimitWrites: device.ignoresSafetyLimitWrites = true
         case .pressPatientStop: device.pressPatientStop()
         case .releasePatientStop: device.releasePatientStop()
@@ -109,6 +111,8 @@ public final class FaultInjector {
             device.setExternalTorque(joint: joint, newtonMeters: 0, rampNanoseconds: Int64(ramp * 1e6))
         case .brakeFailure(let joint): device.failBrake(joint: joint, false)
         case .disableWatchdog: device.isWatchdogDisabled = false
+        case .ignoreCommands: device.ignoresCommands = false
+        case .clockDrift: device.setClockDrift(percent: 0, from: device.now)
         case .ignoreLimitWrites: device.ignoresSafetyLimitWrites = false
         case .pressPatientStop: device.releasePatientStop()
         case .pressPatientPause: device.releasePatientPause()

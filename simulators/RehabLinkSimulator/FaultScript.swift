@@ -131,6 +131,8 @@ public enum FaultScript {
             if let index, let torque, let ramp { kind = .externalTorque(joint: index, newtonMeters: torque, rampMilliseconds: ramp) }
         case "brake_failure": kind = joint().map { .brakeFailure(joint: $0) }
         case "disable_watchdog": kind = .disableWatchdog
+        case "ignore_commands": kind = .ignoreCommands
+        case "clock_drift": kind = r.number("percent", unit: "%", in: -50...50).map { .clockDrift(percent: $0) }
         case "ignore_limit_writes": kind = .ignoreLimitWrites
         case "patient_stop": kind = .pressPatientStop
         case "patient_stop_release": kind = .releasePatientStop

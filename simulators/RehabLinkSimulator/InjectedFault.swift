@@ -49,6 +49,11 @@ public struct InjectedFault: Sendable, Equatable {
         case brakeFailure(joint: Int)
         /// A faulty firmware: ENABLE is acknowledged with watchdog 0 and the watchdog never expires.
         case disableWatchdog
+        /// A faulty firmware that answers every COMMAND with a STATE but applies none (its echo stops
+        /// advancing) and still feeds its watchdog: only the host can notice (SR-25).
+        case ignoreCommands
+        /// A faulty firmware clock that runs fast by `percent` (SR-23's cross-check).
+        case clockDrift(percent: Double)
         /// A faulty firmware: SR-24 limit writes are answered `ok` but not applied (the read-back differs).
         case ignoreLimitWrites
         /// 1.1, SR-22: the patient presses the stop button on the device (held until released).
@@ -76,6 +81,8 @@ public struct InjectedFault: Sendable, Equatable {
             case .externalTorque: "external_torque"
             case .brakeFailure: "brake_failure"
             case .disableWatchdog: "disable_watchdog"
+            case .ignoreCommands: "ignore_commands"
+            case .clockDrift: "clock_drift"
             case .ignoreLimitWrites: "ignore_limit_writes"
             case .pressPatientStop: "patient_stop"
             case .releasePatientStop: "patient_stop_release"
@@ -108,7 +115,7 @@ public struct InjectedFault: Sendable, Equatable {
         public static let names = [
             "drop_replies", "corrupt_bytes", "delay_replies", "unplug", "freeze_encoder", "jump_encoder", "wrap_encoder",
             "reverse_encoder", "device_fault", "over_temperature", "estop_press", "estop_release", "external_torque",
-            "brake_failure", "disable_watchdog", "ignore_limit_writes", "patient_stop", "patient_stop_release",
+            "brake_failure", "disable_watchdog", "ignore_commands", "clock_drift", "ignore_limit_writes", "patient_stop", "patient_stop_release",
             "patient_pause", "patient_pause_release",
         ]
     }

@@ -28,6 +28,12 @@ public final class SimulatedRehabLinkDevice {
     public var acknowledgedWatchdogOverrideMicroseconds: UInt32?
     /// Fault injection: a firmware without a watchdog (acknowledges 0, never expires; SR-3).
     public var isWatchdogDisabled = false
+    /// Fault injection (SR-25): COMMANDs are answered but not applied; the watchdog is still fed.
+    public var ignoresCommands = false
+    /// Fault injection (SR-23): the device clock's drift since `since` (rate: 0.05 = 5 % fast) and
+    /// what earlier drifts added.
+    private var clockDrift: (since: MonotonicInstant, rate: Double)?
+    private var clockOffsetNanoseconds: Int64 = 0
     /// Fault injection: a faulty firmware that answers every SR-24 limit write `ok`, echoing the
     /// value, but keeps the value it had (only the host's read-back can find it; SR-24).
     public var ignoresSafetyLimitWrites = false
@@ -547,6 +553,11 @@ public final class SimulatedRehabLinkDevice {
             sendError(.notEnabled, type: .command, sequence: sequence)
             return
         }
+        if ignoresCommands {
+            // The injected firmware bug: answered, not applied, yet the watchdog is fed.
+            lastFeed = time
+            return
+        }
         if let last = lastAppliedSequence, !SequenceNumber.isNewer(sequence, than: last) {
             rejectedCommandCount &+= 1
             return
@@ -816,7 +827,21 @@ public final class SimulatedRehabLinkDevice {
     }
 
     private func deviceTime(_ time: MonotonicInstant) -> UInt32 {
-        UInt32(truncatingIfNeeded: time.nanoseconds(since: bootTime) / Nanoseconds.perMicrosecond)
+        var nanoseconds = time.nanoseconds(since: bootTime) &+ clockOffsetNanoseconds
+        if let drift = clockDrift {
+            // A clock that runs fast (or slow) from the fault's start: SR-23's cross-check sees it.
+            nanoseconds &+= Int64(Double(time.nanoseconds(since: drift.since)) * drift.rate)
+        }
+        return UInt32(truncatingIfNeeded: nanoseconds / Nanoseconds.perMicrosecond)
+    }
+
+    /// Fault injection (SR-23): from `time` on, the device's clock runs `percent` fast (0: at the true
+    /// rate again, without a jump).
+    public func setClockDrift(percent: Double, from time: MonotonicInstant) {
+        if let drift = clockDrift {
+            clockOffsetNanoseconds &+= Int64(Double(time.nanoseconds(since: drift.since)) * drift.rate)
+        }
+        clockDrift = percent == 0 ? nil : (time, percent / 100)
     }
 
     private static func micro(_ value: Double) -> Int32 { Int32(clamping: Int64((value * 1e6).rounded())) }
