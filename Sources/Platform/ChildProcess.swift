@@ -32,8 +32,12 @@ public final class ChildProcess {
     }
 
     /// Starts `executable` with `arguments`; its standard output is captured, standard input is
-    /// /dev/null, standard error goes to `standardError`.
-    public static func spawn(executable: String, arguments: [String], standardError: Output = .inherit) throws(Errno) -> ChildProcess {
+    /// /dev/null, standard error goes to `standardError`. `ownProcessGroup`: the child leads a process
+    /// group of its own (`POSIX_SPAWN_SETPGROUP`), so that a terminal's Ctrl-C — sent to the
+    /// foreground group — reaches only the parent, which then stops the child in its own time.
+    public static func spawn(
+        executable: String, arguments: [String], standardError: Output = .inherit, ownProcessGroup: Bool = false
+    ) throws(Errno) -> ChildProcess {
         var pipeEnds: [Int32] = [-1, -1]
         guard pipe(&pipeEnds) == 0 else { throw .current }
         // Only the child's copy (dup2'd to fd 1) may survive exec; both originals close on exec.
@@ -51,8 +55,15 @@ public final class ChildProcess {
         }
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if ownProcessGroup {
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, &actions, nil, argv, environ)
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
         close(pipeEnds[1])
         guard result == 0 else {
             close(pipeEnds[0])

@@ -29,8 +29,11 @@ struct SimulatorProcess {
     static func start(executable: String, profilePath: String, extraArguments: [String] = []) throws(CommandFailure) -> SimulatorProcess {
         let process: ChildProcess
         do {
+            // In a process group of its own: a Ctrl-C in the terminal is rehabctl's to handle (a clean
+            // Cat 1 stop, exit 130); the simulated firmware must not die with it mid-stop (link_lost).
             process = try ChildProcess.spawn(
-                executable: executable, arguments: ["--profile", profilePath, "--exit-with-parent", "--quiet"] + extraArguments)
+                executable: executable, arguments: ["--profile", profilePath, "--exit-with-parent", "--quiet"] + extraArguments,
+                ownProcessGroup: true)
         } catch {
             throw CommandFailure("rehabctl: cannot start \(executable): \(error)", exitCode: .unavailable)
         }

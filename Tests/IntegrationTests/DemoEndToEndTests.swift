@@ -119,6 +119,31 @@ final class DemoEndToEndTests: XCTestCase {
         return (exitCode, report)
     }
 
+    /// Ctrl-C in a terminal goes to the whole foreground process group. rehabsim lives in a group of
+    /// its own, so only rehabctl gets it: a clean Cat 1 stop and exit 130, not a simulator killed
+    /// mid-stop (`link_lost`, Cat 0, exit 74 — what it did before, in rehabctl's group).
+    func testATerminalCtrlCReachesOnlyRehabctlAndStopsCleanly() throws {
+        let (exitCode, report) = try retryingHostStalls { () throws -> (exitCode: Int32, report: JSONObject) in
+            let errorFile = NSTemporaryDirectory() + "rehabhost-demo-group-\(UUID().uuidString).err"
+            defer { unlink(errorFile) }
+            let process = try ProgramRun.start(
+                "rehabctl", ["demo", "--duration", "30", "--rate", "500", "--json", "--record", "none"], standardErrorFile: errorFile,
+                ownProcessGroup: true)
+            Thread.sleep(forTimeInterval: 2.0)
+            XCTAssertEqual(kill(-process.pid, SIGINT), 0, "SIGINT to rehabctl's process group, as a terminal does")
+            let output = process.readAllOutput(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond))
+            let status = try XCTUnwrap(process.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
+            guard let report = (try? JSONParser.parse(output))?.objectValue else {
+                throw NoReport(exitCode: ChildProcess.exitCode(fromStatus: status),
+                               standardError: (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? "")
+            }
+            return (ChildProcess.exitCode(fromStatus: status), report)
+        }
+        XCTAssertEqual(exitCode, 130, "\(report)")
+        XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle", "a Cat 1 stop, not link_lost")
+        XCTAssertEqual(report["safety_events"]?.arrayValue?.count, 0)
+    }
+
     func testSR12FirstSigintStopsCleanlyCat1WithExit130() throws {
         let (exitCode, report) = try demoInterrupted(by: SIGINT)
         XCTAssertEqual(exitCode, 130)

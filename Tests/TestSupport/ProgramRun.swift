@@ -57,11 +57,13 @@ public struct ProgramRun {
     }
 
     /// Starts a program and returns it running (for tests that signal it or talk to it).
-    public static func start(_ program: String, _ arguments: [String], standardErrorFile: String? = nil) throws -> ChildProcess {
+    public static func start(
+        _ program: String, _ arguments: [String], standardErrorFile: String? = nil, ownProcessGroup: Bool = false
+    ) throws -> ChildProcess {
         _ = isolatedState
         let executable = program.contains("/") ? program : RepositoryPaths.product(program).path
         return try ChildProcess.spawn(executable: executable, arguments: arguments,
-                                      standardError: standardErrorFile.map { .file($0) } ?? .discard)
+                                      standardError: standardErrorFile.map { .file($0) } ?? .discard, ownProcessGroup: ownProcessGroup)
     }
 }
 
