@@ -69,8 +69,10 @@ public enum ProfileSearch {
 
 /// Standard error and exit, in one place for both programs.
 public enum Terminal {
+    /// Never traps: `FileHandle.write(_:)` stops the process when the write fails (standard error on a
+    /// full disk, a file over its size limit, a closed pipe), which would end a session mid-exercise.
     public static func printError(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
     }
 
     /// Prints `failure` to standard error and exits with its code.
@@ -86,6 +88,6 @@ public enum Terminal {
     /// Prints a line to standard output and flushes it (other programs may be waiting for it).
     public static func printLine(_ text: String) {
         // Unbuffered write(2): the line is out before this returns, without touching C's `stdout`.
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        try? FileHandle.standardOutput.write(contentsOf: Data((text + "\n").utf8))
     }
 }

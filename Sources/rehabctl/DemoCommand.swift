@@ -31,7 +31,8 @@ enum DemoCommand {
             do {
                 let file = try RecordingCommands.read(recording.path, command: "demo")
                 let html = try HTMLReport.render(file, title: "RehabHost demo")
-                try DurableFile.write(html, to: output)
+                // Like `rehabctl report`: a temporary beside it, renamed on; a link or device there is refused.
+                try DurableFile.save(html, to: output)
                 Terminal.printError("rehabctl demo: report: \(output)  (open it in a browser; CSV: rehabctl export \(recording.path) --csv DIR)")
             } catch {
                 Terminal.printError("rehabctl demo: no report: \(error)")

@@ -21,7 +21,9 @@ enum RecordingCommands {
             supervisor_transition.csv, safety_event.csv, loop_timing.csv, exercise_metrics.csv. The first
             row names the columns with their SI unit (log_time_ns, <joint>.position_rad,
             <joint>.motor_torque_nm, wake_latency_ns, …); an empty cell means no value (no target tracked).
-            A file cut short by a crash is refused: run rehabctl recover on it first.
+            A file cut short by a crash is refused: run rehabctl recover on it first. An existing CSV file
+            is replaced; a symbolic link, device, FIFO or folder in its place is refused (exit 64) before
+            anything is written.
             """,
         options: [.init("--csv", value: "DIR", help: "The folder to write the CSV files into (created if missing).")],
         positionals: [.init("FILE.mcap", help: "A recording or a black box.")],
@@ -37,13 +39,11 @@ enum RecordingCommands {
         } catch {
             throw CommandFailure("rehabctl export: \(path): \(error)", exitCode: .dataError)
         }
+        // Every target is checked before the first file is written.
+        for table in tables { try checkOutput(directory + "/" + table.fileName, command: "export") }
         for table in tables {
             let output = directory + "/" + table.fileName
-            do throws(Errno) {
-                try DurableFile.write(table.text, to: output)
-            } catch {
-                throw CommandFailure("rehabctl export: cannot write \(output): \(error)", exitCode: error.exitCode)
-            }
+            try save(Array(table.text.utf8), to: output, command: "export")
             Terminal.printLine("\(output): \(table.rows.count) rows, \(table.header.count) columns")
         }
         return .success
@@ -59,18 +59,24 @@ enum RecordingCommands {
             assets (open it anywhere, attach it to a lab notebook): joint position vs target and torque vs
             interaction torque per joint, the supervisor's state timeline with the safety events marked,
             histograms of wake latency, round trip and compute time, and the exercise metrics table.
+            An existing file at the output path is replaced; a symbolic link, device, FIFO or folder there
+            is refused (exit 64) before anything is written. -o - writes the page to standard output.
             """,
         options: [
-            .init("-o", value: "FILE.html", help: "Where to write the page (also --output).", default: "FILE with .html instead of .mcap"),
+            .init(
+                "-o", value: "FILE.html", help: "Where to write the page (also --output); - for standard output.",
+                default: "FILE with .html instead of .mcap"),
             .init("--output", value: "FILE.html", help: "Same as -o."),
         ],
         positionals: [.init("FILE.mcap", help: "A recording or a black box.")],
-        examples: ["rehabctl report demo.mcap", "rehabctl report blackbox-….mcap -o fault.html"])
+        examples: ["rehabctl report demo.mcap", "rehabctl report blackbox-….mcap -o fault.html", "rehabctl report demo.mcap -o - | gzip > demo.html.gz"])
 
     static func report(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         if parsed.string("-o") != nil && parsed.string("--output") != nil { throw parsed.usageError("give -o or --output, not both") }
         let path = parsed.positionals[0]
         let output = parsed.string("-o") ?? parsed.string("--output") ?? replacingExtension(of: path, with: ".html")
+        let toStandardOutput = output == standardOutputPath
+        if !toStandardOutput { try checkOutput(output, command: "report", alternative: ", or - for standard output") }
         let file = try read(path, command: "report")
         let html: String
         do {
@@ -78,11 +84,11 @@ enum RecordingCommands {
         } catch {
             throw CommandFailure("rehabctl report: \(path): \(error)", exitCode: .dataError)
         }
-        do throws(Errno) {
-            try DurableFile.write(html, to: output)
-        } catch {
-            throw CommandFailure("rehabctl report: cannot write \(output): \(error)", exitCode: error.exitCode)
+        if toStandardOutput {
+            try writeStandardOutput(Array(html.utf8), command: "report")
+            return .success
         }
+        try save(Array(html.utf8), to: output, command: "report", alternative: ", or - for standard output")
         Terminal.printLine(output)
         return .success
     }
@@ -96,9 +102,15 @@ enum RecordingCommands {
             A recording reaches the disk chunk by chunk (at least every 100 ms), so a crash leaves a file
             without its summary and footer. recover keeps every complete chunk whose CRC checks out and
             writes a valid, indexed file (the original is not changed). It says how much was kept and where
-            the original stopped.
+            the original stopped. The rebuilt file is a recording: mode 0600. An existing file at OUT is
+            replaced; a symbolic link, device, FIFO or folder there is refused (exit 64) before anything is
+            written. -o - writes the file to standard output (not a terminal) and the summary to standard error.
             """,
-        options: [.init("-o", value: "OUT.mcap", help: "Where to write the rebuilt file.", default: "FILE with .recovered.mcap")],
+        options: [
+            .init(
+                "-o", value: "OUT.mcap", help: "Where to write the rebuilt file; - for standard output.",
+                default: "FILE with .recovered.mcap")
+        ],
         positionals: [.init("FILE.mcap", help: "The damaged recording.")],
         examples: ["rehabctl recover demo.mcap", "rehabctl recover crashed.mcap -o rescued.mcap"])
 
@@ -106,6 +118,14 @@ enum RecordingCommands {
         let path = parsed.positionals[0]
         let output = parsed.string("-o") ?? replacingExtension(of: path, with: ".recovered.mcap")
         guard output != path else { throw parsed.usageError("-o must not be the damaged file itself") }
+        let toStandardOutput = output == standardOutputPath
+        if toStandardOutput {
+            guard isatty(STDOUT_FILENO) == 0 else {
+                throw parsed.usageError("-o -: standard output is a terminal; redirect it (> rescued.mcap) or give -o OUT.mcap")
+            }
+        } else {
+            try checkOutput(output, command: "recover", alternative: ", or - for standard output")
+        }
         let bytes = try readBytes(path, command: "recover")
         let outcome: MCAPRecovery.Outcome
         do {
@@ -113,20 +133,69 @@ enum RecordingCommands {
         } catch {
             throw CommandFailure("rehabctl recover: \(path): \(error)", exitCode: .dataError)
         }
-        do throws(Errno) {
-            try DurableFile.write(bytes: outcome.bytes, to: output)
-        } catch {
-            throw CommandFailure("rehabctl recover: cannot write \(output): \(error)", exitCode: error.exitCode)
+        if toStandardOutput {
+            try writeStandardOutput(outcome.bytes, command: "recover")
+        } else {
+            // A recording: patient data.
+            try save(outcome.bytes, to: output, mode: 0o600, command: "recover", alternative: ", or - for standard output")
+        }
+        // With -o - the file is on standard output: the summary goes to standard error.
+        let say = { (line: String) in
+            if toStandardOutput { Terminal.printError(line) } else { Terminal.printLine(line) }
         }
         let span = outcome.firstLogTime.flatMap { first in outcome.lastLogTime.map { Double($0 - first) / 1e9 } } ?? 0
-        Terminal.printLine(
-            "\(output): \(outcome.messagesKept) messages in \(outcome.chunksKept) complete chunks, \(String(format: "%.3f", span)) s of recording")
+        let written = toStandardOutput ? "standard output" : output
+        say("\(written): \(outcome.messagesKept) messages in \(outcome.chunksKept) complete chunks, \(String(format: "%.3f", span)) s of recording")
         if let stop = outcome.stop {
-            Terminal.printLine("  the original stops after them: \(stop); \(outcome.bytesDropped) bytes after the last complete chunk were dropped")
+            say("  the original stops after them: \(stop); \(outcome.bytesDropped) bytes after the last complete chunk were dropped")
         } else {
-            Terminal.printLine("  the original was already complete")
+            say("  the original was already complete")
         }
         return .success
+    }
+
+    // MARK: Writing
+
+    /// `-` as an output path: standard output.
+    static let standardOutputPath = "-"
+
+    /// Refuses `output` before any work when it exists and is not a regular file (a symbolic link, a
+    /// device, a FIFO, a folder): exit 64, like any other output path the command line cannot use.
+    /// `alternative` completes the advice (", or - for standard output").
+    static func checkOutput(_ output: String, command: String, alternative: String = "") throws(CommandFailure) {
+        do throws(OutputFileError) {
+            try DurableFile.checkOutputPath(output)
+        } catch {
+            throw failure(error, command: command, alternative: alternative)
+        }
+    }
+
+    /// Writes `bytes` to `output` (temporary beside it, fsync, rename; see `DurableFile.save`).
+    static func save(_ bytes: [UInt8], to output: String, mode: mode_t = 0o644, command: String, alternative: String = "")
+        throws(CommandFailure)
+    {
+        do throws(OutputFileError) {
+            try DurableFile.save(bytes: bytes, to: output, mode: mode)
+        } catch {
+            throw failure(error, command: command, alternative: alternative)
+        }
+    }
+
+    static func writeStandardOutput(_ bytes: [UInt8], command: String) throws(CommandFailure) {
+        do throws(Errno) {
+            try DurableFile.writeStandardOutput(bytes)
+        } catch {
+            throw CommandFailure("rehabctl \(command): cannot write to standard output: \(error)", exitCode: error.exitCode)
+        }
+    }
+
+    /// A refused output path is the command line's fault (64, as `--record` naming an existing
+    /// file); a failed system call keeps its errno's code (66, 77, 74).
+    static func failure(_ error: OutputFileError, command: String, alternative: String) -> CommandFailure {
+        switch error.problem {
+        case .notARegularFile: CommandFailure("rehabctl \(command): \(error)\(alternative)", exitCode: .usage)
+        case .system(let systemError): CommandFailure("rehabctl \(command): \(error)", exitCode: systemError.exitCode)
+        }
     }
 
     // MARK: Reading

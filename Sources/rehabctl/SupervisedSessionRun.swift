@@ -192,10 +192,12 @@ struct SupervisedSessionRun {
         case "none"?: recordPath = nil
         case let path?:
             guard !path.isEmpty, !path.hasSuffix("/") else { throw parsed.usageError("--record takes a file path (…/session.mcap) or none") }
-            // Never overwrite an earlier recording (a device such as /dev/null is fine).
+            // A recording is only ever created as a new regular file: never over an earlier recording,
+            // never through a link, never into a device or a FIFO (`lstat`: a link is seen as one).
             var existing = stat()
-            if stat(path, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG {
-                throw parsed.usageError("--record \(path): the file exists; choose a new path or remove it first (recordings are never overwritten)")
+            if lstat(path, &existing) == 0 {
+                throw parsed.usageError(
+                    "--record \(path): \((existing.st_mode & S_IFMT) == S_IFREG ? "the file exists" : "something that is not a new file is there (a link, device, FIFO or folder)"); choose a new path or remove it first (recordings are never overwritten)")
             }
             recordPath = path
         case nil: recordPath = command == "demo" ? RecordingLocation.defaultPath(for: command) : nil

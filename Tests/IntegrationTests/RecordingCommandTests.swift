@@ -199,13 +199,19 @@ final class RecordingCommandTests: XCTestCase {
     /// A recording path that cannot be written: the session runs on under full supervision, the
     /// failure is said once, the exit code is the session's own.
     func testAnUnwritableRecordingPathDoesNotStopTheSession() throws {
-        let run = try ProgramRun.runSession("rehabctl", ["demo", "--duration", "1", "--rate", "500", "--record", "/dev/full", "--json"])
+        // A disk that takes nothing: a file-size limit of 0 (the old /dev/full is refused now: a
+        // recording is only ever created as a new regular file). Each attempt gets its own path ($$).
+        let rehabctl = RepositoryPaths.product("rehabctl").path
+        // The limit binds rehabctl alone; its standard error goes through a pipe (a file would be over the
+        // limit too), its standard output (the JSON) straight to ours.
+        let script = #"set -o pipefail; exec 3>&1; ( trap '' XFSZ; ulimit -f 0; exec "$0" demo --duration 1 --rate 500 --record "$1-$$.mcap" --json 2>&1 1>&3 ) | cat >&2"#
+        let run = try ProgramRun.runSession("/bin/bash", ["-c", script, rehabctl, folder + "/full"])
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         XCTAssertEqual(run.standardError.components(separatedBy: "RECORDING FAILED").count - 1, 1, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")
         let recording = try XCTUnwrap(report["recording"]?.objectValue)
-        XCTAssertTrue(recording["failure"]?.stringValue?.contains("No space left on device") == true, "\(recording)")
+        XCTAssertTrue(recording["failure"]?.stringValue?.contains("File too large") == true, "\(recording)")
         XCTAssertGreaterThan(recording["messages_not_written"]?.integerValue ?? 0, 4 * 190)
     }
 }

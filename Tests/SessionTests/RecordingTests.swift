@@ -80,13 +80,26 @@ final class RecordingTests: XCTestCase {
     }
 
     func testAFullDiskIsReportedOnceAndTheSessionGoesOnSafely() throws {
+        // A disk that takes nothing: a file-size limit of 0 for this process while the session runs
+        // (a recording is only ever created as a new regular file, so /dev/full is refused now).
         let failures = FailureLog()
-        let (report, _) = try record(seconds: 2, path: "/dev/full", failures: failures)
+        let path = NSTemporaryDirectory() + "rehabhost-full-\(UUID().uuidString).mcap"
+        defer { unlink(path) }
+        var original = rlimit()
+        getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &original)
+        let previousHandler = signal(SIGXFSZ, SIG_IGN)
+        var none = original
+        none.rlim_cur = 0
+        setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &none)
+        let outcome = Result { try record(seconds: 2, path: path, failures: failures) }
+        setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &original)
+        signal(SIGXFSZ, previousHandler)
+        let (report, _) = try outcome.get()
         XCTAssertEqual(report.finalState, .idle, "the exercise ran to its end")
         XCTAssertTrue(report.safetyEvents.isEmpty)
         let recording = try XCTUnwrap(report.recording)
         XCTAssertEqual(failures.messages.count, 1, "reported once: \(failures.messages)")
-        XCTAssertTrue(failures.messages.first?.contains("No space left on device") == true, "\(failures.messages)")
+        XCTAssertTrue(failures.messages.first?.contains("File too large") == true, "\(failures.messages)")
         XCTAssertEqual(recording.failure, failures.messages.first)
         XCTAssertEqual(recording.messagesWritten, 0)
         XCTAssertGreaterThanOrEqual(recording.messagesNotWritten, UInt64(4 * report.cycles), "everything it could not write is counted")

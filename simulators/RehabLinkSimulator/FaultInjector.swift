@@ -33,7 +33,7 @@ public final class FaultInjector {
         for index in entries.indices where !entries[index].ended {
             if let began = entries[index].began {
                 guard let duration = entries[index].fault.durationMilliseconds,
-                    now.nanoseconds(since: began) >= Int64(duration * 1e6)
+                    now.nanoseconds(since: began) >= Self.nanoseconds(milliseconds: duration)
                 else { continue }
                 end(entries[index].fault.kind, device: device)
                 entries[index].ended = true
@@ -50,15 +50,26 @@ public final class FaultInjector {
         link.corrupt(bytes)
     }
 
+    /// Milliseconds as nanoseconds, saturated to Int64 (NaN: 0). A script's times are checked (at
+    /// most a day), but a fault built in code is not: 1e13 ms is past Int64 in nanoseconds, and
+    /// must mean "not yet", not a trap.
+    static func nanoseconds(milliseconds: Double) -> Int64 {
+        let nanoseconds = (milliseconds * 1e6).rounded()
+        guard !nanoseconds.isNaN else { return 0 }
+        guard nanoseconds < 0x1p63 else { return .max }
+        guard nanoseconds >= -0x1p63 else { return .min }
+        return Int64(nanoseconds)
+    }
+
     private func isDue(_ trigger: InjectedFault.Trigger, device: SimulatedRehabLinkDevice, now: MonotonicInstant) -> Bool {
         switch trigger {
         case .now:
             return true
         case .atMilliseconds(let milliseconds):
-            return now.nanoseconds(since: device.bootTime) >= Int64(milliseconds * 1e6)
+            return now.nanoseconds(since: device.bootTime) >= Self.nanoseconds(milliseconds: milliseconds)
         case .afterEnableMilliseconds(let milliseconds):
             guard let enabled = device.firstEnableTime else { return false }
-            return now.nanoseconds(since: enabled) >= Int64(milliseconds * 1e6)
+            return now.nanoseconds(since: enabled) >= Self.nanoseconds(milliseconds: milliseconds)
         case .atCommand(let count):
             return device.appliedCommandCount >= count
         }
@@ -69,7 +80,7 @@ public final class FaultInjector {
         switch kind {
         case .dropReplies: link.dropsReplies = true
         case .corruptBytes(let every): link.corruptEveryNth = every
-        case .delayReplies(let milliseconds): link.delayNanoseconds = Int64(milliseconds * 1e6)
+        case .delayReplies(let milliseconds): link.delayNanoseconds = Self.nanoseconds(milliseconds: milliseconds)
         case .unplug: link.isUnplugged = true
         case .freezeEncoder(let joint): device.freezeEncoder(joint: joint, true)
         case .jumpEncoder(let joint, let counts): device.jumpEncoder(joint: joint, counts: counts)
@@ -84,7 +95,7 @@ public final class FaultInjector {
         case .pressEmergencyStop: device.pressEmergencyStop()
         case .releaseEmergencyStop: device.releaseEmergencyStop()
         case .externalTorque(let joint, let torque, let ramp):
-            device.setExternalTorque(joint: joint, newtonMeters: torque, rampNanoseconds: Int64(ramp * 1e6))
+            device.setExternalTorque(joint: joint, newtonMeters: torque, rampNanoseconds: Self.nanoseconds(milliseconds: ramp))
         case .brakeFailure(let joint): device.failBrake(joint: joint, true)
         case .disableWatchdog: device.isWatchdogDisabled = true
         case .ignoreCommands: device.ignoresCommands = true
@@ -108,7 +119,7 @@ public final class FaultInjector {
         case .deviceFault: device.injectedFaultPersists = false
         case .pressEmergencyStop: device.releaseEmergencyStop()
         case .externalTorque(let joint, _, let ramp):
-            device.setExternalTorque(joint: joint, newtonMeters: 0, rampNanoseconds: Int64(ramp * 1e6))
+            device.setExternalTorque(joint: joint, newtonMeters: 0, rampNanoseconds: Self.nanoseconds(milliseconds: ramp))
         case .brakeFailure(let joint): device.failBrake(joint: joint, false)
         case .disableWatchdog: device.isWatchdogDisabled = false
         case .ignoreCommands: device.ignoresCommands = false

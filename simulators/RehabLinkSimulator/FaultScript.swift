@@ -5,13 +5,16 @@ import Wire
 /// Reads fault scripts (`rehabsim --faults FILE.json`) and live injections (one JSON object per
 /// line on `rehabsim --control`), validated like hardware profiles: every problem at once, each
 /// with the exact path of the bad field; unknown keys, missing units, negative or non-finite
-/// values are errors.
+/// values are errors. Every time is at most `longestMilliseconds` (one day): the injector counts in
+/// 64-bit nanoseconds, which a longer time would overflow.
 ///
 ///     {"format": "rehabsim-faults/1",
 ///      "faults": [{"at_ms": 2000, "for_ms": 50, "kind": "drop_replies"},
 ///                 {"after_enable_ms": 500, "kind": "external_torque", "joint": 0, "torque_nm": 2.5, "ramp_ms": 30}]}
 public enum FaultScript {
     public static let format = "rehabsim-faults/1"
+    /// The longest time a script may give (`at_ms`, `after_enable_ms`, `for_ms`): one day [ms].
+    public static let longestMilliseconds = 86_400_000.0
     /// The fault codes a script may name (the firmware's own are raised by the physics).
     static let faultCodes: [String: DeviceFaultCode] = [
         "over_temperature": .overTemperature, "overload": .overload, "over_speed": .overSpeed, "encoder": .encoder,
@@ -71,8 +74,9 @@ public enum FaultScript {
         let triggers = ["at_ms", "after_enable_ms", "at_command"].filter { r.object[$0] != nil }
         var trigger: InjectedFault.Trigger?
         switch triggers.first {
-        case "at_ms": trigger = r.number("at_ms", unit: "ms", in: 0...86_400_000).map { .atMilliseconds($0) }
-        case "after_enable_ms": trigger = r.number("after_enable_ms", unit: "ms", in: 0...86_400_000).map { .afterEnableMilliseconds($0) }
+        case "at_ms": trigger = r.number("at_ms", unit: "ms", in: 0...longestMilliseconds).map { .atMilliseconds($0) }
+        case "after_enable_ms":
+            trigger = r.number("after_enable_ms", unit: "ms", in: 0...longestMilliseconds).map { .afterEnableMilliseconds($0) }
         case "at_command": trigger = r.integer("at_command", unit: "commands", in: 1...1_000_000_000).map { .atCommand(Int($0)) }
         default:
             if live {
@@ -87,7 +91,7 @@ public enum FaultScript {
             trigger = nil
         }
         for key in ["at_ms", "after_enable_ms", "at_command"] where !triggers.contains(key) { r.skip(key) }
-        let duration = r.number("for_ms", unit: "ms", positive: true, required: false)
+        let duration = r.number("for_ms", unit: "ms", in: 0...longestMilliseconds, positive: true, required: false)
         guard let name = r.string("kind") else { return nil }
         let joint: () -> Int? = {
             r.integer("joint", unit: "(joint index)", in: 0...Int64(max(0, jointCount - 1))).map { Int($0) }

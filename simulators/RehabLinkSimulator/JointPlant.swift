@@ -6,6 +6,28 @@
 /// the stiffness and damping a rehabilitation robot uses.
 public struct JointPlant: Sendable, Equatable {
     public struct Parameters: Sendable, Equatable {
+        // The ranges the simulated physics is made for: outside them a step overflows (a winding
+        // resistance of 1e300 Ω or a torque constant of 1e-300 N·m/A heat the winding to infinity)
+        // and the firmware's integer reports of it trap. `SimulatedDeviceConfiguration(validating:)`
+        // refuses a profile outside them.
+
+        /// Link inertia [kg·m²].
+        public static let inertiaRange: ClosedRange<Double> = 1e-6...10
+        /// Motor torque constant [N·m/A] (before the gear).
+        public static let motorTorqueConstantRange: ClosedRange<Double> = 0.001...10
+        /// Winding resistance [Ω].
+        public static let windingResistanceRange: ClosedRange<Double> = 0.01...100
+        /// Winding-to-ambient thermal resistance [K/W].
+        public static let thermalResistanceRange: ClosedRange<Double> = 0.01...100
+        /// Winding thermal time constant [s].
+        public static let thermalTimeConstantRange: ClosedRange<Double> = 1...10_000
+        /// The most current the drive may draw at its rated torque [A]: rated torque / joint torque
+        /// per ampere. Keeps the heating of one step finite and the reported current in range.
+        public static let maximumRatedCurrentAmperes = 1_000.0
+        /// Viscous friction × step / inertia at most this: the explicit friction term of the
+        /// semi-implicit Euler step then damps instead of growing without bound (it diverges above 2).
+        public static let maximumViscousStepRatio = 1.0
+
         public var inertiaKilogramSquareMeters: Double
         public var viscousFrictionNewtonMeterSecondsPerRadian: Double
         public var coulombFrictionNewtonMeters: Double

@@ -254,7 +254,13 @@ func main() -> Never {
     } catch {
         Terminal.exit(with: CommandFailure("rehabsim: \(error)", exitCode: error.exitCode))
     }
-    let configuration = SimulatedDeviceConfiguration(profile: profile, serialNumber: arguments.string("--serial") ?? "SIM-0001")
+    // The simulator's physics takes only plausible parameters (a profile's 1e300 Ω would trap it).
+    let configuration: SimulatedDeviceConfiguration
+    do {
+        configuration = try SimulatedDeviceConfiguration(validating: profile, serialNumber: arguments.string("--serial") ?? "SIM-0001")
+    } catch {
+        Terminal.exit(with: CommandFailure("rehabsim: \(error)", exitCode: error.exitCode))
+    }
     var scripted: [InjectedFault] = []
     if let path = arguments.string("--faults") {
         do {

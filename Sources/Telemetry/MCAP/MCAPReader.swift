@@ -178,12 +178,17 @@ public struct MCAPFile: Sendable {
             throw .truncated(offset: bytes.count, "no Footer and closing magic after the data section")
         }
         var footer = MCAPByteReader(bytes, from: footerStart + 9, to: bytes.count - 8, context: "Footer")
-        let summaryStart = Int(try footer.uint64("summary_start"))
-        let summaryOffsetStart = Int(try footer.uint64("summary_offset_start"))
+        let summaryStart = try fileIndex(&footer, "summary_start")
+        let summaryOffsetStart = try fileIndex(&footer, "summary_offset_start")
         let summaryCRC = try footer.uint32("summary_crc")
         if summaryStart != 0 {
             guard summaryStart == offset else {
                 throw .inconsistent("the footer puts the summary at byte \(summaryStart), the data section ends at \(offset)")
+            }
+            guard summaryOffsetStart == 0 || (summaryStart...footerStart).contains(summaryOffsetStart) else {
+                throw .malformed(
+                    offset: footerStart + 17,
+                    "Footer: summary_offset_start is \(summaryOffsetStart), outside the summary (bytes \(summaryStart)…\(footerStart))")
             }
             if summaryCRC != 0 {
                 let computed = CRC32.checksum(bytes[summaryStart..<(footerStart + 9 + 16)])
@@ -306,7 +311,9 @@ public struct MCAPFile: Sendable {
         for position in chunk.messages { byRecordStart[messages[position].dataRange.lowerBound - 31] = position }
         var indexed = 0
         for (time, relative) in index.entries {
-            guard let found = byRecordStart[recordsStart + Int(relative)], messages[found].channel == index.channel,
+            // Checked before adding: the offset is the file's, any 64-bit value.
+            guard let relativeIndex = Int(exactly: relative), relativeIndex <= bytes.count - recordsStart,
+                let found = byRecordStart[recordsStart + relativeIndex], messages[found].channel == index.channel,
                 messages[found].logTime == time
             else {
                 throw .inconsistent("message index at byte \(offset): no message of channel \(index.channel) at \(time) ns, chunk offset \(relative)")
@@ -362,15 +369,15 @@ public struct MCAPFile: Sendable {
         var reader = MCAPByteReader(bytes, from: record.contentStart, to: record.end, context: "Chunk Index at byte \(record.start)")
         let startTime = try reader.uint64("message_start_time")
         let endTime = try reader.uint64("message_end_time")
-        let chunkOffset = Int(try reader.uint64("chunk_start_offset"))
-        let chunkLength = Int(try reader.uint64("chunk_length"))
+        let chunkOffset = try fileIndex(&reader, "chunk_start_offset")
+        let chunkLength = try fileIndex(&reader, "chunk_length")
         let mapLength = Int(try reader.uint32("message_index_offsets length"))
         guard mapLength % 10 == 0, mapLength <= reader.remaining else {
             throw .malformed(offset: record.start, "message_index_offsets is \(mapLength) bytes, not whole 10-byte entries")
         }
         var offsets: [(UInt16, Int)] = []
-        for _ in 0..<(mapLength / 10) { offsets.append((try reader.uint16("channel"), Int(try reader.uint64("offset")))) }
-        let indexLength = Int(try reader.uint64("message_index_length"))
+        for _ in 0..<(mapLength / 10) { offsets.append((try reader.uint16("channel"), try fileIndex(&reader, "message index offset"))) }
+        let indexLength = try fileIndex(&reader, "message_index_length")
         _ = try reader.string("compression")
         let compressedSize = try reader.uint64("compressed_size")
         let uncompressedSize = try reader.uint64("uncompressed_size")
@@ -380,13 +387,18 @@ public struct MCAPFile: Sendable {
         guard chunk.length == chunkLength, chunk.messageStartTime == startTime, chunk.messageEndTime == endTime else {
             throw .inconsistent("chunk index at byte \(record.start) does not match the chunk at \(chunkOffset) (length or times)")
         }
-        guard compressedSize == uncompressedSize, Int(uncompressedSize) == chunkLength - 9 - 8 - 8 - 8 - 4 - 4 - 8 else {
+        guard compressedSize == uncompressedSize, Int(exactly: uncompressedSize) == chunkLength - 9 - 8 - 8 - 8 - 4 - 4 - 8 else {
             throw .inconsistent("chunk index at byte \(record.start): sizes \(compressedSize)/\(uncompressedSize) do not match the chunk")
         }
+        // Each message index counted once: their lengths then add up to at most the file's size.
         var covered = 0
+        var seen: Set<Int> = []
         for (channel, offset) in offsets {
             guard let index = messageIndexes[offset], index.channel == channel else {
                 throw .inconsistent("chunk index at byte \(record.start): no message index of channel \(channel) at byte \(offset)")
+            }
+            guard seen.insert(offset).inserted else {
+                throw .inconsistent("chunk index at byte \(record.start) lists the message index at byte \(offset) twice")
             }
             covered += try recordHead(at: offset, limit: bytes.count).end - offset
         }
@@ -415,9 +427,10 @@ public struct MCAPFile: Sendable {
         var counted: [UInt16: UInt64] = [:]
         for message in messages { counted[message.channel, default: 0] += 1 }
         let times = (messages.map(\.logTime).min() ?? 0, messages.map(\.logTime).max() ?? 0)
-        guard statistics.messageCount == UInt64(messages.count), statistics.chunkCount == UInt32(chunks.count),
-            statistics.channelCount == UInt32(channels.count), statistics.schemaCount == UInt16(schemas.count),
-            statistics.metadataCount == UInt32(metadata.count), statistics.messageStartTime == times.0,
+        // Compared as UInt64: a count of this file never traps converting to the field's narrower type.
+        guard statistics.messageCount == UInt64(messages.count), UInt64(statistics.chunkCount) == UInt64(chunks.count),
+            UInt64(statistics.channelCount) == UInt64(channels.count), UInt64(statistics.schemaCount) == UInt64(schemas.count),
+            UInt64(statistics.metadataCount) == UInt64(metadata.count), statistics.messageStartTime == times.0,
             statistics.messageEndTime == times.1, statistics.channelMessageCounts.isEmpty || statistics.channelMessageCounts == counted
         else {
             throw .inconsistent("statistics (\(statistics.messageCount) messages, \(statistics.chunkCount) chunks) do not match the file (\(messages.count) messages, \(chunks.count) chunks)")
@@ -434,14 +447,15 @@ public struct MCAPFile: Sendable {
             }
             var reader = MCAPByteReader(bytes, from: record.contentStart, to: record.end, context: "Summary Offset")
             let opcode = try reader.uint8("group_opcode")
-            let groupStart = Int(try reader.uint64("group_start"))
-            let groupLength = Int(try reader.uint64("group_length"))
-            var position = groupStart
-            guard groupStart >= summaryStart, groupStart + groupLength <= start else {
+            let groupStart = try fileIndex(&reader, "group_start")
+            let groupLength = try fileIndex(&reader, "group_length")
+            guard groupStart >= summaryStart, groupStart <= start, groupLength <= start - groupStart else {
                 throw .inconsistent("summary offset for 0x\(String(opcode, radix: 16)) points outside the summary")
             }
-            while position < groupStart + groupLength {
-                let grouped = try recordHead(at: position, limit: groupStart + groupLength)
+            let groupEnd = groupStart + groupLength
+            var position = groupStart
+            while position < groupEnd {
+                let grouped = try recordHead(at: position, limit: groupEnd)
                 guard grouped.opcode == opcode else {
                     throw .inconsistent("summary offset group 0x\(String(opcode, radix: 16)) holds a 0x\(String(grouped.opcode, radix: 16)) record")
                 }
@@ -449,6 +463,18 @@ public struct MCAPFile: Sendable {
             }
             offset = record.end
         }
+    }
+
+    /// A `uint64` offset or length read at the reader's position, as an index into the file: refused,
+    /// with the field, its value and where it is, when it does not fit an `Int` or points past the end
+    /// of the file (one flipped bit must be an error, not a trap). Sums of two such values cannot overflow.
+    private func fileIndex(_ reader: inout MCAPByteReader, _ field: String) throws(MCAPError) -> Int {
+        let at = reader.position
+        let value = try reader.uint64(field)
+        guard let index = Int(exactly: value), index <= bytes.count else {
+            throw .malformed(offset: at, "\(reader.context): \(field) is \(value), past the end of the \(bytes.count)-byte file")
+        }
+        return index
     }
 
     private func hex(_ value: UInt32) -> String {

@@ -103,10 +103,11 @@ public final class BlackBox: @unchecked Sendable {
         let cause = trigger?.trip?.cause.rawValue ?? "stop"
         let stamp = WallClock.utcTimestamp(WallClock.unixNanoseconds()).replacingColons()
         let path = directory + "/blackbox-\(stamp)-cycle\(trigger?.cycle ?? 0)-\(cause).mcap"
-        do throws(Errno) {
-            try DurableFile.write(bytes: bytes, to: path)
+        do throws(OutputFileError) {
+            // Patient data: 0600. A temporary beside it, renamed on; never through a link or into a device.
+            try DurableFile.save(bytes: bytes, to: path, mode: 0o600)
         } catch {
-            lastWriteError = "cannot write the black box to \(path): \(error)"
+            lastWriteError = "cannot write the black box to \(path): \(error.problem)"
             phase.store(Phase.frozen.rawValue, ordering: .releasing)
             return nil
         }

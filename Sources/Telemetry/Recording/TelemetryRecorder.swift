@@ -60,9 +60,16 @@ public final class TelemetryRecorder: @unchecked Sendable {
         self.onFailure = onFailure
         figures = Figures(path: path, ringCapacity: ring.capacity)
         do throws(Errno) {
-            file = try AppendOnlyFile(creating: path)
+            // A new file only, mode 0600 (patient data): an earlier recording, a symbolic link, a
+            // device or a FIFO at `path` is never written to.
+            file = try AppendOnlyFile(creating: path, mode: 0o600)
         } catch {
-            fail("cannot create \(path): \(error)")
+            if error.rawValue == EEXIST, let kind = OutputFileError.kind(at: path) {
+                fail(
+                    "cannot create \(path): it exists (\(kind.rawValue)) and a recording never replaces or writes into anything: choose a new path")
+            } else {
+                fail("cannot create \(path): \(error)")
+            }
         }
         flush()
     }

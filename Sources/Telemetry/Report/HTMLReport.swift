@@ -168,8 +168,9 @@ struct RecordingData {
         let origin = file.messages.map(\.logTime).min() ?? 0
         let end = file.messages.map(\.logTime).max() ?? origin
         durationSeconds = Double(end - origin) / 1e9
-        startText = WallClock.utcTimestamp(Int64(origin))
-        func seconds(_ time: UInt64) -> Double { Double(Int64(time) - Int64(origin)) / 1e9 }
+        // Log times are the file's, any 64-bit value: no conversion or difference that can trap.
+        startText = WallClock.utcTimestamp(Int64(clamping: origin))
+        func seconds(_ time: UInt64) -> Double { time >= origin ? Double(time - origin) / 1e9 : -(Double(origin - time) / 1e9) }
         func numbers(_ value: JSONValue?) -> [Double] { value?.arrayValue?.map { $0.doubleValue ?? .nan } ?? [] }
         func objects(_ channel: TelemetryChannel) throws(MCAPError) -> [(UInt64, JSONObject)] {
             var result: [(UInt64, JSONObject)] = []

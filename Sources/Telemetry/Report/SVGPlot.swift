@@ -2,6 +2,9 @@ import Glibc
 
 /// Inline SVG charts for the HTML report: time series (decimated by min/max per pixel column, so a
 /// one-cycle spike stays visible), a state timeline with markers, and histograms.
+///
+/// The values come from a file (any double: NaN, ±∞, 1e308): nothing here converts a double to an
+/// integer without clamping it first, and non-finite values are skipped or drawn at 0.
 enum SVGPlot {
     static let width = 920.0
     static let left = 64.0
@@ -31,8 +34,8 @@ enum SVGPlot {
         let yRange = range(finite.map(\.1), pad: true)
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
-        func px(_ x: Double) -> Double { left + (x - xRange.0) / (xRange.1 - xRange.0) * plotWidth }
-        func py(_ y: Double) -> Double { top + (1 - (y - yRange.0) / (yRange.1 - yRange.0)) * plotHeight }
+        func px(_ x: Double) -> Double { left + fraction(x, of: xRange) * plotWidth }
+        func py(_ y: Double) -> Double { top + (1 - fraction(y, of: yRange)) * plotHeight }
         var svg = open(height: height)
         svg += axes(xRange: xRange, yRange: yRange, height: height, xLabel: xLabel, yLabel: yLabel, px: px, py: py)
         for marker in markers where marker.x >= xRange.0 && marker.x <= xRange.1 {
@@ -79,7 +82,7 @@ enum SVGPlot {
                 high = -.infinity
                 continue
             }
-            let c = Int(px(x).rounded())
+            let c = clampedInteger(px(x).rounded(), -1_000_000...1_000_000)
             if c != column {
                 flush()
                 column = c
@@ -145,11 +148,14 @@ enum SVGPlot {
     /// holds everything above. Counts on a log scale, so rare long waits show.
     static func histogram(_ values: [Double], xLabel: String, binCount: Int = 60) -> String {
         let height = 200.0
-        guard !values.isEmpty else { return empty(height: height, "not measured") }
-        let sorted = values.sorted()
-        let upper = max(sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.999))] * 1.2, sorted[0] + 1e-9, 1e-9)
+        let finite = values.filter(\.isFinite)
+        guard !finite.isEmpty, binCount > 0 else { return empty(height: height, "not measured") }
+        let sorted = finite.sorted()
+        let upper = min(
+            max(sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.999))] * 1.2, sorted[0] + 1e-9, 1e-9), .greatestFiniteMagnitude)
         var bins = [Int](repeating: 0, count: binCount)
-        for value in values { bins[min(binCount - 1, max(0, Int(value / upper * Double(binCount))))] += 1 }
+        // A value far above the percentile (one long stall among thousands of short waits) lands in the last bin.
+        for value in finite { bins[clampedInteger((value / upper * Double(binCount)).rounded(.towardZero), 0...(binCount - 1))] += 1 }
         let peak = log10(Double(bins.max() ?? 1) + 1)
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
@@ -221,18 +227,37 @@ enum SVGPlot {
         return svg
     }
 
+    /// Low…high of finite `values`, widened when they are all equal, padded by 5 % with `pad`; always
+    /// finite (the span of ±1e308 is not a double: `fraction` works in halves).
     static func range(_ values: [Double], pad: Bool = false) -> (Double, Double) {
         var low = values.min() ?? 0
         var high = values.max() ?? 1
         if high - low < 1e-12 {
-            low -= 1
-            high += 1
+            // ±1, or more where 1 is below the values' resolution (9.3e18 + 1 is 9.3e18).
+            let widen = max(1, abs(low) * 1e-9, abs(high) * 1e-9)
+            low -= widen
+            high += widen
         } else if pad {
-            let margin = (high - low) * 0.05
+            let margin = (high - low).isFinite ? (high - low) * 0.05 : (high / 2 - low / 2) * 0.1
             low -= margin
             high += margin
         }
-        return (low, high)
+        return (max(low, -.greatestFiniteMagnitude), min(high, .greatestFiniteMagnitude))
+    }
+
+    /// Where `value` lies in `range` (one from `range(_:pad:)`), 0 at its low end, 1 at its high end;
+    /// finite for a finite value, even when the span itself overflows.
+    static func fraction(_ value: Double, of range: (Double, Double)) -> Double {
+        let span = range.1 - range.0
+        if span.isFinite { return (value - range.0) / span }
+        return (value / 2 - range.0 / 2) / (range.1 / 2 - range.0 / 2)
+    }
+
+    /// `value` as an integer within `bounds`: clamped, NaN to the lower bound. Never traps.
+    static func clampedInteger(_ value: Double, _ bounds: ClosedRange<Int>) -> Int {
+        guard value > Double(bounds.lowerBound) else { return bounds.lowerBound }
+        guard value < Double(bounds.upperBound) else { return bounds.upperBound }
+        return Int(value)
     }
 
     /// About five round tick values covering low…high.
@@ -264,6 +289,8 @@ enum SVGPlot {
         guard value.isFinite else { return "0" }
         let scale = pow10(Double(decimals))
         let scaled = (value * scale).rounded()
+        // Past 1e15 a double has no decimals left to show, and past 9.2e18 it is no Int64: plain notation.
+        guard abs(scaled) < 1e15 else { return "\(value)" }
         let negative = scaled < 0
         let digits = String(Int64(abs(scaled)))
         guard decimals > 0 else { return (negative ? "-" : "") + digits }
