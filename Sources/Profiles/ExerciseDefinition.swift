@@ -133,7 +133,7 @@ public enum ExerciseLoader {
         }
         root.finish()
         guard issues.issues.isEmpty, let name, let mode, let joint, let minimum, let maximum, let movement, let hold else {
-            throw .invalid(path: sourcePath, issues: issues.issues)
+            throw .invalid(path: sourcePath, issues: issues.reported)
         }
         return ExerciseDefinition(
             assistance: assistance, resistance: resistance, transparency: transparency, mirror: mirror, name: name, description: description, mode: mode, jointName: joint,

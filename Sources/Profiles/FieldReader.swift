@@ -85,6 +85,11 @@ public struct FieldReader {
             issues.add(fieldPath(key), "must not be empty")
             return nil
         }
+        // Names and texts end up in terminals, logs and reports: no control characters (NUL, ESC…).
+        if let control = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            issues.add(fieldPath(key), "contains a control character (U+\(String(format: "%04X", control.value))); use printable text")
+            return nil
+        }
         return text
     }
 
@@ -122,8 +127,14 @@ public struct FieldReader {
 
     /// Reports every key that was not read as unknown.
     public func finish() {
+        var unknown = 0
         for key in object.keys where !known.contains(key) {
-            if let match = known.first(where: { $0.hasPrefix(key + "_") }) {
+            unknown += 1
+            // A file of 100 000 made-up keys must not cost a minute of suggestions: only the first
+            // few unknown keys of a sane length get one.
+            if unknown > Self.suggestionLimit || key.utf8.count > 64 {
+                issues.add(fieldPath(key), "unknown key")
+            } else if let match = known.first(where: { $0.hasPrefix(key + "_") }) {
                 issues.add(
                     fieldPath(key),
                     "numbers carry their unit in the key name: did you mean \"\(match)\"?")
@@ -139,14 +150,33 @@ public struct FieldReader {
     }
 }
 
+extension FieldReader {
+    /// Unknown keys that get a "did you mean" suggestion; the rest are just named.
+    static let suggestionLimit = 20
+}
+
 /// Collects issues from nested readers; a class so that every reader adds to the same list.
+/// It keeps the first `capacity` and counts the rest, so a hostile file cannot fill memory or the
+/// terminal with problems.
 public final class IssueCollector {
     public private(set) var issues: [ProfileIssue] = []
+    /// Problems found beyond `capacity` (counted, not kept).
+    public private(set) var omitted = 0
+    public static let capacity = 100
 
     public init() {}
 
     public func add(_ path: String, _ message: String) {
+        guard issues.count < Self.capacity else {
+            omitted += 1
+            return
+        }
         issues.append(ProfileIssue(path: path, message: message))
+    }
+
+    /// What an error reports: the issues kept, and one line for those that were only counted.
+    public var reported: [ProfileIssue] {
+        omitted == 0 ? issues : issues + [ProfileIssue(path: "", message: "\(omitted) more problems were found and not kept")]
     }
 }
 

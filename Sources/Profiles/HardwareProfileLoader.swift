@@ -71,7 +71,7 @@ public enum HardwareProfileLoader {
         guard issues.issues.isEmpty, let name, let device, let control, let safety,
             joints.count == (object["joints"]?.arrayValue?.count ?? -1)
         else {
-            throw .invalid(path: sourcePath, issues: issues.issues)
+            throw .invalid(path: sourcePath, issues: issues.reported)
         }
         return HardwareProfile(
             name: name, description: description, sourcePath: sourcePath, device: device, control: control,

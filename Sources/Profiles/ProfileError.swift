@@ -11,7 +11,29 @@ public struct ProfileIssue: Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
+    /// Printable whatever the file held: control characters escaped, and a path (which carries the
+    /// file's own keys) longer than 120 characters elided with its length.
+    public var description: String {
+        let shownPath = Self.printable(path, limit: 120)
+        return shownPath.isEmpty ? Self.printable(message, limit: 2_000) : "\(shownPath): \(Self.printable(message, limit: 2_000))"
+    }
+
+    static func printable(_ text: String, limit: Int) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            if count >= limit {
+                return out + "…(\(text.utf8.count) bytes)"
+            }
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+            count += 1
+        }
+        return out
+    }
 }
 
 /// Why a configuration file could not be used. Every case names the file.
@@ -35,8 +57,11 @@ public enum ProfileError: Error, Sendable, Equatable, CustomStringConvertible {
         case .syntax(let path, let error):
             return "\(path): not valid JSON: \(error)"
         case .invalid(let path, let issues):
+            // The first 20 are shown; a file with thousands of problems needs fixing at the first few.
+            let shown = issues.prefix(20)
             let header = issues.count == 1 ? "\(path): 1 problem" : "\(path): \(issues.count) problems"
-            return ([header] + issues.map { "  " + $0.description }).joined(separator: "\n")
+            let more = issues.count > shown.count ? ["  … and \(issues.count - shown.count) more"] : []
+            return ([header] + shown.map { "  " + $0.description } + more).joined(separator: "\n")
         }
     }
 }

@@ -94,17 +94,19 @@ private struct Parser {
             index += 1
             return .object(object)
         }
+        var seen = Set<String>()
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a key in double quotes") }
             let keyStart = index
             let key = try parseString()
-            if object[key] != nil { throw error("duplicate key \"\(key)\"", at: keyStart) }
+            // A set, not the object's own (linear) lookup: 100 000 keys took a minute and a half.
+            guard seen.insert(key).inserted else { throw error("duplicate key \"\(key.prefix(80))\"", at: keyStart) }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':' after key \"\(key)\"") }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue(depth: depth + 1)
+            object.appendNew(key, try parseValue(depth: depth + 1))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","):

@@ -85,6 +85,11 @@ public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
         }
     }
 
+    /// Appends a key the caller knows is new (the parser, which checks with a set).
+    mutating func appendNew(_ key: String, _ value: JSONValue) {
+        entries.append((key, value))
+    }
+
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         lhs.entries.count == rhs.entries.count
             && zip(lhs.entries, rhs.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }

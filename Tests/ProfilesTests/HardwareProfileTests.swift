@@ -64,6 +64,37 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertTrue(hint.message.contains("unit"), hint.message)
     }
 
+    /// Issue 15, input size: 100 000 made-up keys, a 3 MB key and a name with NUL and ESC are refused
+    /// quickly, with a report of bounded size that prints no control character.
+    func testHostileInputIsRefusedQuicklyWithABoundedPrintableReport() throws {
+        var keys = (0..<100_000).map { "\"made_up_key_\($0)\": 1, " }.joined()
+        keys += "\"" + String(repeating: "k", count: 3_000_000) + "\": 1, "
+        let hostile = try String(contentsOfFile: wristPath, encoding: .utf8).replacingOccurrences(of: "\"safety\": {", with: "\"safety\": {" + keys)
+        let started = Date()
+        var many: [ProfileIssue] = []
+        do {
+            guard case .object(let object) = try JSONParser.parse(hostile) else { return XCTFail("not an object") }
+            _ = try HardwareProfileLoader.parse(object, sourcePath: "hostile.json")
+            XCTFail("accepted")
+        } catch let error as ProfileError {
+            guard case .invalid(_, let issues) = error else { return XCTFail("\(error)") }
+            many = issues
+        }
+        // It took 97 s: the parser looked every key up in the object it was building.
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "parsed and refused in well under a minute")
+        XCTAssertEqual(many.count, IssueCollector.capacity + 1, "the first 100 kept, the rest counted in one line")
+        XCTAssertTrue(many.last?.message.contains("more problems were found and not kept") == true, "\(many.last!)")
+        let text = "\(ProfileError.invalid(path: "p.json", issues: many))"
+        XCTAssertLessThan(text.utf8.count, 10_000, "a bounded report")
+        XCTAssertTrue(text.contains("… and 81 more"), String(text.suffix(200)))
+        let named = try issuesAfter { $0.object["name"] = .string("wrist\u{0}\u{1B}[31mtrainer") }
+        XCTAssertEqual(named.map(\.path), ["name"])
+        XCTAssertTrue(named[0].message.contains("control character (U+0000)"), named[0].message)
+        let long = ProfileIssue(path: String(repeating: "k", count: 3_000_000) + "\u{1B}", message: "unknown key")
+        XCTAssertLessThan(long.description.utf8.count, 300)
+        XCTAssertFalse(ProfileIssue(path: "a\u{1B}b", message: "m").description.unicodeScalars.contains { $0.value == 0x1B })
+    }
+
     func testEveryProblemIsReportedAtOnce() throws {
         let issues = try issuesAfter { profile in
             profile.joint(0) { $0["torque_limit_nm"] = .double(9) }
