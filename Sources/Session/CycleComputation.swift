@@ -450,7 +450,18 @@ struct CycleComputation {
             stopPosted = true
             postsStop = true
         }
-        planExercise(from: state, seconds: remaining)
+        var seconds = remaining
+        if let repetitions = exercise.repetitions {
+            // A repetition exercise resumed mid-swing (after a pause or a FAIR link) still gets its
+            // remaining repetitions: the time left of the original plan may no longer hold them, and a
+            // plan squeezed into it would drop them (a PTY run once counted 0 of 2).
+            var farthest = 0.0
+            for joint in 0..<state.joints.count { farthest = max(farthest, abs(state.joints[joint].positionRadians)) }
+            let centering = max(0.5, 1.875 * farthest / exercise.centeringSpeedRadiansPerSecond)
+            let left = max(1, repetitions - repetitionsCompleted)
+            seconds = max(seconds, exercise.durationSeconds(repetitions: left, centeringSeconds: centering))
+        }
+        planExercise(from: state, seconds: seconds)
         trajectoryOrigin = now
         resumeBlendStart = now
         for joint in 0..<holdPositions.count { resumeBlendFrom[joint] = holdPositions[joint] }

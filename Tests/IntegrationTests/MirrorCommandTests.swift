@@ -30,8 +30,17 @@ final class MirrorCommandTests: XCTestCase {
     }
 
     func testTheWristFollowsTheStreamedLimbOverUDPAndThePTY() throws {
-        let run = try ProgramRun.runSession(
-            "rehabctl", ["demo", "--exercise", try exercise(seconds: 5), "--rate", "500", "--record", "none", "--json"])
+        let path = try exercise(seconds: 5)
+        var run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
+        // A FAIR link (SR-1: a host stall) holds the wrist for a second or more, and a 5 s run then does
+        // not cover the limb's range: such a run is repeated (printed, like a host stall).
+        for attempt in 1..<3 {
+            let quality = (try? JSONParser.parse(run.standardOutput))?.objectValue?["link_quality"]?.objectValue
+            let fair = quality?["time_in_grade_s"]?.objectValue?["FAIR"]?.doubleValue ?? 0
+            guard fair > 0.5 else { break }
+            print("host stall: FAIR for \(fair) s in attempt \(attempt) of the mirror demo; retrying")
+            run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
+        }
         XCTAssertEqual(run.exitCode, 0, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue, run.standardOutput)
         XCTAssertEqual(report["safety_events"]?.arrayValue?.count, 0, "\(report["safety_events"] ?? .null)")

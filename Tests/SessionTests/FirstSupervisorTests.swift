@@ -1,6 +1,7 @@
 import Control
 import Devices
 import Primitives
+import Profiles
 import RehabLinkSimulator
 import Session
 import Wire
@@ -178,6 +179,29 @@ final class LoopTimingSessionTests: XCTestCase {
         }
         // FAIR: the plan's clock stood still, so the exercise ended later by about the FAIR time.
         XCTAssertGreaterThanOrEqual(quality.secondsFair, 1)
+    }
+
+    /// A FAIR hold in the middle of a repetition exercise: the rest is planned from the measured state
+    /// and every repetition asked for is still done (the time left of the original plan could not hold
+    /// them, and a plan squeezed into it once dropped both: 0 of 2 over the PTY).
+    func testAFAIRHoldMidSwingStillGivesEveryRepetition() throws {
+        let exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.26...0.35, swingSeconds: 1.2, holdSeconds: 0.1, repetitions: 2)
+        let profile = try VirtualSessionHarness.profile("wrist-trainer")
+        let seconds = profile.control.enableRampSeconds + exercise.sessionSeconds(durationSeconds: nil)
+        for stallAtMilliseconds: Int64 in [900, 1_700, 2_600] {
+            let harness = try VirtualSessionHarness(durationSeconds: seconds, exercise: exercise)
+            try harness.session.prepare()
+            let clock = harness.clock
+            harness.link.at(clock.now().advanced(byNanoseconds: stallAtMilliseconds * 1_000_000 + 50_000)) {
+                clock.advance(byNanoseconds: 7_000_000)
+            }
+            let report = harness.session.run()
+            harness.session.finish()
+            XCTAssertTrue(report.transitions.contains { $0.cause == .linkDegraded }, "the stall made the link FAIR")
+            XCTAssertEqual(report.metrics.objectValue?["repetitions"]?.integerValue, 2, "stall at \(stallAtMilliseconds) ms")
+            XCTAssertEqual(report.finalState, .idle)
+            XCTAssertTrue(report.safetyEvents.isEmpty, "\(report.safetyEvents)")
+        }
     }
 
     func testSR1AHostStallBeyond0Point6WatchdogStopsTheExerciseCat1() throws {
