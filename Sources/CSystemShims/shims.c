@@ -45,10 +45,6 @@ int rh_tty_get_modem_lines(int fd, int *bits) {
     return ioctl(fd, TIOCMGET, bits) == 0 ? 0 : -errno;
 }
 
-int rh_tty_change_modem_lines(int fd, int bits, int on) {
-    return ioctl(fd, on ? TIOCMBIS : TIOCMBIC, &bits) == 0 ? 0 : -errno;
-}
-
 int rh_tty_output_queue(int fd, int *bytes) {
     return ioctl(fd, TIOCOUTQ, bytes) == 0 ? 0 : -errno;
 }
@@ -77,6 +73,27 @@ int rh_poll_one(int fd, short events, int64_t timeout_ns) {
     int result = ppoll(&descriptor, 1, timeout_pointer, NULL);
     if (result < 0) return -errno;
     return result == 0 ? 0 : descriptor.revents;
+}
+
+int rh_poll_readable(const int *fds, size_t count, int64_t timeout_ns, short *revents) {
+    struct pollfd descriptors[256];
+    if (count > 256) return -EINVAL;
+    for (size_t index = 0; index < count; index++) {
+        descriptors[index].fd = fds[index];
+        descriptors[index].events = POLLIN;
+        descriptors[index].revents = 0;
+    }
+    struct timespec timeout;
+    struct timespec *timeout_pointer = NULL;
+    if (timeout_ns >= 0) {
+        timeout.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        timeout.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        timeout_pointer = &timeout;
+    }
+    int result = ppoll(descriptors, (nfds_t)count, timeout_pointer, NULL);
+    if (result < 0) return -errno;
+    for (size_t index = 0; index < count; index++) revents[index] = result == 0 ? 0 : descriptors[index].revents;
+    return result;
 }
 
 int rh_set_timer_slack_ns(unsigned long nanoseconds) {

@@ -1,4 +1,4 @@
-import Control
+import DeviceModel
 import Platform
 import Primitives
 import Synchronization
@@ -16,12 +16,12 @@ import Wire
 /// Such a jump is refused (`counter_jump`); it starts a new stream only when
 /// `framesToConfirmANewStream` consecutive frames continue from it with no frame of the current
 /// stream in between (a source that restarted with a new counter).
-public final class ReferenceStreamReceiver: ReferenceSource, @unchecked Sendable {
+public final class ReferenceStreamReceiver: TrackerDevice, @unchecked Sendable {
     // @unchecked: `sample`, the candidate stream and the thread handle are touched by the receiver
     // thread only until `stop()` joins it; the figures are behind a mutex; the board is the sequence lock.
     public let socket: DatagramSocket
-    private let board = SnapshotBoard(ReferenceSample())
-    private var sample = ReferenceSample()
+    private let board = SnapshotBoard(TrackerSample())
+    private var sample = TrackerSample()
     private let stopRequested = Atomic<Bool>(false)
     private var thread: ControlThread?
     private let counts = Mutex(Figures())
@@ -67,6 +67,8 @@ public final class ReferenceStreamReceiver: ReferenceSource, @unchecked Sendable
         public var rejectedTotal: Int { rejected.values.reduce(0, +) }
     }
 
+    public var trackerName: String { "RehabRef stream on UDP port \(socket.localPort)" }
+
     public init(socket: DatagramSocket) {
         self.socket = socket
     }
@@ -97,7 +99,7 @@ public final class ReferenceStreamReceiver: ReferenceSource, @unchecked Sendable
         socket.close()
     }
 
-    public func latestSample(at now: MonotonicInstant) -> ReferenceSample { board.snapshot() }
+    public func latestSample(at now: MonotonicInstant) -> TrackerSample { board.snapshot() }
 
     public var figures: Figures { counts.withLock { $0 } }
 

@@ -1,4 +1,4 @@
-import Control
+import DeviceModel
 import Platform
 import Primitives
 import Transport
@@ -8,7 +8,7 @@ import Wire
 ///
 /// This is the device edge: wire integers (µrad, mN·m, …) become SI doubles here and nowhere else.
 /// After `init`, the per-cycle calls use only preallocated storage.
-public final class RehabLinkDevice: ControlledDevice {
+public final class RehabLinkDevice: ActuatedDevice {
     public let link: ByteLink
     /// The clock of every deadline here: the real monotonic clock, or the virtual one in simulation.
     public let clock: LoopClock
@@ -23,19 +23,41 @@ public final class RehabLinkDevice: ControlledDevice {
     public private(set) var linkError: TransportError?
     /// Device-side errors (ERROR frames) received, and the last one.
     public private(set) var protocolErrorsReceived = 0
-    public private(set) var lastProtocolError: ProtocolErrorReport?
+    public private(set) var lastProtocolError: RehabLink.ProtocolErrorReport?
     /// FAULT frames received, and the last one.
     public private(set) var faultReportsReceived = 0
-    public private(set) var lastFaultReport: FaultReport?
+    public private(set) var lastFaultReport: RehabLink.FaultReport?
     /// STATE frames discarded as stale (sequence not newer) or of the wrong shape.
     public private(set) var staleStates = 0
     public private(set) var malformedStates = 0
 
     public var name: String { link.name }
-    public var decoderStatistics: RehabLinkDecoderStatistics { decoder.statistics }
 
-    private var decoder = RehabLinkFrameDecoder()
-    private var frame = EncodedFrame()
+    /// RehabLink 1.1 devices: torque, velocity and impedance modes per joint; Cat 1 through the
+    /// device's velocity loop; watchdog 1–100 ms; 1 µrad, 1 µrad/s and 1 mN·m on the wire.
+    public let capabilities = DeviceCapabilities(
+        controlModes: [.torque, .velocity, .localHold], torqueOff: .commandAllJointsOff, quickStop: .hostVelocityRamp,
+        pause: .hostImpedanceHold,
+        watchdogPeriodRangeNanoseconds: Int64(RehabLink.watchdogPeriodRangeMicroseconds.lowerBound) * Nanoseconds.perMicrosecond
+            ... Int64(RehabLink.watchdogPeriodRangeMicroseconds.upperBound) * Nanoseconds.perMicrosecond,
+        positionResolutionRadians: 1e-6, velocityResolutionRadiansPerSecond: 1e-6, torqueResolutionNewtonMeters: 1e-3,
+        maximumJoints: RehabLink.maxJoints, holdsSafetyLimits: true)
+
+    public var linkHealth: LinkHealth {
+        var health = LinkHealth()
+        let statistics = decoder.statistics
+        health.checksumErrors = Int(clamping: statistics.crcErrors)
+        health.malformedFrames = Int(clamping: statistics.malformedFrames &+ statistics.oversizeFrames &+ statistics.rejectedPackets)
+        health.staleStates = staleStates
+        health.protocolViolations = protocolViolations
+        health.lastRoundTripNanoseconds = lastRoundTripNanoseconds
+        health.lastReplyAt = latestState.isValid ? latestState.receivedAt : nil
+        return health
+    }
+    public var decoderStatistics: RehabLink.DecoderStatistics { decoder.statistics }
+
+    private var decoder = RehabLink.FrameDecoder()
+    private var frame = RehabLink.EncodedFrame()
     private var sequence: UInt16 = 1
     private var lastCommandSequence: UInt16?
     /// The last frames written (sequence, when, whether a COMMAND; a ring, newest at `recentFrameNext − 1`):
@@ -56,12 +78,12 @@ public final class RehabLinkDevice: ControlledDevice {
     private var deviceClock = WrappingCounterExtender()
     private var clockMapping = DeviceClockMapping()
     private var encoderCounters: JointList<WrappingCounterExtender>
-    private var wireCommand: JointList<WireJointCommand>
+    private var wireCommand: JointList<RehabLink.JointCommand>
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
     private var flushedOnce = false
     /// Where `collect` puts replies that set-up requests wait for.
-    private var awaitedReply: RehabLinkPacket?
-    private var awaiting: (type: RehabLinkMessageType, sequence: UInt16?)?
+    private var awaitedReply: RehabLink.Packet?
+    private var awaiting: (type: RehabLink.MessageType, sequence: UInt16?)?
 
     public init(link: ByteLink, jointCount: Int, clock: LoopClock = MonotonicClock.shared) {
         precondition(jointCount >= 1 && jointCount <= RehabLink.maxJoints)
@@ -104,7 +126,7 @@ public final class RehabLinkDevice: ControlledDevice {
         return latestState
     }
 
-    public func enable(watchdogPeriodNanoseconds: Int64) throws(DeviceError) -> Int64 {
+    public func activate(watchdogPeriodNanoseconds: Int64) throws(DeviceError) -> Int64 {
         let requested = Int(watchdogPeriodNanoseconds / Nanoseconds.perMicrosecond)
         let reply = try request(.enable(watchdogPeriodMicroseconds: UInt32(clamping: requested)), expecting: .acknowledge, name: "ENABLE")
         guard case .acknowledge(let ack) = reply.message else {
@@ -115,7 +137,7 @@ public final class RehabLinkDevice: ControlledDevice {
         }
         guard Int(ack.value) == requested else {
             // Never leave a device enabled with a watchdog the host did not ask for.
-            try? disable()
+            try? deactivate()
             throw .watchdogNotConfirmed(port: name, requestedMicroseconds: requested, confirmedMicroseconds: Int(ack.value))
         }
         lastCommandSequence = nil
@@ -123,20 +145,11 @@ public final class RehabLinkDevice: ControlledDevice {
         return Int64(ack.value) * Nanoseconds.perMicrosecond
     }
 
-    public func disable() throws(DeviceError) {
+    public func deactivate() throws(DeviceError) {
         let reply = try request(.disable, expecting: .acknowledge, name: "DISABLE")
         guard case .acknowledge(let ack) = reply.message, ack.result == .ok else {
             throw .protocolViolation(port: name, detail: "DISABLE was not acknowledged")
         }
-    }
-
-    /// Reads a device parameter.
-    public func readParameter(_ parameter: ParameterID) throws(DeviceError) -> Int32 {
-        let report = try parameterReply(to: .parameterGet(parameter), for: parameter, name: "PARAM_GET")
-        guard report.result == .ok else {
-            throw .refused(port: name, request: "PARAM_GET 0x\(String(parameter.rawValue, radix: 16))", reason: "\(report.result)")
-        }
-        return report.value
     }
 
     /// The RehabLink minor version the device speaks: 1 for 1.1, 0 for a 1.0 device (which does not
@@ -153,7 +166,7 @@ public final class RehabLinkDevice: ControlledDevice {
     /// SR-24 through RehabLink 1.1's limit parameters (spec 5.6.1): each joint's limits are written
     /// in wire units rounded toward the safe side, then all are read back; every refusal and every
     /// read-back that differs by more than one wire unit, or on the unsafe side, is reported at once.
-    public func configureSafetyLimits(_ limits: DeviceSafetyLimits) throws(DeviceError) {
+    public func configure(_ limits: DeviceSafetyLimits) throws(DeviceError) {
         let invalid = limits.problems(jointCount: jointCount)
         guard invalid.isEmpty else { throw .safetyLimitsNotConfirmed(port: name, problems: invalid) }
         guard try readProtocolMinorVersion() >= 1 else {
@@ -166,10 +179,10 @@ public final class RehabLinkDevice: ControlledDevice {
             let wanted = limits.joints[joint]
             // A soft minimum must stay below the soft maximum in effect (spec 5.6.1): when the range
             // moves up past it, the maximum goes first.
-            let maximumID = JointLimitParameter.softLimitMaximum.id(joint: joint)
+            let maximumID = RehabLink.JointLimitParameter.softLimitMaximum.id(joint: joint)
             let maximum = try parameterReply(to: .parameterGet(maximumID), for: maximumID, name: "PARAM_GET")
             let minimumFirst = maximum.result != .ok || Self.wireValue(.softLimitMinimum, of: wanted) < maximum.value
-            let order: [JointLimitParameter] = minimumFirst
+            let order: [RehabLink.JointLimitParameter] = minimumFirst
                 ? [.softLimitMinimum, .softLimitMaximum, .torqueCapPositive, .torqueCapNegative, .velocityTrip]
                 : [.softLimitMaximum, .softLimitMinimum, .torqueCapPositive, .torqueCapNegative, .velocityTrip]
             var refused: Set<UInt16> = []
@@ -183,7 +196,7 @@ public final class RehabLinkDevice: ControlledDevice {
                         "joint \(joint) \(Self.label(parameter)) (parameter \(Self.number(id))): writing \(Self.format(written, parameter)) was refused: \(Self.describe(reply.result)); \(Self.format(reply.value, parameter)) is still in effect")
                 }
             }
-            for parameter in JointLimitParameter.allCases {
+            for parameter in RehabLink.JointLimitParameter.allCases {
                 let id = parameter.id(joint: joint)
                 guard !refused.contains(id.rawValue) else { continue }
                 let written = Self.wireValue(parameter, of: wanted)
@@ -200,8 +213,8 @@ public final class RehabLinkDevice: ControlledDevice {
     }
 
     /// Sends a PARAM_GET or PARAM_SET and returns the PARAM that answers it, whatever its result.
-    private func parameterReply(to message: RehabLinkMessage, for parameter: ParameterID, name request: String)
-        throws(DeviceError) -> ParameterReport
+    private func parameterReply(to message: RehabLink.Message, for parameter: RehabLink.ParameterID, name request: String)
+        throws(DeviceError) -> RehabLink.ParameterReport
     {
         let reply = try self.request(message, expecting: .parameter, name: request)
         guard case .parameter(let report) = reply.message, report.parameter == parameter else {
@@ -211,8 +224,8 @@ public final class RehabLinkDevice: ControlledDevice {
     }
 
     /// Sends `message` and waits for the reply of type `expected`, retrying `requestAttempts` times.
-    private func request(_ message: RehabLinkMessage, expecting expected: RehabLinkMessageType, name request: String)
-        throws(DeviceError) -> RehabLinkPacket
+    private func request(_ message: RehabLink.Message, expecting expected: RehabLink.MessageType, name request: String)
+        throws(DeviceError) -> RehabLink.Packet
     {
         if let error = linkError { throw .transport(error) }
         if !flushedOnce {
@@ -253,16 +266,36 @@ public final class RehabLinkDevice: ControlledDevice {
 
     // MARK: Per cycle
 
-    public func poll(now: MonotonicInstant) -> PollOutcome {
+    public func read(now: MonotonicInstant) -> ReadOutcome {
         guard linkError == nil else { return .linkLost }
         let fresh = collect(now: now)
         if linkError != nil { return .linkLost }
         return fresh ? .freshState : .nothingNew
     }
 
+    /// The intent in RehabLink's verbs: COMMAND for actuation, a quick stop (velocity mode toward zero,
+    /// tracked by the device's own loop) and torque off (every joint `off`); HEARTBEAT to observe;
+    /// DISABLE (if enabled), FAULT_RESET and a HEARTBEAT for the operator's fault reset.
     @discardableResult
-    public func send(_ actuation: JointList<JointActuation>, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
-        for joint in 0..<jointCount { wireCommand[joint] = Self.wireCommand(for: actuation[joint]) }
+    public func write(_ intent: DeviceIntent, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
+        switch intent {
+        case .command(let actuation), .quickStop(let actuation):
+            for joint in 0..<jointCount { wireCommand[joint] = Self.wireCommand(for: actuation[joint]) }
+            return sendCommand(now: now, deadline: deadline)
+        case .torqueOff:
+            for joint in 0..<jointCount { wireCommand[joint] = .off }
+            return sendCommand(now: now, deadline: deadline)
+        case .observe:
+            return write(.heartbeat, deadline: deadline)
+        case .faultReset:
+            // FAULT_RESET is only accepted while disabled (spec 5.5).
+            if latestState.condition.contains(.enabled) { write(.disable, deadline: deadline) }
+            write(.faultReset, deadline: deadline)
+            return write(.heartbeat, deadline: deadline)
+        }
+    }
+
+    private func sendCommand(now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
         lastCommandSequence = sequence
         lastCommandWrittenAt = now
         if oldestUnechoed == nil { oldestUnechoed = (sequence, now) }
@@ -272,37 +305,21 @@ public final class RehabLinkDevice: ControlledDevice {
     }
 
     /// One joint's command in wire units: the device edge of every command the host sends.
-    public static func wireCommand(for command: JointActuation) -> WireJointCommand {
+    public static func wireCommand(for command: JointActuation) -> RehabLink.JointCommand {
         switch command.mode {
         case .off:
             .off
         case .torque:
-            WireJointCommand(mode: .torque, torqueMillinewtonMeters: milli(command.torqueNewtonMeters))
+            RehabLink.JointCommand(mode: .torque, torqueMillinewtonMeters: milli(command.torqueNewtonMeters))
         case .velocity:
-            WireJointCommand(mode: .velocity, velocityMicroradiansPerSecond: micro(command.velocityRadiansPerSecond))
+            RehabLink.JointCommand(mode: .velocity, velocityMicroradiansPerSecond: micro(command.velocityRadiansPerSecond))
         case .hold:
             // RehabLink's impedance mode: K·(q_d − q) + D·(0 − q̇), evaluated by the firmware.
-            WireJointCommand(
+            RehabLink.JointCommand(
                 mode: .impedance, positionMicroradians: micro(command.positionRadians),
                 stiffnessMillinewtonMetersPerRadian: milli(command.stiffnessNewtonMetersPerRadian),
                 dampingMillinewtonMeterSecondsPerRadian: milli(command.dampingNewtonMeterSecondsPerRadian))
         }
-    }
-
-    @discardableResult
-    public func sendDisable(deadline: MonotonicInstant) -> Bool {
-        write(.disable, deadline: deadline)
-    }
-
-    @discardableResult
-    public func sendFaultReset(deadline: MonotonicInstant) -> Bool {
-        write(.faultReset, deadline: deadline)
-    }
-
-    /// Sends a HEARTBEAT (states without motion, SR-4).
-    @discardableResult
-    public func sendHeartbeat(deadline: MonotonicInstant) -> Bool {
-        write(.heartbeat, deadline: deadline)
     }
 
     public func waitForState(until deadline: MonotonicInstant) -> Bool {
@@ -347,7 +364,7 @@ public final class RehabLinkDevice: ControlledDevice {
     }
 
     /// Handles one packet; true when it was a fresh state.
-    private func handle(_ packet: RehabLinkPacket, now: MonotonicInstant) -> Bool {
+    private func handle(_ packet: RehabLink.Packet, now: MonotonicInstant) -> Bool {
         var fresh = false
         switch packet.message {
         case .state(let report):
@@ -371,7 +388,7 @@ public final class RehabLinkDevice: ControlledDevice {
         return fresh
     }
 
-    private func accept(_ report: DeviceStateReport, sequence: UInt16, now: MonotonicInstant) -> Bool {
+    private func accept(_ report: RehabLink.StateReport, sequence: UInt16, now: MonotonicInstant) -> Bool {
         guard report.joints.count == jointCount else {
             malformedStates += 1
             return false
@@ -406,7 +423,7 @@ public final class RehabLinkDevice: ControlledDevice {
         if report.status.contains(.patientStop) { condition.insert(.patientStop) }
         if report.status.contains(.patientPause) { condition.insert(.patientPause) }
         state.condition = condition
-        state.deviceFaultCode = report.faultCode.rawValue
+        state.fault = Self.fault(report.faultCode)
         state.deviceTimeNanoseconds = deviceClock.extend(report.deviceTimeMicroseconds) &* Nanoseconds.perMicrosecond
         state.receivedAt = now
         state.sampledAt = clockMapping.sampledAt(deviceTimeNanoseconds: state.deviceTimeNanoseconds, receivedAt: now)
@@ -446,15 +463,31 @@ public final class RehabLinkDevice: ControlledDevice {
         return nil
     }
 
+    /// A RehabLink fault code as the neutral fault (spec 5.7's codes; an unknown one is `other`).
+    static func fault(_ code: RehabLink.FaultCode) -> DeviceFault {
+        let kind: DeviceFault.Kind =
+            switch code {
+            case .none: .none
+            case .overTemperature: .overTemperature
+            case .overload: .overload
+            case .overSpeed: .overSpeed
+            case .encoder: .encoder
+            case .supplyVoltage: .supplyVoltage
+            case .watchdogExpired: .watchdogExpired
+            default: .other
+            }
+        return DeviceFault(kind: kind, deviceCode: UInt32(code.rawValue))
+    }
+
     // MARK: Encoding
 
     @discardableResult
-    private func write(_ message: RehabLinkMessage, deadline: MonotonicInstant? = nil) -> Bool {
+    private func write(_ message: RehabLink.Message, deadline: MonotonicInstant? = nil) -> Bool {
         guard linkError == nil else { return false }
         // Recorded as not a command; `send` marks its own entry.
         recentFrameNext = (recentFrameNext + 1) % 16
         recentFrames[(recentFrameNext + 15) % 16] = (sequence, .zero, false)
-        RehabLinkFrameEncoder.encode(message, sequence: sequence, into: &frame)
+        RehabLink.FrameEncoder.encode(message, sequence: sequence, into: &frame)
         sequence &+= 1
         let until = deadline ?? clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)
         do throws(TransportError) {
@@ -480,7 +513,7 @@ public final class RehabLinkDevice: ControlledDevice {
     /// A joint's limit in wire units, rounded toward the safe side: soft limits inward, the caps and
     /// the trip down (a value within a billionth of a unit of an integer is that integer: 1.134464 rad
     /// is 1 134 464 µrad, not one less).
-    static func wireValue(_ parameter: JointLimitParameter, of joint: DeviceSafetyLimits.Joint) -> Int32 {
+    static func wireValue(_ parameter: RehabLink.JointLimitParameter, of joint: DeviceSafetyLimits.Joint) -> Int32 {
         switch parameter {
         case .softLimitMinimum: wire(joint.softMinimumRadians, scale: 1e6, rounding: .up)
         case .softLimitMaximum: wire(joint.softMaximumRadians, scale: 1e6, rounding: .down)
@@ -499,7 +532,7 @@ public final class RehabLinkDevice: ControlledDevice {
 
     /// Whether a read-back confirms what was written: equal, or at most one wire unit off toward the
     /// safe side (spec 5.6.1: a device that approximates rounds inward and down).
-    static func confirms(_ parameter: JointLimitParameter, written: Int32, readBack: Int32) -> Bool {
+    static func confirms(_ parameter: RehabLink.JointLimitParameter, written: Int32, readBack: Int32) -> Bool {
         let difference = Int64(readBack) - Int64(written)
         switch parameter {
         case .softLimitMinimum: return (0...1).contains(difference)
@@ -508,12 +541,12 @@ public final class RehabLinkDevice: ControlledDevice {
     }
 
     /// "0x0050": a parameter's number as the spec writes it.
-    private static func number(_ id: ParameterID) -> String {
+    private static func number(_ id: RehabLink.ParameterID) -> String {
         let hex = String(id.rawValue, radix: 16, uppercase: true)
         return "0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
-    private static func label(_ parameter: JointLimitParameter) -> String {
+    private static func label(_ parameter: RehabLink.JointLimitParameter) -> String {
         switch parameter {
         case .softLimitMinimum: "soft minimum"
         case .softLimitMaximum: "soft maximum"
@@ -524,7 +557,7 @@ public final class RehabLinkDevice: ControlledDevice {
     }
 
     /// A wire value in SI, exactly (no Foundation here): 2500 mN·m → "2.500 N·m".
-    private static func format(_ value: Int32, _ parameter: JointLimitParameter) -> String {
+    private static func format(_ value: Int32, _ parameter: RehabLink.JointLimitParameter) -> String {
         switch parameter {
         case .softLimitMinimum, .softLimitMaximum: decimal(value, places: 6) + " rad"
         case .torqueCapPositive, .torqueCapNegative: decimal(value, places: 3) + " N·m"
@@ -540,7 +573,7 @@ public final class RehabLinkDevice: ControlledDevice {
         return (value < 0 ? "-" : "") + "\(magnitude / divisor)." + String(repeating: "0", count: places - fraction.count) + fraction
     }
 
-    static func describe(_ result: ParameterResult) -> String {
+    static func describe(_ result: RehabLink.ParameterResult) -> String {
         switch result {
         case .ok: "ok"
         case .unknownParameter: "unknown_parameter (the device does not have it)"
@@ -550,7 +583,7 @@ public final class RehabLinkDevice: ControlledDevice {
         }
     }
 
-    static func describe(_ result: AcknowledgeResult) -> String {
+    static func describe(_ result: RehabLink.AcknowledgeResult) -> String {
         switch result {
         case .ok: "ok"
         case .refusedEmergencyStop: "its e-stop is open; release it first"

@@ -41,8 +41,4 @@ public enum Nanoseconds {
     public static func period(rateHertz: Double) -> Int64 {
         Int64((1e9 / rateHertz).rounded())
     }
-
-    public static func fromSeconds(_ seconds: Double) -> Int64 {
-        Int64((seconds * 1e9).rounded())
-    }
 }

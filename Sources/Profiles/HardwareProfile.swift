@@ -1,3 +1,4 @@
+import StrictJSON
 import Primitives
 
 /// A robot as RehabHost knows it, loaded from `hardware/<name>.json`: identity, link, joints
@@ -32,20 +33,61 @@ public struct HardwareProfile: Sendable, Equatable {
 
 /// How to reach and recognise the device.
 public struct DeviceSection: Sendable, Equatable {
-    /// Wire protocol; "rehablink" is the only one so far.
-    public var protocolName: String
+    /// The protocol as the profile names it, "family/version" ("rehablink/1", "dynamixel/2.0"): the
+    /// driver registry's key (Devices' `DriverRegistry`), which knows the protocols this build speaks.
+    public var protocolIdentifier: String
+    /// The family part ("rehablink"): also the key of the protocol's own fields.
+    public var protocolFamily: String
+    /// The major version part ("rehablink/1" → 1, "dynamixel/2.0" → 2): the device must speak at least it.
     public var protocolVersion: Int
-    /// The model string the device must report in IDENTITY.
+    /// The protocol's own fields (bus ids, node ids, …): the object under the family's key, e.g.
+    /// `"dynamixel": {"ids": [1, 2]}`; nil when the profile has none. Checked by the protocol's driver.
+    public var protocolFields: JSONObject?
+    /// The model string the device must report when identified.
     public var model: String
     /// The oldest firmware this profile was validated with.
     public var minimumFirmware: FirmwareVersion
     public var usbVendorID: UInt16?
     public var usbProductID: UInt16?
+    /// The serial link's speed.
     public var baudRateBitsPerSecond: Int
     /// How long the host waits for a reply within a cycle.
     public var replyBudgetNanoseconds: Int64
     /// Device watchdog period armed at enable (SR-3: at most 50 ms).
     public var watchdogPeriodNanoseconds: Int64
+
+    public init(
+        protocolIdentifier: String, protocolFields: JSONObject? = nil, model: String, minimumFirmware: FirmwareVersion,
+        usbVendorID: UInt16? = nil, usbProductID: UInt16? = nil, baudRateBitsPerSecond: Int, replyBudgetNanoseconds: Int64,
+        watchdogPeriodNanoseconds: Int64
+    ) {
+        self.protocolIdentifier = protocolIdentifier
+        let parts = Self.parse(protocolIdentifier)
+        protocolFamily = parts?.family ?? protocolIdentifier
+        protocolVersion = parts?.major ?? 0
+        self.protocolFields = protocolFields
+        self.model = model
+        self.minimumFirmware = minimumFirmware
+        self.usbVendorID = usbVendorID
+        self.usbProductID = usbProductID
+        self.baudRateBitsPerSecond = baudRateBitsPerSecond
+        self.replyBudgetNanoseconds = replyBudgetNanoseconds
+        self.watchdogPeriodNanoseconds = watchdogPeriodNanoseconds
+    }
+
+    /// "family/major[.minor…]" → (family, major); nil unless the family is lowercase letters, digits
+    /// and dashes and every version part is a number.
+    public static func parse(_ identifier: String) -> (family: String, major: Int)? {
+        let halves = identifier.split(separator: "/", omittingEmptySubsequences: false)
+        guard halves.count == 2, !halves[0].isEmpty, halves[0].count <= 32,
+            halves[0].allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
+        else { return nil }
+        let version = halves[1].split(separator: ".", omittingEmptySubsequences: false)
+        guard !version.isEmpty, version.count <= 3, version.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isNumber) }),
+            let major = Int(version[0])
+        else { return nil }
+        return (String(halves[0]), major)
+    }
 }
 
 /// Control loop defaults.

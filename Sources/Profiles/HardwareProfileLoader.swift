@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 import StrictJSON
 
@@ -81,15 +82,15 @@ public enum HardwareProfileLoader {
     private static func parseDevice(_ reader: FieldReader) -> DeviceSection? {
         var r = reader
         defer { r.finish() }
+        // The protocol is checked here for its form only: which protocols exist is the driver
+        // registry's knowledge (Devices), checked by every command before it builds a driver.
         let protocolText = r.string("protocol")
-        var protocolName: String?
-        var protocolVersion: Int?
+        var protocolFields: JSONObject?
         if let protocolText {
-            if protocolText == "rehablink/1" {
-                protocolName = "rehablink"
-                protocolVersion = 1
+            if let parts = DeviceSection.parse(protocolText) {
+                protocolFields = r.object(parts.family, required: false)?.object
             } else {
-                r.report("protocol", "unsupported protocol \"\(protocolText)\" (supported: \"rehablink/1\")")
+                r.report("protocol", "expected \"family/version\" such as \"rehablink/1\" or \"dynamixel/2.0\", found \"\(protocolText)\"")
             }
         }
         let model = r.string("model")
@@ -103,10 +104,10 @@ public enum HardwareProfileLoader {
         let baud = r.integer("baud_rate_bps", unit: "bit/s", in: 300...12_000_000)
         let replyBudget = r.number("reply_budget_us", unit: "µs", in: 10...100_000)
         let watchdog = r.number("watchdog_period_ms", unit: "ms", in: 1...50)
-        guard let protocolName, let protocolVersion, let model, let firmware, let baud, let replyBudget, let watchdog
+        guard let protocolText, DeviceSection.parse(protocolText) != nil, let model, let firmware, let baud, let replyBudget, let watchdog
         else { return nil }
         return DeviceSection(
-            protocolName: protocolName, protocolVersion: protocolVersion, model: model, minimumFirmware: firmware,
+            protocolIdentifier: protocolText, protocolFields: protocolFields, model: model, minimumFirmware: firmware,
             usbVendorID: vendor, usbProductID: product, baudRateBitsPerSecond: Int(baud),
             replyBudgetNanoseconds: Int64(replyBudget * 1e3), watchdogPeriodNanoseconds: Int64(watchdog * 1e6))
     }

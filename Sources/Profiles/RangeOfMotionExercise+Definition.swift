@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 
 extension RangeOfMotionExercise {
     /// The exercise (and its mode) of a validated exercise file on `profile`; refuses, with every reason,

@@ -1,10 +1,13 @@
+import DeviceModel
 import Devices
 import Profiles
 
 /// SR-17: the device must be the robot the profile describes before anything is enabled.
 public enum SelfTest {
     /// Every difference between what the device reports and the profile; empty when they match.
-    public static func identityProblems(_ identity: DeviceIdentityInfo, profile: HardwareProfile) -> [String] {
+    /// Ratings are compared to within `resolution` (the device's wire resolution, from its
+    /// capabilities): anything beyond rounding is a real difference.
+    public static func identityProblems(_ identity: DeviceIdentityInfo, profile: HardwareProfile, resolution: DeviceCapabilities) -> [String] {
         var problems: [String] = []
         if identity.model != profile.device.model {
             problems.append("model is \"\(identity.model)\", the profile expects \"\(profile.device.model)\"")
@@ -23,17 +26,17 @@ public enum SelfTest {
         }
         for (index, (rating, joint)) in zip(identity.joints, profile.joints).enumerated() {
             let label = "joint \(index) (\(joint.name))"
-            // Wire resolution is 1 µrad / 1 mN·m; anything beyond rounding is a real difference.
-            if abs(rating.positionMinimumRadians - joint.hardLimitMinimumRadians) > 1e-5
-                || abs(rating.positionMaximumRadians - joint.hardLimitMaximumRadians) > 1e-5
+            let positionTolerance = 10 * resolution.positionResolutionRadians
+            if abs(rating.positionMinimumRadians - joint.hardLimitMinimumRadians) > positionTolerance
+                || abs(rating.positionMaximumRadians - joint.hardLimitMaximumRadians) > positionTolerance
             {
                 problems.append(
                     "\(label): hard limits \(degrees(rating.positionMinimumRadians))…\(degrees(rating.positionMaximumRadians))°, the profile says \(degrees(joint.hardLimitMinimumRadians))…\(degrees(joint.hardLimitMaximumRadians))°")
             }
-            if abs(rating.torqueMaximumNewtonMeters - joint.ratedTorqueNewtonMeters) > 0.0015 {
+            if abs(rating.torqueMaximumNewtonMeters - joint.ratedTorqueNewtonMeters) > 1.5 * resolution.torqueResolutionNewtonMeters {
                 problems.append("\(label): rated torque \(rating.torqueMaximumNewtonMeters) N·m, the profile says \(joint.ratedTorqueNewtonMeters) N·m")
             }
-            if abs(rating.velocityMaximumRadiansPerSecond - joint.ratedVelocityRadiansPerSecond) > 1e-5 {
+            if abs(rating.velocityMaximumRadiansPerSecond - joint.ratedVelocityRadiansPerSecond) > 10 * resolution.velocityResolutionRadiansPerSecond {
                 problems.append("\(label): rated speed \(rating.velocityMaximumRadiansPerSecond) rad/s, the profile says \(joint.ratedVelocityRadiansPerSecond) rad/s")
             }
             if rating.encoderCountsPerRevolution != joint.encoderCountsPerRevolution {

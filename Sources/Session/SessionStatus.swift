@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 
 /// What a running session looks like from outside, published by the control loop every cycle
@@ -21,7 +22,7 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     public var lastResetOutcome: ResetOutcome?
     /// The state the device reported last, and how old it was this cycle [ns].
     public var device: DeviceCondition = []
-    public var deviceFaultCode: UInt16 = 0
+    public var deviceFault = DeviceFault.none
     public var stateAgeNanoseconds: Int64 = 0
     /// SR-1: the link's grade this cycle, and its FAIR and POOR episodes so far.
     public var linkGrade = LinkGrade.good

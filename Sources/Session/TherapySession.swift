@@ -1,5 +1,6 @@
 import AllocationCounter
 import Control
+import DeviceModel
 import Devices
 import Platform
 import Primitives
@@ -55,7 +56,27 @@ public final class TherapySession {
         /// Mirror mode's reference (a RehabRef stream, or a simulated one); required by an exercise
         /// with a mirror block, refused by the others. It gates motion through SR-15 whenever mirror
         /// mode is in force, asked for or blending out (from the first cycle when the exercise starts in it).
-        public var reference: (any ReferenceSource)?
+        public var reference: (any TrackerDevice)?
+        /// More trackers, read every cycle and recorded with the robot (an IMU on the forearm, an
+        /// optical tool): at most `TrackerReadings.capacity` in all, the reference and workspace included.
+        public var trackers: [any TrackerDevice] = []
+        /// SR-16: the box the workspace tracker's tool must stay in (nil: no workspace interlock).
+        public var workspace: WorkspaceTracking?
+
+        /// SR-16's tracker and box: the tool it tracks (the hand, the end effector) must stay inside
+        /// the box (+ 20 mm); its samples are judged like SR-15's (age, frame counter, visibility, fit error).
+        public struct WorkspaceTracking: Sendable {
+            public var tracker: any TrackerDevice
+            public var minimumMeters: SIMD3<Double>
+            public var maximumMeters: SIMD3<Double>
+            public var maximumRmsErrorMillimeters = 2.0
+
+            public init(tracker: any TrackerDevice, minimumMeters: SIMD3<Double>, maximumMeters: SIMD3<Double>) {
+                self.tracker = tracker
+                self.minimumMeters = minimumMeters
+                self.maximumMeters = maximumMeters
+            }
+        }
 
         public init(rateHertz: Double, durationSeconds: Double, exercise: RangeOfMotionExercise = RangeOfMotionExercise()) {
             self.rateHertz = rateHertz
@@ -69,7 +90,12 @@ public final class TherapySession {
     /// The modes this session may run on the exercised joint (`RangeOfMotionExercise.availableModes`):
     /// the exercise's own first. `SessionControl.requestMode` takes an index into it.
     public let availableModes: [TherapyMode]
-    public let device: any ControlledDevice
+    public let device: any ActuatedDevice
+    /// Every tracker the loop reads, in the order of `TelemetryFrame.trackers`: mirror's reference
+    /// first (when there is one), then `Options.trackers`, then the workspace tracker (if not already listed).
+    public let trackers: [any TrackerDevice]
+    private let referenceTrackerIndex: Int?
+    private let workspaceTrackerIndex: Int?
     public let clock: LoopClock
     public let control: SessionControl
     public let periodNanoseconds: Int64
@@ -111,7 +137,7 @@ public final class TherapySession {
     public let rehearsalTime = LatencyHistogram()
 
     /// Everything the cycle decides with: supervisor, plan, controller, clamp, modes, metrics.
-    private var computation: CycleComputation
+    private var computation: TherapyCycle
     /// Lead of the rehearsal before each deadline (0: none).
     private let warmUpNanoseconds: Int64
     private var schedule: LoopSchedule
@@ -144,7 +170,7 @@ public final class TherapySession {
     public private(set) var setUpStop: SafetyTrip?
 
     public init(
-        profile: HardwareProfile, device: any ControlledDevice, clock: LoopClock, options: Options,
+        profile: HardwareProfile, device: any ActuatedDevice, clock: LoopClock, options: Options,
         control: SessionControl = SessionControl()
     ) throws(SessionError) {
         guard options.rateHertz > 0 && options.rateHertz <= 10_000 else {
@@ -204,6 +230,27 @@ public final class TherapySession {
         case (nil, nil):
             break
         }
+        if let problem = Self.capabilityProblem(device.capabilities, profile: profile) { throw .invalidOptions(problem) }
+        var trackers: [any TrackerDevice] = []
+        if let reference = options.reference { trackers.append(reference) }
+        trackers += options.trackers
+        var workspaceIndex: Int?
+        if let workspace = options.workspace {
+            if let listed = trackers.firstIndex(where: { $0 === workspace.tracker }) {
+                workspaceIndex = listed
+            } else {
+                workspaceIndex = trackers.count
+                trackers.append(workspace.tracker)
+            }
+            supervisorConfiguration.workspace = (workspace.minimumMeters, workspace.maximumMeters)
+            supervisorConfiguration.workspaceTrackerMaximumRmsErrorMillimeters = workspace.maximumRmsErrorMillimeters
+        }
+        guard trackers.count <= TrackerReadings.capacity else {
+            throw .invalidOptions("\(trackers.count) trackers; a session reads at most \(TrackerReadings.capacity)")
+        }
+        self.trackers = trackers
+        referenceTrackerIndex = options.reference == nil ? nil : 0
+        workspaceTrackerIndex = workspaceIndex
         availableModes = modes
         self.profile = profile
         self.options = options
@@ -233,7 +280,7 @@ public final class TherapySession {
                 profile.safety.standstillVelocityRadiansPerSecond,
                 4 * radiansPerCount / (Double(profile.safety.frozenEncoderNanoseconds) * 1e-9))
         }
-        computation = CycleComputation(
+        computation = TherapyCycle(
             supervisor: Supervisor(configuration: supervisorConfiguration), controller: ImpedanceController(joints: gains),
             clamp: try SafetySettings.clamp(
                 profile, joints: limits, periodNanoseconds: periodNanoseconds, patientTorqueCaps: options.patientTorqueCaps),
@@ -244,12 +291,13 @@ public final class TherapySession {
         warmUpNanoseconds = min(options.warmUpNanoseconds, periodNanoseconds / 2)
         schedule = LoopSchedule(start: .zero, periodNanoseconds: periodNanoseconds)
         blackBox = BlackBox(jointCount: count, rateHertz: options.rateHertz)
-        frame = TelemetryFrame(jointCount: count)
+        frame = TelemetryFrame(jointCount: count, trackerCount: trackers.count)
         telemetryRing = options.recordingPath == nil
             ? nil : TelemetryRing(capacity: Int(options.telemetryRingSeconds * options.rateHertz * 1.1) + 64)
         sessionMetadata = [
             ("profile", profile.name), ("device", device.name), ("rate_hz", "\(options.rateHertz)"),
             ("duration_s", "\(options.durationSeconds)"), ("exercise", options.exercise.description(jointNames: profile.joints.map(\.name))),
+            ("protocol", profile.device.protocolIdentifier), ("trackers", trackers.map(\.trackerName).joined(separator: ", ")),
         ]
         // Signals count from the session's creation (a test process runs many sessions).
         interruptsSeen = TerminationSignals.interrupts
@@ -264,6 +312,30 @@ public final class TherapySession {
         statusBoard.publish(status)
     }
 
+    /// What keeps a device with `capabilities` from running this session's exercise, in words (nil:
+    /// nothing): the modes, the stop it needs, its watchdog, its size.
+    static func capabilityProblem(_ capabilities: DeviceCapabilities, profile: HardwareProfile) -> String? {
+        var missing: [String] = []
+        if !capabilities.controlModes.contains(.torque) { missing.append("torque mode (every therapy mode computes a torque)") }
+        if !capabilities.controlModes.contains(.localHold) {
+            missing.append("a local hold (SR-5: a cycle without a fresh state holds on the device's own loop)")
+        }
+        if capabilities.quickStop == .hostVelocityRamp && !capabilities.controlModes.contains(.velocity) {
+            missing.append("velocity mode (its Cat 1 stop ramps a velocity reference)")
+        }
+        if !capabilities.holdsSafetyLimits { missing.append("limits in its firmware (SR-24)") }
+        if !missing.isEmpty {
+            return "the \(profile.device.protocolIdentifier) device of \(profile.name) cannot run a therapy session: it lacks " + missing.joined(separator: "; ")
+        }
+        if !capabilities.watchdogPeriodRangeNanoseconds.contains(profile.device.watchdogPeriodNanoseconds) {
+            return "profile \(profile.name): watchdog_period_ms \(Double(profile.device.watchdogPeriodNanoseconds) / 1e6) is outside what a \(profile.device.protocolIdentifier) device accepts (\(Double(capabilities.watchdogPeriodRangeNanoseconds.lowerBound) / 1e6)…\(Double(capabilities.watchdogPeriodRangeNanoseconds.upperBound) / 1e6) ms)"
+        }
+        if profile.joints.count > capabilities.maximumJoints {
+            return "profile \(profile.name) has \(profile.joints.count) joints; a \(profile.device.protocolIdentifier) device has at most \(capabilities.maximumJoints)"
+        }
+        return nil
+    }
+
     // MARK: Set-up
 
     /// Self-test (SR-17 identity, SR-2 fresh state, no e-stop or fault), link pre-flight, enable with
@@ -275,7 +347,7 @@ public final class TherapySession {
         do throws(DeviceError) {
             let identity = try device.identify()
             self.identity = identity
-            let problems = SelfTest.identityProblems(identity, profile: profile)
+            let problems = SelfTest.identityProblems(identity, profile: profile, resolution: device.capabilities)
             guard problems.isEmpty else { throw DeviceError.identityMismatch(port: device.name, problems: problems) }
             var state = try device.requestFreshState()
             if state.condition.contains(.emergencyStop) {
@@ -284,20 +356,21 @@ public final class TherapySession {
             if state.condition.contains(.fault) {
                 throw DeviceError.notReady(
                     port: device.name,
-                    reason: "the device reports fault 0x\(String(state.deviceFaultCode, radix: 16)); clear its cause, then reset it (rehabctl reset in a running session, or power-cycle the device)")
+                    reason: "the device reports fault \(state.fault); clear its cause, then reset it (rehabctl reset in a running session, or power-cycle the device)")
             }
             if state.condition.contains(.enabled) {
                 // Left enabled by a previous host (e.g. one that crashed): start from a known state.
-                try device.disable()
+                try device.deactivate()
                 state = try device.requestFreshState()
             }
             if stopsDuringSetUp(deviceEnabled: false) { return }
+            try startTrackers()
             linkCheck = try checkLinkStability()
             if setUpStop != nil { return }
             // SR-24: the firmware enforces the same limits on its own; read back, or nothing is enabled.
-            try device.configureSafetyLimits(SafetySettings.deviceLimits(profile, clamp: computation.clamp))
+            try device.configure(SafetySettings.deviceLimits(profile, clamp: computation.clamp))
             let watchdog = profile.device.watchdogPeriodNanoseconds
-            let confirmed = try device.enable(watchdogPeriodNanoseconds: watchdog)
+            let confirmed = try device.activate(watchdogPeriodNanoseconds: watchdog)
             enabled = true
             guard confirmed == watchdog, confirmed <= 50 * Nanoseconds.perMillisecond else {
                 throw DeviceError.watchdogNotConfirmed(
@@ -308,13 +381,26 @@ public final class TherapySession {
             if options.checksDirection { try checkDirection() }
             if setUpStop != nil { return }
         } catch {
-            if enabled { try? device.disable() }
+            if enabled { try? device.deactivate() }
             computation.supervisor.selfTestFailed(cycle: 0, time: clock.now())
             throw .device(error)
         }
         computation.supervisor.selfTestPassed(cycle: 0, time: clock.now())
         computation.supervisor.deviceEnabled(cycle: 0, time: clock.now())
         publishStatus(cycle: 0, now: clock.now(), state: device.latestState, serial: 0)
+    }
+
+    /// Configures and starts every tracker before anything is enabled: a tracker that cannot start
+    /// is a set-up failure like a mute robot.
+    private func startTrackers() throws(DeviceError) {
+        for tracker in trackers {
+            do throws(DeviceSetupFailure) {
+                try tracker.configure()
+                try tracker.start()
+            } catch {
+                throw .notReady(port: error.port, reason: "the tracker could not start: \(error.reason)")
+            }
+        }
     }
 
     /// SR-12 in every phase: an e-stop or stop (control socket, SIGTERM, SIGINT) during the set-up —
@@ -335,9 +421,8 @@ public final class TherapySession {
             return false
         }
         if deviceEnabled {
-            device.send(JointList(count: profile.joints.count, repeating: JointActuation.off), now: clock.now(),
-                        deadline: clock.now().advanced(byNanoseconds: periodNanoseconds))
-            try? device.disable()
+            device.write(.torqueOff, now: clock.now(), deadline: clock.now().advanced(byNanoseconds: periodNanoseconds))
+            try? device.deactivate()
         }
         let now = clock.now()
         setUpStop = computation.supervisor.stopDuringSetUp(requests, cycle: 0, time: now)
@@ -367,7 +452,7 @@ public final class TherapySession {
         for _ in 0..<limit {
             clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()
-            let polled = device.poll(now: now)
+            let polled = device.read(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
             check.cycles += 1
             if stopsDuringSetUp(deviceEnabled: false) { return check }
@@ -383,7 +468,7 @@ public final class TherapySession {
             consecutive = Int64(gap + 1) * periodNanoseconds > linkLimits.goodAgeNanoseconds ? 0 : consecutive + 1
             if consecutive >= required { return check }
             let next = schedule.deadline(ofCycle: schedule.cycle + 1)
-            guard device.sendHeartbeat(deadline: next) else { throw .transport(device.linkError!) }
+            guard device.write(.observe, now: now, deadline: next) else { throw .transport(device.linkError!) }
             freshFromWait = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
             schedule.advance(finishedAt: clock.now())
         }
@@ -419,12 +504,11 @@ public final class TherapySession {
     /// Up to 10 cycles of all-off commands (they feed the device's watchdog; heartbeats do not): true
     /// once a fresh state shows the device enabled, without a fault, its watchdog unexpired.
     private func deviceAnswersEnabled() -> Bool {
-        let allOff = JointList(count: profile.joints.count, repeating: JointActuation.off)
         var schedule = startUpSchedule()
         for _ in 0..<10 {
             if stopsDuringSetUp(deviceEnabled: true) { return false }
             let deadline = schedule.currentDeadline
-            guard device.send(allOff, now: clock.now(), deadline: deadline) else { return false }
+            guard device.write(.torqueOff, now: clock.now(), deadline: deadline) else { return false }
             if device.waitForState(until: min(clock.now().advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), deadline)) {
                 let condition = device.latestState.condition
                 return condition.contains(.enabled) && !condition.contains(.watchdogExpired) && !condition.contains(.fault)
@@ -459,13 +543,13 @@ public final class TherapySession {
             clock.sleep(until: schedule.currentDeadline)
             let now = clock.now()
             if stopsDuringSetUp(deviceEnabled: true) { return }
-            let polled = device.poll(now: now)
+            let polled = device.read(now: now)
             if polled == .linkLost, let error = device.linkError { throw .transport(error) }
             let verdict = check.step(at: now, state: device.latestState, fresh: fresh || polled == .freshState, command: &command)
             // Through the exercise's clamp (SR-6), whose slew limit then goes on from the test's last command.
             let outcome = computation.clamp.apply(to: &command, measured: device.latestState.joints)
             let next = schedule.deadline(ofCycle: schedule.cycle + 1)
-            guard !outcome.foundNonFinite, device.send(command, now: now, deadline: next) else {
+            guard !outcome.foundNonFinite, device.write(.command(command), now: now, deadline: next) else {
                 throw .transport(device.linkError ?? .deviceGone(path: device.name, reason: "the link failed during the direction test"))
             }
             fresh = device.waitForState(until: min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), next))
@@ -507,7 +591,7 @@ public final class TherapySession {
     public func finish() {
         guard !disabled else { return }
         disabled = true
-        try? device.disable()
+        try? device.deactivate()
     }
 
     // MARK: The loop
@@ -608,7 +692,7 @@ public final class TherapySession {
         let encoder = TelemetryEncoder(
             jointNames: profile.joints.map(\.name), rateHertz: options.rateHertz,
             sessionMetadata: sessionMetadata + [("identity", identity.map { "\($0.model) s/n \($0.serialNumber), firmware \($0.firmware)" } ?? "")],
-            monotonicOrigin: startedAt, unixOriginNanoseconds: WallClock.unixNanoseconds())
+            monotonicOrigin: startedAt, unixOriginNanoseconds: WallClock.unixNanoseconds(), trackerNames: trackers.map(\.trackerName))
         let recorder = TelemetryRecorder(path: path, ring: ring, encoder: encoder, onFailure: options.onRecordingFailure ?? { _ in })
         // What happened before the loop (self-test, enable) goes in first.
         handOverTransitions()
@@ -643,7 +727,7 @@ public final class TherapySession {
         let audit = auditedRequests()
         guard let directory = options.blackBoxDirectory else { return nil }
         return blackBox.writePendingDump(
-            to: directory, jointNames: profile.joints.map(\.name),
+            to: directory, jointNames: profile.joints.map(\.name), trackerNames: trackers.map(\.trackerName),
             sessionMetadata: sessionMetadata + [("control_audit", JSONValue.array(audit).serialized())])
     }
 
@@ -659,7 +743,7 @@ public final class TherapySession {
 
     /// One control cycle; true when the session is over.
     private func runCycle(cycle: Int64, now: MonotonicInstant, lateCycles: Int, nextDeadline: MonotonicInstant) -> Bool {
-        let polled = device.poll(now: now)
+        let polled = device.read(now: now)
         let fresh = freshSinceLastCycle || polled == .freshState
         freshSinceLastCycle = false
         let computeStart = clock.now()
@@ -670,11 +754,12 @@ public final class TherapySession {
         let wasLatched = computation.supervisor.state.isLatched
         if wasLatched && (requests.contains(.stop) || requests.contains(.emergencyStop)) { quitRequested = true }
         let linkLost = polled == .linkLost
-        let input = CycleComputation.Input(
+        for index in 0..<trackers.count { frame.trackers[index] = trackers[index].latestSample(at: now) }
+        let input = TherapyCycle.Input(
             cycle: cycle, now: now, freshState: fresh, stateAgeNanoseconds: state.ageNanoseconds(at: now), lateCycles: lateCycles,
             commandEchoLagNanoseconds: device.oldestUnechoedCommandAt.map { max(0, now.nanoseconds(since: $0)) } ?? 0,
-            protocolViolations: device.protocolViolations, linkLost: linkLost, requests: requests, releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
-            referenceSample: options.reference?.latestSample(at: now))
+            protocolViolations: device.linkHealth.protocolViolations, linkLost: linkLost, requests: requests, releaseHeld: control.isReleaseHeld(at: now), requestedModeIndex: control.requestedModeIndex,
+            referenceSample: referenceTrackerIndex.map { frame.trackers[$0] }, workspaceSample: workspaceTrackerIndex.map { frame.trackers[$0] })
         let supervisorStart = clock.now()
         let action = computation.evaluateSafety(input, state: state)
         let supervisorEnd = clock.now()
@@ -683,7 +768,6 @@ public final class TherapySession {
         // The bookkeeping after the window it measures.
         computeTime.record(nanoseconds: computeNanoseconds)
         supervisorTime.record(nanoseconds: supervisorEnd.nanoseconds(since: supervisorStart))
-        if outcome.postsStop { control.post(.stop) }
         if !wasLatched && computation.supervisor.state.isLatched {
             blackBox.triggered(cycle: cycle, trip: computation.supervisor.latchedTrip, state: computation.supervisor.state)
         }
@@ -691,7 +775,7 @@ public final class TherapySession {
         var wire = TelemetryFrame.Wire.nothing
         let usable = !linkLost && device.linkError == nil
         if usable {
-            wire = transmit(outcome.transmission, state: state, now: now, nextDeadline: nextDeadline)
+            wire = transmit(outcome.intent, now: now, nextDeadline: nextDeadline)
         }
         fillFrame(cycle: cycle, time: now, action: action, wire: wire, fresh: fresh, state: state, computeNanoseconds: computeNanoseconds)
         frame.stateAgeNanoseconds = input.stateAgeNanoseconds
@@ -711,42 +795,31 @@ public final class TherapySession {
         let start = clock.now()
         var rehearsal = computation.rehearsalCopy()
         let state = device.latestState
-        let input = CycleComputation.Input(
+        let input = TherapyCycle.Input(
             cycle: cycle, now: deadline, freshState: freshSinceLastCycle, stateAgeNanoseconds: state.ageNanoseconds(at: deadline),
-            lateCycles: 0, commandEchoLagNanoseconds: 0, protocolViolations: device.protocolViolations, linkLost: false, requests: [],
+            lateCycles: 0, commandEchoLagNanoseconds: 0, protocolViolations: device.linkHealth.protocolViolations, linkLost: false, requests: [],
             releaseHeld: control.isReleaseHeld(at: deadline), requestedModeIndex: control.requestedModeIndex,
-            referenceSample: options.reference?.latestSample(at: deadline))
+            referenceSample: referenceTrackerIndex.map { trackers[$0].latestSample(at: deadline) },
+            workspaceSample: workspaceTrackerIndex.map { trackers[$0].latestSample(at: deadline) })
         let action = rehearsal.evaluateSafety(input, state: state)
         _ = rehearsal.command(for: action, input: input, state: state)
         rehearsalTime.record(nanoseconds: clock.now().nanoseconds(since: start))
     }
 
-    /// Carries out the cycle's choice of what goes on the wire (`CycleComputation.transmission`:
-    /// SR-4, SR-5) and waits for the reply within the budget.
-    private func transmit(
-        _ transmission: CycleComputation.Transmission, state: RobotState, now: MonotonicInstant, nextDeadline: MonotonicInstant
-    ) -> TelemetryFrame.Wire {
-        let wire: TelemetryFrame.Wire
-        let sent: Bool
-        switch transmission {
-        case .faultReset:
-            // FAULT_RESET is only accepted while disabled; then a heartbeat for the state that shows
-            // whether the fault cleared.
-            if state.condition.contains(.enabled) { device.sendDisable(deadline: nextDeadline) }
-            device.sendFaultReset(deadline: nextDeadline)
-            sent = device.sendHeartbeat(deadline: nextDeadline)
-            wire = .faultReset
-        case .command:
-            sent = device.send(computation.actuation, now: clock.now(), deadline: nextDeadline)
-            wire = .command
-        case .heartbeat:
-            sent = device.sendHeartbeat(deadline: nextDeadline)
-            wire = .heartbeat
-        }
+    /// Hands the cycle's intent (`TherapyCycle`: SR-4, SR-5, the reset sequence) to the device and
+    /// waits for the reply within the budget.
+    private func transmit(_ intent: DeviceIntent, now: MonotonicInstant, nextDeadline: MonotonicInstant) -> TelemetryFrame.Wire {
+        let sent = device.write(intent, now: clock.now(), deadline: nextDeadline)
+        let wire: TelemetryFrame.Wire =
+            switch intent {
+            case .command, .quickStop, .torqueOff: .command
+            case .observe: .heartbeat
+            case .faultReset: .faultReset
+            }
         if sent && options.waitsForReplies {
             let budget = min(now.advanced(byNanoseconds: profile.device.replyBudgetNanoseconds), nextDeadline)
             freshSinceLastCycle = device.waitForState(until: budget)
-            if freshSinceLastCycle, wire == .command, let roundTrip = device.lastRoundTripNanoseconds {
+            if freshSinceLastCycle, wire == .command, let roundTrip = device.linkHealth.lastRoundTripNanoseconds {
                 self.roundTrip.record(nanoseconds: roundTrip)
                 frame.roundTripNanoseconds = roundTrip
             }
@@ -828,7 +901,7 @@ public final class TherapySession {
         status.handledRequestSerial = serial
         status.lastResetOutcome = computation.supervisor.lastResetOutcome
         status.device = state.condition
-        status.deviceFaultCode = state.deviceFaultCode
+        status.deviceFault = state.fault
         status.stateAgeNanoseconds = state.ageNanoseconds(at: now)
         status.linkGrade = computation.supervisor.link.grade
         status.linkFairEpisodes = computation.supervisor.linkQuality.fairEpisodes

@@ -166,15 +166,6 @@ public final class SerialPort: ByteLink {
         return ModemLines(bits: bits)
     }
 
-    /// Raises (`on`) or lowers the given output lines (DTR, RTS).
-    public func setModemLines(_ lines: ModemLines, on: Bool) throws(TransportError) {
-        let result = rh_tty_change_modem_lines(fileDescriptor, lines.bits, on ? 1 : 0)
-        if result == -ENOTTY || result == -EINVAL || (isPseudoTerminal && result < 0) {
-            throw .unsupported(path: path, operation: "setting modem lines")
-        }
-        if result < 0 { throw .system(path: path, operation: "TIOCMBIS/TIOCMBIC", errno: Errno(rawValue: -result)) }
-    }
-
     // MARK: Helpers
 
     static func openError(path: String, errno error: Int32) -> TransportError {
@@ -220,7 +211,6 @@ public struct ModemLines: OptionSet, Sendable {
     public let rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
     init(bits: Int32) { rawValue = bits }
-    var bits: Int32 { rawValue }
 
     public static let dataTerminalReady = ModemLines(rawValue: rh_modem_dtr)
     public static let requestToSend = ModemLines(rawValue: rh_modem_rts)

@@ -14,7 +14,8 @@ enum BenchCommand {
             rehearsal (the same computation on a copy, --warm-up-us before the deadline, as the caches
             come out of a sleep), round trip (command written → the state echoing it decoded) and cycle
             time (wake → end of the cycle's work); missed deadlines; heap allocations per cycle (counted
-            by the interposed allocator); CPU of the host and of the simulator, in seconds per second. It
+            by libRehabHostAllocationCounter.so, which bench preloads by re-executing itself; `run` never
+            has it); CPU of the host and of the simulator, in seconds per second. It
             states what real-time set-up it got. Compare with `cyclictest -m -p80 -i<period µs> -D10` run
             in the same session: p99.9 and max on a shared machine are the host's noise
             (docs/performance.md).
@@ -33,6 +34,8 @@ enum BenchCommand {
                    "rehabctl bench --duration 60 --record /tmp/bench.mcap"])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        // Allocations per cycle are one of the figures: re-executes with the counter preloaded.
+        AllocationCounting.countAllocationsInThisProcess(command: "bench")
         var run = try SupervisedSessionRun(command: "bench", parsed, defaultDurationSeconds: 10)
         let spin = try parsed.integer("--spin-us", default: 0, in: 0...1_000_000, unit: "µs")!
         if Double(spin) * 1e3 >= 1e9 / run.rateHertz {

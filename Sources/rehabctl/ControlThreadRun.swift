@@ -1,5 +1,6 @@
 import CommandLineSupport
 import Control
+import DeviceModel
 import Devices
 import Platform
 import Session

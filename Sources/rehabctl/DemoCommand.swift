@@ -22,6 +22,8 @@ enum DemoCommand {
         examples: ["rehabctl demo", "rehabctl demo --duration 30 --rate 2000 --json"])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        // The demo shows the zero-allocation proof (README): re-executes with the counter preloaded.
+        AllocationCounting.countAllocationsInThisProcess(command: "demo")
         let run = try SupervisedSessionRun(command: "demo", parsed, defaultDurationSeconds: 10)
         let outcome = try run.run()
         let exitCode = outcome.printReport(asJSON: parsed.flag("--json"))

@@ -1,4 +1,5 @@
 import CommandLineSupport
+import DeviceModel
 import Devices
 import Platform
 import Primitives
@@ -6,21 +7,22 @@ import Profiles
 import Session
 import StrictJSON
 import Transport
-import Wire
 
 /// `rehabctl identify`: who is on this port, and is it the robot of this profile?
 enum IdentifyCommand {
     static let spec = CommandSpec(
         program: "rehabctl", name: "identify",
-        summary: "Ask a device who it is (RehabLink IDENTIFY), and check it against a profile.",
+        summary: "Ask a device who it is (its protocol's identify request), and check it against a profile.",
         discussion: """
-            Opens the port exclusively, sends IDENTIFY and prints the model, serial number, firmware and
+            Opens the port exclusively, asks the device to identify itself in its protocol (the
+            profile's, or --protocol) and prints the model, serial number, firmware and
             each joint's ratings. With --profile it also runs the identity self-test (SR-17) and exits
             with 78 when the device is not the robot the profile describes. Nothing is enabled.
             """,
         options: [
             .init("--port", value: "PATH", help: "Serial port or pseudo-terminal (see `rehabctl devices`)."),
             .init("--profile", value: "NAME|PATH", help: "Check the device against this hardware profile."),
+            .init("--protocol", value: "NAME", help: "The device's protocol without a profile (supported: \(DriverRegistry.standard.supportedProtocols.joined(separator: ", "))). (default: rehablink/1)"),
             .init("--baud", value: "BPS", help: "Baud rate; default: the profile's, else 2000000."),
             .init("--json", help: "Print one JSON object instead of text."),
         ],
@@ -36,6 +38,10 @@ enum IdentifyCommand {
                 throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
             }
         }
+        let protocolIdentifier = parsed.string("--protocol") ?? profile?.device.protocolIdentifier ?? "rehablink/1"
+        if let profile, protocolIdentifier != profile.device.protocolIdentifier {
+            throw parsed.usageError("--protocol \(protocolIdentifier) contradicts profile \(profile.name) (\(profile.device.protocolIdentifier)); give one of them")
+        }
         let baud = try parsed.integer("--baud", default: profile?.device.baudRateBitsPerSecond ?? 2_000_000, in: 300...12_000_000, unit: "bit/s")!
         let serial: SerialPort
         do {
@@ -44,14 +50,23 @@ enum IdentifyCommand {
             throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
         }
         defer { serial.close() }
-        let driver = RehabLinkDevice(link: serial, jointCount: profile?.joints.count ?? RehabLink.maxJoints)
+        let driver: any ActuatedDevice
+        do {
+            if let profile {
+                driver = try DriverRegistry.standard.makeActuatedDevice(for: profile, link: serial)
+            } else {
+                driver = try DriverRegistry.standard.makeActuatedDevice(protocolIdentifier: protocolIdentifier, link: serial)
+            }
+        } catch {
+            throw CommandFailure("rehabctl identify: \(error)", exitCode: .configuration)
+        }
         let identity: DeviceIdentityInfo
         do {
             identity = try driver.identify()
         } catch {
             throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
         }
-        let problems = profile.map { SelfTest.identityProblems(identity, profile: $0) } ?? []
+        let problems = profile.map { SelfTest.identityProblems(identity, profile: $0, resolution: driver.capabilities) } ?? []
         if parsed.flag("--json") {
             var object: JSONObject = [
                 "port": .string(port), "model": .string(identity.model), "serial_number": .string(identity.serialNumber),
@@ -73,7 +88,7 @@ enum IdentifyCommand {
             }
             Terminal.printLine(JSONValue.object(object).serialized(pretty: true))
         } else {
-            var lines = ["\(port): \(identity.model), serial \(identity.serialNumber), firmware \(identity.firmware), RehabLink v\(identity.protocolVersion), \(identity.joints.count) joint\(identity.joints.count == 1 ? "" : "s")"]
+            var lines = ["\(port): \(identity.model), serial \(identity.serialNumber), firmware \(identity.firmware), \(protocolIdentifier.split(separator: "/").first.map(String.init) ?? protocolIdentifier) v\(identity.protocolVersion), \(identity.joints.count) joint\(identity.joints.count == 1 ? "" : "s")"]
             for (index, joint) in identity.joints.enumerated() {
                 let name = profile.flatMap { index < $0.joints.count ? " \($0.joints[index].name)" : nil } ?? ""
                 lines.append(

@@ -1,5 +1,6 @@
 import CommandLineSupport
 import Control
+import DeviceModel
 import Foundation
 import Platform
 import Primitives
@@ -327,6 +328,9 @@ enum RunCommand {
         case (true, true): throw parsed.usageError("give --port or --sim, not both")
         default: break
         }
+        // No AllocationCounting here, ever: `run` drives a patient's robot, on glibc's allocator as
+        // the system provides it, never on the measurement tool that replaces malloc process-wide
+        // (its report has no allocation figure). bench and demo measure, on the simulator.
         let run = try SupervisedSessionRun(command: "run", parsed, defaultDurationSeconds: 60)
         return try run.run().printReport(asJSON: parsed.flag("--json"))
     }

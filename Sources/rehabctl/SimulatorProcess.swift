@@ -44,6 +44,12 @@ struct SimulatorProcess {
             }
         }
         let status = process.terminate(graceNanoseconds: Nanoseconds.perSecond)
+        let code = ChildProcess.exitCode(fromStatus: status)
+        // rehabsim checks its own settings (--patient, --faults: the simulator's business, so rehabctl
+        // does not link it) and says what is wrong on the shared standard error: pass its verdict on.
+        if [ExitCode.usage, .dataError, .noInput, .configuration].map(\.rawValue).contains(code) {
+            throw CommandFailure("rehabctl: the simulator refused these settings (its message is above)", exitCode: ExitCode(rawValue: code) ?? .unavailable)
+        }
         throw CommandFailure(
             "rehabctl: \(executable) did not announce its robot within 10 s (exit status \(ChildProcess.exitCode(fromStatus: status)))",
             exitCode: .unavailable)

@@ -1,11 +1,11 @@
 import CommandLineSupport
 import Control
+import DeviceModel
 import Devices
 import Foundation
 import Platform
 import Primitives
 import Profiles
-import RehabLinkSimulator
 import Session
 import StrictJSON
 import Transport
@@ -157,14 +157,9 @@ struct SupervisedSessionRun {
             patientTorqueCaps[index] = SafetySettings.TorqueCap(positiveNewtonMeters: positive, negativeNewtonMeters: negative)
         }
         patient = parsed.string("--patient")
-        if let patient {
-            guard SimulatedPatient.Parameters.preset(named: patient) != nil else {
-                throw parsed.usageError(
-                    "--patient: no preset \"\(patient)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))")
-            }
-            guard port == nil else {
-                throw parsed.usageError("--patient puts a simulated patient into rehabsim: it needs the simulator (--sim), not --port")
-            }
+        // rehabsim checks the preset's name itself (SimulatorProcess.start passes its verdict on).
+        if patient != nil && port != nil {
+            throw parsed.usageError("--patient puts a simulated patient into rehabsim: it needs the simulator (--sim), not --port")
         }
         if let text = parsed.string("--reference-port") {
             guard let port = UInt16(text), port > 0 else { throw parsed.usageError("--reference-port takes a UDP port, 1 to 65535, not \"\(text)\"") }
@@ -179,13 +174,7 @@ struct SupervisedSessionRun {
             referencePort = 0
         }
         faultScript = parsed.string("--faults")
-        if let faultScript {
-            do {
-                _ = try FaultScript.load(path: faultScript, jointCount: profile.joints.count)
-            } catch {
-                throw CommandFailure("rehabctl \(command): --faults: \(error)", exitCode: error.exitCode)
-            }
-        }
+        // rehabsim checks the fault script and the patient preset itself (SimulatorProcess.start).
         holdsAfterFault = parsed.flag("--hold-after-fault") || command == "run"
         blackBoxDirectory = parsed.string("--black-box-dir") ?? BlackBoxLocation.defaultFolder
         switch parsed.string("--record") {
@@ -276,7 +265,13 @@ struct SupervisedSessionRun {
         } catch {
             throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
         }
-        let driver = RehabLinkDevice(link: serialPort, jointCount: profile.joints.count)
+        let driver: any ActuatedDevice
+        do {
+            driver = try DriverRegistry.standard.makeActuatedDevice(for: profile, link: serialPort)
+        } catch {
+            serialPort.close()
+            throw CommandFailure("rehabctl \(command): \(error)", exitCode: .configuration)
+        }
         var options = TherapySession.Options(rateHertz: rateHertz, durationSeconds: durationSeconds, exercise: exercise)
         options.patientRange = patientRange
         options.patientTorqueCaps = patientTorqueCaps

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 import XCTest
 

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 import XCTest
 
@@ -8,8 +9,8 @@ final class MirrorFollowerTests: XCTestCase {
     private let mirror = Mirror(scale: -1, offsetRadians: 0.1, maximumSpeedRadiansPerSecond: 1, maximumRmsErrorMillimeters: 1)
     private let period = 0.001
 
-    private func sample(_ counter: UInt32, at milliseconds: Int64, position: Double, visible: Bool = true) -> ReferenceSample {
-        var sample = ReferenceSample()
+    private func sample(_ counter: UInt32, at milliseconds: Int64, position: Double, visible: Bool = true) -> TrackerSample {
+        var sample = TrackerSample()
         sample.frameCounter = counter
         sample.receivedAt = MonotonicInstant(nanoseconds: milliseconds * 1_000_000)
         sample.framePeriodNanoseconds = 10_000_000
@@ -143,7 +144,7 @@ final class MirrorFollowerTests: XCTestCase {
         var follower = MirrorFollower(mirror: mirror, startPositionRadians: 0.05)
         follower.follow(sample(3, at: 0, position: -0.2, visible: false), now: .zero, range: -1...1, periodSeconds: period)
         XCTAssertEqual(follower.positionRadians, 0.05)
-        follower.follow(ReferenceSample(), now: .zero, range: -1...1, periodSeconds: period)
+        follower.follow(TrackerSample(), now: .zero, range: -1...1, periodSeconds: period)
         XCTAssertEqual(follower.positionRadians, 0.05)
         XCTAssertEqual(follower.velocityRadiansPerSecond, 0)
     }
@@ -178,6 +179,6 @@ final class MirrorFollowerTests: XCTestCase {
         let status = try? XCTUnwrap(frozen.trackerStatus(at: MonotonicInstant(nanoseconds: 120_000_000)))
         XCTAssertEqual(status?.sampleAgeNanoseconds, 23_000_000, "received 20 ms ago, 3 ms old when sent")
         XCTAssertEqual(status?.frameCounterFrozen, true)
-        XCTAssertNil(ReferenceSample().trackerStatus(at: .zero), "nothing received: no status (SR-15 trips on that)")
+        XCTAssertNil(TrackerSample().trackerStatus(at: .zero), "nothing received: no status (SR-15 trips on that)")
     }
 }

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 import XCTest
 
@@ -17,13 +18,13 @@ final class SupervisorTests: XCTestCase {
 
     @discardableResult
     private func step(
-        fresh: Bool = true, linkLost: Bool = false, device: DeviceCondition? = nil, code: UInt16 = 0, speed: Double = 0.3,
+        fresh: Bool = true, linkLost: Bool = false, device: DeviceCondition? = nil, code: UInt32 = 0, speed: Double = 0.3,
         requests: OperatorRequests = [], echoLagMilliseconds: Double = 0, protocolViolations: Int = 0, deviceClockRate: Double = 1
     ) -> SupervisorAction {
         defer { cycle += 1 }
         var robot = RobotState(jointCount: 1)
         robot.condition = device ?? enabled
-        robot.deviceFaultCode = code
+        robot.fault = DeviceFault(kind: code == 0 ? .none : .other, deviceCode: code)
         robot.joints[0].velocityRadiansPerSecond = speed
         robot.receivedAt = now
         robot.deviceTimeNanoseconds = Int64(Double(cycle * period) * deviceClockRate)

@@ -1,5 +1,6 @@
 import AllocationCounter
 import Control
+import DeviceModel
 import Devices
 import Foundation
 import Platform
@@ -127,7 +128,7 @@ final class AllocationTests: XCTestCase {
         }
         let result = ThreadResult<(allocations: Int64, first: UInt32, last: UInt32)>()
         let reader = ControlThread.start(name: "test-control") {
-            let source: any ReferenceSource = receiver
+            let source: any TrackerDevice = receiver
             // Counted from the loop thread's very first read (the session's first cycle counts too).
             let before = rh_thread_allocations()
             let first = source.latestSample(at: MonotonicClock.now()).frameCounter

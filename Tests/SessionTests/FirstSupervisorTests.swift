@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Devices
 import Primitives
 import Profiles
@@ -67,7 +68,7 @@ final class FirstSupervisorTests: XCTestCase {
         let (report, _) = try run([InjectedFault(.deviceFault(.overload), .afterEnableMilliseconds(2_000))])
         let event = try XCTUnwrap(report.safetyEvents.first)
         XCTAssertEqual(event.cause, .deviceFault)
-        XCTAssertEqual(event.deviceCode, DeviceFaultCode.overload.rawValue)
+        XCTAssertEqual(event.deviceCode, UInt32(RehabLink.FaultCode.overload.rawValue))
         XCTAssertEqual(report.finalState, .fault)
     }
 

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Devices
 import Primitives
 import Profiles

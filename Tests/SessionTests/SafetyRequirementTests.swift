@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Devices
 import Platform
 import Primitives
@@ -115,7 +116,7 @@ final class SafetyRequirementTests: XCTestCase {
         command[0] = JointActuation(mode: .torque, torqueNewtonMeters: 0.2)
         for _ in 0..<50 {
             let now = harness.clock.now()
-            harness.driver.send(command, now: now, deadline: now.advanced(byNanoseconds: millisecond))
+            harness.driver.write(.command(command), now: now, deadline: now.advanced(byNanoseconds: millisecond))
             _ = harness.driver.waitForState(until: now.advanced(byNanoseconds: millisecond))
             harness.clock.advance(to: now.advanced(byNanoseconds: millisecond))
         }
@@ -282,7 +283,7 @@ final class SafetyRequirementTests: XCTestCase {
             XCTAssertGreaterThan(trip.value, 2.25, "above 1.5 × 1.5 rad/s")
             XCTAssertEqual(row.wire, .command)
         case .deviceFault:
-            XCTAssertEqual(trip.deviceCode, DeviceFaultCode.overSpeed.rawValue, "the firmware's own cut, at the limit the host wrote")
+            XCTAssertEqual(trip.deviceCode, UInt32(RehabLink.FaultCode.overSpeed.rawValue), "the firmware's own cut, at the limit the host wrote")
             let fault = try XCTUnwrap(run.deviceEvents.first { $0.kind == .fault })
             let injected = try XCTUnwrap(run.injectedAt)
             XCTAssertLessThan(fault.time.nanoseconds(since: injected), 5 * millisecond)
@@ -321,7 +322,7 @@ final class SafetyRequirementTests: XCTestCase {
         let run = try scenario([InjectedFault(.freezeEncoder(joint: 0), .afterEnableMilliseconds(1_000))])
         let trip = try XCTUnwrap(run.firstTrip)
         XCTAssertTrue([.encoderFrozen, .motionNotAnswering].contains(trip.cause)
-                      || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
+                      || (trip.cause == .deviceFault && trip.deviceCode == UInt32(RehabLink.FaultCode.overSpeed.rawValue)),
                       "\(run.report.safetyEvents)")
         let off = try XCTUnwrap(run.deviceEvents.last { $0.kind == .torqueOff })
         let injected = try XCTUnwrap(run.injectedAt)
@@ -343,7 +344,7 @@ final class SafetyRequirementTests: XCTestCase {
             // Driven blind, the joint is caught by the frozen-count check, the firmware's over-speed cut,
             // or (passive, pushing hard) the hard stop — whichever comes first.
             XCTAssertTrue(trip.cause == .encoderFrozen || trip.cause == .motionNotAnswering || trip.cause == .positionHardLimit
-                          || (trip.cause == .deviceFault && trip.deviceCode == DeviceFaultCode.overSpeed.rawValue),
+                          || (trip.cause == .deviceFault && trip.deviceCode == UInt32(RehabLink.FaultCode.overSpeed.rawValue)),
                           "\(mode.name): \(run.report.safetyEvents)")
             let off = try XCTUnwrap(run.deviceEvents.last { $0.kind == .torqueOff })
             let injected = try XCTUnwrap(run.injectedAt)
@@ -397,7 +398,7 @@ final class SafetyRequirementTests: XCTestCase {
                                requests: [(2_500, .stop)]) { $0.holdsAfterFault = true }
         let trip = try XCTUnwrap(run.firstTrip)
         XCTAssertEqual(trip.cause, .deviceFault)
-        XCTAssertEqual(trip.deviceCode, DeviceFaultCode.overTemperature.rawValue)
+        XCTAssertEqual(trip.deviceCode, UInt32(RehabLink.FaultCode.overTemperature.rawValue))
         // The firmware latches it at its next inner step; the next state frame carries it (≤ 1 cycle)
         // and the cycle that decodes the frame trips (≤ 1 more).
         let latched = try XCTUnwrap(run.deviceEvents.first { $0.kind == .fault })

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Devices
 import Primitives
 import Profiles
@@ -11,13 +12,13 @@ struct VirtualSessionHarness {
     let profile: HardwareProfile
     let clock: VirtualClock
     let simulator: SimulatedRehabLinkDevice
-    let link: InProcessDeviceLink
+    let link: RehabLinkInProcessLink
     let driver: RehabLinkDevice
     let session: TherapySession
 
     init(durationSeconds: Double = 10, rateHertz: Double = 1000, exercise: RangeOfMotionExercise = RangeOfMotionExercise(),
          profileName: String = "wrist-trainer",
-         configure: (SimulatedRehabLinkDevice, InProcessDeviceLink) -> Void = { _, _ in },
+         configure: (SimulatedRehabLinkDevice, RehabLinkInProcessLink) -> Void = { _, _ in },
          adjust: (inout TherapySession.Options) -> Void = { _ in }) throws {
         profile = try Self.profile(profileName)
         clock = VirtualClock(start: MonotonicInstant(nanoseconds: 5_000_000_000))

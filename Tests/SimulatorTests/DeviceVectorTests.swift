@@ -11,7 +11,7 @@ final class DeviceVectorTests: XCTestCase {
             let harness = try SimulatorHarness()
             let replies = harness.send(bytes: vector.wire)
             XCTAssertEqual(harness.device.decoderStatistics, vector.statistics, vector.name)
-            var expectedReplies: [RehabLinkMessageType] = []
+            var expectedReplies: [RehabLink.MessageType] = []
             for outcome in vector.expected {
                 switch outcome {
                 case .rejected:
@@ -32,7 +32,7 @@ final class DeviceVectorTests: XCTestCase {
             let errors = replies.compactMap(\.protocolError)
             for case .rejected(let rejection) in vector.expected {
                 XCTAssertTrue(
-                    errors.contains(ProtocolErrorReport(code: rejection.reason, offendingType: rejection.type, offendingSequence: rejection.sequence)),
+                    errors.contains(RehabLink.ProtocolErrorReport(code: rejection.reason, offendingType: rejection.type, offendingSequence: rejection.sequence)),
                     "\(vector.name): no ERROR for \(rejection)")
             }
         }

@@ -12,7 +12,7 @@ final class FirmwareBehaviourTests: XCTestCase {
         XCTAssertEqual(ack.value, 20_000)
         XCTAssertTrue(harness.device.isEnabled)
         XCTAssertEqual(harness.send(.parameterGet(.watchdogPeriodMicroseconds)).first?.message,
-                       .parameter(ParameterReport(parameter: .watchdogPeriodMicroseconds, result: .ok, value: 20_000)))
+                       .parameter(RehabLink.ParameterReport(parameter: .watchdogPeriodMicroseconds, result: .ok, value: 20_000)))
     }
 
     func testEnableRefusesAWatchdogOfZeroOrAboveTheRange() throws {
@@ -141,7 +141,7 @@ final class FirmwareBehaviourTests: XCTestCase {
         XCTAssertEqual(report.value, 950, "the temperature that tripped it, in 0.1 °C")
         XCTAssertFalse(harness.device.isEnabled)
         XCTAssertEqual(harness.enable().first?.acknowledgement?.result, .refusedFault)
-        XCTAssertEqual(harness.send(.faultReset).first?.acknowledgement?.value, Int32(DeviceFaultCode.overTemperature.rawValue),
+        XCTAssertEqual(harness.send(.faultReset).first?.acknowledgement?.value, Int32(RehabLink.FaultCode.overTemperature.rawValue),
                        "the cause persists: still latched")
         harness.device.setTemperature(joint: 1, celsius: 40)
         XCTAssertEqual(harness.send(.faultReset).first?.acknowledgement?.value, 0)
@@ -157,22 +157,22 @@ final class FirmwareBehaviourTests: XCTestCase {
     func testParametersAreWritableOnlyWhileDisabledAndReadOnlyOnesRefuseWrites() throws {
         let harness = try SimulatorHarness()
         XCTAssertEqual(harness.send(.parameterSet(.positionStiffness, value: 12_000)).first?.message,
-                       .parameter(ParameterReport(parameter: .positionStiffness, result: .ok, value: 12_000)))
+                       .parameter(RehabLink.ParameterReport(parameter: .positionStiffness, result: .ok, value: 12_000)))
         XCTAssertEqual(harness.send(.parameterSet(.watchdogPeriodMicroseconds, value: 5)).first?.message,
-                       .parameter(ParameterReport(parameter: .watchdogPeriodMicroseconds, result: .readOnly, value: 0)))
+                       .parameter(RehabLink.ParameterReport(parameter: .watchdogPeriodMicroseconds, result: .readOnly, value: 0)))
         harness.enable()
         XCTAssertEqual(harness.send(.parameterSet(.positionStiffness, value: 1)).first?.message,
-                       .parameter(ParameterReport(parameter: .positionStiffness, result: .notWhileEnabled, value: 12_000)))
-        XCTAssertEqual(harness.send(.parameterGet(ParameterID(rawValue: 0x7777))).first?.message,
-                       .parameter(ParameterReport(parameter: ParameterID(rawValue: 0x7777), result: .unknownParameter, value: 0)))
+                       .parameter(RehabLink.ParameterReport(parameter: .positionStiffness, result: .notWhileEnabled, value: 12_000)))
+        XCTAssertEqual(harness.send(.parameterGet(RehabLink.ParameterID(rawValue: 0x7777))).first?.message,
+                       .parameter(RehabLink.ParameterReport(parameter: RehabLink.ParameterID(rawValue: 0x7777), result: .unknownParameter, value: 0)))
     }
 
     func testImpedanceModeHoldsTheJointAtItsSetPoint() throws {
         let harness = try SimulatorHarness()
         harness.device.placeJoint(0, atRadians: 0.25)
         harness.enable()
-        var joints = JointList(count: 2, repeating: WireJointCommand.off)
-        joints[0] = WireJointCommand(mode: .impedance, positionMicroradians: 300_000, stiffnessMillinewtonMetersPerRadian: 20_000,
+        var joints = JointList(count: 2, repeating: RehabLink.JointCommand.off)
+        joints[0] = RehabLink.JointCommand(mode: .impedance, positionMicroradians: 300_000, stiffnessMillinewtonMetersPerRadian: 20_000,
                                      dampingMillinewtonMeterSecondsPerRadian: 500)
         for _ in 0..<1_500 {
             harness.send(.command(joints))

@@ -41,7 +41,7 @@ final class FirmwareLimitTests: XCTestCase {
                        "the device's own cut (1.2 × 3 rad/s) can be lowered, never raised")
         XCTAssertEqual(harness.setLimit(.velocityTrip, joint: 0, 1_000_000)?.result, .ok)
         harness.enable()
-        var fault: FaultReport?
+        var fault: RehabLink.FaultReport?
         for _ in 0..<100 where fault == nil {
             harness.send(SimulatorHarness.torqueCommand([0.5, 0]))
             fault = harness.wait(milliseconds: 1).compactMap(\.faultReport).first
@@ -91,11 +91,11 @@ final class FirmwareLimitTests: XCTestCase {
     func testLimitParametersAreCheckedAgainstTheRatingAndWritableOnlyWhileDisabled() throws {
         let harness = try SimulatorHarness()
         XCTAssertEqual(harness.send(.parameterGet(.protocolMinor)).first?.parameterReport,
-                       ParameterReport(parameter: .protocolMinor, result: .ok, value: 1))
+                       RehabLink.ParameterReport(parameter: .protocolMinor, result: .ok, value: 1))
         // Power-up values: the ratings of IDENTITY (and the device's own over-speed cut).
-        XCTAssertEqual(harness.send(.parameterGet(JointLimitParameter.softLimitMinimum.id(joint: 0))).first?.parameterReport?.value, -1_221_730)
-        XCTAssertEqual(harness.send(.parameterGet(JointLimitParameter.torqueCapNegative.id(joint: 1))).first?.parameterReport?.value, 3_000)
-        XCTAssertEqual(harness.send(.parameterGet(JointLimitParameter.velocityTrip.id(joint: 0))).first?.parameterReport?.value, 3_600_000)
+        XCTAssertEqual(harness.send(.parameterGet(RehabLink.JointLimitParameter.softLimitMinimum.id(joint: 0))).first?.parameterReport?.value, -1_221_730)
+        XCTAssertEqual(harness.send(.parameterGet(RehabLink.JointLimitParameter.torqueCapNegative.id(joint: 1))).first?.parameterReport?.value, 3_000)
+        XCTAssertEqual(harness.send(.parameterGet(RehabLink.JointLimitParameter.velocityTrip.id(joint: 0))).first?.parameterReport?.value, 3_600_000)
         XCTAssertEqual(harness.setLimit(.torqueCapPositive, joint: 0, 4_001)?.result, .outOfRange, "rated 4 N·m")
         XCTAssertEqual(harness.setLimit(.torqueCapNegative, joint: 1, -1)?.result, .outOfRange, "a magnitude")
         XCTAssertEqual(harness.setLimit(.softLimitMaximum, joint: 0, 1_221_731)?.result, .outOfRange, "beyond the hard limit")
@@ -106,8 +106,8 @@ final class FirmwareLimitTests: XCTestCase {
         XCTAssertEqual(refused.value, 4_000, "a refused write changes nothing; PARAM carries the value in effect")
         XCTAssertEqual(harness.setLimit(.torqueCapPositive, joint: 0, 2_500)?.result, .ok)
         harness.enable()
-        XCTAssertEqual(harness.setLimit(.torqueCapPositive, joint: 0, 3_000), ParameterReport(
-            parameter: JointLimitParameter.torqueCapPositive.id(joint: 0), result: .notWhileEnabled, value: 2_500))
+        XCTAssertEqual(harness.setLimit(.torqueCapPositive, joint: 0, 3_000), RehabLink.ParameterReport(
+            parameter: RehabLink.JointLimitParameter.torqueCapPositive.id(joint: 0), result: .notWhileEnabled, value: 2_500))
         XCTAssertEqual(harness.device.jointLimit(.torqueCapPositive, joint: 0), 2_500)
     }
 
@@ -118,7 +118,7 @@ final class FirmwareLimitTests: XCTestCase {
         XCTAssertEqual(harness.send(.parameterGet(.protocolMinor)).first?.parameterReport?.result, .unknownParameter)
         XCTAssertEqual(harness.setLimit(.torqueCapPositive, joint: 0, 1_000)?.result, .unknownParameter)
         harness.device.pressPatientStop()
-        XCTAssertEqual(harness.send(.heartbeat).first?.state?.status, DeviceStatusFlags(), "a 1.0 STATE never carries bits a 1.0 host rejects")
+        XCTAssertEqual(harness.send(.heartbeat).first?.state?.status, RehabLink.StatusFlags(), "a 1.0 STATE never carries bits a 1.0 host rejects")
         harness.enable()
         for _ in 0..<10 {
             harness.send(SimulatorHarness.torqueCommand([0.06, 0]))
@@ -197,7 +197,7 @@ final class LocalHoldTests: XCTestCase {
         let harness = try SimulatorHarness()
         harness.enable(watchdogMicroseconds: 20_000)
         _ = command(harness, torques: [0.02, 0], milliseconds: 10)
-        var joints = JointList(count: 2, repeating: WireJointCommand.off)
+        var joints = JointList(count: 2, repeating: RehabLink.JointCommand.off)
         for _ in 0..<5 {
             harness.send(.command(joints))
             harness.wait(milliseconds: 1)
@@ -206,7 +206,7 @@ final class LocalHoldTests: XCTestCase {
         XCTAssertFalse(harness.device.takeEvents().contains { $0.kind == .localHold }, "all joints off: nothing to hold")
         XCTAssertEqual(harness.device.plant(0).motorTorqueNewtonMeters, 0)
         // One joint off, one held: only the powered one holds.
-        joints[1] = WireJointCommand(mode: .torque, torqueMillinewtonMeters: 10)
+        joints[1] = RehabLink.JointCommand(mode: .torque, torqueMillinewtonMeters: 10)
         for _ in 0..<5 {
             harness.send(.command(joints))
             harness.wait(milliseconds: 1)
@@ -252,8 +252,8 @@ final class PatientButtonTests: XCTestCase {
 
     func testLivePatientPauseAndItsReleaseParseLikeRehabsimInjectAndSetAndClearTheBit() throws {
         let harness = try SimulatorHarness()
-        let injector = FaultInjector()
-        let steps: [(line: String, bit: DeviceStatusFlags, pressed: Bool)] = [
+        let injector = RehabLinkFaultInjector()
+        let steps: [(line: String, bit: RehabLink.StatusFlags, pressed: Bool)] = [
             (#"{"kind":"patient_pause"}"#, .patientPause, true), (#"{"kind":"patient_pause_release"}"#, .patientPause, false),
             (#"{"kind":"patient_stop"}"#, .patientStop, true), (#"{"kind":"patient_stop_release"}"#, .patientStop, false),
         ]
@@ -262,7 +262,7 @@ final class PatientButtonTests: XCTestCase {
             injector.add([fault])
             injector.update(device: harness.device, now: harness.time)
             let status = try XCTUnwrap(harness.send(.heartbeat).first?.state).status
-            XCTAssertEqual(status, step.pressed ? step.bit : DeviceStatusFlags(), step.line)
+            XCTAssertEqual(status, step.pressed ? step.bit : RehabLink.StatusFlags(), step.line)
         }
         if case .success = FaultScript.parseLive(#"{"kind":"patient_stop_release","for_ms":10}"#, jointCount: 2) {
             XCTFail("a release cannot end by itself")

@@ -11,7 +11,7 @@ final class InProcessLinkTests: XCTestCase {
         let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 5_000_000))
         let device = SimulatedRehabLinkDevice(configuration: try SimulatorHarness.wristConfiguration(), bootTime: clock.now())
         let link = InProcessDeviceLink(device: device, clock: clock, replyLatencyNanoseconds: 150_000)
-        let request = RehabLinkFrameEncoder.frame(.heartbeat, sequence: 1)
+        let request = RehabLink.FrameEncoder.frame(.heartbeat, sequence: 1)
         let start = clock.now()
         try request.withUnsafeBytes { try link.write($0, deadline: start) }
         var buffer = [UInt8](repeating: 0, count: 512)
@@ -19,7 +19,7 @@ final class InProcessLinkTests: XCTestCase {
         XCTAssertTrue(try link.waitReadable(until: start.advanced(byNanoseconds: 1_000_000)))
         XCTAssertEqual(clock.now().nanoseconds(since: start), 150_000)
         let count = try buffer.withUnsafeMutableBytes { try link.readAvailable(into: $0) }
-        var decoder = RehabLinkFrameDecoder()
+        var decoder = RehabLink.FrameDecoder()
         let replies = buffer[0..<count].compactMap { decoder.push($0) }
         XCTAssertEqual(replies.count, 1)
         guard case .packet(let packet) = replies.first, case .state = packet.message else { return XCTFail("\(replies)") }
@@ -38,7 +38,7 @@ final class InProcessLinkTests: XCTestCase {
         let device = SimulatedRehabLinkDevice(configuration: try SimulatorHarness.wristConfiguration(), bootTime: clock.now())
         let link = InProcessDeviceLink(device: device, clock: clock)
         link.inject([InjectedFault(.dropReplies, .now)])
-        try RehabLinkFrameEncoder.frame(.heartbeat, sequence: 1).withUnsafeBytes { try link.write($0, deadline: clock.now()) }
+        try RehabLink.FrameEncoder.frame(.heartbeat, sequence: 1).withUnsafeBytes { try link.write($0, deadline: clock.now()) }
         XCTAssertFalse(try link.waitReadable(until: MonotonicInstant(nanoseconds: 5_000_000)))
         link.inject([InjectedFault(.unplug, .now)])
         XCTAssertTrue(link.isUnplugged)

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Devices
 import Foundation
 import Primitives
@@ -8,13 +9,13 @@ import Wire
 import XCTest
 
 /// SR-24 through the host's real driver and codec, against the simulated firmware in virtual time:
-/// `configureSafetyLimits` writes every limit, reads every one back, and refuses what the device
+/// `configure` writes every limit, reads every one back, and refuses what the device
 /// did not confirm.
 final class SafetyLimitConfigurationTests: XCTestCase {
     private struct Rig {
         let clock: VirtualClock
         let device: SimulatedRehabLinkDevice
-        let link: InProcessDeviceLink
+        let link: RehabLinkInProcessLink
         let driver: RehabLinkDevice
     }
 
@@ -25,6 +26,30 @@ final class SafetyLimitConfigurationTests: XCTestCase {
         let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: clock.now())
         let link = InProcessDeviceLink(device: device, clock: clock)
         return Rig(clock: clock, device: device, link: link, driver: RehabLinkDevice(link: link, jointCount: 2, clock: clock))
+    }
+
+    /// PARAM_GET sent over the rig's link as its own frame, and the PARAM that answers it decoded: a
+    /// read-back independent of the driver under test.
+    private func readParameterOverTheWire(_ rig: Rig, _ parameter: RehabLink.ParameterID) throws -> Int32 {
+        var frame = RehabLink.EncodedFrame()
+        RehabLink.FrameEncoder.encode(.parameterGet(parameter), sequence: 60_000, into: &frame)
+        let deadline = rig.clock.now().advanced(byNanoseconds: 50 * Nanoseconds.perMillisecond)
+        try frame.withUnsafeBytes { bytes throws(TransportError) in try rig.link.write(bytes, deadline: deadline) }
+        var decoder = RehabLink.FrameDecoder()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1024, alignment: 1)
+        defer { buffer.deallocate() }
+        while try rig.link.waitReadable(until: deadline) {
+            let count = try rig.link.readAvailable(into: buffer)
+            for index in 0..<count {
+                if case .packet(let packet)? = decoder.push(buffer[index]), case .parameter(let report) = packet.message,
+                    report.parameter == parameter
+                {
+                    XCTAssertEqual(report.result, .ok)
+                    return report.value
+                }
+            }
+        }
+        throw DeviceError.noAnswer(port: rig.link.name, request: "PARAM_GET", waitedMilliseconds: 50)
     }
 
     /// ±65° and ±80° soft limits, per-direction caps below the ratings, a 2.25 rad/s trip.
@@ -50,22 +75,22 @@ final class SafetyLimitConfigurationTests: XCTestCase {
             XCTFail("\(error)", file: file, line: line)
             return []
         }
-        XCTFail("configureSafetyLimits did not throw", file: file, line: line)
+        XCTFail("configure did not throw", file: file, line: line)
         return []
     }
 
     func testConfigureSafetyLimitsWritesEveryLimitAndReadsItBack() throws {
         let rig = try makeRig()
         XCTAssertEqual(try rig.driver.readProtocolMinorVersion(), 1)
-        try rig.driver.configureSafetyLimits(limits)
-        let expected: [(JointLimitParameter, [Int32])] = [
+        try rig.driver.configure(limits)
+        let expected: [(RehabLink.JointLimitParameter, [Int32])] = [
             (.softLimitMinimum, [-1_134_464, -1_396_263]), (.softLimitMaximum, [1_134_464, 1_396_263]),
             (.torqueCapPositive, [3_000, 2_500]), (.torqueCapNegative, [2_500, 2_000]), (.velocityTrip, [2_250_000, 2_250_000]),
         ]
         for (parameter, values) in expected {
             for joint in 0..<2 {
                 XCTAssertEqual(rig.device.jointLimit(parameter, joint: joint), values[joint], "\(parameter) joint \(joint)")
-                XCTAssertEqual(try rig.driver.readParameter(parameter.id(joint: joint)), values[joint], "read back over the wire")
+                XCTAssertEqual(try readParameterOverTheWire(rig, parameter.id(joint: joint)), values[joint], "read back over the wire")
             }
         }
         XCTAssertFalse(rig.device.isEnabled, "set-up only: nothing enabled")
@@ -73,7 +98,7 @@ final class SafetyLimitConfigurationTests: XCTestCase {
         var moved = limits
         moved.joints[0].softMinimumRadians = 1.15
         moved.joints[0].softMaximumRadians = 1.2
-        try rig.driver.configureSafetyLimits(moved)
+        try rig.driver.configure(moved)
         XCTAssertEqual(rig.device.jointLimit(.softLimitMinimum, joint: 0), 1_150_000)
         XCTAssertEqual(rig.device.jointLimit(.softLimitMaximum, joint: 0), 1_200_000)
     }
@@ -82,7 +107,7 @@ final class SafetyLimitConfigurationTests: XCTestCase {
         let rig = try makeRig()
         rig.link.inject([InjectedFault(.ignoreLimitWrites, .now)])
         XCTAssertTrue(rig.device.ignoresSafetyLimitWrites)
-        let found = problems { try rig.driver.configureSafetyLimits(limits) }
+        let found = problems { try rig.driver.configure(limits) }
         XCTAssertEqual(found.count, 10, "every limit of both joints differs: \(found)")
         XCTAssertTrue(found.contains("joint 0 torque cap, positive (parameter 0x0050): wrote 3.000 N·m, read back 4.000 N·m"), "\(found)")
         XCTAssertTrue(found.contains("joint 1 velocity trip (parameter 0x0061): wrote 2.250000 rad/s, read back 3.600000 rad/s"), "\(found)")
@@ -93,7 +118,7 @@ final class SafetyLimitConfigurationTests: XCTestCase {
         let rig = try makeRig()
         var tooMuch = limits
         tooMuch.joints[0].torqueCapPositiveNewtonMeters = 5.0  // rated 4 N·m
-        let found = problems { try rig.driver.configureSafetyLimits(tooMuch) }
+        let found = problems { try rig.driver.configure(tooMuch) }
         XCTAssertEqual(found, [
             "joint 0 torque cap, positive (parameter 0x0050): writing 5.000 N·m was refused: out_of_range (outside the joint's rating or range); 4.000 N·m is still in effect",
         ])
@@ -101,8 +126,8 @@ final class SafetyLimitConfigurationTests: XCTestCase {
 
     func testLimitsAreRefusedWhileTheDeviceIsEnabled() throws {
         let rig = try makeRig()
-        _ = try rig.driver.enable(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond)
-        let found = problems { try rig.driver.configureSafetyLimits(limits) }
+        _ = try rig.driver.activate(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond)
+        let found = problems { try rig.driver.configure(limits) }
         XCTAssertEqual(found.count, 10)
         XCTAssertTrue(found.allSatisfy { $0.contains("not_while_enabled") }, "\(found)")
     }
@@ -110,7 +135,7 @@ final class SafetyLimitConfigurationTests: XCTestCase {
     func testARehabLink10DeviceCannotHoldTheLimitsAndIsRefused() throws {
         let rig = try makeRig { $0.protocolMinorVersion = 0 }
         XCTAssertEqual(try rig.driver.readProtocolMinorVersion(), 0)
-        let found = problems { try rig.driver.configureSafetyLimits(limits) }
+        let found = problems { try rig.driver.configure(limits) }
         XCTAssertEqual(found.count, 1)
         XCTAssertTrue(found.first?.contains("RehabLink 1.0") == true, "\(found)")
     }
@@ -120,7 +145,7 @@ final class SafetyLimitConfigurationTests: XCTestCase {
         var broken = limits
         broken.joints[1].softMinimumRadians = .nan
         broken.joints[0].torqueCapNegativeNewtonMeters = -1
-        let found = problems { try rig.driver.configureSafetyLimits(broken) }
+        let found = problems { try rig.driver.configure(broken) }
         XCTAssertEqual(found.count, 2, "\(found)")
         XCTAssertEqual(rig.device.jointLimit(.torqueCapPositive, joint: 0), 4_000, "nothing written")
     }

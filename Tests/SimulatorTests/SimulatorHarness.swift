@@ -9,7 +9,7 @@ final class SimulatorHarness {
     let device: SimulatedRehabLinkDevice
     var time = MonotonicInstant(nanoseconds: 1_000_000_000)
     var sequence: UInt16 = 1
-    private var decoder = RehabLinkFrameDecoder()
+    private var decoder = RehabLink.FrameDecoder()
 
     static func wristConfiguration() throws -> SimulatedDeviceConfiguration {
         let profile = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/wrist-trainer.json").path)
@@ -22,28 +22,28 @@ final class SimulatorHarness {
 
     /// Sends raw bytes at the current time and returns the packets the device answered with.
     @discardableResult
-    func send(bytes: [UInt8]) -> [RehabLinkPacket] {
+    func send(bytes: [UInt8]) -> [RehabLink.Packet] {
         bytes.withUnsafeBytes { device.receive($0, at: time) }
         return drain()
     }
 
     @discardableResult
-    func send(_ message: RehabLinkMessage, sequence explicit: UInt16? = nil) -> [RehabLinkPacket] {
-        let frame = RehabLinkFrameEncoder.frame(message, sequence: explicit ?? sequence)
+    func send(_ message: RehabLink.Message, sequence explicit: UInt16? = nil) -> [RehabLink.Packet] {
+        let frame = RehabLink.FrameEncoder.frame(message, sequence: explicit ?? sequence)
         if explicit == nil { sequence &+= 1 }
         return send(bytes: frame.bytes)
     }
 
     /// Lets `milliseconds` pass; returns what the device sent meanwhile (e.g. FAULT).
     @discardableResult
-    func wait(milliseconds: Double) -> [RehabLinkPacket] {
+    func wait(milliseconds: Double) -> [RehabLink.Packet] {
         time = time.advanced(byNanoseconds: Int64(milliseconds * 1e6))
         device.advance(to: time)
         return drain()
     }
 
-    func drain() -> [RehabLinkPacket] {
-        var packets: [RehabLinkPacket] = []
+    func drain() -> [RehabLink.Packet] {
+        var packets: [RehabLink.Packet] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !device.output.isEmpty {
             let count = buffer.withUnsafeMutableBytes { device.output.pop(into: $0) }
@@ -55,13 +55,13 @@ final class SimulatorHarness {
     }
 
     @discardableResult
-    func enable(watchdogMicroseconds: UInt32 = 20_000) -> [RehabLinkPacket] {
+    func enable(watchdogMicroseconds: UInt32 = 20_000) -> [RehabLink.Packet] {
         send(.enable(watchdogPeriodMicroseconds: watchdogMicroseconds))
     }
 
     /// PARAM_SET of a 1.1 SR-24 limit; returns the device's PARAM answer.
     @discardableResult
-    func setLimit(_ parameter: JointLimitParameter, joint: Int, _ value: Int32) -> ParameterReport? {
+    func setLimit(_ parameter: RehabLink.JointLimitParameter, joint: Int, _ value: Int32) -> RehabLink.ParameterReport? {
         send(.parameterSet(parameter.id(joint: joint), value: value)).compactMap(\.parameterReport).first
     }
 
@@ -73,45 +73,45 @@ final class SimulatorHarness {
         }
     }
 
-    static func velocityCommand(_ velocities: [Double]) -> RehabLinkMessage {
-        var joints = JointList(count: velocities.count, repeating: WireJointCommand.off)
+    static func velocityCommand(_ velocities: [Double]) -> RehabLink.Message {
+        var joints = JointList(count: velocities.count, repeating: RehabLink.JointCommand.off)
         for (index, velocity) in velocities.enumerated() {
-            joints[index] = WireJointCommand(mode: .velocity, velocityMicroradiansPerSecond: Int32((velocity * 1e6).rounded()))
+            joints[index] = RehabLink.JointCommand(mode: .velocity, velocityMicroradiansPerSecond: Int32((velocity * 1e6).rounded()))
         }
         return .command(joints)
     }
 
-    static func torqueCommand(_ torques: [Double]) -> RehabLinkMessage {
-        var joints = JointList(count: torques.count, repeating: WireJointCommand.off)
+    static func torqueCommand(_ torques: [Double]) -> RehabLink.Message {
+        var joints = JointList(count: torques.count, repeating: RehabLink.JointCommand.off)
         for (index, torque) in torques.enumerated() {
-            joints[index] = WireJointCommand(mode: .torque, torqueMillinewtonMeters: Int32((torque * 1000).rounded()))
+            joints[index] = RehabLink.JointCommand(mode: .torque, torqueMillinewtonMeters: Int32((torque * 1000).rounded()))
         }
         return .command(joints)
     }
 }
 
-extension RehabLinkPacket {
-    var state: DeviceStateReport? {
+extension RehabLink.Packet {
+    var state: RehabLink.StateReport? {
         if case .state(let state) = message { return state }
         return nil
     }
 
-    var acknowledgement: Acknowledgement? {
+    var acknowledgement: RehabLink.Acknowledgement? {
         if case .acknowledge(let ack) = message { return ack }
         return nil
     }
 
-    var parameterReport: ParameterReport? {
+    var parameterReport: RehabLink.ParameterReport? {
         if case .parameter(let report) = message { return report }
         return nil
     }
 
-    var faultReport: FaultReport? {
+    var faultReport: RehabLink.FaultReport? {
         if case .fault(let report) = message { return report }
         return nil
     }
 
-    var protocolError: ProtocolErrorReport? {
+    var protocolError: RehabLink.ProtocolErrorReport? {
         if case .error(let error) = message { return error }
         return nil
     }

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Platform
 import Primitives
 import Telemetry

@@ -42,14 +42,19 @@ public struct ProgramRun {
     public static let startUpStallMarker = "the host or the link was held up"
 
     /// Runs a session command up to `attempts` times while a run is stopped by a timing interlock
-    /// (SR-1/SR-14 reacting, correctly, to a host stall); every retried run is printed. For tests of
-    /// what a session does besides timing: its exit code, its summary, its signals.
+    /// (SR-1/SR-14 reacting, correctly, to a host stall); every retried run is printed and counted
+    /// (`HostStallRetries`). For tests of what a session does besides timing: its exit code, its
+    /// summary, its signals.
     public static func runSession(_ program: String, _ arguments: [String], attempts: Int = 8,
-                                  timeoutSeconds: Double = 60) throws -> ProgramRun {
+                                  timeoutSeconds: Double = 60, file: String = #fileID, function: String = #function) throws -> ProgramRun {
         var run = try ProgramRun.run(program, arguments, timeoutSeconds: timeoutSeconds)
         var attempt = 1
         while attempt < attempts && (run.standardError.contains(hostStallMarker) || run.standardError.contains(startUpStallMarker)) {
-            print("host stall stopped attempt \(attempt) of \(program) \(arguments.joined(separator: " ")); retrying:\n\(run.standardError)")
+            let cause = run.standardError.split(separator: "\n")
+                .first { $0.contains(hostStallMarker) || $0.contains(startUpStallMarker) }.map(String.init) ?? ""
+            HostStallRetries.record(
+                attempt: attempt, "host stall stopped \(program) \(arguments.joined(separator: " ")): \(cause)",
+                details: run.standardError, file: file, function: function)
             run = try ProgramRun.run(program, arguments, timeoutSeconds: timeoutSeconds)
             attempt += 1
         }

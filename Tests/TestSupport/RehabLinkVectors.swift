@@ -12,8 +12,8 @@ public struct RehabLinkVector: Sendable {
     public var wire: [UInt8]
     /// Encoding the single expected packet reproduces `wire` exactly.
     public var canonical: Bool
-    public var expected: [RehabLinkDecodeResult]
-    public var statistics: RehabLinkDecoderStatistics
+    public var expected: [RehabLink.DecodeResult]
+    public var statistics: RehabLink.DecoderStatistics
 }
 
 public enum RehabLinkVectors {
@@ -34,7 +34,7 @@ public enum RehabLinkVectors {
         let data = try Data(contentsOf: url)
         let document = try JSONParser.parse(bytes: Array(data)).objectValue.orThrow("\(url.lastPathComponent): not an object")
         let field = Fields(document, context: url.lastPathComponent)
-        var statistics = RehabLinkDecoderStatistics()
+        var statistics = RehabLink.DecoderStatistics()
         let stats = Fields(try field.object("statistics"), context: "statistics")
         statistics.bytesReceived = UInt64(try stats.int("bytes_received"))
         statistics.packetsDecoded = UInt64(try stats.int("packets_decoded"))
@@ -50,42 +50,42 @@ public enum RehabLinkVectors {
             expected: try field.array("expect").map { try outcome($0) }, statistics: statistics)
     }
 
-    static func outcome(_ value: JSONValue) throws -> RehabLinkDecodeResult {
+    static func outcome(_ value: JSONValue) throws -> RehabLink.DecodeResult {
         let object = try value.objectValue.orThrow("expect entry is not an object")
         if let packet = object["packet"]?.objectValue {
             let fields = Fields(packet, context: "packet")
             let type = try fields.string("type")
             return .packet(
-                RehabLinkPacket(
+                RehabLink.Packet(
                     sequence: UInt16(try fields.int("sequence")),
                     message: try message(type: type, Fields(try fields.object("fields"), context: type))))
         }
         let rejected = Fields(try (object["rejected"]?.objectValue).orThrow("expect entry has neither packet nor rejected"), context: "rejected")
         return .rejected(
-            PacketRejection(
+            RehabLink.PacketRejection(
                 reason: try errorCode(try rejected.string("reason")), version: 0,
                 type: UInt8(try rejected.int("type")), sequence: UInt16(try rejected.int("sequence"))))
     }
 
     /// Builds the Swift message from the spec's field names.
-    public static func message(type: String, _ f: Fields) throws -> RehabLinkMessage {
+    public static func message(type: String, _ f: Fields) throws -> RehabLink.Message {
         switch type {
         case "identify": return .identify
         case "disable": return .disable
         case "heartbeat": return .heartbeat
         case "fault_reset": return .faultReset
         case "enable": return .enable(watchdogPeriodMicroseconds: UInt32(try f.int("watchdog_period_us")))
-        case "param_get": return .parameterGet(ParameterID(rawValue: UInt16(try f.int("param_id"))))
+        case "param_get": return .parameterGet(RehabLink.ParameterID(rawValue: UInt16(try f.int("param_id"))))
         case "param_set":
-            return .parameterSet(ParameterID(rawValue: UInt16(try f.int("param_id"))), value: Int32(try f.int("value")))
+            return .parameterSet(RehabLink.ParameterID(rawValue: UInt16(try f.int("param_id"))), value: Int32(try f.int("value")))
         case "command":
             let joints = try f.array("joints")
-            var list = JointList(count: joints.count, repeating: WireJointCommand.off)
+            var list = JointList(count: joints.count, repeating: RehabLink.JointCommand.off)
             for (index, value) in joints.enumerated() {
                 let j = Fields(try value.objectValue.orThrow("joint"), context: "joints[\(index)]")
                 let modeName = try j.string("mode")
-                let mode = try JointCommandMode.allCases.first { "\($0)" == modeName }.orThrow("mode \(modeName)")
-                list[index] = WireJointCommand(
+                let mode = try RehabLink.JointCommandMode.allCases.first { "\($0)" == modeName }.orThrow("mode \(modeName)")
+                list[index] = RehabLink.JointCommand(
                     mode: mode, positionMicroradians: Int32(try j.int("position_urad")),
                     velocityMicroradiansPerSecond: Int32(try j.int("velocity_urad_s")),
                     torqueMillinewtonMeters: Int32(try j.int("torque_mnm")),
@@ -97,13 +97,13 @@ public enum RehabLinkVectors {
             let joints = try f.array("joints")
             var list = JointList(
                 count: joints.count,
-                repeating: WireJointLimits(
+                repeating: RehabLink.JointLimits(
                     positionMinimumMicroradians: 0, positionMaximumMicroradians: 0,
                     velocityMaximumMicroradiansPerSecond: 0, torqueMaximumMillinewtonMeters: 0,
                     encoderCountsPerRevolution: 0))
             for (index, value) in joints.enumerated() {
                 let j = Fields(try value.objectValue.orThrow("joint"), context: "joints[\(index)]")
-                list[index] = WireJointLimits(
+                list[index] = RehabLink.JointLimits(
                     positionMinimumMicroradians: Int32(try j.int("position_min_urad")),
                     positionMaximumMicroradians: Int32(try j.int("position_max_urad")),
                     velocityMaximumMicroradiansPerSecond: Int32(try j.int("velocity_max_urad_s")),
@@ -111,7 +111,7 @@ public enum RehabLinkVectors {
                     encoderCountsPerRevolution: UInt32(try j.int("encoder_counts_per_rev")))
             }
             return .identity(
-                DeviceIdentity(
+                RehabLink.DeviceIdentity(
                     protocolVersion: UInt8(try f.int("protocol_version")), firmwareMajor: UInt8(try f.int("firmware_major")),
                     firmwareMinor: UInt8(try f.int("firmware_minor")), firmwarePatch: UInt8(try f.int("firmware_patch")),
                     model: FixedASCII(try f.string("model")), serialNumber: FixedASCII(try f.string("serial_number")),
@@ -120,16 +120,16 @@ public enum RehabLinkVectors {
             let typeName = try f.string("acked_type")
             let resultName = try f.string("result")
             return .acknowledge(
-                Acknowledgement(
+                RehabLink.Acknowledgement(
                     acknowledgedType: try messageType(typeName),
-                    result: try AcknowledgeResult.allCases.first { snake("\($0)") == resultName }.orThrow("result \(resultName)"),
+                    result: try RehabLink.AcknowledgeResult.allCases.first { snake("\($0)") == resultName }.orThrow("result \(resultName)"),
                     acknowledgedSequence: UInt16(try f.int("acked_sequence")), value: Int32(try f.int("value"))))
         case "state":
             let joints = try f.array("joints")
-            var list = JointList(count: joints.count, repeating: WireJointState())
+            var list = JointList(count: joints.count, repeating: RehabLink.JointState())
             for (index, value) in joints.enumerated() {
                 let j = Fields(try value.objectValue.orThrow("joint"), context: "joints[\(index)]")
-                list[index] = WireJointState(
+                list[index] = RehabLink.JointState(
                     positionMicroradians: Int32(try j.int("position_urad")),
                     velocityMicroradiansPerSecond: Int32(try j.int("velocity_urad_s")),
                     torqueMillinewtonMeters: Int32(try j.int("torque_mnm")),
@@ -137,29 +137,29 @@ public enum RehabLinkVectors {
                     encoderCounts: UInt32(try j.int("encoder_counts")),
                     motorCurrentMilliamperes: Int16(try j.int("current_ma")),
                     temperatureDecidegreesCelsius: Int16(try j.int("temperature_dc")),
-                    flags: WireJointFlags(rawValue: UInt8(try j.int("flags"))))
+                    flags: RehabLink.JointFlags(rawValue: UInt8(try j.int("flags"))))
             }
             return .state(
-                DeviceStateReport(
+                RehabLink.StateReport(
                     deviceTimeMicroseconds: UInt32(try f.int("device_time_us")),
                     commandSequence: UInt16(try f.int("command_sequence")),
-                    status: DeviceStatusFlags(rawValue: UInt16(try f.int("status"))),
-                    faultCode: DeviceFaultCode(rawValue: UInt16(try f.int("fault_code"))), joints: list))
+                    status: RehabLink.StatusFlags(rawValue: UInt16(try f.int("status"))),
+                    faultCode: RehabLink.FaultCode(rawValue: UInt16(try f.int("fault_code"))), joints: list))
         case "fault":
             return .fault(
-                FaultReport(
-                    code: DeviceFaultCode(rawValue: UInt16(try f.int("fault_code"))), joint: UInt8(try f.int("joint")),
+                RehabLink.FaultReport(
+                    code: RehabLink.FaultCode(rawValue: UInt16(try f.int("fault_code"))), joint: UInt8(try f.int("joint")),
                     value: Int32(try f.int("value")), deviceTimeMicroseconds: UInt32(try f.int("device_time_us"))))
         case "param":
             let resultName = try f.string("result")
             return .parameter(
-                ParameterReport(
-                    parameter: ParameterID(rawValue: UInt16(try f.int("param_id"))),
-                    result: try ParameterResult.allCases.first { snake("\($0)") == resultName }.orThrow("result \(resultName)"),
+                RehabLink.ParameterReport(
+                    parameter: RehabLink.ParameterID(rawValue: UInt16(try f.int("param_id"))),
+                    result: try RehabLink.ParameterResult.allCases.first { snake("\($0)") == resultName }.orThrow("result \(resultName)"),
                     value: Int32(try f.int("value"))))
         case "error":
             return .error(
-                ProtocolErrorReport(
+                RehabLink.ProtocolErrorReport(
                     code: try errorCode(try f.string("error_code")), offendingType: UInt8(try f.int("offending_type")),
                     offendingSequence: UInt16(try f.int("offending_sequence"))))
         default:
@@ -167,8 +167,8 @@ public enum RehabLinkVectors {
         }
     }
 
-    public static func messageType(_ name: String) throws -> RehabLinkMessageType {
-        let spec: [String: RehabLinkMessageType] = [
+    public static func messageType(_ name: String) throws -> RehabLink.MessageType {
+        let spec: [String: RehabLink.MessageType] = [
             "identify": .identify, "enable": .enable, "disable": .disable, "command": .command, "heartbeat": .heartbeat,
             "param_get": .parameterGet, "param_set": .parameterSet, "fault_reset": .faultReset, "identity": .identity,
             "ack": .acknowledge, "state": .state, "fault": .fault, "param": .parameter, "error": .error,
@@ -176,8 +176,8 @@ public enum RehabLinkVectors {
         return try spec[name].orThrow("message type \(name)")
     }
 
-    public static func errorCode(_ name: String) throws -> ProtocolErrorCode {
-        try ProtocolErrorCode.allCases.first { snake("\($0)") == name }.orThrow("error code \(name)")
+    public static func errorCode(_ name: String) throws -> RehabLink.ProtocolErrorCode {
+        try RehabLink.ProtocolErrorCode.allCases.first { snake("\($0)") == name }.orThrow("error code \(name)")
     }
 
     /// camelCase → snake_case, to match Swift case names with the spec's names.
@@ -245,9 +245,9 @@ extension Optional {
     }
 }
 
-extension RehabLinkDecodeResult {
+extension RehabLink.DecodeResult {
     /// The result with the version of a rejection zeroed: the vectors do not record it.
-    public var ignoringRejectedVersion: RehabLinkDecodeResult {
+    public var ignoringRejectedVersion: RehabLink.DecodeResult {
         if case .rejected(var rejection) = self {
             rejection.version = 0
             return .rejected(rejection)

@@ -3,16 +3,16 @@ import TestSupport
 import XCTest
 
 final class DecoderRobustnessTests: XCTestCase {
-    private let reference = RehabLinkPacket(sequence: 77, message: .enable(watchdogPeriodMicroseconds: 20_000))
+    private let reference = RehabLink.Packet(sequence: 77, message: .enable(watchdogPeriodMicroseconds: 20_000))
 
     func testDecoderResynchronisesAfterRandomGarbage() {
         var generator = SplitMix64(seed: 42)
-        let good = RehabLinkFrameEncoder.frame(reference.message, sequence: reference.sequence).bytes
+        let good = RehabLink.FrameEncoder.frame(reference.message, sequence: reference.sequence).bytes
         for _ in 0..<2_000 {
-            var decoder = RehabLinkFrameDecoder()
+            var decoder = RehabLink.FrameDecoder()
             let garbageLength = Int(generator.next() % 600)
             let garbage = (0..<garbageLength).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
-            var last: RehabLinkDecodeResult?
+            var last: RehabLink.DecodeResult?
             for byte in garbage + [0] + good {
                 if let result = decoder.push(byte) { last = result }
             }
@@ -22,7 +22,7 @@ final class DecoderRobustnessTests: XCTestCase {
 
     func testRandomBytesNeverYieldAPacketThatFailsItsOwnRoundTrip() {
         var generator = SplitMix64(seed: 7)
-        var decoder = RehabLinkFrameDecoder()
+        var decoder = RehabLink.FrameDecoder()
         var packets = 0
         for _ in 0..<500_000 {
             // Bias towards small values and zeros so that short frames are common.
@@ -30,8 +30,8 @@ final class DecoderRobustnessTests: XCTestCase {
             let byte: UInt8 = raw % 5 == 0 ? 0 : UInt8(truncatingIfNeeded: raw >> 8) & (raw % 3 == 0 ? 0x0F : 0xFF)
             if case .packet(let packet) = decoder.push(byte) {
                 packets += 1
-                let again = RehabLinkFrameEncoder.frame(packet.message, sequence: packet.sequence).bytes
-                var check = RehabLinkFrameDecoder()
+                let again = RehabLink.FrameEncoder.frame(packet.message, sequence: packet.sequence).bytes
+                var check = RehabLink.FrameDecoder()
                 XCTAssertEqual(again.compactMap { check.push($0) }, [.packet(packet)])
             }
         }
@@ -41,19 +41,19 @@ final class DecoderRobustnessTests: XCTestCase {
     }
 
     func testOversizeFrameIsCountedOnceAndTheNextFrameDecodes() {
-        var decoder = RehabLinkFrameDecoder()
-        let good = RehabLinkFrameEncoder.frame(.heartbeat, sequence: 3).bytes
+        var decoder = RehabLink.FrameDecoder()
+        let good = RehabLink.FrameEncoder.frame(.heartbeat, sequence: 3).bytes
         let stream = [UInt8](repeating: 0x7F, count: 1_000) + [0] + good
-        XCTAssertEqual(stream.compactMap { decoder.push($0) }, [.packet(RehabLinkPacket(sequence: 3, message: .heartbeat))])
+        XCTAssertEqual(stream.compactMap { decoder.push($0) }, [.packet(RehabLink.Packet(sequence: 3, message: .heartbeat))])
         XCTAssertEqual(decoder.statistics.oversizeFrames, 1)
         XCTAssertEqual(decoder.statistics.discardedBytes, 1_000)
     }
 
     func testResetDropsAPartialFrame() {
-        var decoder = RehabLinkFrameDecoder()
-        let good = RehabLinkFrameEncoder.frame(.heartbeat, sequence: 3).bytes
+        var decoder = RehabLink.FrameDecoder()
+        let good = RehabLink.FrameEncoder.frame(.heartbeat, sequence: 3).bytes
         for byte in good.prefix(5) { _ = decoder.push(byte) }
         decoder.reset()
-        XCTAssertEqual(good.compactMap { decoder.push($0) }, [.packet(RehabLinkPacket(sequence: 3, message: .heartbeat))])
+        XCTAssertEqual(good.compactMap { decoder.push($0) }, [.packet(RehabLink.Packet(sequence: 3, message: .heartbeat))])
     }
 }

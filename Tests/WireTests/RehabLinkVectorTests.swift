@@ -11,7 +11,7 @@ final class RehabLinkVectorTests: XCTestCase {
         for vector in vectors {
             for case .packet(let packet) in vector.expected { types.insert(packet.message.type.rawValue) }
         }
-        XCTAssertEqual(types, Set(RehabLinkMessageType.allCases.map(\.rawValue)), "a message type has no vector")
+        XCTAssertEqual(types, Set(RehabLink.MessageType.allCases.map(\.rawValue)), "a message type has no vector")
         let names = Set(vectors.map(\.name))
         for required in [
             "crc-failure", "truncated-frame", "junk-before-frame", "junk-glued-to-frame", "oversize-frame",
@@ -27,7 +27,7 @@ final class RehabLinkVectorTests: XCTestCase {
 
     func testEveryVectorDecodesAsTheReferenceImplementationSays() throws {
         for vector in try RehabLinkVectors.all() {
-            var decoder = RehabLinkFrameDecoder()
+            var decoder = RehabLink.FrameDecoder()
             let results = vector.wire.compactMap { decoder.push($0) }.map(\.ignoringRejectedVersion)
             XCTAssertEqual(results.count, vector.expected.count, vector.name)
             for (got, want) in zip(results, vector.expected) where got != want {
@@ -43,7 +43,7 @@ final class RehabLinkVectorTests: XCTestCase {
                 XCTFail("\(vector.name): a canonical vector holds exactly one packet")
                 continue
             }
-            let frame = RehabLinkFrameEncoder.frame(packet.message, sequence: packet.sequence)
+            let frame = RehabLink.FrameEncoder.frame(packet.message, sequence: packet.sequence)
             XCTAssertEqual(frame.bytes, vector.wire, vector.name)
         }
     }
@@ -60,8 +60,8 @@ final class RehabLinkVectorTests: XCTestCase {
         let expected = vectors.flatMap(\.expected)
         var generator = SplitMix64(seed: 0x5EED)
         for _ in 0..<50 {
-            var decoder = RehabLinkFrameDecoder()
-            var results: [RehabLinkDecodeResult] = []
+            var decoder = RehabLink.FrameDecoder()
+            var results: [RehabLink.DecodeResult] = []
             var offset = 0
             while offset < stream.count {
                 let chunk = min(stream.count - offset, Int(generator.next() % 97) + 1)

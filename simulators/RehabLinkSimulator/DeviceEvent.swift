@@ -35,13 +35,13 @@ public struct DeviceEvent: Sendable, Equatable {
     /// When it happened, on the clock that drives the device (monotonic or virtual).
     public var time: MonotonicInstant
     /// The fault code for `.fault` (and `.watchdogStop`), `.none` otherwise.
-    public var faultCode: DeviceFaultCode
+    public var faultCode: RehabLink.FaultCode
     /// The joint concerned, or nil for the whole device.
     public var joint: Int?
     /// For injections: which fault (a script kind name).
     public var detail: String
 
-    public init(kind: Kind, time: MonotonicInstant, faultCode: DeviceFaultCode = .none, joint: Int? = nil, detail: String = "") {
+    public init(kind: Kind, time: MonotonicInstant, faultCode: RehabLink.FaultCode = .none, joint: Int? = nil, detail: String = "") {
         self.kind = kind
         self.detail = detail
         self.time = time

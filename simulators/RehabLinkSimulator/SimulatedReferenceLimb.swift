@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Glibc
 import Primitives
 
@@ -44,11 +45,11 @@ public struct SimulatedReferenceLimb: Sendable {
     }
 }
 
-/// A reference stream in virtual time (`ReferenceSource`): frames of a `SimulatedReferenceLimb`
+/// A reference stream in virtual time (`TrackerDevice`): frames of a `SimulatedReferenceLimb`
 /// sent every `framePeriodNanoseconds` from `origin`, arriving `transportLatencyNanoseconds` later,
 /// with the faults SR-15 must catch (the stream stops, the counter freezes, the tool is hidden,
 /// the fit error grows) at set times. Single-threaded, like the virtual clock it runs on.
-public final class SimulatedReferenceStream: ReferenceSource, @unchecked Sendable {
+public final class SimulatedReferenceStream: TrackerDevice, @unchecked Sendable {
     public var limb: SimulatedReferenceLimb
     public let origin: MonotonicInstant
     public let framePeriodNanoseconds: Int64
@@ -76,8 +77,10 @@ public final class SimulatedReferenceStream: ReferenceSource, @unchecked Sendabl
     /// When frame `index` is sent.
     public func sendTime(ofFrame index: Int64) -> MonotonicInstant { origin.advanced(byNanoseconds: index * framePeriodNanoseconds) }
 
-    public func latestSample(at now: MonotonicInstant) -> ReferenceSample {
-        var sample = ReferenceSample()
+    public var trackerName: String { "simulated reference limb" }
+
+    public func latestSample(at now: MonotonicInstant) -> TrackerSample {
+        var sample = TrackerSample()
         let sinceOrigin = now.nanoseconds(since: origin) - transportLatencyNanoseconds
         guard sinceOrigin >= 0 else { return sample }
         var newest = sinceOrigin / framePeriodNanoseconds

@@ -6,7 +6,8 @@ import Wire
 /// and the patient's buttons) over the physics of `JointPlant`.
 ///
 /// Bytes in, bytes out, time advanced by the caller: the same object runs behind a pseudo-terminal
-/// in `rehabsim` (real time) and behind `InProcessDeviceLink` on a virtual clock (tests). After
+/// in `rehabsim` (real time) and behind `InProcessDeviceLink` on a virtual clock (tests): SimulatorKit's
+/// `FirmwareSimulator` (SimulatedRehabLinkDevice+FirmwareSimulator.swift). After
 /// set-up it does not allocate, so it can run inside a host's allocation-counted control cycle.
 public final class SimulatedRehabLinkDevice {
     public let configuration: SimulatedDeviceConfiguration
@@ -18,7 +19,7 @@ public final class SimulatedRehabLinkDevice {
     public private(set) var isEnabled = false
     public private(set) var isWatchdogExpired = false
     public private(set) var isEmergencyStopPressed = false
-    public private(set) var latchedFault = DeviceFaultCode.none
+    public private(set) var latchedFault = RehabLink.FaultCode.none
     public private(set) var watchdogPeriodMicroseconds: UInt32 = 0
     public private(set) var rejectedCommandCount: UInt32 = 0
     /// An injected fault stays active until this is cleared (FAULT_RESET is refused meanwhile).
@@ -77,7 +78,7 @@ public final class SimulatedRehabLinkDevice {
     private var brakeFailed: [Bool]
 
     private var plants: [JointPlant]
-    private var setpoints: [WireJointCommand]
+    private var setpoints: [RehabLink.JointCommand]
     private var estimatedVelocities: [Double]
     private var countHistory: [Int64]
     private var historyIndex = 0
@@ -85,8 +86,8 @@ public final class SimulatedRehabLinkDevice {
     private var lastFeed = MonotonicInstant.zero
     private var lastAppliedSequence: UInt16?
     private var sequence: UInt16 = 1
-    private var decoder = RehabLinkFrameDecoder()
-    private var frame = EncodedFrame()
+    private var decoder = RehabLink.FrameDecoder()
+    private var frame = RehabLink.EncodedFrame()
     private var torqueOn = false
     private var positionStiffness: Int32
     private var positionDamping: Int32
@@ -94,7 +95,7 @@ public final class SimulatedRehabLinkDevice {
     private var eventLog: [DeviceEvent] = []
 
     /// 1.1, SR-24: each joint's limits in wire units, as the host wrote them (power-up: the ratings).
-    /// Indexed by joint; the parameter ids are `JointLimitParameter` base + joint.
+    /// Indexed by joint; the parameter ids are `RehabLink.JointLimitParameter` base + joint.
     private var softLimitMinimumMicroradians: [Int32]
     private var softLimitMaximumMicroradians: [Int32]
     private var torqueCapPositiveMillinewtonMeters: [Int32]
@@ -141,7 +142,7 @@ public final class SimulatedRehabLinkDevice {
         torqueCapPositiveMillinewtonMeters = ratings.map(\.torqueMaximumMillinewtonMeters)
         torqueCapNegativeMillinewtonMeters = ratings.map(\.torqueMaximumMillinewtonMeters)
         overSpeedCutMicroradiansPerSecond = configuration.joints.map { joint in
-            Int32(clamping: Int64((joint.ratedVelocityRadiansPerSecond * configuration.overSpeedFactor * 1e6).rounded()))
+            RehabLink.Scaling.micro(joint.ratedVelocityRadiansPerSecond * configuration.overSpeedFactor)
         }
         velocityTripMicroradiansPerSecond = overSpeedCutMicroradiansPerSecond
         limitedByFirmware = Array(repeating: false, count: configuration.joints.count)
@@ -191,7 +192,7 @@ public final class SimulatedRehabLinkDevice {
     public var speaksVersion1_1: Bool { configuration.protocolMinorVersion >= 1 }
 
     /// The SR-24 limit in effect for `joint`, in wire units (what PARAM_GET would answer).
-    public func jointLimit(_ parameter: JointLimitParameter, joint: Int) -> Int32 {
+    public func jointLimit(_ parameter: RehabLink.JointLimitParameter, joint: Int) -> Int32 {
         switch parameter {
         case .softLimitMinimum: softLimitMinimumMicroradians[joint]
         case .softLimitMaximum: softLimitMaximumMicroradians[joint]
@@ -202,7 +203,7 @@ public final class SimulatedRehabLinkDevice {
     }
 
     /// The frames the device's decoder dropped or rejected, as counted by its decoder.
-    public var decoderStatistics: RehabLinkDecoderStatistics { decoder.statistics }
+    public var decoderStatistics: RehabLink.DecoderStatistics { decoder.statistics }
 
     // MARK: Observation (tests, rehabsim)
 
@@ -274,7 +275,7 @@ public final class SimulatedRehabLinkDevice {
     }
 
     /// Latches a device fault now (as if the firmware detected it).
-    public func injectFault(_ code: DeviceFaultCode, joint: Int?, value: Int32) {
+    public func injectFault(_ code: RehabLink.FaultCode, joint: Int?, value: Int32) {
         latchFault(code, joint: joint, value: value)
     }
 
@@ -346,7 +347,7 @@ public final class SimulatedRehabLinkDevice {
             setAllSetpointsOff()
             let sinceFeed = time.nanoseconds(since: lastFeed) / Nanoseconds.perMicrosecond
             record(.watchdogStop, at: time, fault: .watchdogExpired)
-            send(.fault(FaultReport(code: .watchdogExpired, joint: 0xFF, value: Int32(clamping: sinceFeed),
+            send(.fault(RehabLink.FaultReport(code: .watchdogExpired, joint: 0xFF, value: Int32(clamping: sinceFeed),
                                     deviceTimeMicroseconds: deviceTime(time))))
         }
         let active = isEnabled && !isWatchdogExpired && !isEmergencyStopPressed && latchedFault == .none
@@ -376,14 +377,14 @@ public final class SimulatedRehabLinkDevice {
             let plant = plants[joint]
             let settings = configuration.joints[joint]
             if plant.temperatureCelsius > settings.maximumTemperatureCelsius && latchedFault == .none {
-                latchFault(.overTemperature, joint: joint, value: Int32((plant.temperatureCelsius * 10).rounded()), at: time)
+                latchFault(.overTemperature, joint: joint, value: Int32(RehabLink.Scaling.decidegrees(plant.temperatureCelsius)), at: time)
             }
             // The velocity trip (SR-24; power-up: the device's own over-speed cut). On the joint's true
             // speed: a drive measures it at the motor, independent of the joint encoder.
-            if abs(plant.velocityRadiansPerSecond) > Double(velocityTripMicroradiansPerSecond[joint]) * 1e-6
+            if abs(plant.velocityRadiansPerSecond) > RehabLink.Scaling.fromMicro(velocityTripMicroradiansPerSecond[joint])
                 && latchedFault == .none
             {
-                latchFault(.overSpeed, joint: joint, value: Int32(clamping: Int64(plant.velocityRadiansPerSecond * 1e6)), at: time)
+                latchFault(.overSpeed, joint: joint, value: RehabLink.Scaling.micro(plant.velocityRadiansPerSecond), at: time)
             }
         }
         updateTorqueState(at: time)
@@ -401,40 +402,40 @@ public final class SimulatedRehabLinkDevice {
         let command = setpoints[joint]
         let position = measuredPosition(joint)
         let velocity = estimatedVelocities[joint]
-        let targetPosition = Double(command.positionMicroradians) * 1e-6
-        let targetVelocity = Double(command.velocityMicroradiansPerSecond) * 1e-6
-        let feedForward = Double(command.torqueMillinewtonMeters) * 1e-3
+        let targetPosition = RehabLink.Scaling.fromMicro(command.positionMicroradians)
+        let targetVelocity = RehabLink.Scaling.fromMicro(command.velocityMicroradiansPerSecond)
+        let feedForward = RehabLink.Scaling.fromMilli(command.torqueMillinewtonMeters)
         switch command.mode {
         case .off:
             return 0
         case .torque:
             return feedForward
         case .position:
-            return Double(positionStiffness) * 1e-3 * (targetPosition - position)
-                - Double(positionDamping) * 1e-3 * velocity + feedForward
+            return RehabLink.Scaling.fromMilli(positionStiffness) * (targetPosition - position)
+                - RehabLink.Scaling.fromMilli(positionDamping) * velocity + feedForward
         case .velocity:
-            return Double(velocityGain) * 1e-3 * (targetVelocity - velocity) + feedForward
+            return RehabLink.Scaling.fromMilli(velocityGain) * (targetVelocity - velocity) + feedForward
         case .impedance:
-            return Double(command.stiffnessMillinewtonMetersPerRadian) * 1e-3 * (targetPosition - position)
-                + Double(command.dampingMillinewtonMeterSecondsPerRadian) * 1e-3 * (targetVelocity - velocity)
+            return RehabLink.Scaling.fromMilli(command.stiffnessMillinewtonMetersPerRadian) * (targetPosition - position)
+                + RehabLink.Scaling.fromMilli(command.dampingMillinewtonMeterSecondsPerRadian) * (targetVelocity - velocity)
                 + feedForward
         }
     }
 
     /// The local hold (spec 6.1): the position loop around where the hold began, at rest.
     private func holdLaw(_ joint: Int) -> Double {
-        Double(positionStiffness) * 1e-3 * (holdPositions[joint] - measuredPosition(joint))
-            - Double(positionDamping) * 1e-3 * estimatedVelocities[joint]
+        RehabLink.Scaling.fromMilli(positionStiffness) * (holdPositions[joint] - measuredPosition(joint))
+            - RehabLink.Scaling.fromMilli(positionDamping) * estimatedVelocities[joint]
     }
 
     /// The firmware's own limits on a joint's torque demand (spec 5.4, SR-24): the per-direction
     /// cap, then no torque pushing further out past a soft limit. The drive's rating follows in the plant.
     private func applyFirmwareLimits(_ joint: Int, to demand: Double) -> Double {
-        var torque = min(max(demand, -Double(torqueCapNegativeMillinewtonMeters[joint]) * 1e-3),
-                         Double(torqueCapPositiveMillinewtonMeters[joint]) * 1e-3)
+        var torque = min(max(demand, -RehabLink.Scaling.fromMilli(torqueCapNegativeMillinewtonMeters[joint])),
+                         RehabLink.Scaling.fromMilli(torqueCapPositiveMillinewtonMeters[joint]))
         let position = measuredPosition(joint)
-        if (torque > 0 && position > Double(softLimitMaximumMicroradians[joint]) * 1e-6)
-            || (torque < 0 && position < Double(softLimitMinimumMicroradians[joint]) * 1e-6)
+        if (torque > 0 && position > RehabLink.Scaling.fromMicro(softLimitMaximumMicroradians[joint]))
+            || (torque < 0 && position < RehabLink.Scaling.fromMicro(softLimitMinimumMicroradians[joint]))
         {
             torque = 0
         }
@@ -485,10 +486,10 @@ public final class SimulatedRehabLinkDevice {
         commandPeriodNanoseconds = max(commandIntervalScratch[commandIntervalCount / 2], configuration.innerLoopPeriodNanoseconds)
     }
 
-    private func handle(_ result: RehabLinkDecodeResult, at time: MonotonicInstant) {
+    private func handle(_ result: RehabLink.DecodeResult, at time: MonotonicInstant) {
         switch result {
         case .rejected(let rejection):
-            send(.error(ProtocolErrorReport(code: rejection.reason, offendingType: rejection.type, offendingSequence: rejection.sequence)))
+            send(.error(RehabLink.ProtocolErrorReport(code: rejection.reason, offendingType: rejection.type, offendingSequence: rejection.sequence)))
         case .packet(let packet):
             switch packet.message {
             case .identify:
@@ -499,7 +500,7 @@ public final class SimulatedRehabLinkDevice {
                 if isEnabled { leaveEnabled(at: time) }
                 isWatchdogExpired = false
                 updateTorqueState(at: time)
-                send(.acknowledge(Acknowledgement(acknowledgedType: .disable, result: .ok, acknowledgedSequence: packet.sequence, value: 0)))
+                send(.acknowledge(RehabLink.Acknowledgement(acknowledgedType: .disable, result: .ok, acknowledgedSequence: packet.sequence, value: 0)))
             case .command(let joints):
                 handleCommand(joints, sequence: packet.sequence, at: time)
             case .heartbeat:
@@ -512,13 +513,13 @@ public final class SimulatedRehabLinkDevice {
                 handleFaultReset(sequence: packet.sequence, at: time)
             case .identity, .acknowledge, .state, .fault, .parameter, .error:
                 // A device→host message sent to a device: not a request this end knows.
-                send(.error(ProtocolErrorReport(code: .unknownType, offendingType: packet.message.type.rawValue, offendingSequence: packet.sequence)))
+                send(.error(RehabLink.ProtocolErrorReport(code: .unknownType, offendingType: packet.message.type.rawValue, offendingSequence: packet.sequence)))
             }
         }
     }
 
     private func handleEnable(period: UInt32, sequence: UInt16, at time: MonotonicInstant) {
-        let result: AcknowledgeResult
+        let result: RehabLink.AcknowledgeResult
         if isEmergencyStopPressed {
             result = .refusedEmergencyStop
         } else if latchedFault != .none {
@@ -543,11 +544,11 @@ public final class SimulatedRehabLinkDevice {
             record(.enable, at: time)
         }
         let acknowledged = isWatchdogDisabled ? 0 : acknowledgedWatchdogOverrideMicroseconds ?? period
-        send(.acknowledge(Acknowledgement(acknowledgedType: .enable, result: result, acknowledgedSequence: sequence,
+        send(.acknowledge(RehabLink.Acknowledgement(acknowledgedType: .enable, result: result, acknowledgedSequence: sequence,
                                           value: result == .ok ? Int32(clamping: Int64(acknowledged)) : 0)))
     }
 
-    private func handleCommand(_ joints: JointList<WireJointCommand>, sequence: UInt16, at time: MonotonicInstant) {
+    private func handleCommand(_ joints: JointList<RehabLink.JointCommand>, sequence: UInt16, at time: MonotonicInstant) {
         defer { send(.state(stateReport(at: time))) }
         guard isEnabled && !isWatchdogExpired else {
             sendError(.notEnabled, type: .command, sequence: sequence)
@@ -581,12 +582,12 @@ public final class SimulatedRehabLinkDevice {
         updateTorqueState(at: time)
     }
 
-    private func isInRange(_ command: WireJointCommand, joint: Int) -> Bool {
+    private func isInRange(_ command: RehabLink.JointCommand, joint: Int) -> Bool {
         let settings = configuration.joints[joint]
-        let torqueLimit = Int64((settings.plant.ratedTorqueNewtonMeters * 1e3).rounded())
-        let lower = Int64((settings.plant.hardLimitMinimumRadians * 1e6).rounded(.down))
-        let upper = Int64((settings.plant.hardLimitMaximumRadians * 1e6).rounded(.up))
-        let speedLimit = Int64((settings.ratedVelocityRadiansPerSecond * 1e6).rounded())
+        let torqueLimit = Int64(RehabLink.Scaling.milli(settings.plant.ratedTorqueNewtonMeters))
+        let lower = Int64(RehabLink.Scaling.micro(settings.plant.hardLimitMinimumRadians, rounding: .down))
+        let upper = Int64(RehabLink.Scaling.micro(settings.plant.hardLimitMaximumRadians, rounding: .up))
+        let speedLimit = Int64(RehabLink.Scaling.micro(settings.ratedVelocityRadiansPerSecond))
         return abs(Int64(command.torqueMillinewtonMeters)) <= torqueLimit
             && (lower...upper).contains(Int64(command.positionMicroradians))
             && abs(Int64(command.velocityMicroradiansPerSecond)) <= speedLimit
@@ -596,14 +597,14 @@ public final class SimulatedRehabLinkDevice {
 
     private func handleFaultReset(sequence: UInt16, at time: MonotonicInstant) {
         guard !isEnabled else {
-            send(.acknowledge(Acknowledgement(acknowledgedType: .faultReset, result: .refusedState, acknowledgedSequence: sequence, value: 0)))
+            send(.acknowledge(RehabLink.Acknowledgement(acknowledgedType: .faultReset, result: .refusedState, acknowledgedSequence: sequence, value: 0)))
             return
         }
         if latchedFault != .none && !faultCausePersists {
             latchedFault = .none
             record(.faultReset, at: time)
         }
-        send(.acknowledge(Acknowledgement(acknowledgedType: .faultReset, result: .ok, acknowledgedSequence: sequence,
+        send(.acknowledge(RehabLink.Acknowledgement(acknowledgedType: .faultReset, result: .ok, acknowledgedSequence: sequence,
                                           value: Int32(latchedFault.rawValue))))
     }
 
@@ -617,9 +618,9 @@ public final class SimulatedRehabLinkDevice {
         }
     }
 
-    private func readParameter(_ parameter: ParameterID) -> ParameterReport {
+    private func readParameter(_ parameter: RehabLink.ParameterID) -> RehabLink.ParameterReport {
         if let limit = jointLimitParameter(parameter) {
-            return ParameterReport(parameter: parameter, result: .ok, value: jointLimit(limit.parameter, joint: limit.joint))
+            return RehabLink.ParameterReport(parameter: parameter, result: .ok, value: jointLimit(limit.parameter, joint: limit.joint))
         }
         let value: Int32
         switch parameter {
@@ -629,49 +630,49 @@ public final class SimulatedRehabLinkDevice {
         case .positionStiffness: value = positionStiffness
         case .positionDamping: value = positionDamping
         case .velocityGain: value = velocityGain
-        case .temperatureLimitDecidegrees: value = Int32(configuration.joints[0].maximumTemperatureCelsius * 10)
+        case .temperatureLimitDecidegrees: value = Int32(RehabLink.Scaling.decidegrees(configuration.joints[0].maximumTemperatureCelsius))
         case .crcErrorCount: value = Int32(clamping: decoder.statistics.crcErrors)
         case .rejectedCommandCount: value = Int32(clamping: Int64(rejectedCommandCount))
-        default: return ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
+        default: return RehabLink.ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
         }
-        return ParameterReport(parameter: parameter, result: .ok, value: value)
+        return RehabLink.ParameterReport(parameter: parameter, result: .ok, value: value)
     }
 
-    private func writeParameter(_ parameter: ParameterID, value: Int32) -> ParameterReport {
+    private func writeParameter(_ parameter: RehabLink.ParameterID, value: Int32) -> RehabLink.ParameterReport {
         if let limit = jointLimitParameter(parameter) {
             return writeJointLimit(limit.parameter, joint: limit.joint, value: value, id: parameter)
         }
         switch parameter {
         case .positionStiffness, .positionDamping, .velocityGain:
-            guard !isEnabled else { return ParameterReport(parameter: parameter, result: .notWhileEnabled, value: readParameter(parameter).value) }
-            guard (0...1_000_000).contains(value) else { return ParameterReport(parameter: parameter, result: .outOfRange, value: readParameter(parameter).value) }
+            guard !isEnabled else { return RehabLink.ParameterReport(parameter: parameter, result: .notWhileEnabled, value: readParameter(parameter).value) }
+            guard (0...1_000_000).contains(value) else { return RehabLink.ParameterReport(parameter: parameter, result: .outOfRange, value: readParameter(parameter).value) }
             switch parameter {
             case .positionStiffness: positionStiffness = value
             case .positionDamping: positionDamping = value
             default: velocityGain = value
             }
-            return ParameterReport(parameter: parameter, result: .ok, value: value)
+            return RehabLink.ParameterReport(parameter: parameter, result: .ok, value: value)
         case .watchdogPeriodMicroseconds, .replyBudgetMicroseconds, .temperatureLimitDecidegrees, .crcErrorCount,
             .rejectedCommandCount:
-            return ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
+            return RehabLink.ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
         case .protocolMinor where speaksVersion1_1:
-            return ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
+            return RehabLink.ParameterReport(parameter: parameter, result: .readOnly, value: readParameter(parameter).value)
         default:
-            return ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
+            return RehabLink.ParameterReport(parameter: parameter, result: .unknownParameter, value: 0)
         }
     }
 
     /// The SR-24 limit and joint `parameter` names on this device: nil on a 1.0 firmware and for a
     /// joint it does not have (both `unknown_parameter`).
-    private func jointLimitParameter(_ parameter: ParameterID) -> (parameter: JointLimitParameter, joint: Int)? {
+    private func jointLimitParameter(_ parameter: RehabLink.ParameterID) -> (parameter: RehabLink.JointLimitParameter, joint: Int)? {
         guard speaksVersion1_1, let limit = parameter.jointLimit, limit.joint < plants.count else { return nil }
         return limit
     }
 
     /// PARAM_SET of an SR-24 limit (spec 5.6.1): only while disabled, only within the joint's rating.
-    private func writeJointLimit(_ limit: JointLimitParameter, joint: Int, value: Int32, id: ParameterID) -> ParameterReport {
+    private func writeJointLimit(_ limit: RehabLink.JointLimitParameter, joint: Int, value: Int32, id: RehabLink.ParameterID) -> RehabLink.ParameterReport {
         let inEffect = jointLimit(limit, joint: joint)
-        guard !isEnabled else { return ParameterReport(parameter: id, result: .notWhileEnabled, value: inEffect) }
+        guard !isEnabled else { return RehabLink.ParameterReport(parameter: id, result: .notWhileEnabled, value: inEffect) }
         let rating = Self.wireLimits(configuration.joints[joint])
         let hard = rating.positionMinimumMicroradians...rating.positionMaximumMicroradians
         let valid: Bool
@@ -681,9 +682,9 @@ public final class SimulatedRehabLinkDevice {
         case .torqueCapPositive, .torqueCapNegative: valid = (0...rating.torqueMaximumMillinewtonMeters).contains(value)
         case .velocityTrip: valid = (1...overSpeedCutMicroradiansPerSecond[joint]).contains(value)
         }
-        guard valid else { return ParameterReport(parameter: id, result: .outOfRange, value: inEffect) }
+        guard valid else { return RehabLink.ParameterReport(parameter: id, result: .outOfRange, value: inEffect) }
         // The injected faulty firmware: says it took the value, keeps the old one.
-        if ignoresSafetyLimitWrites { return ParameterReport(parameter: id, result: .ok, value: value) }
+        if ignoresSafetyLimitWrites { return RehabLink.ParameterReport(parameter: id, result: .ok, value: value) }
         switch limit {
         case .softLimitMinimum: softLimitMinimumMicroradians[joint] = value
         case .softLimitMaximum: softLimitMaximumMicroradians[joint] = value
@@ -691,36 +692,36 @@ public final class SimulatedRehabLinkDevice {
         case .torqueCapNegative: torqueCapNegativeMillinewtonMeters[joint] = value
         case .velocityTrip: velocityTripMicroradiansPerSecond[joint] = value
         }
-        return ParameterReport(parameter: id, result: .ok, value: value)
+        return RehabLink.ParameterReport(parameter: id, result: .ok, value: value)
     }
 
     // MARK: Helpers
 
     /// A joint's ratings as IDENTITY reports them.
-    private static func wireLimits(_ joint: SimulatedDeviceConfiguration.Joint) -> WireJointLimits {
-        WireJointLimits(
-            positionMinimumMicroradians: Int32((joint.plant.hardLimitMinimumRadians * 1e6).rounded()),
-            positionMaximumMicroradians: Int32((joint.plant.hardLimitMaximumRadians * 1e6).rounded()),
-            velocityMaximumMicroradiansPerSecond: Int32((joint.ratedVelocityRadiansPerSecond * 1e6).rounded()),
-            torqueMaximumMillinewtonMeters: Int32((joint.plant.ratedTorqueNewtonMeters * 1e3).rounded()),
+    private static func wireLimits(_ joint: SimulatedDeviceConfiguration.Joint) -> RehabLink.JointLimits {
+        RehabLink.JointLimits(
+            positionMinimumMicroradians: RehabLink.Scaling.micro(joint.plant.hardLimitMinimumRadians),
+            positionMaximumMicroradians: RehabLink.Scaling.micro(joint.plant.hardLimitMaximumRadians),
+            velocityMaximumMicroradiansPerSecond: RehabLink.Scaling.micro(joint.ratedVelocityRadiansPerSecond),
+            torqueMaximumMillinewtonMeters: RehabLink.Scaling.milli(joint.plant.ratedTorqueNewtonMeters),
             encoderCountsPerRevolution: UInt32(joint.plant.encoderCountsPerRevolution))
     }
 
-    private var identity: DeviceIdentity {
+    private var identity: RehabLink.DeviceIdentity {
         var joints = JointList(
             count: plants.count,
-            repeating: WireJointLimits(
+            repeating: RehabLink.JointLimits(
                 positionMinimumMicroradians: 0, positionMaximumMicroradians: 0, velocityMaximumMicroradiansPerSecond: 0,
                 torqueMaximumMillinewtonMeters: 0, encoderCountsPerRevolution: 0))
         for (index, joint) in configuration.joints.enumerated() { joints[index] = Self.wireLimits(joint) }
-        return DeviceIdentity(
+        return RehabLink.DeviceIdentity(
             protocolVersion: RehabLink.protocolVersion, firmwareMajor: configuration.firmwareMajor,
             firmwareMinor: configuration.firmwareMinor, firmwarePatch: configuration.firmwarePatch,
             model: FixedASCII(configuration.model), serialNumber: FixedASCII(configuration.serialNumber), joints: joints)
     }
 
-    private func stateReport(at time: MonotonicInstant) -> DeviceStateReport {
-        var status: DeviceStatusFlags = []
+    private func stateReport(at time: MonotonicInstant) -> RehabLink.StateReport {
+        var status: RehabLink.StatusFlags = []
         if isEnabled { status.insert(.enabled) }
         if torqueOn { status.insert(.torqueOn) }
         if isWatchdogExpired { status.insert(.watchdogExpired) }
@@ -728,26 +729,26 @@ public final class SimulatedRehabLinkDevice {
         if latchedFault != .none { status.insert(.fault) }
         if speaksVersion1_1 && isPatientStopPressed { status.insert(.patientStop) }
         if speaksVersion1_1 && isPatientPausePressed { status.insert(.patientPause) }
-        var joints = JointList(count: plants.count, repeating: WireJointState())
+        var joints = JointList(count: plants.count, repeating: RehabLink.JointState())
         for index in plants.indices {
             let plant = plants[index]
-            var flags: WireJointFlags = []
+            var flags: RehabLink.JointFlags = []
             if plant.atLowerHardStop { flags.insert(.atLowerHardStop) }
             if plant.atUpperHardStop { flags.insert(.atUpperHardStop) }
             if plant.torqueLimited || limitedByFirmware[index] { flags.insert(.torqueLimited) }
             let sensor = configuration.joints[index].hasTorqueSensor
             if sensor { flags.insert(.torqueSensorFitted) }
-            joints[index] = WireJointState(
-                positionMicroradians: Self.micro(measuredPosition(index)),
-                velocityMicroradiansPerSecond: Self.micro(estimatedVelocities[index]),
-                torqueMillinewtonMeters: Self.milli(plant.motorTorqueNewtonMeters),
-                interactionTorqueMillinewtonMeters: sensor ? Self.milli(plant.interactionTorqueNewtonMeters) : 0,
+            joints[index] = RehabLink.JointState(
+                positionMicroradians: RehabLink.Scaling.micro(measuredPosition(index)),
+                velocityMicroradiansPerSecond: RehabLink.Scaling.micro(estimatedVelocities[index]),
+                torqueMillinewtonMeters: RehabLink.Scaling.milli(plant.motorTorqueNewtonMeters),
+                interactionTorqueMillinewtonMeters: sensor ? RehabLink.Scaling.milli(plant.interactionTorqueNewtonMeters) : 0,
                 encoderCounts: UInt32(truncatingIfNeeded: measuredCount(index) &+ encoderFaults[index].rawOffset),
-                motorCurrentMilliamperes: Int16(clamping: Int64((plant.motorCurrentAmperes * 1e3).rounded())),
-                temperatureDecidegreesCelsius: Int16(clamping: Int64((plant.temperatureCelsius * 10).rounded())),
+                motorCurrentMilliamperes: RehabLink.Scaling.milliamperes(plant.motorCurrentAmperes),
+                temperatureDecidegreesCelsius: RehabLink.Scaling.decidegrees(plant.temperatureCelsius),
                 flags: flags)
         }
-        return DeviceStateReport(
+        return RehabLink.StateReport(
             deviceTimeMicroseconds: deviceTime(time), commandSequence: lastAppliedSequence ?? 0, status: status,
             faultCode: latchedFault, joints: joints)
     }
@@ -780,12 +781,12 @@ public final class SimulatedRehabLinkDevice {
         estimatedVelocities[joint] = 0
     }
 
-    private func latchFault(_ code: DeviceFaultCode, joint: Int?, value: Int32, at time: MonotonicInstant? = nil) {
+    private func latchFault(_ code: RehabLink.FaultCode, joint: Int?, value: Int32, at time: MonotonicInstant? = nil) {
         let time = time ?? now
         latchedFault = code
         if isEnabled { leaveEnabled(at: time) }
         record(.fault, at: time, fault: code, joint: joint)
-        send(.fault(FaultReport(code: code, joint: joint.map { UInt8($0) } ?? 0xFF, value: value, deviceTimeMicroseconds: deviceTime(time))))
+        send(.fault(RehabLink.FaultReport(code: code, joint: joint.map { UInt8($0) } ?? 0xFF, value: value, deviceTimeMicroseconds: deviceTime(time))))
         updateTorqueState(at: time)
     }
 
@@ -808,19 +809,19 @@ public final class SimulatedRehabLinkDevice {
         record(active ? .torqueOn : .torqueOff, at: time ?? now)
     }
 
-    private func send(_ message: RehabLinkMessage) {
-        RehabLinkFrameEncoder.encode(message, sequence: sequence, into: &frame)
+    private func send(_ message: RehabLink.Message) {
+        RehabLink.FrameEncoder.encode(message, sequence: sequence, into: &frame)
         sequence &+= 1
         let pushed = frame.withUnsafeBytes { output.push($0) }
         if !pushed { droppedOutputBytes += frame.count }
     }
 
-    private func sendError(_ code: ProtocolErrorCode, type: RehabLinkMessageType, sequence: UInt16) {
-        send(.error(ProtocolErrorReport(code: code, offendingType: type.rawValue, offendingSequence: sequence)))
+    private func sendError(_ code: RehabLink.ProtocolErrorCode, type: RehabLink.MessageType, sequence: UInt16) {
+        send(.error(RehabLink.ProtocolErrorReport(code: code, offendingType: type.rawValue, offendingSequence: sequence)))
     }
 
     private func record(
-        _ kind: DeviceEvent.Kind, at time: MonotonicInstant? = nil, fault: DeviceFaultCode = .none, joint: Int? = nil, detail: String = ""
+        _ kind: DeviceEvent.Kind, at time: MonotonicInstant? = nil, fault: RehabLink.FaultCode = .none, joint: Int? = nil, detail: String = ""
     ) {
         if eventLog.count == eventLog.capacity { eventLog.removeFirst() }
         eventLog.append(DeviceEvent(kind: kind, time: time ?? now, faultCode: fault, joint: joint, detail: detail))
@@ -843,7 +844,4 @@ public final class SimulatedRehabLinkDevice {
         }
         clockDrift = percent == 0 ? nil : (time, percent / 100)
     }
-
-    private static func micro(_ value: Double) -> Int32 { Int32(clamping: Int64((value * 1e6).rounded())) }
-    private static func milli(_ value: Double) -> Int32 { Int32(clamping: Int64((value * 1e3).rounded())) }
 }

@@ -1,18 +1,19 @@
 import CSystemShims
 import CommandLineSupport
 import Control
+import DeviceModel
 import Foundation
 import Platform
 import Primitives
 import Profiles
 import RehabLinkSimulator
+import SimulatorKit
 import StrictJSON
-import Synchronization
 import Transport
 
 let spec = CommandSpec(
     program: "rehabsim", name: nil,
-    summary: "Run a simulated RehabLink robot on a pseudo-terminal.",
+    summary: "Run simulated RehabLink robots, each on a pseudo-terminal of its own.",
     discussion: """
         rehabsim presents the robot of a hardware profile on a new pseudo-terminal and prints its path
         on the first line of standard output as "robot: /dev/pts/N". Hosts connect to that path exactly
@@ -21,6 +22,15 @@ let spec = CommandSpec(
         the patient's stop and pause buttons included; the joints have inertia,
         friction, hard stops, a torque-limited drive and a quantised encoder (simulators/README.md).
         It runs until SIGINT or SIGTERM, and keeps running when hosts connect and disconnect.
+
+        More devices at once: every --device PROFILE[,KEY=VALUE…] presents one more simulated device
+        on a pseudo-terminal of its own, announced after the robot's line as "NAME: /dev/pts/M" (in
+        the order given). Its keys are the device's own options, named as the robot's without the
+        dashes: name=NAME (default device2, device3, …), link=PATH, serial=TEXT (default SIM-000N),
+        events=FILE, faults=FILE, control=SOCKET, patient=PRESET, exercise=NAME|PATH; values contain
+        no commas. The options --profile, --link, --serial, --events, --faults, --control, --patient,
+        --exercise and --reference-to are the robot's (the first device's); --priority and --cpu
+        apply to the one loop that serves every device. SIGINT or SIGTERM stops them all.
         """,
     options: [
         .init("--profile", value: "NAME|PATH", help: "Hardware profile of the robot to simulate.", default: "wrist-trainer"),
@@ -38,13 +48,17 @@ let spec = CommandSpec(
               help: "Stream the patient's unaffected limb as RehabRef frames (protocols/rehabref/README.md) to UDP 127.0.0.1:PORT, for a mirror exercise given with --exercise; the limb follows the exercise's cue (from cue_start_in_ms on --control). Faults through --control: reference_stop, reference_freeze, reference_hide, reference_inaccurate, reference_normal."),
         .init("--reference-rate", value: "HZ", help: "Frames per second of --reference-to (SR-15 refuses a source slower than 60 Hz).", default: "100"),
         .init("--exit-with-parent", help: "Exit when the process that started rehabsim exits."),
-        .init("--quiet", help: "Print only the robot: line (no device events on standard error)."),
+        .init("--device", value: "PROFILE[,KEY=VALUE…]",
+              help: "Present one more simulated device, on its own pseudo-terminal (repeatable): its line is \"NAME: /dev/pts/M\"; keys name, link, serial, events, faults, control, patient, exercise (as the options of the same name)."),
+        .init("--quiet", help: "Print only the robot: line and the device lines (no device events on standard error)."),
     ],
     examples: [
         "rehabsim --link /tmp/wrist &            # then: rehabctl identify --port /tmp/wrist",
         "rehabsim --events device-events.jsonl",
         "rehabsim --faults hardware/faults/spasm.json --control /tmp/sim.sock",
         "rehabsim --exercise wrist-flexion-mirror --reference-to 47001 --control /tmp/sim.sock",
+        "rehabsim --link /tmp/wrist --device ankle-trainer,name=ankle,link=/tmp/ankle   # robot: /dev/pts/3, ankle: /dev/pts/4",
+        "rehabsim --device wrist-trainer,control=/tmp/second.sock,events=second.jsonl --device ankle-trainer,faults=mute.json",
     ])
 
 let injectSpec = CommandSpec(
@@ -54,6 +68,8 @@ let injectSpec = CommandSpec(
         KIND is a fault of simulators/README.md; its fields follow as key=value (numbers carry their
         unit in the key: for_ms, torque_nm, ramp_ms …). Without at_ms / after_enable_ms / at_command
         the fault begins at once. rehabsim validates it exactly as a fault script and answers.
+        Every device of a rehabsim has its own socket: the robot's --control, or the control= of a
+        --device; the fault goes to that device only.
         """,
     options: [.init("--control", value: "SOCKET", help: "The socket given to rehabsim --control.")],
     positionals: [.init("KIND", help: "drop_replies, corrupt_bytes, delay_replies, unplug, freeze_encoder, jump_encoder, reverse_encoder, device_fault, over_temperature, estop_press, estop_release, external_torque, brake_failure, disable_watchdog, ignore_limit_writes, patient_stop, patient_stop_release, patient_pause, patient_pause_release"),
@@ -124,21 +140,6 @@ func inject(_ words: [String]) -> Never {
     Terminal.exit(.success)
 }
 
-/// Live injections from the control socket, handed to the firmware loop; and the patient's cue start.
-final class LiveFaults: Sendable {
-    private let queue = Mutex<[InjectedFault]>([])
-    private let cueStart = Mutex<MonotonicInstant?>(nil)
-
-    func push(_ fault: InjectedFault) { queue.withLock { $0.append(fault) } }
-
-    func take() -> [InjectedFault] { queue.withLock { faults in defer { faults.removeAll() }; return faults } }
-
-    /// The exercise's plan begins at `start`: the patient's cue begins then.
-    func startCue(at start: MonotonicInstant) { cueStart.withLock { $0 = start } }
-
-    func takeCueStart() -> MonotonicInstant? { cueStart.withLock { value in defer { value = nil }; return value } }
-}
-
 /// When a cue line asks the cue to start: `cue_start_in_ms` from `now`, or `cue_start_at_ns`, an
 /// instant of CLOCK_MONOTONIC (rehabctl's way: the plan's own start, however late the line arrives)
 /// within an hour of `now`; nil for anything else.
@@ -154,7 +155,9 @@ func cueStart(_ request: JSONObject, now: MonotonicInstant) -> MonotonicInstant?
     return nil
 }
 
-func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: LiveFaults, reference: ReferenceSender?) {
+/// Serves one device's control socket on threads of its own: live injections (parsed for that
+/// device's firmware), the cue start and, for the device that has it, the reference stream's faults.
+func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, reference: ReferenceSender?) {
     let thread = Thread {
         while true {
             guard let connection = listener.accept(timeoutMilliseconds: 1_000) else { continue }
@@ -169,7 +172,7 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
                             ]).serialized())
                             continue
                         }
-                        live.startCue(at: start)
+                        inbox.startCue(at: start)
                         reference?.startCue(at: start)
                         connection.writeLine(JSONValue.object([
                             "ok": true, "cue_start_in_ms": .number(Double(start.nanoseconds(since: now)) * 1e-6, significantDigits: 6),
@@ -187,10 +190,9 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
                         connection.writeLine(JSONValue.object(["ok": true, "kind": .string(kind)]).serialized())
                         continue
                     }
-                    switch FaultScript.parseLive(line, jointCount: jointCount) {
-                    case .success(let fault):
-                        live.push(fault)
-                        connection.writeLine(JSONValue.object(["ok": true, "kind": .string(fault.kind.name)]).serialized())
+                    switch inbox.submit(line) {
+                    case .success(let name):
+                        connection.writeLine(JSONValue.object(["ok": true, "kind": .string(name)]).serialized())
                     case .failure(let error):
                         connection.writeLine(JSONValue.object(["ok": false, "error": .string(error.description)]).serialized())
                     }
@@ -203,8 +205,11 @@ func serveControl(_ listener: UnixSocketListener, jointCount: Int, into live: Li
     thread.start()
 }
 
-/// The exercise of `--exercise` (or the default swing) and the cue a patient or a limb follows.
-func loadCue(exercise name: String?, profile: HardwareProfile) -> (exercise: RangeOfMotionExercise, cue: WaypointTrajectory) {
+/// The exercise of `--exercise` (or the default swing) and the cue a patient or a limb follows;
+/// `option` names the option in messages.
+func loadCue(exercise name: String?, profile: HardwareProfile, option: String = "--exercise")
+    -> (exercise: RangeOfMotionExercise, cue: WaypointTrajectory)
+{
     var exercise = RangeOfMotionExercise()
     var duration = 3_600.0
     if let name {
@@ -213,29 +218,238 @@ func loadCue(exercise name: String?, profile: HardwareProfile) -> (exercise: Ran
             exercise = try RangeOfMotionExercise(definition, profile: profile)
             duration = definition.durationSeconds ?? exercise.durationSeconds(repetitions: definition.repetitions ?? 1)
         } catch {
-            Terminal.exit(with: CommandFailure("rehabsim: --exercise: \(error)", exitCode: error.exitCode))
+            Terminal.exit(with: CommandFailure("rehabsim: \(option): \(error)", exitCode: error.exitCode))
         }
     }
     return (exercise, exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: duration))
 }
 
-/// The patient of `--patient PRESET`, following `--exercise` (or the default swing) as its cue.
-func makePatient(preset: String, exercise name: String?, profile: HardwareProfile) -> SimulatedPatient {
+/// The patient of `--patient PRESET`, following `--exercise` (or the default swing) as its cue;
+/// `request` names the options in messages.
+func makePatient(preset: String, exercise name: String?, profile: HardwareProfile, request: DeviceRequest) -> SimulatedPatient {
     guard let parameters = SimulatedPatient.Parameters.preset(named: preset) else {
         Terminal.exit(with: CommandFailure(
-            "rehabsim: --patient: no preset \"\(preset)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))",
+            "rehabsim: \(request.option("patient")): no preset \"\(preset)\"; presets: \(SimulatedPatient.Parameters.presets.map(\.name).joined(separator: ", "))",
             exitCode: .usage))
     }
-    let (exercise, cue) = loadCue(exercise: name, profile: profile)
+    let (exercise, cue) = loadCue(exercise: name, profile: profile, option: request.option("exercise"))
     return SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
                             cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
 }
 
+// MARK: Devices
+
+/// One simulated device rehabsim presents: the first from the top-level options (announced as
+/// "robot"), every other from a `--device PROFILE[,KEY=VALUE…]`.
+struct DeviceRequest {
+    var name: String
+    var profile: String
+    var link: String?
+    var serial: String
+    var events: String?
+    var faults: String?
+    var control: String?
+    var patient: String?
+    var exercise: String?
+    var isFirst: Bool
+
+    /// The keys of `--device PROFILE[,KEY=VALUE…]`.
+    static let keys = ["name", "link", "serial", "events", "faults", "control", "patient", "exercise"]
+
+    /// How messages name one of this device's options: "--faults" for the first device, "--device
+    /// ankle: faults" for another.
+    func option(_ key: String) -> String { isFirst ? "--\(key)" : "--device \(name): \(key)" }
+
+    /// What messages about this device on standard error begin with.
+    var prefix: String { isFirst ? "rehabsim: " : "rehabsim: \(name): " }
+}
+
+/// Takes every `--device VALUE` and `--device=VALUE` out of `words` (the option is repeatable, which
+/// the parser of the other options refuses); `missingValue` when a `--device` has none.
+func extractDevices(_ words: [String]) -> (rest: [String], devices: [String], missingValue: Bool) {
+    var rest: [String] = []
+    var devices: [String] = []
+    var index = 0
+    while index < words.count {
+        let word = words[index]
+        if word == "--" {
+            rest.append(contentsOf: words[index...])
+            break
+        }
+        if word == "--device" {
+            guard index + 1 < words.count, !words[index + 1].hasPrefix("--") else { return (rest, devices, true) }
+            devices.append(words[index + 1])
+            index += 2
+            continue
+        }
+        if word.hasPrefix("--device=") {
+            devices.append(String(word.dropFirst("--device=".count)))
+        } else {
+            rest.append(word)
+        }
+        index += 1
+    }
+    return (rest, devices, false)
+}
+
+/// The device of one `--device PROFILE[,KEY=VALUE…]`, the `number`-th device (the robot is the first).
+func parseDevice(_ text: String, number: Int, arguments: ParsedArguments) -> DeviceRequest {
+    let fields = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    guard let profile = fields.first, !profile.isEmpty, !profile.contains("=") else {
+        Terminal.exit(with: arguments.usageError("--device \"\(text)\": give the profile (NAME|PATH) first, then KEY=VALUE fields"))
+    }
+    let digits = String(number)
+    var request = DeviceRequest(
+        name: "device\(number)", profile: profile, serial: "SIM-" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits,
+        isFirst: false)
+    var seen: Set<String> = []
+    for field in fields.dropFirst() {
+        let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            Terminal.exit(with: arguments.usageError("--device \"\(text)\": expected KEY=VALUE, found \"\(field)\""))
+        }
+        guard DeviceRequest.keys.contains(parts[0]) else {
+            Terminal.exit(with: arguments.usageError(
+                "--device \"\(text)\": unknown key \"\(parts[0])\" (keys: \(DeviceRequest.keys.joined(separator: ", ")))"))
+        }
+        guard seen.insert(parts[0]).inserted else {
+            Terminal.exit(with: arguments.usageError("--device \"\(text)\": \(parts[0]) given twice"))
+        }
+        let value = parts[1]
+        switch parts[0] {
+        case "name": request.name = value
+        case "link": request.link = value
+        case "serial": request.serial = value
+        case "events": request.events = value
+        case "faults": request.faults = value
+        case "control": request.control = value
+        case "patient": request.patient = value
+        default: request.exercise = value
+        }
+    }
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    guard let first = request.name.first, first.isLetter || first.isNumber, request.name.count <= 32,
+        request.name.allSatisfy({ allowed.contains($0) })
+    else {
+        Terminal.exit(with: arguments.usageError(
+            "--device \"\(text)\": name=\(request.name): use letters, digits, \"-\", \"_\" and \".\" (at most 32, first a letter or digit)"))
+    }
+    return request
+}
+
+/// Refuses two devices with the same name, link, event log or control socket.
+func checkDistinct(_ requests: [DeviceRequest], arguments: ParsedArguments) {
+    let fields: [(key: String, value: (DeviceRequest) -> String?)] = [
+        ("name", { $0.name }), ("link", { $0.link }), ("events", { $0.events }), ("control", { $0.control }),
+    ]
+    for (key, value) in fields {
+        var seen: [String: String] = [:]
+        for request in requests {
+            guard let text = value(request) else { continue }
+            if let other = seen[text] {
+                Terminal.exit(with: arguments.usageError(
+                    "two devices (\(other) and \(request.name)) have the same \(key) \"\(text)\": each device needs its own"))
+            }
+            seen[text] = request.name
+        }
+    }
+}
+
+/// A device checked and ready to open: its profile, and how to power its firmware on behind a
+/// pseudo-terminal of its own.
+struct PreparedDevice {
+    let request: DeviceRequest
+    let profile: HardwareProfile
+    /// Opens the pseudo-terminal (and the link and the event log), powers the firmware on and
+    /// returns its host; `messages` gets what to tell a person (nil: quiet).
+    let open: (_ messages: ((String) -> Void)?) throws(DeviceHostSetupError) -> any HostedDevice
+}
+
+/// Checks everything about `request` that can be checked before anything starts: its profile, its
+/// simulator, its fault script, its patient. Exits with the reason when something is wrong.
+func prepare(_ request: DeviceRequest, arguments: ParsedArguments) -> PreparedDevice {
+    let profile: HardwareProfile
+    do throws(ProfileError) {
+        profile = try ProfileSearch.load(request.profile)
+    } catch {
+        Terminal.exit(with: CommandFailure("\(request.prefix)\(error)", exitCode: error.exitCode))
+    }
+    if request.exercise != nil && request.patient == nil {
+        if !request.isFirst {
+            Terminal.exit(with: arguments.usageError(
+                "\(request.option("exercise")) is the plan a simulated patient follows: give patient= too"))
+        } else if arguments.string("--reference-to") == nil {
+            Terminal.exit(with: arguments.usageError(
+                "--exercise is the plan a simulated patient or limb follows: give --patient or --reference-to too"))
+        }
+    }
+    // One case per protocol that has a simulator: the firmware, its fault kinds, what only it has
+    // (a patient in the robot). Links, fault pump, PTY host and this program are shared.
+    switch profile.device.protocolFamily {
+    case "rehablink":
+        return prepareRehabLink(request, profile: profile)
+    default:
+        Terminal.exit(with: CommandFailure(
+            "\(request.prefix)\(profile.name) speaks \"\(profile.device.protocolIdentifier)\", which has no simulator (simulated: rehablink)",
+            exitCode: .configuration))
+    }
+}
+
+/// A simulated RehabLink robot (`SimulatedRehabLinkDevice`) for `request`.
+func prepareRehabLink(_ request: DeviceRequest, profile: HardwareProfile) -> PreparedDevice {
+    // The simulator's physics takes only plausible parameters (a profile's 1e300 Ω would trap it).
+    let configuration: SimulatedDeviceConfiguration
+    do throws(ProfileError) {
+        configuration = try SimulatedDeviceConfiguration(validating: profile, serialNumber: request.serial)
+    } catch {
+        Terminal.exit(with: CommandFailure("\(request.prefix)\(error)", exitCode: error.exitCode))
+    }
+    let faults = loadFaults(request, profile: profile, kinds: RehabLinkDeviceFault.self)
+    let patient = request.patient.map { makePatient(preset: $0, exercise: request.exercise, profile: profile, request: request) }
+    return PreparedDevice(request: request, profile: profile) {
+        (messages: ((String) -> Void)?) throws(DeviceHostSetupError) -> any HostedDevice in
+        let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: MonotonicClock.shared.now())
+        device.patient = patient
+        return try host(device, request: request, profile: profile, faults: faults, messages: messages)
+    }
+}
+
+/// The fault script of `request` (`--faults` / `faults=`), for a firmware with `kinds` of device faults.
+func loadFaults<Kind: InjectableDeviceFault>(_ request: DeviceRequest, profile: HardwareProfile, kinds: Kind.Type)
+    -> [ScheduledFault<Kind>]
+{
+    guard let path = request.faults else { return [] }
+    do throws(ProfileError) {
+        return try FaultScriptParser<Kind>.load(path: path, jointCount: profile.joints.count)
+    } catch {
+        Terminal.exit(with: CommandFailure("\(request.prefix)\(request.option("faults")): \(error)", exitCode: error.exitCode))
+    }
+}
+
+/// `device` behind a pseudo-terminal of its own, as `request` asks.
+func host<Firmware: FirmwareSimulator>(
+    _ device: Firmware, request: DeviceRequest, profile: HardwareProfile, faults: [ScheduledFault<Firmware.InjectableFault>],
+    messages: ((String) -> Void)?
+) throws(DeviceHostSetupError) -> any HostedDevice {
+    try RealTimeDeviceHost(
+        label: request.name, device: device, jointCount: profile.joints.count, faults: faults, linkPath: request.link,
+        eventsPath: request.events, messages: messages)
+}
+
+/// Shuts down the devices already opened (their links removed), then exits with `failure`.
+func abandon(_ hosts: [any HostedDevice], _ failure: CommandFailure) -> Never {
+    for host in hosts { host.shutdown() }
+    Terminal.exit(with: failure)
+}
+
+// MARK: Main
+
 func main() -> Never {
     if CommandLine.arguments.dropFirst().first == "inject" { inject(Array(CommandLine.arguments.dropFirst(2))) }
+    let (words, deviceTexts, deviceMissingValue) = extractDevices(Array(CommandLine.arguments.dropFirst()))
     let arguments: ParsedArguments
-    do {
-        arguments = try ParsedArguments(Array(CommandLine.arguments.dropFirst()), spec: spec)
+    do throws(CommandFailure) {
+        arguments = try ParsedArguments(words, spec: spec)
     } catch {
         Terminal.exit(with: error)
     }
@@ -243,44 +457,49 @@ func main() -> Never {
         Terminal.printLine(spec.helpText)
         Terminal.exit(.success)
     }
+    if deviceMissingValue {
+        Terminal.exit(with: arguments.usageError("--device needs a value (PROFILE[,KEY=VALUE…])"))
+    }
     TerminationSignals.install()
     if arguments.flag("--exit-with-parent") {
         _ = rh_set_parent_death_signal(SIGTERM)
         if getppid() == 1 { Terminal.exit(.success) }
     }
-    let profile: HardwareProfile
-    do {
-        profile = try ProfileSearch.load(arguments.string("--profile") ?? "wrist-trainer")
+    let quiet = arguments.flag("--quiet")
+    let priority: Int?
+    let cpu: Int?
+    do throws(CommandFailure) {
+        priority = try arguments.integer("--priority", default: nil, in: 1...99, unit: "(SCHED_FIFO priority)")
+        cpu = try arguments.integer("--cpu", default: nil, in: 0...(Realtime.onlineCPUCount - 1), unit: "(CPU number)")
     } catch {
-        Terminal.exit(with: CommandFailure("rehabsim: \(error)", exitCode: error.exitCode))
+        Terminal.exit(with: error)
     }
-    // The simulator's physics takes only plausible parameters (a profile's 1e300 Ω would trap it).
-    let configuration: SimulatedDeviceConfiguration
-    do {
-        configuration = try SimulatedDeviceConfiguration(validating: profile, serialNumber: arguments.string("--serial") ?? "SIM-0001")
-    } catch {
-        Terminal.exit(with: CommandFailure("rehabsim: \(error)", exitCode: error.exitCode))
-    }
-    var scripted: [InjectedFault] = []
-    if let path = arguments.string("--faults") {
-        do {
-            scripted = try FaultScript.load(path: path, jointCount: profile.joints.count)
-        } catch {
-            Terminal.exit(with: CommandFailure("rehabsim: --faults: \(error)", exitCode: error.exitCode))
-        }
-    }
+
+    // Every device, checked before anything starts.
+    var requests = [
+        DeviceRequest(
+            name: "robot", profile: arguments.string("--profile") ?? "wrist-trainer", link: arguments.string("--link"),
+            serial: arguments.string("--serial") ?? "SIM-0001", events: arguments.string("--events"), faults: arguments.string("--faults"),
+            control: arguments.string("--control"), patient: arguments.string("--patient"), exercise: arguments.string("--exercise"),
+            isFirst: true)
+    ]
+    for (index, text) in deviceTexts.enumerated() { requests.append(parseDevice(text, number: index + 2, arguments: arguments)) }
+    checkDistinct(requests, arguments: arguments)
+    let prepared = requests.map { prepare($0, arguments: arguments) }
+
+    // The robot's patient's unaffected limb, streamed for mirror exercises.
     var reference: ReferenceSender?
     if let portText = arguments.string("--reference-to") {
         guard let port = UInt16(portText), port > 0 else {
             Terminal.exit(with: arguments.usageError("--reference-to takes a UDP port, 1 to 65535, not \"\(portText)\""))
         }
         let rate: Double
-        do {
+        do throws(CommandFailure) {
             rate = try arguments.double("--reference-rate", default: 100, in: 10...1_000, unit: "Hz")
         } catch {
             Terminal.exit(with: error)
         }
-        let (exercise, cue) = loadCue(exercise: arguments.string("--exercise"), profile: profile)
+        let (exercise, cue) = loadCue(exercise: arguments.string("--exercise"), profile: prepared[0].profile)
         guard case .mirror(let mirror) = exercise.mode else {
             Terminal.exit(with: arguments.usageError("--reference-to streams the unaffected limb of a mirror exercise: give --exercise with mode \"mirror\""))
         }
@@ -291,169 +510,60 @@ func main() -> Never {
             Terminal.exit(with: CommandFailure("rehabsim: --reference-to: \(error)", exitCode: error.exitCode))
         }
     }
-    let live = LiveFaults()
-    var controlListener: UnixSocketListener?
-    if let path = arguments.string("--control") {
-        do {
-            controlListener = try UnixSocketListener(path: path)
+
+    // Each device on its own pseudo-terminal, with its control socket.
+    var hosts: [any HostedDevice] = []
+    for device in prepared {
+        let prefix = device.request.prefix
+        let messages: ((String) -> Void)? = quiet ? nil : { Terminal.printError(prefix + $0) }
+        do throws(DeviceHostSetupError) {
+            let opened = try device.open(messages)
+            hosts.append(opened)
         } catch {
-            Terminal.exit(with: CommandFailure("rehabsim: cannot create the control socket \(path): \(error)", exitCode: .noInput))
-        }
-        serveControl(controlListener!, jointCount: profile.joints.count, into: live, reference: reference)
-    }
-    let terminal: PseudoTerminal
-    do {
-        terminal = try PseudoTerminal()
-    } catch {
-        Terminal.exit(with: CommandFailure("rehabsim: \(error)", exitCode: error.exitCode))
-    }
-    let linkPath = arguments.string("--link")
-    if let linkPath {
-        unlink(linkPath)
-        guard symlink(terminal.slavePath, linkPath) == 0 else {
-            Terminal.exit(with: CommandFailure("rehabsim: cannot create the link \(linkPath): \(Errno.current)", exitCode: .noInput))
+            let code: ExitCode
+            switch error {
+            case .pseudoTerminal(let transport): code = transport.exitCode
+            case .link, .events: code = .noInput
+            }
+            abandon(hosts, CommandFailure("\(prefix)\(error)", exitCode: code))
         }
     }
-    var eventFile: Int32 = -1
-    if let path = arguments.string("--events") {
-        eventFile = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if eventFile < 0 {
-            Terminal.exit(with: CommandFailure("rehabsim: cannot write events to \(path): \(Errno.current)", exitCode: .noInput))
+    var listeners: [UnixSocketListener] = []
+    for (index, device) in prepared.enumerated() {
+        guard let path = device.request.control else { continue }
+        let listener: UnixSocketListener
+        do throws(Errno) {
+            listener = try UnixSocketListener(path: path)
+        } catch {
+            abandon(hosts, CommandFailure("\(device.request.prefix)cannot create the control socket \(path): \(error)", exitCode: .noInput))
         }
-    }
-    let quiet = arguments.flag("--quiet")
-    let priority: Int?
-    do {
-        priority = try arguments.integer("--priority", default: nil, in: 1...99, unit: "(SCHED_FIFO priority)")
-    } catch {
-        Terminal.exit(with: error)
-    }
-    let cpu: Int?
-    do {
-        cpu = try arguments.integer("--cpu", default: nil, in: 0...(Realtime.onlineCPUCount - 1), unit: "(CPU number)")
-    } catch {
-        Terminal.exit(with: error)
+        listeners.append(listener)
+        serveControl(listener, inbox: hosts[index].inbox, reference: index == 0 ? reference : nil)
     }
     if priority != nil || cpu != nil {
         let report = Realtime.apply(RealtimeRequest(priority: priority.map { Int32($0) }, lockMemory: priority != nil, cpu: cpu))
         for warning in report.warnings { Terminal.printError("rehabsim: real-time warning: \(warning)") }
     }
-    let clock = MonotonicClock.shared
-    let device = SimulatedRehabLinkDevice(configuration: configuration, bootTime: clock.now())
-    if let preset = arguments.string("--patient") {
-        device.patient = makePatient(preset: preset, exercise: arguments.string("--exercise"), profile: profile)
-    } else if arguments.string("--exercise") != nil && reference == nil {
-        Terminal.exit(with: arguments.usageError("--exercise is the plan a simulated patient or limb follows: give --patient or --reference-to too"))
-    }
     if let reference {
         reference.start()
         if !quiet { Terminal.printError("rehabsim: streaming the unaffected limb (RehabRef) to \(reference.destination)") }
     }
-    let injector = FaultInjector(scripted)
-    let inFlight = DelayedBytes()
-    var unplugged = false
-    Terminal.printLine("robot: \(terminal.slavePath)")
+    for host in hosts { Terminal.printLine("\(host.label): \(host.slavePath)") }
     if !quiet {
-        Terminal.printError("rehabsim: \(profile.name) (\(configuration.model), s/n \(configuration.serialNumber)) on \(terminal.slavePath); SIGINT or SIGTERM to stop")
-    }
-
-    let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
-    let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
-    var droppedBytes = 0
-
-    // Injected faults act here, between the firmware and the wire: drop, corrupt and delay what the
-    // device sends, or close the pseudo-terminal (unplug).
-    func flushOutput() {
-        let now = clock.now()
-        injector.update(device: device, now: now)
-        let link = injector.link
-        if link.isUnplugged && !unplugged {
-            unplugged = true
-            terminal.hangUp()
-            if let linkPath { unlink(linkPath) }
-            if !quiet { Terminal.printError("rehabsim: unplugged (fault injection): the pseudo-terminal is closed") }
-        }
-        while !device.output.isEmpty {
-            let count = device.output.pop(into: output)
-            if link.dropsReplies || unplugged { continue }
-            let bytes = UnsafeMutableRawBufferPointer(rebasing: output[0..<count])
-            injector.corrupt(bytes)
-            inFlight.push(UnsafeRawBufferPointer(bytes), readableAt: now.advanced(byNanoseconds: link.delayNanoseconds))
-        }
-        while true {
-            let count = inFlight.pop(readableAt: clock.now(), into: output)
-            guard count > 0 else { break }
-            do throws(TransportError) {
-                try terminal.write(UnsafeRawBufferPointer(rebasing: output[0..<count]), deadline: clock.now().advanced(byNanoseconds: 1_000_000))
-            } catch {
-                // Nobody reads the terminal (no host connected): the bytes are lost, as on a real wire.
-                droppedBytes += count
-            }
+        for (index, host) in hosts.enumerated() {
+            let last = index == hosts.count - 1
+            Terminal.printError("\(prepared[index].request.prefix)\(prepared[index].profile.name) (\(host.model), s/n \(host.serialNumber)) on \(host.slavePath)"
+                                + (last ? "; SIGINT or SIGTERM to stop" : ""))
         }
     }
 
-    func writeEvents() {
-        let now = clock.now()
-        let wallNow = WallClock.unixNanoseconds()
-        device.drainEvents { event in
-            let milliseconds = Double(event.time.nanoseconds(since: device.bootTime)) / 1e6
-            let unix = wallNow - now.nanoseconds(since: event.time)
-            var line = "{\"t_ms\":\(String(format: "%.3f", milliseconds)),\"unix_ns\":\(unix),\"event\":\"\(event.kind.rawValue)\""
-            if event.faultCode != .none { line += ",\"fault_code\":\(event.faultCode.rawValue),\"fault\":\"\(event.faultCode.name)\"" }
-            if let joint = event.joint { line += ",\"joint\":\(joint)" }
-            if !event.detail.isEmpty { line += ",\"fault\":\"\(event.detail)\"" }
-            line += "}\n"
-            if eventFile >= 0 { _ = line.withCString { write(eventFile, $0, strlen($0)) } }
-            if !quiet {
-                Terminal.printError("rehabsim: \(String(format: "%10.3f", milliseconds)) ms \(event.kind.rawValue)"
-                                    + (event.faultCode != .none ? " \(event.faultCode)" : "") + (event.detail.isEmpty ? "" : " \(event.detail)"))
-            }
-        }
+    // One loop serves every device: bytes in, firmware advanced, faults applied, replies out.
+    if let failure = DeviceHostLoop.serve(hosts, until: { TerminationSignals.interrupts != 0 || TerminationSignals.terminations != 0 }) {
+        let index = hosts.firstIndex { $0.label == failure.label } ?? 0
+        Terminal.printError("\(prepared[index].request.prefix)\(failure.error)")
     }
-
-    // The firmware runs when bytes arrive, at its own next deadline (the watchdog), and at least
-    // every 10 ms for housekeeping; the physics is integrated up to each of those moments in fixed
-    // steps, so sleeping in between costs no accuracy (and no CPU).
-    while TerminationSignals.interrupts == 0 && TerminationSignals.terminations == 0 {
-        let now = clock.now()
-        let arrived = live.take()
-        if !arrived.isEmpty { injector.add(arrived) }
-        if let start = live.takeCueStart() {
-            device.patient?.startCue(at: start)
-            if !quiet { Terminal.printError("rehabsim: the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms") }
-        }
-        device.advance(to: now)
-        flushOutput()
-        writeEvents()
-        // Housekeeping every 10 ms (2 ms while faults are pending, so that their times are kept).
-        let housekeeping = now.advanced(byNanoseconds: (injector.pendingCount > 0 ? 2 : 10) * Nanoseconds.perMillisecond)
-        var wake = min(device.nextDeadline ?? housekeeping, housekeeping)
-        if let release = inFlight.nextRelease { wake = min(wake, release) }
-        if unplugged {
-            clock.sleep(until: wake)
-            continue
-        }
-        do throws(TransportError) {
-            if try terminal.waitReadable(until: wake) {
-                let count = try terminal.readAvailable(into: input)
-                if count > 0 {
-                    device.receive(UnsafeRawBufferPointer(rebasing: input[0..<count]), at: clock.now())
-                    flushOutput()
-                }
-            }
-        } catch {
-            Terminal.printError("rehabsim: \(error)")
-            break
-        }
-    }
-    writeEvents()
-    if !unplugged { terminal.hangUp() }
-    if let linkPath { unlink(linkPath) }
-    controlListener?.close()
-    if eventFile >= 0 { close(eventFile) }
-    if !quiet && droppedBytes > 0 {
-        Terminal.printError("rehabsim: \(droppedBytes) bytes were not read by any host")
-    }
+    for host in hosts { host.shutdown() }
+    for listener in listeners { listener.close() }
     Terminal.exit(.success)
 }
 

@@ -22,7 +22,6 @@ int rh_pty_open_master(char *name, size_t name_length);
 // Terminal ioctls.
 int rh_tty_set_exclusive(int fd, int exclusive);        // TIOCEXCL / TIOCNXCL
 int rh_tty_get_modem_lines(int fd, int *bits);          // TIOCMGET
-int rh_tty_change_modem_lines(int fd, int bits, int on); // TIOCMBIS / TIOCMBIC
 int rh_tty_output_queue(int fd, int *bytes);            // TIOCOUTQ
 int rh_tty_input_queue(int fd, int *bytes);             // FIONREAD
 int rh_terminal_size(int fd, int *columns, int *rows);  // TIOCGWINSZ
@@ -32,6 +31,10 @@ int rh_tty_get_baud(int fd, uint32_t *input, uint32_t *output);
 // poll(2) on one descriptor with a nanosecond timeout (ppoll); timeout_ns < 0 waits forever.
 // Returns the revents (0 on timeout) or -errno.
 int rh_poll_one(int fd, short events, int64_t timeout_ns);
+// ppoll(2) for input (POLLIN) on `count` descriptors (at most 256) with a nanosecond timeout;
+// timeout_ns < 0 waits forever, a negative descriptor is ignored. Writes each descriptor's revents
+// to `revents` (0 when not ready). Returns how many are ready (0 on timeout) or -errno.
+int rh_poll_readable(const int *fds, size_t count, int64_t timeout_ns, short *revents);
 
 // Process and thread controls (prctl, affinity).
 int rh_set_timer_slack_ns(unsigned long nanoseconds);

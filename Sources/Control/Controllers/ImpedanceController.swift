@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// Joint-space impedance control with model feed-forward:

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// Mirror mode: the exercised joint follows a reference taken from another source (the patient's
@@ -44,51 +45,6 @@ public struct Mirror: Sendable, Equatable {
     public func referencePosition(forTarget targetRadians: Double) -> Double { (targetRadians - offsetRadians) / scale }
 }
 
-/// The newest reference sample a source holds, as the control loop reads it once per cycle.
-/// Plain values only (it crosses threads through a sequence lock). `samplesReceived == 0`: none yet.
-public struct ReferenceSample: Sendable, Equatable, BitwiseCopyable {
-    /// The source's frame counter of this sample.
-    public var frameCounter: UInt32 = 0
-    /// When the host received it (host monotonic clock).
-    public var receivedAt = MonotonicInstant.zero
-    /// How old the sample already was when the source sent it [ns] (its own processing latency).
-    public var sourceLatencyNanoseconds: Int64 = 0
-    /// The source's frame period [ns].
-    public var framePeriodNanoseconds: Int64 = 0
-    public var positionRadians = 0.0
-    /// False when the source lost its tool or limb (out of view, disabled).
-    public var toolVisible = false
-    /// Consecutive frames that arrived with this same frame counter (bytes arrive, the counter does not move).
-    public var repeatedFrames: Int32 = 0
-    /// The source's own fit error [mm] (0 for an encoder).
-    public var rmsErrorMillimeters = 0.0
-    /// Frames accepted since the source started.
-    public var samplesReceived: Int64 = 0
-
-    public init() {}
-
-    /// Three repeats of one counter while frames keep coming: a frozen source.
-    public static let frozenAfterRepeats: Int32 = 3
-
-    /// SR-15's view of this sample at `now`; nil while nothing has arrived.
-    public func trackerStatus(at now: MonotonicInstant) -> TrackerStatus? {
-        guard samplesReceived > 0 else { return nil }
-        return TrackerStatus(
-            sampleAgeNanoseconds: now.nanoseconds(since: receivedAt) + sourceLatencyNanoseconds,
-            framePeriodNanoseconds: framePeriodNanoseconds, toolVisible: toolVisible,
-            frameCounterFrozen: repeatedFrames >= Self.frozenAfterRepeats, rmsErrorMillimeters: rmsErrorMillimeters)
-    }
-}
-
-/// Where mirror mode's reference comes from. Read by the control thread once per cycle, and once
-/// more by the rehearsal before it: an implementation takes no lock that a writer could hold,
-/// allocates nothing, and a read changes nothing.
-public protocol ReferenceSource: AnyObject, Sendable {
-    /// The newest sample the host holds at `now` (a real source ignores `now`; a simulated one
-    /// computes what would have arrived by then).
-    func latestSample(at now: MonotonicInstant) -> ReferenceSample
-}
-
 /// The mirror target, cycle by cycle: the mapped reference extrapolated over its age (at most two
 /// frames) so that a 100 Hz source gives a smooth 1 kHz target, clamped into the range and moved
 /// toward at no more than the mode's speed and acceleration. Pure: time and samples are given.
@@ -120,7 +76,7 @@ public struct MirrorFollower: Sendable {
     }
 
     /// One cycle: moves the target toward `sample` (a hidden or missing sample holds it).
-    public mutating func follow(_ sample: ReferenceSample, now: MonotonicInstant, range: ClosedRange<Double>, periodSeconds: Double) {
+    public mutating func follow(_ sample: TrackerSample, now: MonotonicInstant, range: ClosedRange<Double>, periodSeconds: Double) {
         guard sample.samplesReceived > 0, sample.toolVisible, sample.positionRadians.isFinite else {
             // Held, not braked: SR-15 stops the robot (Cat 1, at the profile's rate) whenever this
             // happens while mirror drives the joint, so the target's own speed no longer matters.

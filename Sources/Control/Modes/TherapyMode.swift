@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// How the robot works with the patient during an exercise. In every mode the exercise's plan is
@@ -29,14 +30,6 @@ public enum TherapyMode: Sendable, Equatable {
 
     /// Every mode's name, in the order exercise files list them.
     public static let names = ["passive", "active_assist", "active_resist", "transparent", "mirror"]
-
-    /// True when the robot drives the limb along a target (the plan, or mirror's reference): SR-10 then expects motion.
-    public var tracksPlan: Bool {
-        switch self {
-        case .passive, .activeAssist, .mirror: true
-        case .activeResist, .transparent: false
-        }
-    }
 }
 
 /// The assist-as-needed law of the robot-assisted training literature (an error-based learning

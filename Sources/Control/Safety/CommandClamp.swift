@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// The last stage before encoding (SR-6, SR-7): whatever any controller or mode produced, what

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-17's sign test, run after ENABLE and before anything may move: one joint at a time gets a

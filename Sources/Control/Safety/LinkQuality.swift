@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-1 (v2): how well the device link carries the control loop, graded every cycle.

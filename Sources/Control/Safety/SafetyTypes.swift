@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// The supervisor's states (SAFETY.md "Supervisor states").
@@ -197,13 +198,13 @@ public struct SupervisorTransition: Sendable, Equatable, BitwiseCopyable {
     /// The measurement behind the cause (silent cycles, speed, elapsed ms …), in the cause's unit.
     public var value: Double
     /// A device fault code, when the device reported one.
-    public var deviceCode: UInt16
+    public var deviceCode: UInt32
     /// The joint concerned, when the cause is one joint's.
     public var joint: Int?
 
     public init(
         cycle: Int64, time: MonotonicInstant, from: SupervisorState, to: SupervisorState, cause: SafetyCause,
-        category: StopCategory?, value: Double, deviceCode: UInt16, joint: Int? = nil
+        category: StopCategory?, value: Double, deviceCode: UInt32, joint: Int? = nil
     ) {
         self.joint = joint
         self.cycle = cycle
@@ -250,11 +251,11 @@ public struct SafetyTrip: Sendable, Equatable, BitwiseCopyable {
     public var cause: SafetyCause
     /// The measurement that tripped it, in the cause's unit (°, rad/s, N·m, ms, counts …).
     public var value: Double
-    public var deviceCode: UInt16
+    public var deviceCode: UInt32
     public var joint: Int?
     public var isEmergencyStop: Bool
 
-    public init(category: StopCategory, cause: SafetyCause, value: Double = 0, deviceCode: UInt16 = 0, joint: Int? = nil,
+    public init(category: StopCategory, cause: SafetyCause, value: Double = 0, deviceCode: UInt32 = 0, joint: Int? = nil,
                 isEmergencyStop: Bool = false) {
         self.category = category
         self.cause = cause

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// The one owner of the right to move (SAFETY.md). Pure: it is given each cycle's facts and
@@ -37,6 +38,8 @@ public struct Supervisor: Sendable {
         public var trackerMaximumRmsErrorMillimeters: Double?
         /// SR-16: the workspace box [m] the tracked hand or end effector must stay in (+ 20 mm).
         public var workspace: (minimum: SIMD3<Double>, maximum: SIMD3<Double>)?
+        /// SR-16: the largest fit error of the workspace tracker's tool [mm] (SR-15's rule).
+        public var workspaceTrackerMaximumRmsErrorMillimeters = 2.0
 
         public init(
             link: LinkQualityLimits, stopDeadlineNanoseconds: Int64,
@@ -78,6 +81,7 @@ public struct Supervisor: Sendable {
                 && lhs.releaseStandstillRadiansPerSecond == rhs.releaseStandstillRadiansPerSecond
                 && lhs.trackerMaximumRmsErrorMillimeters == rhs.trackerMaximumRmsErrorMillimeters
                 && lhs.workspace?.minimum == rhs.workspace?.minimum && lhs.workspace?.maximum == rhs.workspace?.maximum
+                && lhs.workspaceTrackerMaximumRmsErrorMillimeters == rhs.workspaceTrackerMaximumRmsErrorMillimeters
         }
     }
 
@@ -109,6 +113,10 @@ public struct Supervisor: Sendable {
         public var trackerGatesMotion: Bool
         /// SR-16: the tracked hand or end effector [m], when something tracks it.
         public var trackedPositionMeters: SIMD3<Double>?
+        /// SR-16 with SR-15's checks: the workspace tracker's latest sample (nil: none yet), judged
+        /// whenever `workspaceTrackerWired` — a stale, frozen or blind tracker cannot vouch for the workspace.
+        public var workspaceTracker: TrackerStatus?
+        public var workspaceTrackerWired = false
         /// SR-18: an operator is holding `release` this cycle.
         public var releaseHeld: Bool
 
@@ -177,6 +185,8 @@ public struct Supervisor: Sendable {
     private var encoder: EncoderPlausibilityInterlock
     private var unansweredTorque: UnansweredTorqueInterlock
     private let tracker: TrackerInterlock?
+    /// SR-16's tracker, judged like SR-15's (the fit error limit of `workspaceTrackerMaximumRmsErrorMillimeters`).
+    private let workspaceTrackerInterlock: TrackerInterlock
     private let workspace: WorkspaceInterlock?
     private var pendingNonFiniteCommand = false
     /// D7: each joint's encoder count in the newest state, and the frozen joint's count when it latched.
@@ -221,6 +231,7 @@ public struct Supervisor: Sendable {
             ratedSpeeds: rated, countsPerRevolution: counts, jumpFactor: configuration.encoderJumpSpeedFactor,
             frozenNanoseconds: configuration.frozenEncoderNanoseconds)
         tracker = configuration.trackerMaximumRmsErrorMillimeters.map { TrackerInterlock(maximumRmsErrorMillimeters: $0) }
+        workspaceTrackerInterlock = TrackerInterlock(maximumRmsErrorMillimeters: configuration.workspaceTrackerMaximumRmsErrorMillimeters)
         workspace = configuration.workspace.map { WorkspaceInterlock(minimumMeters: $0.minimum, maximumMeters: $0.maximum) }
         transitions.reserveCapacity(Self.transitionCapacity)
     }
@@ -380,7 +391,7 @@ public struct Supervisor: Sendable {
             }
             if device.contains(.fault) {
                 worst = SafetyTrip.moreSevere(
-                    worst, SafetyTrip(category: .cat0, cause: .deviceFault, deviceCode: robot.deviceFaultCode))
+                    worst, SafetyTrip(category: .cat0, cause: .deviceFault, deviceCode: robot.fault.deviceCode))
             }
             // Reasons to enter a fault, not conditions that outlast it: after a stop the device may
             // be disabled (e-stop, fault) or its watchdog latched; the reset's DISABLE clears both.
@@ -459,6 +470,9 @@ public struct Supervisor: Sendable {
             worst = SafetyTrip.moreSevere(worst, tracker.evaluate(input.tracker))
         }
         if let workspace {
+            if input.workspaceTrackerWired {
+                worst = SafetyTrip.moreSevere(worst, workspaceTrackerInterlock.evaluate(input.workspaceTracker))
+            }
             worst = SafetyTrip.moreSevere(worst, workspace.evaluate(input.trackedPositionMeters))
         }
         if let stop = activeStop, stop.category == .cat1 {
@@ -581,7 +595,7 @@ public struct Supervisor: Sendable {
                 return
             }
             if robot.condition.contains(.watchdogExpired) { return refuse(.deviceWatchdogLatched) }
-            return refuse(.deviceFault(code: robot.deviceFaultCode))
+            return refuse(.deviceFault(code: robot.fault.deviceCode))
         }
         frozenJointAtLatch = nil
         resetPendingUntil = nil
@@ -682,7 +696,7 @@ public struct Supervisor: Sendable {
     }
 
     private mutating func transition(
-        to target: SupervisorState, cause: SafetyCause, category: StopCategory? = nil, value: Double = 0, code: UInt16 = 0,
+        to target: SupervisorState, cause: SafetyCause, category: StopCategory? = nil, value: Double = 0, code: UInt32 = 0,
         joint: Int? = nil, cycle: Int64, time: MonotonicInstant
     ) {
         if keepsLog {
@@ -713,7 +727,7 @@ public enum ResetRefusal: Sendable, Equatable, CustomStringConvertible, BitwiseC
     /// An interlock still trips: the cause is still there.
     case causePersists(SafetyTrip)
     /// The device kept its fault after FAULT_RESET (its cause is still there).
-    case deviceFault(code: UInt16)
+    case deviceFault(code: UInt32)
     /// A joint still moves (a brake that failed its deadline, a limb falling) [rad/s].
     case notAtStandstill(speedRadiansPerSecond: Double)
     /// The device reports NaN or infinity.

@@ -1,3 +1,4 @@
+import DeviceModel
 /// A fixed-bucket histogram of durations in nanoseconds, filled without allocation.
 ///
 /// Log-linear buckets (as in HdrHistogram): values below 128 ns are exact; above, each power of two

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// The deadlines of a fixed-rate loop: cycle k is due at `start + k·period`, always.

@@ -1,3 +1,4 @@
+import DeviceModel
 /// The minimum-jerk point-to-point profile (Flash & Hogan, 1985): the smoothest motion between two
 /// positions at rest, and the way human reaching movements look.
 ///

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// A range-of-motion exercise: its plan moves one joint between the ends of a range along

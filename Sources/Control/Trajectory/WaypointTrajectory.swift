@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// Positions, velocities and accelerations of every joint at one instant.

@@ -9,6 +9,7 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
     case safetyEvent = 5
     case loopTiming = 6
     case exerciseMetrics = 7
+    case trackerSample = 8
 
     public var topic: String {
         switch self {
@@ -19,6 +20,7 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
         case .safetyEvent: "/safety/event"
         case .loopTiming: "/loop/timing"
         case .exerciseMetrics: "/exercise/metrics"
+        case .trackerSample: "/tracker/sample"
         }
     }
 
@@ -31,6 +33,7 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
         case .safetyEvent: "rehabhost.SafetyEvent"
         case .loopTiming: "rehabhost.LoopTiming"
         case .exerciseMetrics: "rehabhost.ExerciseMetrics"
+        case .trackerSample: "rehabhost.TrackerSample"
         }
     }
 
@@ -81,7 +84,7 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
                 #""stop_category": {"type": ["integer", "null"]}"#,
                 #""value": {"type": "number", "description": "the measurement behind the cause, in value_unit"}"#,
                 #""value_unit": {"type": "string"}"#, #""joint": {"type": ["string", "null"]}"#,
-                #""device_code": {"type": "integer", "description": "device fault code (RehabLink), 0 when none"}"#,
+                #""device_code": {"type": "integer", "description": "the device's own fault code (its protocol's), 0 when none"}"#,
             ]
             required = ["cycle", "t_monotonic_ns", "from", "to", "cause"]
         case .loopTiming:
@@ -108,6 +111,19 @@ public enum TelemetryChannel: UInt16, Sendable, CaseIterable {
                 #""time_in_state_s": {"type": "object", "additionalProperties": {"type": "number"}, "description": "seconds spent in each supervisor state"}"#,
             ]
             required = ["duration_s", "cycles", "joints"]
+        case .trackerSample:
+            properties = [
+                cycle, time,
+                #""tracker": {"type": "string", "description": "the tracker's name (the channel's trackers metadata lists them in order)"}"#,
+                #""frame_counter": {"type": "integer", "description": "the tracker's own frame counter of the sample"}"#,
+                #""age_ns": {"type": ["integer", "null"], "description": "how old the sample was this cycle [ns]; null before the first"}"#,
+                #""position_rad": {"type": "number", "description": "an angle source's reading [rad]"}"#,
+                #""tool_position_m": {"type": ["array", "null"], "items": {"type": "number"}, "description": "a pose source's tool position x, y, z [m]"}"#,
+                #""tool_orientation_wxyz": {"type": ["array", "null"], "items": {"type": "number"}, "description": "a pose source's unit quaternion w, x, y, z"}"#,
+                #""visible": {"type": "boolean", "description": "the tool (or limb) is seen"}"#,
+                #""rms_error_mm": {"type": "number", "description": "the tracker's own fit error [mm]"}"#,
+            ]
+            required = ["cycle", "t_monotonic_ns", "tracker", "frame_counter", "visible"]
         }
         return #"{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "\#(schemaName)", "type": "object", "properties": {\#(properties.joined(separator: ", "))}, "required": [\#(required.map { "\"\($0)\"" }.joined(separator: ", "))]}"#
     }

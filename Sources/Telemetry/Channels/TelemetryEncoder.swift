@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 import StrictJSON
 
@@ -10,6 +11,8 @@ import StrictJSON
 /// monotonic time or cycle number it came from.
 public struct TelemetryEncoder: Sendable {
     public let jointNames: [String]
+    /// The session's trackers, in the order of `TelemetryFrame.trackers`.
+    public let trackerNames: [String]
     private var writer: MCAPWriter
     private var sequences = [UInt32](repeating: 0, count: TelemetryChannel.allCases.count + 1)
     private let monotonicOrigin: Int64
@@ -19,9 +22,10 @@ public struct TelemetryEncoder: Sendable {
     /// metadata record (`sessionMetadata` plus the joints and the time origin).
     public init(
         jointNames: [String], rateHertz: Double, sessionMetadata: [(String, String)], monotonicOrigin: MonotonicInstant,
-        unixOriginNanoseconds: Int64, library: String = "RehabHost", chunkSizeBytes: Int = 1 << 20
+        unixOriginNanoseconds: Int64, trackerNames: [String] = [], library: String = "RehabHost", chunkSizeBytes: Int = 1 << 20
     ) {
         self.jointNames = jointNames
+        self.trackerNames = trackerNames
         self.monotonicOrigin = monotonicOrigin.nanoseconds
         unixOrigin = unixOriginNanoseconds
         writer = MCAPWriter(profile: "", library: library, chunkSizeBytes: chunkSizeBytes)
@@ -30,7 +34,8 @@ public struct TelemetryEncoder: Sendable {
             writer.addSchema(id: channel.rawValue, name: channel.schemaName, encoding: "jsonschema", data: Array(channel.jsonSchema.utf8))
             writer.addChannel(
                 id: channel.rawValue, schemaID: channel.rawValue, topic: channel.topic, messageEncoding: "json",
-                metadata: [("joints", joints), ("rate_hz", Self.number(rateHertz))])
+                metadata: [("joints", joints), ("rate_hz", Self.number(rateHertz))]
+                    + (channel == .trackerSample ? [("trackers", trackerNames.joined(separator: ","))] : []))
         }
         writer.addMetadata(
             name: "session",
@@ -98,6 +103,39 @@ public struct TelemetryEncoder: Sendable {
             out.field("state_age_ns")
             if frame.stateAgeNanoseconds != .max { out.integer(frame.stateAgeNanoseconds) } else { out.null() }
             out.field("link_quality"); out.string(frame.linkGrade.description)
+        }
+        for index in 0..<frame.trackers.count {
+            let sample = frame.trackers[index]
+            let name = index < trackerNames.count ? trackerNames[index] : "tracker \(index)"
+            message(.trackerSample, time) { out in
+                out.field("cycle", first: true); out.integer(frame.cycle)
+                out.field("t_monotonic_ns"); out.integer(frame.time.nanoseconds)
+                out.field("tracker"); out.string(name)
+                out.field("frame_counter"); out.integer(Int64(sample.frameCounter))
+                out.field("age_ns")
+                let age = sample.ageNanoseconds(at: frame.time)
+                if age != .max { out.integer(age) } else { out.null() }
+                out.field("position_rad"); out.number(sample.positionRadians)
+                out.field("tool_position_m")
+                if let position = sample.toolPositionMeters {
+                    out.append(0x5B); out.number(position.x); out.append(0x2C); out.number(position.y); out.append(0x2C); out.number(position.z); out.append(0x5D)
+                } else {
+                    out.null()
+                }
+                out.field("tool_orientation_wxyz")
+                if let quaternion = sample.toolOrientation {
+                    out.append(0x5B)
+                    for axis in 0..<4 {
+                        if axis > 0 { out.append(0x2C) }
+                        out.number(quaternion[axis])
+                    }
+                    out.append(0x5D)
+                } else {
+                    out.null()
+                }
+                out.field("visible"); out.boolean(sample.toolVisible)
+                out.field("rms_error_mm"); out.number(sample.rmsErrorMillimeters)
+            }
         }
     }
 

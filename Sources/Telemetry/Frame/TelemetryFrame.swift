@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Primitives
 
 /// Everything one control cycle did, in SI units: the unit that the control loop hands to the
@@ -60,8 +61,11 @@ public struct TelemetryFrame: Sendable, Equatable, BitwiseCopyable {
     public var commandModes: JointList<UInt8>
     public var commandTorquesNewtonMeters: JointList<Double>
     public var commandVelocitiesRadiansPerSecond: JointList<Double>
+    /// Every tracker's newest sample this cycle, in the session's tracker order (none: count 0).
+    public var trackers = TrackerReadings(count: 0)
 
-    public init(jointCount: Int) {
+    public init(jointCount: Int, trackerCount: Int = 0) {
+        trackers = TrackerReadings(count: trackerCount)
         positionsRadians = .zeros(jointCount)
         velocitiesRadiansPerSecond = .zeros(jointCount)
         motorTorquesNewtonMeters = .zeros(jointCount)

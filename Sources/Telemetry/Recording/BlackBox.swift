@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Platform
 import Primitives
 import Synchronization
@@ -96,10 +97,12 @@ public final class BlackBox: @unchecked Sendable {
     /// Writes a pending dump into `directory` as MCAP and returns its path (nil: nothing pending, or
     /// the write failed — then `lastWriteError` says why and the dump stays pending for another try).
     @discardableResult
-    public func writePendingDump(to directory: String, jointNames: [String], sessionMetadata: [(String, String)]) -> String? {
+    public func writePendingDump(
+        to directory: String, jointNames: [String], trackerNames: [String] = [], sessionMetadata: [(String, String)]
+    ) -> String? {
         guard phase.compareExchange(expected: Phase.frozen.rawValue, desired: Phase.writing.rawValue, ordering: .acquiringAndReleasing).exchanged
         else { return nil }
-        let bytes = mcap(jointNames: jointNames, sessionMetadata: sessionMetadata)
+        let bytes = mcap(jointNames: jointNames, trackerNames: trackerNames, sessionMetadata: sessionMetadata)
         let cause = trigger?.trip?.cause.rawValue ?? "stop"
         let stamp = WallClock.utcTimestamp(WallClock.unixNanoseconds()).replacingColons()
         let path = directory + "/blackbox-\(stamp)-cycle\(trigger?.cycle ?? 0)-\(cause).mcap"
@@ -126,7 +129,7 @@ public final class BlackBox: @unchecked Sendable {
     }
 
     /// The held frames and the supervisor's transitions, in time order, as an MCAP file.
-    private func mcap(jointNames: [String], sessionMetadata: [(String, String)]) -> [UInt8] {
+    private func mcap(jointNames: [String], trackerNames: [String], sessionMetadata: [(String, String)]) -> [UInt8] {
         let held = samples()
         let origin = held.first?.time ?? .zero
         let unixNow = WallClock.unixNanoseconds()
@@ -143,7 +146,7 @@ public final class BlackBox: @unchecked Sendable {
         }
         var encoder = TelemetryEncoder(
             jointNames: jointNames, rateHertz: rateHertz, sessionMetadata: metadata, monotonicOrigin: origin,
-            unixOriginNanoseconds: unixOrigin)
+            unixOriginNanoseconds: unixOrigin, trackerNames: trackerNames)
         var transitions = frozenTransitions[...]
         for frame in held {
             while let next = transitions.first, next.cycle <= frame.cycle {

@@ -11,7 +11,7 @@ enum RehabLinkPayload {
 
     // MARK: Encoding
 
-    static func write(_ message: RehabLinkMessage, to writer: inout PacketWriter) {
+    static func write(_ message: RehabLink.Message, to writer: inout PacketWriter) {
         switch message {
         case .identify, .disable, .heartbeat, .faultReset:
             break
@@ -96,8 +96,8 @@ enum RehabLinkPayload {
     // MARK: Decoding
 
     /// Parses a payload whose packet passed the CRC, version and type checks.
-    static func read(_ type: RehabLinkMessageType, payload: UnsafeRawBufferPointer) throws(ProtocolErrorCode)
-        -> RehabLinkMessage
+    static func read(_ type: RehabLink.MessageType, payload: UnsafeRawBufferPointer) throws(RehabLink.ProtocolErrorCode)
+        -> RehabLink.Message
     {
         var reader = PacketReader(payload)
         switch type {
@@ -118,20 +118,20 @@ enum RehabLinkPayload {
             return .enable(watchdogPeriodMicroseconds: reader.u32())
         case .parameterGet:
             try expectLength(payload, 2)
-            return .parameterGet(ParameterID(rawValue: reader.u16()))
+            return .parameterGet(RehabLink.ParameterID(rawValue: reader.u16()))
         case .parameterSet:
             try expectLength(payload, 6)
-            let parameter = ParameterID(rawValue: reader.u16())
+            let parameter = RehabLink.ParameterID(rawValue: reader.u16())
             return .parameterSet(parameter, value: reader.i32())
         case .command:
             let count = try jointCount(payload, headerBytes: commandHeaderBytes, perJoint: jointCommandBytes)
             _ = reader.u8()
             guard reader.u8() == 0 else { throw .invalidField }
-            var joints = JointList(count: count, repeating: WireJointCommand.off)
+            var joints = JointList(count: count, repeating: RehabLink.JointCommand.off)
             for index in 0..<count {
-                guard let mode = JointCommandMode(rawValue: reader.u8()) else { throw .invalidField }
+                guard let mode = RehabLink.JointCommandMode(rawValue: reader.u8()) else { throw .invalidField }
                 guard reader.u8() == 0 else { throw .invalidField }
-                joints[index] = WireJointCommand(
+                joints[index] = RehabLink.JointCommand(
                     mode: mode, positionMicroradians: reader.i32(), velocityMicroradiansPerSecond: reader.i32(),
                     torqueMillinewtonMeters: reader.i32(), stiffnessMillinewtonMetersPerRadian: reader.i32(),
                     dampingMillinewtonMeterSecondsPerRadian: reader.i32())
@@ -149,42 +149,42 @@ enum RehabLinkPayload {
             let serial: FixedASCII<16> = reader.ascii()
             var joints = JointList(
                 count: count,
-                repeating: WireJointLimits(
+                repeating: RehabLink.JointLimits(
                     positionMinimumMicroradians: 0, positionMaximumMicroradians: 0,
                     velocityMaximumMicroradiansPerSecond: 0, torqueMaximumMillinewtonMeters: 0,
                     encoderCountsPerRevolution: 0))
             for index in 0..<count {
-                joints[index] = WireJointLimits(
+                joints[index] = RehabLink.JointLimits(
                     positionMinimumMicroradians: reader.i32(), positionMaximumMicroradians: reader.i32(),
                     velocityMaximumMicroradiansPerSecond: reader.i32(), torqueMaximumMillinewtonMeters: reader.i32(),
                     encoderCountsPerRevolution: reader.u32())
             }
             return .identity(
-                DeviceIdentity(
+                RehabLink.DeviceIdentity(
                     protocolVersion: protocolVersion, firmwareMajor: major, firmwareMinor: minor,
                     firmwarePatch: patch, model: model, serialNumber: serial, joints: joints))
         case .acknowledge:
             try expectLength(payload, 8)
-            guard let acknowledged = RehabLinkMessageType(rawValue: reader.u8()),
-                let result = AcknowledgeResult(rawValue: reader.u8())
+            guard let acknowledged = RehabLink.MessageType(rawValue: reader.u8()),
+                let result = RehabLink.AcknowledgeResult(rawValue: reader.u8())
             else { throw .invalidField }
             let sequence = reader.u16()
             return .acknowledge(
-                Acknowledgement(
+                RehabLink.Acknowledgement(
                     acknowledgedType: acknowledged, result: result, acknowledgedSequence: sequence, value: reader.i32()))
         case .state:
             let count = try jointCount(payload, headerBytes: stateHeaderBytes, perJoint: jointStateBytes, countOffset: 10)
             let time = reader.u32()
             let commandSequence = reader.u16()
-            let status = DeviceStatusFlags(rawValue: reader.u16())
+            let status = RehabLink.StatusFlags(rawValue: reader.u16())
             // 1.1's patient buttons (bits 6, 7) are accepted; bits 8 … 15 are still reserved.
             guard status.isSubset(of: .definedInVersion1_1) else { throw .invalidField }
-            let fault = DeviceFaultCode(rawValue: reader.u16())
+            let fault = RehabLink.FaultCode(rawValue: reader.u16())
             _ = reader.u8()
             guard reader.u8() == 0 else { throw .invalidField }
-            var joints = JointList(count: count, repeating: WireJointState())
+            var joints = JointList(count: count, repeating: RehabLink.JointState())
             for index in 0..<count {
-                var joint = WireJointState()
+                var joint = RehabLink.JointState()
                 joint.positionMicroradians = reader.i32()
                 joint.velocityMicroradiansPerSecond = reader.i32()
                 joint.torqueMillinewtonMeters = reader.i32()
@@ -192,43 +192,43 @@ enum RehabLinkPayload {
                 joint.encoderCounts = reader.u32()
                 joint.motorCurrentMilliamperes = reader.i16()
                 joint.temperatureDecidegreesCelsius = reader.i16()
-                joint.flags = WireJointFlags(rawValue: reader.u8())
+                joint.flags = RehabLink.JointFlags(rawValue: reader.u8())
                 guard joint.flags.isSubset(of: .definedInVersion1) else { throw .invalidField }
                 joints[index] = joint
             }
             return .state(
-                DeviceStateReport(
+                RehabLink.StateReport(
                     deviceTimeMicroseconds: time, commandSequence: commandSequence, status: status, faultCode: fault,
                     joints: joints))
         case .fault:
             try expectLength(payload, 12)
-            let code = DeviceFaultCode(rawValue: reader.u16())
+            let code = RehabLink.FaultCode(rawValue: reader.u16())
             let joint = reader.u8()
             guard reader.u8() == 0 else { throw .invalidField }
             let value = reader.i32()
-            return .fault(FaultReport(code: code, joint: joint, value: value, deviceTimeMicroseconds: reader.u32()))
+            return .fault(RehabLink.FaultReport(code: code, joint: joint, value: value, deviceTimeMicroseconds: reader.u32()))
         case .parameter:
             try expectLength(payload, 8)
-            let parameter = ParameterID(rawValue: reader.u16())
-            guard let result = ParameterResult(rawValue: reader.u8()) else { throw .invalidField }
+            let parameter = RehabLink.ParameterID(rawValue: reader.u16())
+            guard let result = RehabLink.ParameterResult(rawValue: reader.u8()) else { throw .invalidField }
             guard reader.u8() == 0 else { throw .invalidField }
-            return .parameter(ParameterReport(parameter: parameter, result: result, value: reader.i32()))
+            return .parameter(RehabLink.ParameterReport(parameter: parameter, result: result, value: reader.i32()))
         case .error:
             try expectLength(payload, 4)
-            guard let code = ProtocolErrorCode(rawValue: reader.u8()) else { throw .invalidField }
+            guard let code = RehabLink.ProtocolErrorCode(rawValue: reader.u8()) else { throw .invalidField }
             let offendingType = reader.u8()
-            return .error(ProtocolErrorReport(code: code, offendingType: offendingType, offendingSequence: reader.u16()))
+            return .error(RehabLink.ProtocolErrorReport(code: code, offendingType: offendingType, offendingSequence: reader.u16()))
         }
     }
 
-    private static func expectLength(_ payload: UnsafeRawBufferPointer, _ length: Int) throws(ProtocolErrorCode) {
+    private static func expectLength(_ payload: UnsafeRawBufferPointer, _ length: Int) throws(RehabLink.ProtocolErrorCode) {
         guard payload.count == length else { throw .badLength }
     }
 
     /// Validates a per-joint payload: joint_count at `countOffset` in 1...8 and the length matching it.
     private static func jointCount(
         _ payload: UnsafeRawBufferPointer, headerBytes: Int, perJoint: Int, countOffset: Int = 0
-    ) throws(ProtocolErrorCode) -> Int {
+    ) throws(RehabLink.ProtocolErrorCode) -> Int {
         guard payload.count >= headerBytes else { throw .badLength }
         let count = Int(payload[countOffset])
         guard count >= 1 && count <= RehabLink.maxJoints else { throw .invalidField }
@@ -237,4 +237,4 @@ enum RehabLinkPayload {
     }
 }
 
-extension ProtocolErrorCode: Error {}
+extension RehabLink.ProtocolErrorCode: Error {}

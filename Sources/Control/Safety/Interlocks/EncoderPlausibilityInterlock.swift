@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-10: an encoder step larger than `jumpFactor` × rated speed × elapsed device time → Cat 1; a

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-9: interaction torque above a joint's trip continuously for the dwell time → Cat 1; above

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-7: measured more than `beyondSoftCat1Radians` past a soft limit → Cat 1; at a hard limit (or

@@ -1,26 +1,4 @@
-/// What a tracker driver knows about its latest sample (NDI, Xsens; SR-15).
-public struct TrackerStatus: Sendable, Equatable {
-    /// Age of the newest sample [ns].
-    public var sampleAgeNanoseconds: Int64
-    /// The tracker's frame period [ns].
-    public var framePeriodNanoseconds: Int64
-    /// False when the tool is missing (out of view) or disabled.
-    public var toolVisible: Bool
-    /// Bytes arrive but the frame counter does not advance.
-    public var frameCounterFrozen: Bool
-    /// The tracker's own fit error for the tool [mm].
-    public var rmsErrorMillimeters: Double
-
-    public init(sampleAgeNanoseconds: Int64, framePeriodNanoseconds: Int64, toolVisible: Bool, frameCounterFrozen: Bool,
-                rmsErrorMillimeters: Double) {
-        self.sampleAgeNanoseconds = sampleAgeNanoseconds
-        self.framePeriodNanoseconds = framePeriodNanoseconds
-        self.toolVisible = toolVisible
-        self.frameCounterFrozen = frameCounterFrozen
-        self.rmsErrorMillimeters = rmsErrorMillimeters
-    }
-}
-
+import DeviceModel
 /// SR-15: for any mode that depends on a tracker, a sample older than 3 frame periods (and never
 /// older than 50 ms), a missing or disabled tool, a frozen frame counter or an RMS error above the
 /// limit → Cat 1. A tracker slower than 60 Hz cannot gate a safety function at all.

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-10 (R1): torque that the position does not answer. A frozen encoder makes every position

@@ -1,3 +1,4 @@
+import DeviceModel
 import Primitives
 
 /// SR-8: |q̇| above the trip for `cycles` fresh states in a row → Cat 1; above 1.5 × the trip → Cat 0.

@@ -1,3 +1,4 @@
+import DeviceModel
 /// SR-16: the tracked hand or the robot's end effector outside the profile's workspace box by more
 /// than 20 mm → Cat 1.
 public struct WorkspaceInterlock: Sendable {

@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Foundation
 import Platform
 import Primitives
@@ -31,7 +32,7 @@ final class RecordingCommandTests: XCTestCase {
         // file gone: recordings are never overwritten.
         var run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "500", "--record", path, "--json"])
         for attempt in 1..<8 where run.standardError.contains(ProgramRun.hostStallMarker) {
-            print("host stall stopped attempt \(attempt) of the recorded demo; retrying")
+            HostStallRetries.record(attempt: attempt, "host stall stopped the recorded demo")
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: folder + "/demo.html")
             run = try ProgramRun.run("rehabctl", ["demo", "--duration", "2", "--rate", "500", "--record", path, "--json"])
@@ -83,7 +84,7 @@ final class RecordingCommandTests: XCTestCase {
             // The simulator child dies with its parent (parent-death signal).
             if (try? load(path))?.isComplete == true {
                 // A host stall stopped the session (SR-1/SR-14) before the kill: it closed its recording.
-                print("kill -9 attempt \(attempt): the session had already ended (host stall); retrying")
+                HostStallRetries.record(attempt: attempt, "kill -9: the session had already ended (host stall)")
                 lossMilliseconds.append(-1)
                 continue
             }
@@ -109,7 +110,10 @@ final class RecordingCommandTests: XCTestCase {
                 let cause = try JSONParser.parse(bytes: Array(recovered.data(of: message))).objectValue?["cause"]?.stringValue ?? ""
                 return SafetyCause(rawValue: cause)?.isTimingInterlock == true
             }
-            if stalled { continue }
+            if stalled {
+                HostStallRetries.record(attempt: attempt, "kill -9: a timing interlock (host stall) had stopped the session before the kill")
+                continue
+            }
             XCTAssertGreaterThan(states.count, 300, "about 2 s at 500 Hz")
             XCTAssertLessThan(loss, 400, "chunks reach the disk at least every 100 ms (plus drain period and host noise)")
             return

@@ -1,12 +1,16 @@
 import Control
+import DeviceModel
 import Session
 import StrictJSON
 import TestSupport
 
 /// Real-time sessions over a real PTY on a shared VM: the host sometimes holds the loop or the tty
 /// layer up for 8–11 ms (cyclictest sees the same), and SR-1/SR-14 then stop the session, as they
-/// must. Tests of something else (an exit code, a link loss) repeat such a run, printing it.
-func retryingHostStalls(attempts: Int = 8, _ run: () throws -> SessionReport) throws -> SessionReport {
+/// must. Tests of something else (an exit code, a link loss) repeat such a run, printing it and
+/// counting it against the run's budget (`HostStallRetries`; `file` and `function` name the test).
+func retryingHostStalls(
+    attempts: Int = 8, file: String = #fileID, function: String = #function, _ run: () throws -> SessionReport
+) throws -> SessionReport {
     var attempt = 1
     while true {
         do {
@@ -15,10 +19,11 @@ func retryingHostStalls(attempts: Int = 8, _ run: () throws -> SessionReport) th
             guard attempt < attempts, let first = report.safetyEvents.first,
                 first.cause.isTimingInterlock || first.cause == .deviceWatchdogExpired
             else { return report }
-            print("host stall (\(first.cause.rawValue), \(first.value)) stopped attempt \(attempt); retrying")
+            HostStallRetries.record(
+                attempt: attempt, "host stall (\(first.cause.rawValue), \(first.value)) stopped the session", file: file, function: function)
         } catch where attempt < attempts && "\(error)".contains(ProgramRun.startUpStallMarker) {
             // The start-up checks name a stall as such (the direction test's silence or device watchdog).
-            print("host stall during start-up stopped attempt \(attempt) (\(error)); retrying")
+            recordStartUpStall(error, attempt: attempt, file: file, function: function)
         }
         attempt += 1
     }
@@ -27,7 +32,7 @@ func retryingHostStalls(attempts: Int = 8, _ run: () throws -> SessionReport) th
 /// The same for a program's JSON session report: repeats while its first safety event is a timing
 /// trip, or while the run printed no report because a start-up check named a stall (`NoReport`).
 func retryingHostStalls(
-    attempts: Int = 8, _ run: () throws -> (exitCode: Int32, report: JSONObject)
+    attempts: Int = 8, file: String = #fileID, function: String = #function, _ run: () throws -> (exitCode: Int32, report: JSONObject)
 ) throws -> (exitCode: Int32, report: JSONObject) {
     var attempt = 1
     while true {
@@ -36,12 +41,20 @@ func retryingHostStalls(
             guard attempt < attempts, let name = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue,
                 SafetyCause(rawValue: name)?.isTimingInterlock == true
             else { return result }
-            print("host stall (\(name)) stopped attempt \(attempt); retrying")
+            HostStallRetries.record(attempt: attempt, "host stall (\(name)) stopped the session", file: file, function: function)
         } catch where attempt < attempts && "\(error)".contains(ProgramRun.startUpStallMarker) {
-            print("host stall during start-up stopped attempt \(attempt) (\(error)); retrying")
+            recordStartUpStall(error, attempt: attempt, file: file, function: function)
         }
         attempt += 1
     }
+}
+
+/// Counts a run that a start-up check refused because of a stall: its line in the log is the check's
+/// own message; the whole error (a program's standard error) is printed.
+private func recordStartUpStall(_ error: any Error, attempt: Int, file: String, function: String) {
+    let text = "\(error)"
+    let line = text.split(separator: "\n").first { $0.contains(ProgramRun.startUpStallMarker) }.map(String.init) ?? text
+    HostStallRetries.record(attempt: attempt, "host stall during start-up: \(line)", details: text, file: file, function: function)
 }
 
 /// A program that printed no JSON report; its standard error says why (a start-up check that a

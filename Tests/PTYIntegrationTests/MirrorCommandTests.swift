@@ -33,12 +33,12 @@ final class MirrorCommandTests: XCTestCase {
         let path = try exercise(seconds: 5)
         var run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
         // A FAIR link (SR-1: a host stall) holds the wrist for a second or more, and a 5 s run then does
-        // not cover the limb's range: such a run is repeated (printed, like a host stall).
+        // not cover the limb's range: such a run is repeated (printed and counted, like a host stall).
         for attempt in 1..<3 {
             let quality = (try? JSONParser.parse(run.standardOutput))?.objectValue?["link_quality"]?.objectValue
             let fair = quality?["time_in_grade_s"]?.objectValue?["FAIR"]?.doubleValue ?? 0
             guard fair > 0.5 else { break }
-            print("host stall: FAIR for \(fair) s in attempt \(attempt) of the mirror demo; retrying")
+            HostStallRetries.record(attempt: attempt, "host stall: FAIR for \(fair) s in the mirror demo")
             run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
         }
         XCTAssertEqual(run.exitCode, 0, run.standardError)
@@ -78,7 +78,8 @@ final class MirrorCommandTests: XCTestCase {
             let status = try XCTUnwrap(session.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond)))
             let errors = (try? String(contentsOfFile: "\(folder)/stale-\(attempt).err", encoding: .utf8)) ?? ""
             if errors.contains(ProgramRun.hostStallMarker) || !active {
-                print("host stall spoiled attempt \(attempt) (active \(active)); again:\n\(errors)")
+                let cause = errors.split(separator: "\n").first { $0.contains(ProgramRun.hostStallMarker) }.map(String.init) ?? "never active"
+                HostStallRetries.record(attempt: attempt, "host stall spoiled the run (active \(active)): \(cause)", details: errors)
                 continue
             }
             XCTAssertEqual(injected.exitCode, 0, injected.standardError)

@@ -19,7 +19,8 @@ public struct JointMeasurement: Sendable, Equatable, BitwiseCopyable {
     public init() {}
 }
 
-/// Device-reported conditions that the supervisor acts on.
+/// Device-reported conditions that the supervisor acts on, whatever the protocol (each driver maps
+/// its device's status bits onto these).
 public struct DeviceCondition: OptionSet, Sendable, BitwiseCopyable {
     public let rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
@@ -28,9 +29,9 @@ public struct DeviceCondition: OptionSet, Sendable, BitwiseCopyable {
     public static let watchdogExpired = DeviceCondition(rawValue: 1 << 2)
     public static let emergencyStop = DeviceCondition(rawValue: 1 << 3)
     public static let fault = DeviceCondition(rawValue: 1 << 4)
-    /// SR-22: the patient holds the stop button on the device (RehabLink 1.1 status bit 6) → Cat 1.
+    /// SR-22: the patient holds the stop button on the device → Cat 1.
     public static let patientStop = DeviceCondition(rawValue: 1 << 5)
-    /// SR-22: the patient holds the pause button on the device (RehabLink 1.1 status bit 7) → Cat 2.
+    /// SR-22: the patient holds the pause button on the device → Cat 2.
     public static let patientPause = DeviceCondition(rawValue: 1 << 6)
 }
 
@@ -38,8 +39,8 @@ public struct DeviceCondition: OptionSet, Sendable, BitwiseCopyable {
 public struct RobotState: Sendable, Equatable {
     public var joints: JointList<JointMeasurement>
     public var condition: DeviceCondition = []
-    /// The device's latched fault code (0 when none).
-    public var deviceFaultCode: UInt16 = 0
+    /// The device's latched fault: what kind, and the device's own code (`.none` when none).
+    public var fault = DeviceFault.none
     /// Device clock, extended to 64 bits [ns].
     public var deviceTimeNanoseconds: Int64 = 0
     /// When the host decoded it.

@@ -98,7 +98,7 @@ final class SafetyProcessTests: XCTestCase {
             }
             let (exitCode, report) = try finish(session, socket: socket)
             guard active else {
-                print("host stall stopped attempt \(attempt) before the injection; retrying")
+                HostStallRetries.record(attempt: attempt, "host stall stopped the session before the injection")
                 continue
             }
             // The device side: the host's commands still reach it; torque is off soon after the mute.
@@ -112,7 +112,8 @@ final class SafetyProcessTests: XCTestCase {
             outcome = (exitCode, report, milliseconds)
             let latestWakeMilliseconds = (report["wake_latency_us"]?.objectValue?["max"]?.doubleValue ?? 0) / 1e3
             if milliseconds > Self.sr1TorqueOffBoundMilliseconds && latestWakeMilliseconds > 2 && attempt < 3 {
-                print("the loop woke up to \(latestWakeMilliseconds) ms late (a host stall beyond the margin); retrying")
+                HostStallRetries.record(
+                    attempt: attempt, "torque off after \(milliseconds) ms: the loop woke up to \(latestWakeMilliseconds) ms late (a host stall beyond the margin)")
                 continue
             }
             break
@@ -145,7 +146,7 @@ final class SafetyProcessTests: XCTestCase {
             let socket = "\(folder)/sr3-\(attempt).sock"
             let session = try startSession(robot: simulator.robot, socket: socket)
             guard try waitUntilActive(socket, failing: attempt == 3) else {
-                print("host stall stopped attempt \(attempt) before the kill; retrying")
+                HostStallRetries.record(attempt: attempt, "host stall stopped the session before the kill")
                 _ = try finish(session, socket: socket)
                 continue
             }
@@ -217,7 +218,7 @@ final class SafetyProcessTests: XCTestCase {
                 _ = try? ProgramRun.run("rehabctl", ["stop", "--session", socket])
                 let output = session.readAllOutput(deadline: deadline(seconds: 10))
                 _ = session.waitForExit(deadline: deadline(seconds: 5))
-                print("attempt \(attempt) never became active (\(output.isEmpty ? "refused at start-up" : "stopped early")); again")
+                HostStallRetries.record(attempt: attempt, "never became active (\(output.isEmpty ? "refused at start-up" : "stopped early"))")
                 continue
             }
             _ = try ProgramRun.run("rehabctl", ["estop", "--session", socket])
@@ -232,7 +233,9 @@ final class SafetyProcessTests: XCTestCase {
                 let transitions = result.report["supervisor_transitions"]?.arrayValue?.compactMap { $0.objectValue }
                     .map { "\($0["cause"]?.stringValue ?? "?")@\($0["t_ms"]?.doubleValue ?? 0)" } ?? []
                 let deviceEvents = try events(simulator.events).map { "\($0["event"]?.stringValue ?? "?")@\($0["unix_ns"]?.integerValue ?? 0)" }
-                print("host stall spoiled attempt \(attempt) (first cause \(first ?? "none"), device watchdog \(watchdog); transitions \(transitions), device \(deviceEvents)); again")
+                HostStallRetries.record(
+                    attempt: attempt, "host stall spoiled the run (first cause \(first ?? "none"), device watchdog \(watchdog))",
+                    details: "transitions \(transitions), device \(deviceEvents)")
             }
         }
         let (report, release) = try XCTUnwrap(outcome)
@@ -249,12 +252,13 @@ final class SafetyProcessTests: XCTestCase {
         XCTAssertEqual(ended - started, 300, accuracy: 120, "\(started) … \(ended)")
     }
 
-    /// `retryingHostStalls` for a run that also returns the second process's reply.
+    /// `retryingHostStalls` for a run that also returns the second process's reply (its retries are
+    /// counted under the calling test).
     private func retryingHostStallsWithReply(
-        _ body: () throws -> (Int32, JSONObject, ProgramRun)
+        file: String = #fileID, function: String = #function, _ body: () throws -> (Int32, JSONObject, ProgramRun)
     ) throws -> (Int32, JSONObject, ProgramRun) {
         var reply: ProgramRun?
-        let result = try retryingHostStalls { () throws -> (exitCode: Int32, report: JSONObject) in
+        let result = try retryingHostStalls(file: file, function: function) { () throws -> (exitCode: Int32, report: JSONObject) in
             let (code, report, run) = try body()
             reply = run
             return (code, report)

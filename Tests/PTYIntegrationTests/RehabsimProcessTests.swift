@@ -1,4 +1,5 @@
 import Control
+import DeviceModel
 import Devices
 import Foundation
 import Platform
@@ -38,7 +39,7 @@ final class RehabsimProcessTests: XCTestCase {
         let identity = try driver.identify()
         XCTAssertEqual(identity.model, "RH-WRIST-2")
         XCTAssertEqual(identity.serialNumber, "LAB-0042")
-        XCTAssertEqual(SelfTest.identityProblems(identity, profile: profile), [])
+        XCTAssertEqual(SelfTest.identityProblems(identity, profile: profile, resolution: driver.capabilities), [])
     }
 
     /// The patient's and the limb's cue over the control socket: in milliseconds from now, or at an
@@ -121,22 +122,22 @@ final class RehabsimProcessTests: XCTestCase {
         let port = try SerialPort(path: path)
         let driver = RehabLinkDevice(link: port, jointCount: 2)
         _ = try driver.requestFreshState()
-        XCTAssertEqual(try driver.enable(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond), 20 * Nanoseconds.perMillisecond)
+        XCTAssertEqual(try driver.activate(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond), 20 * Nanoseconds.perMillisecond)
         var command = JointList(count: 2, repeating: JointActuation.off)
         command[0] = JointActuation(mode: .torque, torqueNewtonMeters: 0.06)
         for attempt in 1...3 {
             for _ in 0..<100 {  // 0.5 s of commands at 200 Hz: the joint turns under torque
                 let now = MonotonicClock.now()
-                driver.send(command, now: now, deadline: now.advanced(byNanoseconds: 5_000_000))
+                driver.write(.command(command), now: now, deadline: now.advanced(byNanoseconds: 5_000_000))
                 _ = driver.waitForState(until: now.advanced(byNanoseconds: 5_000_000))
                 MonotonicClock.shared.sleep(until: now.advanced(byNanoseconds: 5_000_000))
             }
             // This test thread is not real-time: a host stall > 20 ms lets the watchdog expire
             // already here (correctly). Then enable again and repeat.
             guard driver.latestState.condition.contains(.watchdogExpired), attempt < 3 else { break }
-            print("host stall: the watchdog expired while commands were being sent (attempt \(attempt)); again")
-            try driver.disable()
-            _ = try driver.enable(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond)
+            HostStallRetries.record(attempt: attempt, "host stall: the device watchdog expired while commands were being sent")
+            try driver.deactivate()
+            _ = try driver.activate(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond)
         }
         XCTAssertTrue(driver.latestState.condition.contains(.torqueOn))
         // The host goes quiet (as if it hung). After 100 ms, ask the device what happened.

@@ -1,26 +1,26 @@
 import Primitives
 import Transport
-import Wire
 
-/// A `ByteLink` to a `SimulatedRehabLinkDevice` in the same process, on a `VirtualClock`: the
-/// host's real driver talks real RehabLink bytes to the simulated firmware, and a 10 s session
-/// runs in milliseconds.
+/// A `ByteLink` to a simulated device in the same process, on a `VirtualClock`: the host's real
+/// driver talks real protocol bytes to the simulated firmware, and a 10 s session runs in
+/// milliseconds. One link for every firmware (`FirmwareSimulator`); `device` keeps its concrete
+/// type, so tests reach the firmware's own controls (`link.device.pressEmergencyStop()`).
 ///
 /// Replies become readable `replyLatencyNanoseconds` after the request (or after the device
 /// produced them). Waiting for bytes advances the virtual clock. Never allocates after set-up.
-public final class InProcessDeviceLink: ByteLink {
-    public let device: SimulatedRehabLinkDevice
+public final class InProcessDeviceLink<Firmware: FirmwareSimulator>: ByteLink {
+    public let device: Firmware
     public let clock: VirtualClock
     public var replyLatencyNanoseconds: Int64
     /// Injected faults (drop, corrupt, delay, unplug on this link; the rest on the device).
-    public let faults = FaultInjector()
+    public let faults = FaultInjector<Firmware.InjectableFault>()
 
     private let inFlight = DelayedBytes()
     private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
 
-    public var name: String { "in-process simulator (\(device.configuration.model))" }
+    public var name: String { "in-process simulator (\(device.model))" }
 
-    public init(device: SimulatedRehabLinkDevice, clock: VirtualClock, replyLatencyNanoseconds: Int64 = 100_000) {
+    public init(device: Firmware, clock: VirtualClock, replyLatencyNanoseconds: Int64 = 100_000) {
         self.device = device
         self.clock = clock
         self.replyLatencyNanoseconds = replyLatencyNanoseconds
@@ -31,7 +31,7 @@ public final class InProcessDeviceLink: ByteLink {
     }
 
     /// Adds faults to inject when their triggers come (call before the session starts: allocates).
-    public func inject(_ faults: [InjectedFault]) {
+    public func inject(_ faults: [ScheduledFault<Firmware.InjectableFault>]) {
         self.faults.add(faults)
         pump()
     }
@@ -99,8 +99,8 @@ public final class InProcessDeviceLink: ByteLink {
         faults.update(device: device, now: clock.now())
         let link = faults.link
         let releaseAt = clock.now().advanced(byNanoseconds: replyLatencyNanoseconds + link.delayNanoseconds)
-        while !device.output.isEmpty {
-            let count = device.output.pop(into: scratch)
+        while device.hasOutput {
+            let count = device.popOutput(into: scratch)
             if link.dropsReplies || link.isUnplugged { continue }
             let bytes = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
             faults.corrupt(bytes)

@@ -1,6 +1,5 @@
 import Primitives
 
-
 /// Bytes on their way from the device to the host, each chunk readable from its release time:
 /// the wire's latency (in-process link) and injected reply delays (both links). Preallocated; a
 /// chunk that does not fit is lost, like bytes a full USB buffer drops.

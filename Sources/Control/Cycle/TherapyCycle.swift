@@ -1,56 +1,67 @@
-import Control
+import DeviceModel
 import Primitives
 
-/// The pure part of one control cycle: from the fresh state and the operator's requests to the
-/// supervisor's action and the clamped actuation. It holds everything the cycle decides with (the
-/// supervisor, the plan, the controller, the mode state, the metrics) and nothing with a side effect
-/// (no device, no clock, no control socket): `TherapySession` gathers the inputs, calls it, and acts
-/// on what comes out.
+/// One control cycle's decisions, pure: from the device's fresh state, the trackers and the
+/// operator's requests to the supervisor's action and the intent for the device — the supervisor
+/// (SR-1 … SR-25), the plan, the therapy modes, the clamp (SR-6), SR-5's choice between a computed
+/// command and a local hold, the reset sequence, and the plan's end (a Cat 1 stop the next cycle).
+/// It holds no device, no clock and no socket: the session reads the devices, calls it, writes the
+/// intent and hands telemetry over; tests run it cycle by cycle on made-up states.
 ///
 /// Being a value, it is mutated through one access per call (Swift checks the exclusivity of a
 /// class's stored properties at run time, on every access; a struct's statically), and it can be
 /// rehearsed on a copy before the deadline (`rehearsalCopy()`), so that the real cycle finds its
 /// code and data in the caches.
-struct CycleComputation {
+public struct TherapyCycle {
     /// What one cycle knows besides the device's state.
-    struct Input {
-        var cycle: Int64
-        var now: MonotonicInstant
+    public struct Input {
+        public var cycle: Int64
+        public var now: MonotonicInstant
         /// A new valid state arrived since the last cycle (the interlocks evaluate it once).
-        var freshState: Bool
+        public var freshState: Bool
         /// SR-1/SR-5: now − when the newest state was sampled [ns] (`Int64.max` before any).
-        var stateAgeNanoseconds: Int64
+        public var stateAgeNanoseconds: Int64
         /// SR-14: deadlines missed since the previous cycle.
-        var lateCycles: Int
+        public var lateCycles: Int
         /// SR-25: how long the oldest unechoed command has waited [ns] (0: none).
-        var commandEchoLagNanoseconds: Int64
+        public var commandEchoLagNanoseconds: Int64
         /// D5: the driver's protocol violations so far.
-        var protocolViolations: Int
-        var linkLost: Bool
-        var requests: OperatorRequests
-        var releaseHeld: Bool
+        public var protocolViolations: Int
+        public var linkLost: Bool
+        public var requests: OperatorRequests
+        public var releaseHeld: Bool
         /// The mode the operator asked for: an index into `availableModes`.
-        var requestedModeIndex: Int
+        public var requestedModeIndex: Int
         /// The reference's newest sample (mirror exercises); nil keeps the last one.
-        var referenceSample: ReferenceSample?
+        public var referenceSample: TrackerSample?
+        /// SR-16: the workspace tracker's newest sample (nil: the session has no workspace tracker).
+        public var workspaceSample: TrackerSample?
+
+        public init(
+            cycle: Int64, now: MonotonicInstant, freshState: Bool, stateAgeNanoseconds: Int64, lateCycles: Int,
+            commandEchoLagNanoseconds: Int64, protocolViolations: Int, linkLost: Bool, requests: OperatorRequests, releaseHeld: Bool,
+            requestedModeIndex: Int, referenceSample: TrackerSample?, workspaceSample: TrackerSample? = nil
+        ) {
+            self.cycle = cycle
+            self.now = now
+            self.freshState = freshState
+            self.stateAgeNanoseconds = stateAgeNanoseconds
+            self.lateCycles = lateCycles
+            self.commandEchoLagNanoseconds = commandEchoLagNanoseconds
+            self.protocolViolations = protocolViolations
+            self.linkLost = linkLost
+            self.requests = requests
+            self.releaseHeld = releaseHeld
+            self.requestedModeIndex = requestedModeIndex
+            self.referenceSample = referenceSample
+            self.workspaceSample = workspaceSample
+        }
     }
 
-    /// What goes on the wire this cycle (SR-4, SR-5): decided here, carried out by the session.
-    enum Transmission: Equatable {
-        /// `actuation`, computed this cycle from a state within SR-1's GOOD age (or a stop).
-        case command
-        /// No command: the device cannot take commands (disabled, watchdog latched). Asks for a state;
-        /// does not feed the watchdog.
-        case heartbeat
-        /// The operator's reset of a device fault: DISABLE if enabled, FAULT_RESET, then a heartbeat.
-        case faultReset
-    }
-
-    /// What the session does with a cycle's result.
-    struct Outcome {
-        var transmission: Transmission
-        /// The plan is used up (or nothing is left to resume): post a stop (Cat 1, the normal end).
-        var postsStop: Bool
+    /// What a cycle decided besides the supervisor's action.
+    public struct Outcome: Equatable {
+        /// What the device is asked to do (SR-4, SR-5, the reset sequence).
+        public var intent: DeviceIntent
     }
 
     let controller: ImpedanceController
@@ -70,19 +81,19 @@ struct CycleComputation {
     /// How close to a range end the target must come for a repetition to count [rad].
     let repetitionToleranceRadians: Double
 
-    var supervisor: Supervisor
-    var clamp: CommandClamp
+    public var supervisor: Supervisor
+    public var clamp: CommandClamp
     var trajectory: WaypointTrajectory
-    var target: TrajectorySample
-    var actuation: JointList<JointActuation>
+    public internal(set) var target: TrajectorySample
+    public internal(set) var actuation: JointList<JointActuation>
     var demandsMotion: JointList<Bool>
-    var metrics: TrackingMetrics
+    public internal(set) var metrics: TrackingMetrics
     /// Out-and-backs of the exercised joint's target completed (upper end, then lower end).
-    var repetitionsCompleted = 0
+    public internal(set) var repetitionsCompleted = 0
     /// The mode in force on the exercised joint, an index into `availableModes`. A switch blends
     /// from the previous mode's torque (`modeBlendFrom`) to the new one's over the ramp time,
     /// starting at `modeBlendStart`.
-    var modeInForce = 0
+    public internal(set) var modeInForce = 0
     private var modeBlendFrom = 0
     private var modeBlendStart: MonotonicInstant?
     /// At a switch: what was commanded minus what the previous mode gives now, so that a switch in
@@ -97,7 +108,7 @@ struct CycleComputation {
     private var stopBegan: MonotonicInstant?
     private var holding = false
     /// When the first moving cycle ran (the plan starts an enable ramp later).
-    private(set) var activeSince: MonotonicInstant?
+    public private(set) var activeSince: MonotonicInstant?
     /// Where trajectory time 0 is (after the enable ramp, or at a resume).
     private var trajectoryOrigin = MonotonicInstant.zero
     /// Exercise time used up before the current plan (earlier plans, cut by pauses).
@@ -105,6 +116,8 @@ struct CycleComputation {
     private var resumeBlendFrom: JointList<Double>
     private var resumeBlendStart: MonotonicInstant?
     private var stopPosted = false
+    /// The plan is used up (or nothing is left to resume): the next cycle stops (Cat 1, the normal end).
+    private var planEnded = false
     /// SR-1 FAIR/POOR: the link is degraded; a moving cycle then holds (see `fillActuation`).
     private var degraded = false
     private var reachedUpperEnd = false
@@ -112,7 +125,7 @@ struct CycleComputation {
     private var assistance: AssistAsNeeded?
     /// Mirror mode: the target that follows the reference, and the reference's newest sample.
     private var mirrorFollower: MirrorFollower?
-    private var referenceSample = ReferenceSample()
+    private var referenceSample = TrackerSample()
     /// Low-pass filtered joint accelerations (when the exercise has a transparent mode) and the
     /// velocities they come from.
     private var accelerationEstimates: JointList<Double>
@@ -120,7 +133,7 @@ struct CycleComputation {
     /// A rehearsal copy: it changes no heap storage (plans, logs), which it shares with the original.
     private(set) var isRehearsal = false
 
-    init(
+    public init(
         supervisor: Supervisor, controller: ImpedanceController, clamp: CommandClamp, ramp: RampIn, minimumDemandSpeeds: JointList<Double>,
         rateHertz: Double, exercise: RangeOfMotionExercise, durationSeconds: Double, quickStopDecelerationRadiansPerSecondSquared: Double,
         availableModes: [TherapyMode], mirror: Mirror?, repetitionToleranceRadians: Double
@@ -158,7 +171,7 @@ struct CycleComputation {
 
     /// A copy to rehearse the next cycle on: the same code over the same data, its result thrown
     /// away. It shares the original's heap storage, so it changes none (no plan, no log entry).
-    func rehearsalCopy() -> CycleComputation {
+    public func rehearsalCopy() -> TherapyCycle {
         var copy = self
         copy.isRehearsal = true
         copy.supervisor.keepsLog = false
@@ -167,7 +180,7 @@ struct CycleComputation {
     }
 
     /// SR-1 … SR-19: the supervisor's verdict on this state (timed on its own by the session).
-    mutating func evaluateSafety(_ input: Input, state: RobotState) -> SupervisorAction {
+    public mutating func evaluateSafety(_ input: Input, state: RobotState) -> SupervisorAction {
         var tracker: TrackerStatus?
         var trackerGatesMotion = false
         if mirror != nil {
@@ -175,12 +188,24 @@ struct CycleComputation {
             tracker = referenceSample.trackerStatus(at: input.now)
             trackerGatesMotion = dependsOnReference(requestedModeIndex: input.requestedModeIndex)
         }
-        return supervisor.evaluate(
-            .init(cycle: input.cycle, time: input.now, freshState: input.freshState, stateAgeNanoseconds: input.stateAgeNanoseconds,
-                  lateCycles: input.lateCycles, commandEchoLagNanoseconds: input.commandEchoLagNanoseconds,
-                  protocolViolations: input.protocolViolations, linkLost: input.linkLost, requests: input.requests, demandsMotion: demandsMotion, tracker: tracker, trackerGatesMotion: trackerGatesMotion,
-                  releaseHeld: input.releaseHeld),
-            state: state)
+        var requests = input.requests
+        if planEnded {
+            // The plan's end is this cycle's own request, not the operator's: it needs no mailbox.
+            requests.insert(.stop)
+            planEnded = false
+        }
+        var facts = Supervisor.Input(
+            cycle: input.cycle, time: input.now, freshState: input.freshState, stateAgeNanoseconds: input.stateAgeNanoseconds,
+            lateCycles: input.lateCycles, commandEchoLagNanoseconds: input.commandEchoLagNanoseconds,
+            protocolViolations: input.protocolViolations, linkLost: input.linkLost, requests: requests, demandsMotion: demandsMotion,
+            tracker: tracker, trackerGatesMotion: trackerGatesMotion, releaseHeld: input.releaseHeld)
+        if let sample = input.workspaceSample {
+            // SR-16 judges where the tool is only while the tracker can vouch for it (SR-15's checks).
+            facts.workspaceTrackerWired = true
+            facts.workspaceTracker = sample.trackerStatus(at: input.now)
+            facts.trackedPositionMeters = sample.toolVisible ? sample.toolPositionMeters : nil
+        }
+        return supervisor.evaluate(facts, state: state)
     }
 
     /// SR-15 gates motion while mirror mode is in force, is asked for (a switch into it with an
@@ -195,21 +220,22 @@ struct CycleComputation {
     }
 
     /// Fills `actuation` with what `action` allows, clamped (SR-6), records the cycle's metrics, and
-    /// chooses what goes on the wire.
-    mutating func command(for action: SupervisorAction, input: Input, state: RobotState) -> Outcome {
+    /// chooses the device's intent.
+    public mutating func command(for action: SupervisorAction, input: Input, state: RobotState) -> Outcome {
         let resetsDevice = supervisor.takeDeviceFaultResetRequest()
         if estimatesAccelerations { estimateAccelerations(state: state) }
         let grade = supervisor.link.grade
         degraded = grade == .fair || grade == .poor
         var postsStop = false
         fillActuation(for: action, input: input, state: state, postsStop: &postsStop)
+        if postsStop { planEnded = true }
         let stateIsCurrent = input.stateAgeNanoseconds <= supervisor.configuration.link.goodAgeNanoseconds
         if !stateIsCurrent { holdLocally(for: action) }
         let outcome = clamp.apply(to: &actuation, measured: state.joints, degraded: degraded)
         if case .move = action { metrics.recordWork(actuation, measured: state.joints, seconds: periodSeconds) }
         if outcome.foundNonFinite { supervisor.reportNonFiniteCommand() }
         metrics.recordTorques(actuation)
-        return Outcome(transmission: Self.transmission(resetsDevice: resetsDevice, device: state.condition), postsStop: postsStop)
+        return Outcome(intent: intent(for: action, resetsDevice: resetsDevice, device: state.condition))
     }
 
     /// SR-5: a torque is computed only from a state within SR-1's GOOD age. With an older one, a
@@ -232,13 +258,17 @@ struct CycleComputation {
         }
     }
 
-    /// What goes on the wire (SR-4): the reset's sequence on the operator's request; heartbeats to a
+    /// The device's intent (SR-4): the reset's sequence on the operator's request; only observing a
     /// device that cannot take commands (disabled, watchdog latched), so its state keeps arriving;
-    /// otherwise this cycle's command.
-    static func transmission(resetsDevice: Bool, device: DeviceCondition) -> Transmission {
+    /// otherwise this cycle's actuation — a quick stop in a Cat 1, torque off in a Cat 0.
+    func intent(for action: SupervisorAction, resetsDevice: Bool, device: DeviceCondition) -> DeviceIntent {
         if resetsDevice { return .faultReset }
-        guard device.contains(.enabled) && !device.contains(.watchdogExpired) else { return .heartbeat }
-        return .command
+        guard device.contains(.enabled) && !device.contains(.watchdogExpired) else { return .observe }
+        switch action {
+        case .decelerate: return .quickStop(actuation)
+        case .torqueOff: return .torqueOff
+        case .move, .hold, .release: return .command(actuation)
+        }
     }
 
     /// Fills `actuation` with what `action` allows, and `demandsMotion` with the joints it asks to move.

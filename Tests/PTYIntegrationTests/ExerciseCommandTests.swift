@@ -58,6 +58,8 @@ final class ExerciseCommandTests: XCTestCase {
                 let active = metrics["time_in_state_s"]?.objectValue?["active"]?.doubleValue, active >= 2.5
             else {
                 attempts.append(run.standardError.split(separator: "\n").last.map(String.init) ?? "no output")
+                HostStallRetries.record(
+                    attempt: attempts.count, "host stall: the run ended before 2.5 s of exercise: \(attempts.last ?? "")", details: run.standardError)
                 continue
             }
             XCTAssertEqual(metrics["mode"]?.stringValue, "active_assist")
@@ -68,11 +70,11 @@ final class ExerciseCommandTests: XCTestCase {
             XCTAssertGreaterThan(peak, 0.02, "the patient is in the robot")
             let gains = metrics["assistance_gain_by_repetition"]?.arrayValue?.compactMap(\.doubleValue) ?? []
             // A FAIR link (SR-1: a host stall) holds the exercise and nothing adapts meanwhile; such a run
-            // says nothing about the assistance and is repeated (printed, like a host stall).
+            // says nothing about the assistance and is repeated (printed and counted, like a host stall).
             let fair = metrics["link_quality"]?.objectValue?["time_in_grade_s"]?.objectValue?["FAIR"]?.doubleValue ?? 0
             if repetitions == 2 && fair > 0 && gains[1] >= 0.15 {
-                print("host stall: FAIR for \(fair) s held the assisted exercise (gains \(gains)); retrying")
                 attempts.append("FAIR \(fair) s")
+                HostStallRetries.record(attempt: attempts.count, "host stall: FAIR for \(fair) s held the assisted exercise (gains \(gains))")
                 continue
             }
             if repetitions == 2 { XCTAssertLessThan(gains[1], 0.15, "assistance withdrawn: \(gains)\n\(run.standardError)") }
@@ -110,7 +112,8 @@ final class ExerciseCommandTests: XCTestCase {
             _ = session.waitForExit(deadline: MonotonicClock.now().advanced(byNanoseconds: 5 * Nanoseconds.perSecond))
             let errors = (try? String(contentsOfFile: folder + "/mode-\(attempt).err", encoding: .utf8)) ?? ""
             if errors.contains(ProgramRun.hostStallMarker) {
-                print("host stall spoiled attempt \(attempt); again")
+                let cause = errors.split(separator: "\n").first { $0.contains(ProgramRun.hostStallMarker) }.map(String.init) ?? ""
+                HostStallRetries.record(attempt: attempt, "host stall spoiled the run: \(cause)", details: errors)
                 continue
             }
             XCTAssertEqual(switched.exitCode, 0, switched.standardError)
