@@ -121,6 +121,11 @@ public struct DriverRegistryError: Error, Sendable, Equatable, CustomStringConve
     public var profile: String?
     public var problems: [String]
 
+    public init(profile: String?, problems: [String]) {
+        self.profile = profile
+        self.problems = problems
+    }
+
     public var description: String {
         let head = profile.map { "profile \($0): the device cannot be driven:" } ?? "cannot drive the device:"
         return ([head] + problems.map { "  " + $0 }).joined(separator: "\n")

@@ -38,11 +38,11 @@ public final class ReferenceStreamReceiver: TrackerDevice, @unchecked Sendable {
     /// jumped away must bring before it replaces the current one; the last of them is accepted.
     public static let framesToConfirmANewStream = 3
 
-    /// Why a datagram was refused: the datagram's own faults (`ReferenceDatagram.Rejection`, same
+    /// Why a datagram was refused: the datagram's own faults (`RehabRef.Datagram.Rejection`, same
     /// names), or a well-formed frame that does not continue the stream.
     public enum Refusal: Sendable, Hashable {
         /// The datagram itself is faulty.
-        case datagram(ReferenceDatagram.Rejection)
+        case datagram(RehabRef.Datagram.Rejection)
         /// More than `maximumCounterStep` away from the newest accepted counter, and not (yet) a
         /// confirmed new stream.
         case counterJump
@@ -105,7 +105,7 @@ public final class ReferenceStreamReceiver: TrackerDevice, @unchecked Sendable {
 
     /// One datagram of `declaredCount` bytes (more than the buffer when it was cut), received at `time`.
     func take(_ bytes: UnsafeRawBufferPointer, declaredCount: Int, at time: MonotonicInstant) {
-        let decoded = declaredCount == bytes.count ? ReferenceDatagram.decode(bytes) : .failure(.wrongLength)
+        let decoded = declaredCount == bytes.count ? RehabRef.Datagram.decode(bytes) : .failure(.wrongLength)
         switch decoded {
         case .failure(let rejection):
             counts.withLock { $0.rejected[.datagram(rejection), default: 0] += 1 }
@@ -114,7 +114,7 @@ public final class ReferenceStreamReceiver: TrackerDevice, @unchecked Sendable {
         }
     }
 
-    private func accept(_ datagram: ReferenceDatagram, at time: MonotonicInstant) {
+    private func accept(_ datagram: RehabRef.Datagram, at time: MonotonicInstant) {
         if sample.samplesReceived > 0 {
             let ahead = Int32(bitPattern: datagram.frameCounter &- sample.frameCounter)
             if ahead > Self.maximumCounterStep || ahead < -Self.maximumCounterStep {

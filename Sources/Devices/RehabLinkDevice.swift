@@ -113,10 +113,10 @@ public final class RehabLinkDevice: ActuatedDevice {
             joints: (0..<identity.joints.count).map { index in
                 let limits = identity.joints[index]
                 return DeviceIdentityInfo.JointRating(
-                    positionMinimumRadians: Double(limits.positionMinimumMicroradians) * 1e-6,
-                    positionMaximumRadians: Double(limits.positionMaximumMicroradians) * 1e-6,
-                    velocityMaximumRadiansPerSecond: Double(limits.velocityMaximumMicroradiansPerSecond) * 1e-6,
-                    torqueMaximumNewtonMeters: Double(limits.torqueMaximumMillinewtonMeters) * 1e-3,
+                    positionMinimumRadians: RehabLink.Scaling.fromMicro(limits.positionMinimumMicroradians),
+                    positionMaximumRadians: RehabLink.Scaling.fromMicro(limits.positionMaximumMicroradians),
+                    velocityMaximumRadiansPerSecond: RehabLink.Scaling.fromMicro(limits.velocityMaximumMicroradiansPerSecond),
+                    torqueMaximumNewtonMeters: RehabLink.Scaling.fromMilli(limits.torqueMaximumMillinewtonMeters),
                     encoderCountsPerRevolution: Int(limits.encoderCountsPerRevolution))
             })
     }
@@ -310,15 +310,15 @@ public final class RehabLinkDevice: ActuatedDevice {
         case .off:
             .off
         case .torque:
-            RehabLink.JointCommand(mode: .torque, torqueMillinewtonMeters: milli(command.torqueNewtonMeters))
+            RehabLink.JointCommand(mode: .torque, torqueMillinewtonMeters: RehabLink.Scaling.milli(command.torqueNewtonMeters))
         case .velocity:
-            RehabLink.JointCommand(mode: .velocity, velocityMicroradiansPerSecond: micro(command.velocityRadiansPerSecond))
+            RehabLink.JointCommand(mode: .velocity, velocityMicroradiansPerSecond: RehabLink.Scaling.micro(command.velocityRadiansPerSecond))
         case .hold:
             // RehabLink's impedance mode: K·(q_d − q) + D·(0 − q̇), evaluated by the firmware.
             RehabLink.JointCommand(
-                mode: .impedance, positionMicroradians: micro(command.positionRadians),
-                stiffnessMillinewtonMetersPerRadian: milli(command.stiffnessNewtonMetersPerRadian),
-                dampingMillinewtonMeterSecondsPerRadian: milli(command.dampingNewtonMeterSecondsPerRadian))
+                mode: .impedance, positionMicroradians: RehabLink.Scaling.micro(command.positionRadians),
+                stiffnessMillinewtonMetersPerRadian: RehabLink.Scaling.milli(command.stiffnessNewtonMetersPerRadian),
+                dampingMillinewtonMeterSecondsPerRadian: RehabLink.Scaling.milli(command.dampingNewtonMeterSecondsPerRadian))
         }
     }
 
@@ -402,12 +402,12 @@ public final class RehabLinkDevice: ActuatedDevice {
         for joint in 0..<jointCount {
             let wire = report.joints[joint]
             var measurement = JointMeasurement()
-            measurement.positionRadians = Double(wire.positionMicroradians) * 1e-6
-            measurement.velocityRadiansPerSecond = Double(wire.velocityMicroradiansPerSecond) * 1e-6
-            measurement.motorTorqueNewtonMeters = Double(wire.torqueMillinewtonMeters) * 1e-3
-            measurement.interactionTorqueNewtonMeters = Double(wire.interactionTorqueMillinewtonMeters) * 1e-3
-            measurement.motorCurrentAmperes = Double(wire.motorCurrentMilliamperes) * 1e-3
-            measurement.temperatureCelsius = Double(wire.temperatureDecidegreesCelsius) * 0.1
+            measurement.positionRadians = RehabLink.Scaling.fromMicro(wire.positionMicroradians)
+            measurement.velocityRadiansPerSecond = RehabLink.Scaling.fromMicro(wire.velocityMicroradiansPerSecond)
+            measurement.motorTorqueNewtonMeters = RehabLink.Scaling.fromMilli(wire.torqueMillinewtonMeters)
+            measurement.interactionTorqueNewtonMeters = RehabLink.Scaling.fromMilli(wire.interactionTorqueMillinewtonMeters)
+            measurement.motorCurrentAmperes = RehabLink.Scaling.amperes(milliamperes: wire.motorCurrentMilliamperes)
+            measurement.temperatureCelsius = RehabLink.Scaling.celsius(decidegrees: wire.temperatureDecidegreesCelsius)
             measurement.encoderCounts = encoderCounters[joint].extend(wire.encoderCounts)
             measurement.atLowerHardStop = wire.flags.contains(.atLowerHardStop)
             measurement.atUpperHardStop = wire.flags.contains(.atUpperHardStop)
@@ -499,15 +499,6 @@ public final class RehabLinkDevice: ActuatedDevice {
         return true
     }
 
-    /// Wire integers from SI; a non-finite value (which the last-stage clamp never lets through) becomes 0.
-    static func milli(_ value: Double) -> Int32 {
-        value.isFinite ? Int32(clamping: Int64((value * 1e3).rounded())) : 0
-    }
-
-    static func micro(_ value: Double) -> Int32 {
-        value.isFinite ? Int32(clamping: Int64((value * 1e6).rounded())) : 0
-    }
-
     // MARK: SR-24 limits in wire units
 
     /// A joint's limit in wire units, rounded toward the safe side: soft limits inward, the caps and
@@ -515,19 +506,12 @@ public final class RehabLinkDevice: ActuatedDevice {
     /// is 1 134 464 µrad, not one less).
     static func wireValue(_ parameter: RehabLink.JointLimitParameter, of joint: DeviceSafetyLimits.Joint) -> Int32 {
         switch parameter {
-        case .softLimitMinimum: wire(joint.softMinimumRadians, scale: 1e6, rounding: .up)
-        case .softLimitMaximum: wire(joint.softMaximumRadians, scale: 1e6, rounding: .down)
-        case .torqueCapPositive: wire(joint.torqueCapPositiveNewtonMeters, scale: 1e3, rounding: .down)
-        case .torqueCapNegative: wire(joint.torqueCapNegativeNewtonMeters, scale: 1e3, rounding: .down)
-        case .velocityTrip: wire(joint.velocityTripRadiansPerSecond, scale: 1e6, rounding: .down)
+        case .softLimitMinimum: RehabLink.Scaling.micro(joint.softMinimumRadians, rounding: .up)
+        case .softLimitMaximum: RehabLink.Scaling.micro(joint.softMaximumRadians, rounding: .down)
+        case .torqueCapPositive: RehabLink.Scaling.milli(joint.torqueCapPositiveNewtonMeters, rounding: .down)
+        case .torqueCapNegative: RehabLink.Scaling.milli(joint.torqueCapNegativeNewtonMeters, rounding: .down)
+        case .velocityTrip: RehabLink.Scaling.micro(joint.velocityTripRadiansPerSecond, rounding: .down)
         }
-    }
-
-    private static func wire(_ value: Double, scale: Double, rounding: FloatingPointRoundingRule) -> Int32 {
-        let scaled = value * scale
-        let nearest = scaled.rounded()
-        let rounded = abs(scaled - nearest) < 1e-9 * max(1, abs(scaled)) ? nearest : scaled.rounded(rounding)
-        return Int32(min(max(rounded, Double(Int32.min)), Double(Int32.max)))
     }
 
     /// Whether a read-back confirms what was written: equal, or at most one wire unit off toward the

@@ -32,11 +32,7 @@ enum IdentifyCommand {
         guard let port = parsed.string("--port") else { throw parsed.usageError("--port is required") }
         var profile: HardwareProfile?
         if let name = parsed.string("--profile") {
-            do {
-                profile = try ProfileSearch.load(name)
-            } catch {
-                throw CommandFailure("rehabctl identify: \(error)", exitCode: error.exitCode)
-            }
+            profile = try DrivableProfile.load(name, command: "identify")
         }
         let protocolIdentifier = parsed.string("--protocol") ?? profile?.device.protocolIdentifier ?? "rehablink/1"
         if let profile, protocolIdentifier != profile.device.protocolIdentifier {

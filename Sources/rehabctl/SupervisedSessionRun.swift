@@ -89,11 +89,7 @@ struct SupervisedSessionRun {
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
         self.command = command
         durationSeconds = try parsed.double("--duration", default: defaultDurationSeconds, in: 0.001...86_400, unit: "s")
-        do {
-            profile = try ProfileSearch.load(parsed.string("--profile") ?? "wrist-trainer")
-        } catch {
-            throw CommandFailure("rehabctl \(command): \(error)", exitCode: error.exitCode)
-        }
+        profile = try DrivableProfile.load(parsed.string("--profile") ?? "wrist-trainer", command: command)
         rateHertz = try parsed.double("--rate", default: profile.control.rateHertz, in: 1...10_000, unit: "Hz")
         // SR-14: a rate the profile or its watchdog cannot sustain can never work; say why before anything starts.
         if let problem = SafetySettings.rateProblem(profile, rateHertz: rateHertz) {

@@ -11,8 +11,8 @@ import XCTest
 /// and how repeats, reordering and garbage are told apart (protocols/rehabref/README.md §3–4).
 final class ReferenceReceiverTests: XCTestCase {
     private func send(_ sender: DatagramSocket, counter: UInt32, position: Double = 0.2, visible: Bool = true) {
-        var bytes = [UInt8](repeating: 0, count: ReferenceDatagram.byteCount)
-        let frame = ReferenceDatagram(frameCounter: counter, framePeriodMicroseconds: 10_000, latencyMicroseconds: 2_000,
+        var bytes = [UInt8](repeating: 0, count: RehabRef.Datagram.byteCount)
+        let frame = RehabRef.Datagram(frameCounter: counter, framePeriodMicroseconds: 10_000, latencyMicroseconds: 2_000,
                                       rmsErrorMicrometers: 300, positionRadians: position, toolVisible: visible)
         bytes.withUnsafeMutableBytes { _ = frame.encode(into: $0) }
         bytes.withUnsafeBytes { _ = sender.send($0) }
@@ -56,8 +56,8 @@ final class ReferenceReceiverTests: XCTestCase {
 
         [UInt8](repeating: 0x52, count: 10).withUnsafeBytes { _ = sender.send($0) }
         [UInt8](repeating: 0, count: 600).withUnsafeBytes { _ = sender.send($0) }  // longer than the receive buffer
-        var corrupt = [UInt8](repeating: 0, count: ReferenceDatagram.byteCount)
-        let late = ReferenceDatagram(frameCounter: 4, framePeriodMicroseconds: 10_000, latencyMicroseconds: 0, rmsErrorMicrometers: 0,
+        var corrupt = [UInt8](repeating: 0, count: RehabRef.Datagram.byteCount)
+        let late = RehabRef.Datagram(frameCounter: 4, framePeriodMicroseconds: 10_000, latencyMicroseconds: 0, rmsErrorMicrometers: 0,
                                      positionRadians: 5, toolVisible: true)
         corrupt.withUnsafeMutableBytes { _ = late.encode(into: $0) }
         corrupt[30] ^= 0x40

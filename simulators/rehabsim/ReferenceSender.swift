@@ -42,7 +42,7 @@ final class ReferenceSender: Sendable {
     /// Sends until the process ends.
     func start() {
         let thread = Thread { [self] in
-            var buffer = [UInt8](repeating: 0, count: ReferenceDatagram.byteCount)
+            var buffer = [UInt8](repeating: 0, count: RehabRef.Datagram.byteCount)
             var counter: UInt32 = 0
             var frozen: (counter: UInt32, position: Double)?
             var next = MonotonicClock.now()
@@ -61,7 +61,7 @@ final class ReferenceSender: Sendable {
                 } else {
                     frozen = nil
                 }
-                let frame = ReferenceDatagram(
+                let frame = RehabRef.Datagram(
                     frameCounter: frozen?.counter ?? counter, framePeriodMicroseconds: UInt32(periodNanoseconds / 1_000),
                     latencyMicroseconds: Self.sourceLatencyMicroseconds, rmsErrorMicrometers: condition == .inaccurate ? 5_000 : 200,
                     positionRadians: frozen?.position ?? position, toolVisible: condition != .hide)
