@@ -38,6 +38,10 @@ enum IdentifyCommand {
         if let profile, protocolIdentifier != profile.device.protocolIdentifier {
             throw parsed.usageError("--protocol \(protocolIdentifier) contradicts profile \(profile.name) (\(profile.device.protocolIdentifier)); give one of them")
         }
+        guard DriverRegistry.standard.supportedProtocols.contains(protocolIdentifier) else {
+            throw parsed.usageError(
+                "--protocol: \"\(protocolIdentifier)\" is not a protocol this build speaks (supported: \(DriverRegistry.standard.supportedProtocols.joined(separator: ", ")))")
+        }
         let baud = try parsed.integer("--baud", default: profile?.device.baudRateBitsPerSecond ?? 2_000_000, in: 300...12_000_000, unit: "bit/s")!
         let serial: SerialPort
         do {

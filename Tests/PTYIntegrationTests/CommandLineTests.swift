@@ -128,6 +128,29 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(sim.exitCode, 65, "the simulator refuses the same profile")
     }
 
+    /// A profile's protocol is the driver registry's business: one this build does not speak, or
+    /// protocol fields its driver refuses, are a configuration error before anything starts.
+    func testAProfileInAProtocolThisBuildDoesNotSpeakIsAConfigurationError() throws {
+        let path = NSTemporaryDirectory() + "rehabhost-protocol-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let original = try String(contentsOf: RepositoryPaths.file("hardware/wrist-trainer.json"), encoding: .utf8)
+        for (replacement, expected) in [
+            (#""protocol": "dynamixel/2.0","#, #""dynamixel/2.0" is not a protocol this build speaks (supported: "rehablink/1")"#),
+            (#""protocol": "rehablink/1", "rehablink": {"node_id": 3},"#, "device.rehablink: RehabLink has no fields of its own"),
+        ] {
+            try original.replacingOccurrences(of: #""protocol": "rehablink/1","#, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)
+            let run = try ProgramRun.run("rehabctl", ["demo", "--profile", path, "--record", "none"])
+            XCTAssertEqual(run.exitCode, 78, run.standardError)
+            XCTAssertTrue(run.standardError.contains(expected), run.standardError)
+            XCTAssertFalse(run.standardError.contains("simulated wrist-trainer"), "refused before the simulator started")
+        }
+        let malformed = original.replacingOccurrences(of: #""protocol": "rehablink/1","#, with: #""protocol": "RehabLink v1","#)
+        try malformed.write(toFile: path, atomically: true, encoding: .utf8)
+        let run = try ProgramRun.run("rehabctl", ["demo", "--profile", path])
+        XCTAssertEqual(run.exitCode, 65, run.standardError)
+        XCTAssertTrue(run.standardError.contains(#"device.protocol: expected "family/version""#), run.standardError)
+    }
+
     func testMissingPortIsUnavailableAndNamesThePortAndTheRemedy() throws {
         let run = try ProgramRun.run("rehabctl", ["identify", "--port", "/dev/ttyRehabHostMissing9"])
         XCTAssertEqual(run.exitCode, 69)

@@ -32,6 +32,27 @@ final class RehabsimProcessTests: XCTestCase {
         return (process, String(announced.dropFirst("robot: ".count)))
     }
 
+    /// Several simulated devices from one rehabsim (`--device`): each on its own pseudo-terminal, its
+    /// path printed on its own line, each answering as the robot of its own profile.
+    func testRehabsimPresentsSeveralDevicesEachOnItsOwnTerminal() throws {
+        let ankle = try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/ankle-trainer.json").path)
+        let (process, wristPath) = try startSimulator(["--serial", "LAB-0001", "--device", "\(ankle.sourcePath),name=ankle,serial=LAB-0002"])
+        let line = try XCTUnwrap(process.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)))
+        XCTAssertTrue(line.hasPrefix("ankle: /dev/pts/"), line)
+        let anklePath = String(line.dropFirst("ankle: ".count))
+        XCTAssertNotEqual(anklePath, wristPath)
+        for (path, expected, serial) in [(wristPath, profile!, "LAB-0001"), (anklePath, ankle, "LAB-0002")] {
+            let port = try SerialPort(path: path, options: .init(baudRateBitsPerSecond: expected.device.baudRateBitsPerSecond))
+            defer { port.close() }
+            let driver = try DriverRegistry.standard.makeActuatedDevice(for: expected, link: port)
+            let identity = try driver.identify()
+            XCTAssertEqual(identity.model, expected.device.model)
+            XCTAssertEqual(identity.serialNumber, serial)
+            XCTAssertEqual(SelfTest.identityProblems(identity, profile: expected, resolution: driver.capabilities), [])
+            XCTAssertTrue(try driver.requestFreshState().isValid)
+        }
+    }
+
     func testRehabsimAnswersIdentifyThroughTheSerialCodePath() throws {
         let (_, path) = try startSimulator(["--serial", "LAB-0042"])
         let port = try SerialPort(path: path, options: .init(baudRateBitsPerSecond: profile.device.baudRateBitsPerSecond))
