@@ -19,12 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-const int rh_modem_dtr = TIOCM_DTR;
-const int rh_modem_rts = TIOCM_RTS;
-const int rh_modem_cts = TIOCM_CTS;
-const int rh_modem_dsr = TIOCM_DSR;
-const int rh_modem_dcd = TIOCM_CAR;
-const int rh_modem_ri = TIOCM_RNG;
 
 int rh_pty_open_master(char *name, size_t name_length) {
     int fd = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
@@ -39,10 +33,6 @@ int rh_pty_open_master(char *name, size_t name_length) {
 
 int rh_tty_set_exclusive(int fd, int exclusive) {
     return ioctl(fd, exclusive ? TIOCEXCL : TIOCNXCL) == 0 ? 0 : -errno;
-}
-
-int rh_tty_get_modem_lines(int fd, int *bits) {
-    return ioctl(fd, TIOCMGET, bits) == 0 ? 0 : -errno;
 }
 
 int rh_tty_output_queue(int fd, int *bytes) {

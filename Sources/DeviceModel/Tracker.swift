@@ -137,6 +137,11 @@ public struct TrackerReadings: Sendable, Equatable, BitwiseCopyable {
             precondition(index >= 0 && index < count, "tracker index out of range")
             storage[index] = newValue
         }
+        // In place, as `JointList` (which documents the miscompile this avoids).
+        _modify {
+            precondition(index >= 0 && index < count, "tracker index out of range")
+            yield &storage[index]
+        }
     }
 
     public static func == (lhs: Self, rhs: Self) -> Bool {

@@ -28,6 +28,13 @@ public struct JointList<Element: Sendable & Equatable>: Sendable, Equatable {
             precondition(index >= 0 && index < storedCount, "joint index out of range")
             storage[index] = newValue
         }
+        // In place, so that `list[i].a = x; list[i].b += y` never goes through a copy of the element.
+        // Without it Swift 6.3.1 -O miscompiled exactly that (the first write was lost: a joint's
+        // velocity set, then its position updated, kept the old velocity; JointListTests reproduces it).
+        _modify {
+            precondition(index >= 0 && index < storedCount, "joint index out of range")
+            yield &storage[index]
+        }
     }
 
     @inlinable

@@ -83,7 +83,7 @@ public struct DeviceSection: Sendable, Equatable {
             halves[0].allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" })
         else { return nil }
         let version = halves[1].split(separator: ".", omittingEmptySubsequences: false)
-        guard !version.isEmpty, version.count <= 3, version.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy(\.isNumber) }),
+        guard !version.isEmpty, version.count <= 3, version.allSatisfy({ !$0.isEmpty && $0.count <= 4 && $0.allSatisfy({ ("0"..."9").contains($0) }) }),
             let major = Int(version[0])
         else { return nil }
         return (String(halves[0]), major)

@@ -324,6 +324,11 @@ public final class TherapySession {
             missing.append("velocity mode (its Cat 1 stop ramps a velocity reference)")
         }
         if !capabilities.holdsSafetyLimits { missing.append("limits in its firmware (SR-24)") }
+        if capabilities.pause != .hostImpedanceHold {
+            // A pause (Cat 2) is the host's impedance hold; a device that can only hold in its own
+            // position mode needs a cycle that switches modes at standstill, which none does yet.
+            missing.append("a pause through the host's impedance hold (its own position hold is not supported yet)")
+        }
         if !missing.isEmpty {
             return "the \(profile.device.protocolIdentifier) device of \(profile.name) cannot run a therapy session: it lacks " + missing.joined(separator: "; ")
         }

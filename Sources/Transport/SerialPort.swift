@@ -27,7 +27,7 @@ public final class SerialPort: ByteLink {
     public let path: String
     public let options: Options
     public private(set) var fileDescriptor: Int32
-    /// True for `/dev/pts/*` (the simulator), where baud rates and modem lines are not real.
+    /// True for `/dev/pts/*` (the simulator), where baud rates are not real.
     public let isPseudoTerminal: Bool
 
     public var name: String { path }
@@ -155,17 +155,6 @@ public final class SerialPort: ByteLink {
         }
     }
 
-    /// The modem status and control lines.
-    public func modemLines() throws(TransportError) -> ModemLines {
-        var bits: Int32 = 0
-        let result = rh_tty_get_modem_lines(fileDescriptor, &bits)
-        if result == -ENOTTY || result == -EINVAL || (isPseudoTerminal && result < 0) {
-            throw .unsupported(path: path, operation: "reading modem lines")
-        }
-        if result < 0 { throw .system(path: path, operation: "TIOCMGET", errno: Errno(rawValue: -result)) }
-        return ModemLines(bits: bits)
-    }
-
     // MARK: Helpers
 
     static func openError(path: String, errno error: Int32) -> TransportError {
@@ -204,20 +193,6 @@ public final class SerialPort: ByteLink {
         }
         return nil
     }
-}
-
-/// Modem control and status lines of a serial port.
-public struct ModemLines: OptionSet, Sendable {
-    public let rawValue: Int32
-    public init(rawValue: Int32) { self.rawValue = rawValue }
-    init(bits: Int32) { rawValue = bits }
-
-    public static let dataTerminalReady = ModemLines(rawValue: rh_modem_dtr)
-    public static let requestToSend = ModemLines(rawValue: rh_modem_rts)
-    public static let clearToSend = ModemLines(rawValue: rh_modem_cts)
-    public static let dataSetReady = ModemLines(rawValue: rh_modem_dsr)
-    public static let dataCarrierDetect = ModemLines(rawValue: rh_modem_dcd)
-    public static let ringIndicator = ModemLines(rawValue: rh_modem_ri)
 }
 
 /// Reads a small text file (procfs, sysfs) whole; nil when it cannot be read.

@@ -16,6 +16,22 @@ final class AllocationCounterPlacementTests: XCTestCase {
     ]
     private static let libraryName = "libRehabHostAllocationCounter.so"
 
+    /// A /proc file read to its end. procfs reports a size of 0, and Foundation's whole-file readers
+    /// trust it and stop after one page: a large process's memory map came back cut short.
+    private static func procFile(_ path: String) -> String {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return "" }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     private func deadline(seconds: Double) -> MonotonicInstant {
         MonotonicClock.now().advanced(byNanoseconds: Int64(seconds * 1e9))
     }
@@ -66,13 +82,13 @@ final class AllocationCounterPlacementTests: XCTestCase {
         var simulator: pid_t?
         let end = deadline(seconds: 10)
         while simulator == nil && MonotonicClock.now() < end {
-            let children = (try? String(contentsOfFile: "/proc/\(bench.pid)/task/\(bench.pid)/children", encoding: .utf8)) ?? ""
+            let children = Self.procFile("/proc/\(bench.pid)/task/\(bench.pid)/children")
             simulator = children.split(separator: " ").first.flatMap { pid_t($0) }
             if simulator == nil { usleep(20_000) }
         }
         let child = try XCTUnwrap(simulator, "bench (pid \(bench.pid)) started no simulator")
         // Read while bench is surely running: it is starting its session.
-        let benchMaps = try String(contentsOfFile: "/proc/\(bench.pid)/maps", encoding: .utf8)
+        let benchMaps = Self.procFile("/proc/\(bench.pid)/maps")
         XCTAssertTrue(benchMaps.contains(Self.libraryName), "bench, same pid, runs with the counter preloaded")
         // posix_spawn's child shares rehabctl's memory until it has executed rehabsim: wait for that.
         var executable = ""
@@ -81,10 +97,10 @@ final class AllocationCounterPlacementTests: XCTestCase {
             if !executable.hasSuffix("rehabsim") { usleep(5_000) }
         }
         XCTAssertTrue(executable.hasSuffix("rehabsim"), "the child is \(executable)")
-        let simulatorMaps = (try? String(contentsOfFile: "/proc/\(child)/maps", encoding: .utf8)) ?? ""
+        let simulatorMaps = Self.procFile("/proc/\(child)/maps")
         XCTAssertTrue(simulatorMaps.contains("rehabsim"), "rehabsim's memory map read")
         XCTAssertFalse(simulatorMaps.contains(Self.libraryName), "rehabsim inherited the counter")
-        let simulatorEnvironment = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(child)/environ"))) ?? Data()
+        let simulatorEnvironment = Data(Self.procFile("/proc/\(child)/environ").utf8)
         let variables = simulatorEnvironment.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         XCTAssertFalse(variables.contains(where: { $0.hasPrefix("LD_PRELOAD=") && $0.contains(Self.libraryName) }), "rehabsim got LD_PRELOAD")
         XCTAssertFalse(variables.contains(where: { $0.hasPrefix("REHABHOST_ALLOCATION_COUNTER_PRELOADED=") }), "rehabsim got the marker")

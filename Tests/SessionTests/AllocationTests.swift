@@ -115,11 +115,11 @@ final class AllocationTests: XCTestCase {
         let sender = try DatagramSocket.connected(to: "127.0.0.1", port: receiver.socket.localPort)
         let stop = Atomic<Bool>(false)
         let sending = ControlThread.start(name: "test-sender") {
-            var bytes = [UInt8](repeating: 0, count: ReferenceDatagram.byteCount)
+            var bytes = [UInt8](repeating: 0, count: RehabRef.Datagram.byteCount)
             var counter: UInt32 = 0
             while !stop.load(ordering: .relaxed) {
                 counter &+= 1
-                let frame = ReferenceDatagram(frameCounter: counter, framePeriodMicroseconds: 1_000, latencyMicroseconds: 0,
+                let frame = RehabRef.Datagram(frameCounter: counter, framePeriodMicroseconds: 1_000, latencyMicroseconds: 0,
                                               rmsErrorMicrometers: 0, positionRadians: 0.1, toolVisible: true)
                 bytes.withUnsafeMutableBytes { _ = frame.encode(into: $0) }
                 bytes.withUnsafeBytes { _ = sender.send($0) }

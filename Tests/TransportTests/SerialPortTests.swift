@@ -116,14 +116,6 @@ final class SerialPortTests: XCTestCase {
         XCTAssertThrowsError(try SerialPort(path: pty.slavePath, options: .init(baudRateBitsPerSecond: 0)))
     }
 
-    func testModemLinesOnAPseudoTerminalAreReportedUnsupported() throws {
-        let pty = try PseudoTerminal()
-        let port = try SerialPort(path: pty.slavePath)
-        XCTAssertThrowsError(try port.modemLines()) { error in
-            XCTAssertEqual(error as? TransportError, .unsupported(path: pty.slavePath, operation: "reading modem lines"))
-        }
-    }
-
     func testDrainReturnsOnceOutputIsConsumed() throws {
         let pty = try PseudoTerminal()
         let port = try SerialPort(path: pty.slavePath)

@@ -7,13 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// Modem control lines (TIOCM_* values).
-extern const int rh_modem_dtr;
-extern const int rh_modem_rts;
-extern const int rh_modem_cts;
-extern const int rh_modem_dsr;
-extern const int rh_modem_dcd;
-extern const int rh_modem_ri;
 
 // Pseudo-terminals: opens a master (O_RDWR|O_NOCTTY|O_CLOEXEC|O_NONBLOCK), unlocks it and writes the
 // slave path into name. Returns the master fd or -errno.
@@ -21,7 +14,6 @@ int rh_pty_open_master(char *name, size_t name_length);
 
 // Terminal ioctls.
 int rh_tty_set_exclusive(int fd, int exclusive);        // TIOCEXCL / TIOCNXCL
-int rh_tty_get_modem_lines(int fd, int *bits);          // TIOCMGET
 int rh_tty_output_queue(int fd, int *bytes);            // TIOCOUTQ
 int rh_tty_input_queue(int fd, int *bytes);             // FIONREAD
 int rh_terminal_size(int fd, int *columns, int *rows);  // TIOCGWINSZ
