@@ -89,6 +89,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // Fuzzing (issue 15; scripts/fuzz.sh, docs/reliability.md): one libFuzzer target per decoder or
+        // parser of outside input. `swift build` makes it the replayer of Fuzz/corpus and
+        // Fuzz/regressions (FuzzRegressionTests); scripts/fuzz.sh builds it with -sanitize=fuzzer and
+        // -DFUZZING into .build-fuzz. CLibFuzzer only declares libFuzzer's LLVMFuzzerRunDriver.
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(
+            name: "rehabfuzz",
+            dependencies: ["CLibFuzzer", "Control", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON", "Telemetry", "Wire"],
+            path: "Fuzz/rehabfuzz", swiftSettings: strict),
+
         // Shared test helpers: repository paths, RehabLink vectors.
         .target(name: "TestSupport", dependencies: ["Platform", "Primitives", "Wire", "StrictJSON"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "ControlTests", dependencies: ["Control", "DeviceModel", "Primitives"], swiftSettings: strict),

@@ -7,6 +7,8 @@ public struct LinkHealth: Sendable, Equatable, BitwiseCopyable {
     public var checksumErrors: Int = 0
     /// Frames that could not be decoded otherwise (framing, length, an unknown type).
     public var malformedFrames: Int = 0
+    /// Bytes that did not end up in any frame (noise, frames cut short or run together).
+    public var discardedBytes: Int = 0
     /// Valid states discarded as not newer than one already taken.
     public var staleStates: Int = 0
     /// D5: states or echoes that break the protocol (a wrong joint count, an echo of a command never sent).

@@ -48,6 +48,7 @@ public final class RehabLinkDevice: ActuatedDevice {
         let statistics = decoder.statistics
         health.checksumErrors = Int(clamping: statistics.crcErrors)
         health.malformedFrames = Int(clamping: statistics.malformedFrames &+ statistics.oversizeFrames &+ statistics.rejectedPackets)
+        health.discardedBytes = Int(clamping: statistics.discardedBytes)
         health.staleStates = staleStates
         health.protocolViolations = protocolViolations
         health.lastRoundTripNanoseconds = lastRoundTripNanoseconds
@@ -84,6 +85,8 @@ public final class RehabLinkDevice: ActuatedDevice {
     /// Where `collect` puts replies that set-up requests wait for.
     private var awaitedReply: RehabLink.Packet?
     private var awaiting: (type: RehabLink.MessageType, sequence: UInt16?)?
+    /// An ACK that came while a request waited, but for another sequence (acknowledged, expected).
+    private var misdirectedAcknowledgement: (acknowledged: UInt16, expected: UInt16)?
 
     public init(link: ByteLink, jointCount: Int, clock: LoopClock = MonotonicClock.shared) {
         precondition(jointCount >= 1 && jointCount <= RehabLink.maxJoints)
@@ -242,6 +245,7 @@ public final class RehabLinkDevice: ActuatedDevice {
                 throw .transport(failure)
             }
         }
+        misdirectedAcknowledgement = nil
         for _ in 0..<max(1, requestAttempts) {
             let sent = sequence
             awaiting = (expected, expected == .acknowledge ? sent : nil)
@@ -261,6 +265,12 @@ public final class RehabLinkDevice: ActuatedDevice {
             if let reply = awaitedReply { return reply }
         }
         let waited = Int(requestTimeoutNanoseconds / Nanoseconds.perMillisecond) * max(1, requestAttempts)
+        if let misdirected = misdirectedAcknowledgement {
+            // It did answer: with an ACK for a request it was not sent. That is a broken device, not a silent one.
+            throw .protocolViolation(
+                port: name,
+                detail: "\(request) was acknowledged for sequence \(misdirected.acknowledged), but the host sent it as sequence \(misdirected.expected) (spec 5.8: an ACK carries the sequence of the request it answers); the device answers requests it was not sent — a firmware defect, or a second host on the port")
+        }
         throw .noAnswer(port: name, request: request, waitedMilliseconds: waited)
     }
 
@@ -380,6 +390,7 @@ public final class RehabLinkDevice: ActuatedDevice {
         }
         if let awaiting, packet.message.type == awaiting.type, awaitedReply == nil {
             if case .acknowledge(let ack) = packet.message, let sequence = awaiting.sequence, ack.acknowledgedSequence != sequence {
+                misdirectedAcknowledgement = (ack.acknowledgedSequence, sequence)
                 return fresh
             }
             if awaiting.type == .state && !fresh { return fresh }

@@ -103,13 +103,19 @@ public enum HardwareProfileLoader {
         let product = hexID(&r, "usb_product_id")
         let baud = r.integer("baud_rate_bps", unit: "bit/s", in: 300...12_000_000)
         let replyBudget = r.number("reply_budget_us", unit: "µs", in: 10...100_000)
-        let watchdog = r.number("watchdog_period_ms", unit: "ms", in: 1...50)
+        var watchdog = r.number("watchdog_period_ms", unit: "ms", in: 1...50)
+        if let milliseconds = watchdog, abs(milliseconds * 1e3 - (milliseconds * 1e3).rounded()) > 1e-6 {
+            // Devices take their watchdog in whole microseconds: 49.9999999 ms would be asked as 49 999 µs
+            // and then not match what the profile says.
+            r.report("watchdog_period_ms", "\(format(milliseconds)) ms is not a whole number of microseconds (devices take whole microseconds); write it with at most 3 decimals")
+            watchdog = nil
+        }
         guard let protocolText, DeviceSection.parse(protocolText) != nil, let model, let firmware, let baud, let replyBudget, let watchdog
         else { return nil }
         return DeviceSection(
             protocolIdentifier: protocolText, protocolFields: protocolFields, model: model, minimumFirmware: firmware,
             usbVendorID: vendor, usbProductID: product, baudRateBitsPerSecond: Int(baud),
-            replyBudgetNanoseconds: Int64(replyBudget * 1e3), watchdogPeriodNanoseconds: Int64(watchdog * 1e6))
+            replyBudgetNanoseconds: Int64(replyBudget * 1e3), watchdogPeriodNanoseconds: Int64((watchdog * 1e3).rounded()) * 1_000)
     }
 
     private static func hexID(_ r: inout FieldReader, _ key: String) -> UInt16? {

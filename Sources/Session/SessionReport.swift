@@ -128,6 +128,14 @@ public struct SessionReport: Sendable {
     public var linkCheck: LinkCheck?
     /// SR-1: time in each grade, episodes, the worst age and gap.
     public var linkQuality: LinkQuality?
+    /// What the device's driver counted on the link (checksum errors, malformed frames, stale states,
+    /// protocol violations): the evidence that tells a noisy cable from a held-up host.
+    public var deviceLinkHealth: LinkHealth?
+    /// Frames from the device that were thrown away (a bad checksum, malformed): 0 without figures.
+    public var rejectedDeviceFrames: Int {
+        guard let health = deviceLinkHealth else { return 0 }
+        return health.checksumErrors + health.malformedFrames + (health.discardedBytes > 0 ? 1 : 0)
+    }
     /// How often a short stall made SR-17's direction test start again (0: it ran once).
     public var directionCheckRepeats = 0
     public var allocations: AllocationTally
@@ -191,6 +199,12 @@ public struct SessionReport: Sendable {
             "supervisor_us": supervisorTime.json,
             "rehearsal_us": rehearsalTime.json,
             "link_quality": linkQuality?.json ?? .null,
+            "device_link": deviceLinkHealth.map { health in
+                JSONValue.object([
+                    "checksum_errors": .int(health.checksumErrors), "malformed_frames": .int(health.malformedFrames), "discarded_bytes": .int(health.discardedBytes),
+                    "stale_states": .int(health.staleStates), "protocol_violations": .int(health.protocolViolations),
+                ])
+            } ?? .null,
             "joints": .array(
                 joints.map { joint in
                     .object([
@@ -261,6 +275,12 @@ public struct SessionReport: Sendable {
         lines.append(
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
         if let linkQuality { lines.append(linkQuality.summary) }
+        if let health = deviceLinkHealth,
+            health.checksumErrors + health.malformedFrames + health.discardedBytes + health.staleStates + health.protocolViolations > 0
+        {
+            lines.append(
+                "  device link: \(health.checksumErrors) frames with a bad checksum, \(health.malformedFrames) malformed, \(health.discardedBytes) bytes in no frame, \(health.staleStates) stale states, \(health.protocolViolations) protocol violations")
+        }
         lines.append("  timing [µs]        p50     p99    p99.9      max")
         for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("  supervisor", supervisorTime),
                           ("  rehearsal", rehearsalTime), ("round trip", roundTrip), ("cycle", cycleTime)] {
@@ -333,6 +353,16 @@ public struct SessionReport: Sendable {
         lines.append("  supervisor final state: \(finalState.rawValue)")
         return lines.joined(separator: "\n")
     }
+}
+
+/// A duration for people: at most `decimals` decimals, trailing zeros dropped ("40.301", "10", not
+/// "40.300999999999995").
+public func formatSeconds(_ seconds: Double, decimals: Int = 3) -> String {
+    var text = format(seconds, decimals: decimals)
+    guard text.contains("."), !text.contains("e") else { return text }
+    while text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
 }
 
 func format(_ value: Double, decimals: Int) -> String {

@@ -479,7 +479,7 @@ public final class TherapySession {
         }
         throw .notReady(
             port: device.name,
-            reason: "the link did not stay GOOD (SR-1: no state older than \(Double(linkLimits.goodAgeNanoseconds) / 1e6) ms) for \(options.linkCheckStableSeconds) s at \(Int(options.rateHertz)) Hz within \(options.linkCheckTimeoutSeconds) s (\(check.gaps) gaps, the longest \(check.longestGapCycles) cycles); check the cable and the host's real-time set-up (rehabctl doctor, docs/performance.md), or use a lower --rate")
+            reason: "the link did not stay GOOD (SR-1: no state older than \(formatSeconds(Double(linkLimits.goodAgeNanoseconds) / 1e6)) ms) for \(formatSeconds(options.linkCheckStableSeconds)) s at \(formatSeconds(options.rateHertz)) Hz within \(formatSeconds(options.linkCheckTimeoutSeconds)) s (\(check.gaps) gaps, the longest \(check.longestGapCycles) cycles); check the cable and the host's real-time set-up (rehabctl doctor, docs/performance.md), or use a lower --rate")
     }
 
     /// SR-17: a small positive torque on each joint in turn must give positive motion within 100 ms
@@ -949,7 +949,7 @@ public final class TherapySession {
 
     private func report() -> SessionReport {
         let metrics = computation.metrics
-        return SessionReport(
+        var report = SessionReport(
             profileName: profile.name, port: device.name, rateHertz: options.rateHertz,
             requestedDurationSeconds: options.durationSeconds, elapsedSeconds: finishedAt.seconds(since: startedAt),
             cycles: cyclesRun, overruns: schedule.overruns, skippedCycles: schedule.skippedCycles,
@@ -967,6 +967,8 @@ public final class TherapySession {
             linkQuality: SessionReport.LinkQuality(computation.supervisor.linkQuality), directionCheckRepeats: directionCheckRepeats,
             allocations: allocations, controlThreadCPUSeconds: controlThreadCPUSeconds, processCPUSeconds: processCPUSeconds,
             blackBoxFiles: blackBox.writtenFiles, blackBoxError: blackBox.lastWriteError, metrics: exerciseMetrics())
+        report.deviceLinkHealth = device.linkHealth
+        return report
     }
 
     /// The exercise metrics (`TelemetryChannel.exerciseMetrics`): also in `--json` under `metrics`.

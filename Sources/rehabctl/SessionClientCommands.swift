@@ -314,6 +314,7 @@ enum RunCommand {
             .init("--rate", value: "HZ", help: "Control loop rate, 1 to 10000.", default: "1000"),
             .init("--priority", value: "N", help: "SCHED_FIFO priority of the control thread, 1 to 99; 0 for none.", default: "80"),
             .init("--cpu", value: "N", help: "Pin the control thread to this CPU."),
+            .init("--simulator-cpu", value: "N", help: "With --sim: pin the simulator's firmware loop to this CPU (the remedy the non-preemptible-kernel warning names)."),
             .init("--require-realtime", help: "Refuse to start unless SCHED_FIFO and locked memory are granted."),
             .init("--reply-wait", value: "cycle|next-wake", help: "Wait for each reply within the cycle, or read it at the next wake.", default: "cycle"),
             .init("--json", help: "Print one JSON object (the session report) instead of the summary."),
@@ -327,6 +328,9 @@ enum RunCommand {
         case (false, false): throw parsed.usageError("--port PATH is required (the robot's serial port), or --sim for the simulator")
         case (true, true): throw parsed.usageError("give --port or --sim, not both")
         default: break
+        }
+        if parsed.string("--simulator-cpu") != nil && !parsed.flag("--sim") {
+            throw parsed.usageError("--simulator-cpu pins the simulator started by --sim; with --port there is none")
         }
         // No AllocationCounting here, ever: `run` drives a patient's robot, on glibc's allocator as
         // the system provides it, never on the measurement tool that replaces malloc process-wide

@@ -49,6 +49,8 @@ struct SupervisedSessionRun {
                 return .safetyStop
             }
             if TerminationSignals.interrupts > 0 { return .interrupted }
+            // The exercise went well, but what was asked to be recorded is not all on disk: not a success.
+            if session.recording?.failure != nil { return .ioError }
             return .success
         }
     }
@@ -329,7 +331,7 @@ struct SupervisedSessionRun {
                 // Signalled during the set-up: the session stops in its first cycle (TherapySession.run).
                 Terminal.printError("rehabctl \(name): stopped during the set-up: the exercise does not start")
             } else {
-                Terminal.printError("rehabctl \(name): running \(exercise) for \(duration) s at \(Int(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
+                Terminal.printError("rehabctl \(name): running \(exercise) for \(formatSeconds(duration)) s at \(formatSeconds(rate)) Hz (Ctrl-C stops; a second Ctrl-C e-stops)")
             }
         }
         let wallSeconds = MonotonicClock.now().seconds(since: wallBefore)
@@ -340,10 +342,23 @@ struct SupervisedSessionRun {
         let silenced = outcome.session.safetyEvents.first?.cause.isTimingInterlock == true
         if silenced {
             // Stable wording: test rigs look for it to tell a host stall from a defect.
-            let hint = kernel.model.allowsLongKernelStalls
-                ? "on this non-preemptible kernel the tty layer or the loop was held up by the kernel (see the warning above and docs/performance.md). Try sudo scripts/rt-tune.sh apply 1 with --cpu 1 --simulator-cpu 1, or --rate 250."
-                : "the host held up the loop or the link (compare with cyclictest; docs/performance.md)."
-            status("the exercise was stopped by a timing interlock; " + hint)
+            let health = outcome.session.deviceLinkHealth ?? LinkHealth()
+            let hint: String
+            if outcome.session.rejectedDeviceFrames > 0 {
+                // The replies came but were thrown away: the link's data, not the host's timing (and not
+                // worded as a host stall, which test rigs may repeat).
+                status(
+                    "the exercise was stopped because the device's replies did not get through: \(health.checksumErrors) frames with a bad checksum, \(health.malformedFrames) malformed, \(health.discardedBytes) bytes in no frame at all (line noise, a loose or too long cable, or a baud rate other than the device's: the profile says \(profile.device.baudRateBitsPerSecond) bit/s). Check the cable and the connectors; a lower rate does not help.")
+                hint = ""
+            } else if kernel.model.allowsLongKernelStalls {
+                // A lower rate only where there is one to go to (never "--rate 250" at 250 Hz).
+                let lower = max(profile.control.minimumRateHertz, 250)
+                hint = "on this non-preemptible kernel the tty layer or the loop was held up by the kernel (see the warning above and docs/performance.md). Try sudo scripts/rt-tune.sh apply 1 with --cpu 1 --simulator-cpu 1"
+                    + (rateHertz > lower ? ", or --rate \(formatSeconds(lower))." : ".")
+            } else {
+                hint = "the host held up the loop or the link (compare with cyclictest; docs/performance.md)."
+            }
+            if !hint.isEmpty { status("the exercise was stopped by a timing interlock; " + hint) }
         }
         if let reference {
             reference.stop()

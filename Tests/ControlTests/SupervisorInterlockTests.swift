@@ -170,6 +170,27 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertLessThanOrEqual(cycles, 12, "caught within milliseconds of the growing torque")
     }
 
+    /// R1 without a false alarm: a joint that came to rest under a braking torque (beyond friction)
+    /// and is then pushed the other way, still inside static friction, is held by friction — the
+    /// torque change alone exceeds twice the friction, but nothing is unanswered. Seen in a healthy
+    /// 1 kHz session 190 ms after a FAIR hold resumed (−0.026 → +0.041 N·m, friction 0.04 N·m).
+    func testSR10ATorqueReversalInsideStaticFrictionAtRestIsNotARunaway() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 20_000
+        robot.joints[0].motorTorqueNewtonMeters = -0.06  // braking when the count last changed
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 20_001
+        XCTAssertEqual(step(), .move)
+        for cycle in 0..<300 {
+            // At rest, the count frozen by stiction; the resumed plan's torque swings from −0.026 to +0.04.
+            robot.joints[0].motorTorqueNewtonMeters = -0.026 + 0.066 * Double(cycle) / 299
+            XCTAssertEqual(step(), .move, "cycle \(cycle): a torque inside static friction moves nothing")
+        }
+        XCTAssertNil(supervisor.latchedTrip)
+    }
+
     /// R6: values no healthy joint reports are Cat 1 with the value, not silently used.
     func testSR10ImplausibleDeviceValuesAreCat1() {
         for (field, value) in [("torque", 2.1e6), ("temperature", 3276.0), ("current", -32.8), ("nan", Double.nan)] {

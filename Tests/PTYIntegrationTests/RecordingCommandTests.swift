@@ -201,7 +201,8 @@ final class RecordingCommandTests: XCTestCase {
     }
 
     /// A recording path that cannot be written: the session runs on under full supervision, the
-    /// failure is said once, the exit code is the session's own.
+    /// failure is said once, and the exit code says that what was asked to be recorded is not all on
+    /// disk (74; issue 15: a demo whose recording failed used to exit 0).
     func testAnUnwritableRecordingPathDoesNotStopTheSession() throws {
         // A disk that takes nothing: a file-size limit of 0 (the old /dev/full is refused now: a
         // recording is only ever created as a new regular file). Each attempt gets its own path ($$).
@@ -210,7 +211,7 @@ final class RecordingCommandTests: XCTestCase {
         // limit too), its standard output (the JSON) straight to ours.
         let script = #"set -o pipefail; exec 3>&1; ( trap '' XFSZ; ulimit -f 0; exec "$0" demo --duration 1 --rate 500 --record "$1-$$.mcap" --json 2>&1 1>&3 ) | cat >&2"#
         let run = try ProgramRun.runSession("/bin/bash", ["-c", script, rehabctl, folder + "/full"])
-        XCTAssertEqual(run.exitCode, 0, run.standardError)
+        XCTAssertEqual(run.exitCode, 74, run.standardError)
         XCTAssertEqual(run.standardError.components(separatedBy: "RECORDING FAILED").count - 1, 1, run.standardError)
         let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
         XCTAssertEqual(report["supervisor_final_state"]?.stringValue, "idle")

@@ -388,6 +388,25 @@ final class SafetyProcessTests: XCTestCase {
         XCTAssertTrue(infinite.standardError.contains("not valid JSON: line 1, column 109: number out of range"), infinite.standardError)
     }
 
+    /// A link that garbles the device's replies stops the session (SR-1), and the diagnosis names the
+    /// rejected frames with their counts — not the host's timing, and not "try a lower rate".
+    func testALinkThatGarblesRepliesIsDiagnosedByItsRejectedFramesNotAsAHostStall() throws {
+        let script = "\(folder)/garble.json"
+        try #"{"format": "rehabsim-faults/1", "faults": [{"after_enable_ms": 1500, "kind": "corrupt_bytes", "every_nth": 2}]}"#
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        let run = try ProgramRun.run("rehabctl", ["demo", "--faults", script, "--rate", "500", "--record", "none", "--json"])
+        XCTAssertEqual(run.exitCode, 1, run.standardError)
+        let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue, run.standardError)
+        let link = try XCTUnwrap(report["device_link"]?.objectValue, "the driver's link figures are in the report")
+        let rejected = (link["checksum_errors"]?.integerValue ?? 0) + (link["malformed_frames"]?.integerValue ?? 0)
+        XCTAssertGreaterThan(rejected, 0, "\(link)")
+        XCTAssertGreaterThan(link["discarded_bytes"]?.integerValue ?? 0, 100, "\(link)")
+        XCTAssertTrue(run.standardError.contains("the device's replies did not get through"), run.standardError)
+        XCTAssertTrue(run.standardError.contains("frames with a bad checksum"), run.standardError)
+        XCTAssertFalse(run.standardError.contains(ProgramRun.hostStallMarker), "not reported as a host stall: \(run.standardError)")
+        XCTAssertFalse(run.standardError.contains("--rate 250"), run.standardError)
+    }
+
     func testALiveInjectionWithABadFieldIsRefusedAndTheSimulatorRunsOn() throws {
         let simulator = try startSimulator(name: "live")
         let bad = try ProgramRun.run("rehabsim", ["inject", "--control", simulator.control, "jump_encoder", "joint=0", "counts=0"])

@@ -82,3 +82,15 @@ final class ExerciseSessionTests: XCTestCase {
         }
     }
 }
+
+/// Durations as people read them (issue 15: "40.300999999999995 s").
+final class DurationTextTests: XCTestCase {
+    func testDurationsHaveAtMostThreeDecimalsAndNoTrailingZeros() {
+        XCTAssertEqual(formatSeconds(40.300999999999995), "40.301")
+        XCTAssertEqual(formatSeconds(10), "10")
+        XCTAssertEqual(formatSeconds(2.5), "2.5")
+        XCTAssertEqual(formatSeconds(0.25), "0.25")
+        XCTAssertEqual(formatSeconds(1000.0004), "1000")
+        XCTAssertEqual(formatSeconds(.infinity), "—")
+    }
+}

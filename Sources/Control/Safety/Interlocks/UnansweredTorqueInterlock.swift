@@ -6,9 +6,9 @@ import Primitives
 /// in the review's fault campaign the firmware's own over-speed cut was the first to act, 27–34 ms
 /// after the freeze. This is a model check on the device's own report: while a joint's encoder
 /// count stays bit-identical, the torque it applies beyond what it applied when the count last
-/// changed (so a static load such as gravity or a patient's steady hold is not counted), less the
-/// change the joint's torque sensor attributes to the patient and less twice the joint's Coulomb
-/// friction, must accelerate the joint's inertia. Integrated twice, that is a displacement the
+/// changed (so a static load such as gravity or a patient's steady hold is not counted) less twice
+/// the joint's Coulomb friction — but never more than the torque itself beyond Coulomb friction —
+/// less the change the joint's torque sensor attributes to the patient, must accelerate the joint's inertia. Integrated twice, that is a displacement the
 /// encoder must show: once it exceeds `countsExpected` counts with none seen → Cat 1
 /// (`motion_not_answering`), typically within 5–10 ms of the runaway starting.
 ///
@@ -75,7 +75,14 @@ public struct UnansweredTorqueInterlock: Sendable {
             }
             let motorChange = measured.motorTorqueNewtonMeters - referenceMotorTorques[joint]
             let patientChange = abs(measured.interactionTorqueNewtonMeters - referenceInteractionTorques[joint])
-            let unanswered = abs(motorChange) - patientChange - 2 * parameters.coulombFrictionNewtonMeters
+            // Two bounds on the torque that must be accelerating the joint, the smaller counts: the change
+            // since the count last moved beyond the whole static-friction band (a steady load is not
+            // counted), and the torque itself beyond static friction (a joint that came to rest under a
+            // braking torque and is now pushed the other way, still inside friction, is held by it: the
+            // change alone called that a runaway after a FAIR hold resumed, 190 ms in, in a healthy session).
+            let unanswered = min(
+                abs(motorChange) - 2 * parameters.coulombFrictionNewtonMeters,
+                abs(measured.motorTorqueNewtonMeters) - parameters.coulombFrictionNewtonMeters) - patientChange
             guard unanswered > 0 else {
                 // Within friction and the patient's share: no motion is implied; let what was implied decay.
                 impliedSpeeds[joint] = 0
