@@ -32,9 +32,13 @@ demo: build
 # The log is kept, and every failure is repeated at the end: CI shows only the tail of a run. The
 # PTY integration tests' host-stall retries are counted and reported; more than the budget (3, in
 # scripts/run-tests.sh) fails the run.
+# Then every fuzz target for FUZZ_SECONDS each (libFuzzer with the address sanitizer, built once into
+# .build-fuzz; the long campaign is scripts/fuzz.sh TARGET SECONDS, docs/reliability.md).
+FUZZ_SECONDS ?= 5
 test: setup
 	$(SWIFT) build -c $(CONFIGURATION) --build-tests
 	scripts/run-tests.sh $(SWIFT) $(CONFIGURATION)
+	SWIFT=$(SWIFT) scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 # Regenerate the RehabLink and RehabRef test vectors from the Python reference implementations.
 vectors:

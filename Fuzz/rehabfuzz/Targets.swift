@@ -489,6 +489,7 @@ enum FuzzTargets {
         invariant(rebuilt.schemas == salvaged.schemas, "mcap: the recovered file's schemas differ from its input's")
         invariant(sameMetadata(rebuilt, salvaged), "mcap: the recovered file's metadata differs from its input's")
         invariant(outcome.chunksKept == salvaged.chunks.count, "mcap: recover reports \(outcome.chunksKept) chunks kept of \(salvaged.chunks.count)")
+        invariant(outcome.messagesKept == kept.count, "mcap: recover reports \(outcome.messagesKept) messages kept, it wrote \(kept.count)")
     }
 
     static func sameMetadata(_ a: MCAPFile, _ b: MCAPFile) -> Bool {

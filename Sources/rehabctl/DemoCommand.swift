@@ -34,7 +34,7 @@ enum DemoCommand {
                 let file = try RecordingCommands.read(recording.path, command: "demo")
                 let html = try HTMLReport.render(file, title: "RehabHost demo")
                 // Like `rehabctl report`: a temporary beside it, renamed on; a link or device there is refused.
-                try DurableFile.save(html, to: output)
+                try DurableFile.save(html, to: output, mode: 0o600)
                 Terminal.printError("rehabctl demo: report: \(output)  (open it in a browser; CSV: rehabctl export \(recording.path) --csv DIR)")
             } catch {
                 Terminal.printError("rehabctl demo: no report: \(error)")

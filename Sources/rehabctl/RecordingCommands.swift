@@ -170,8 +170,9 @@ enum RecordingCommands {
         }
     }
 
-    /// Writes `bytes` to `output` (temporary beside it, fsync, rename; see `DurableFile.save`).
-    static func save(_ bytes: [UInt8], to output: String, mode: mode_t = 0o644, command: String, alternative: String = "")
+    /// Writes `bytes` to `output` (temporary beside it, fsync, rename; see `DurableFile.save`). Mode
+    /// 0600: a report or an export holds the patient's session as much as the recording does.
+    static func save(_ bytes: [UInt8], to output: String, mode: mode_t = 0o600, command: String, alternative: String = "")
         throws(CommandFailure)
     {
         do throws(OutputFileError) {

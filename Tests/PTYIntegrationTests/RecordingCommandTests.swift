@@ -68,6 +68,12 @@ final class RecordingCommandTests: XCTestCase {
         let page = try String(contentsOfFile: folder + "/r.html", encoding: .utf8)
         for id in ["positions", "torques", "supervisor", "timing", "metrics"] { XCTAssertTrue(page.contains("<section id=\"\(id)\">"), id) }
         XCTAssertTrue(page.contains("flexion_extension"))
+        // The patient's session in every form is theirs: the report and the tables are 0600 like the recording.
+        for output in [folder + "/r.html", folder + "/csv/joint_state.csv", path] {
+            var info = stat()
+            XCTAssertEqual(stat(output, &info), 0, output)
+            XCTAssertEqual(info.st_mode & 0o777, 0o600, output)
+        }
     }
 
     /// `kill -9` in the middle of a recorded session: the file is cut short, `recover` rebuilds it

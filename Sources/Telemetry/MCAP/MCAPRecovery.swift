@@ -29,8 +29,16 @@ public enum MCAPRecovery {
         }
         for entry in file.metadata { writer.addMetadata(name: entry.name, entry.entries) }
         writer.chunkSizeBytes = .max
+        // Only messages inside chunks are rebuilt (a RehabHost recording has no other), so only they are
+        // counted: a foreign file's unchunked messages were once reported kept and then not written.
+        var messagesKept = 0
+        var firstLogTime: UInt64?
+        var lastLogTime: UInt64?
         for chunk in file.chunks {
             for message in file.messages[chunk.messages] {
+                messagesKept += 1
+                firstLogTime = min(firstLogTime ?? message.logTime, message.logTime)
+                lastLogTime = max(lastLogTime ?? message.logTime, message.logTime)
                 writer.addMessage(
                     channel: message.channel, sequence: message.sequence, logTime: message.logTime, publishTime: message.publishTime
                 ) { data in data.append(contentsOf: file.bytes[message.dataRange]) }
@@ -40,9 +48,8 @@ public enum MCAPRecovery {
         writer.finish()
         let kept = file.chunks.last.map { $0.offset + $0.length } ?? 0
         return Outcome(
-            bytes: writer.takeOutput(), messagesKept: file.messages.count, chunksKept: file.chunks.count,
+            bytes: writer.takeOutput(), messagesKept: messagesKept, chunksKept: file.chunks.count,
             bytesDropped: file.salvageStop == nil ? 0 : max(0, bytes.count - kept),
-            stop: file.salvageStop.map { "\($0.reason)" }, firstLogTime: file.messages.map(\.logTime).min(),
-            lastLogTime: file.messages.map(\.logTime).max())
+            stop: file.salvageStop.map { "\($0.reason)" }, firstLogTime: firstLogTime, lastLogTime: lastLogTime)
     }
 }
