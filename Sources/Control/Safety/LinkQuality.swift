@@ -202,6 +202,16 @@ public struct LinkQualityMonitor: Sendable {
         if age >= limits.lostCat1AgeNanoseconds || gap >= limits.lostCat1AgeNanoseconds || grade == .lost {
             // LOST latches in the supervisor; the grade stays until the session ends.
             next = .lost
+        } else if grade == .poor {
+            // POOR lasts while the trouble does, and ends after `recoveryNanoseconds` without any (then
+            // `rehabctl resume` is taken). Judged by the trouble itself, not by the FAIR-share window:
+            // that window would count the POOR time and keep it POOR for ever (a 60-minute soak sat
+            // paused, unresumable, after its first POOR).
+            if let last = lastTroubleAt, now.nanoseconds(since: last) < limits.recoveryNanoseconds {
+                next = .poor
+            } else {
+                next = .good
+            }
         } else {
             if assessment.troubled && grade == .good { recordEpisode(at: now) }
             // Persistence turns FAIR into POOR; GOOD without trouble stays GOOD whatever the window holds.
@@ -278,7 +288,9 @@ public struct LinkQualityMonitor: Sendable {
             turned += 1
         }
         if turned > 0 { slotStart = now.advanced(byNanoseconds: -(sinceSlot % Self.slotNanoseconds)) }
-        if grade != .good {
+        // Only FAIR time is FAIR's share: POOR (and LOST) time is not charged, so that the window
+        // empties while a pause lasts and a link that recovered is not POOR again at once.
+        if grade == .fair {
             let charged = min(elapsed, limits.poorShareWindowNanoseconds)
             fairSlots[slotIndex] += charged
             fairInWindow += charged
