@@ -71,6 +71,11 @@ let package = Package(
             name: "RehabLinkSimulator",
             dependencies: ["Control", "DeviceModel", "Primitives", "Profiles", "SimulatorKit", "StrictJSON", "Transport", "Wire"],
             path: "simulators/RehabLinkSimulator", swiftSettings: strict),
+        // The simulated Dynamixel Protocol 2.0 bus (issue 16): X-series servos on one link.
+        .target(
+            name: "DynamixelSimulator",
+            dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "SimulatorKit", "Wire"],
+            path: "simulators/DynamixelSimulator", swiftSettings: strict),
         .executableTarget(
             name: "rehabsim",
             dependencies: [
@@ -120,7 +125,11 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "SimulatorTests", dependencies: ["Control", "DeviceModel", "Devices", "Primitives", "Profiles", "RehabLinkSimulator", "TestSupport", "Transport", "Wire"],
+            name: "SimulatorTests",
+            dependencies: [
+                "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON",
+                "TestSupport", "Transport", "Wire",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "TelemetryTests", dependencies: ["Control", "DeviceModel", "Platform", "Primitives", "StrictJSON", "Telemetry", "TestSupport"],
