@@ -11,7 +11,8 @@ public enum DeviceIntent: Sendable, Equatable {
     /// (`StopMethod.hostVelocityRamp`: velocity mode, ramping to zero at the quick-stop rate); a
     /// device that stops by itself (`StopMethod.deviceQuickStop`) ignores them. Feeds the watchdog.
     case quickStop(JointList<JointActuation>)
-    /// Cat 0: no torque on any joint, while staying enabled (the state keeps coming). Feeds the watchdog.
+    /// Cat 0: no torque on any joint at once, the device still answering (the state keeps coming), as
+    /// its `DeviceCapabilities.TorqueOffMethod` says (every joint off, or its torque switched off).
     case torqueOff
     /// Nothing is commanded: only ask for a state (a disabled device, a latched watchdog). Does not
     /// feed the watchdog (SR-4: states without motion).

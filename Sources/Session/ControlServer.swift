@@ -688,7 +688,7 @@ public final class ControlServer: @unchecked Sendable {
             "device": .object([
                 "enabled": .bool(device.contains(.enabled)), "torque_on": .bool(device.contains(.torqueOn)),
                 "estop": .bool(device.contains(.emergencyStop)), "fault": .bool(device.contains(.fault)),
-                "watchdog_expired": .bool(device.contains(.watchdogExpired)), "fault_code": .int(Int(status.deviceFault.deviceCode)), "fault": .string(status.deviceFault.kind.name),
+                "watchdog_expired": .bool(device.contains(.watchdogExpired)), "fault_code": .int(Int(status.deviceFault.deviceCode)), "fault_kind": .string(status.deviceFault.kind.name),
             ]),
             "state_age_ms": status.stateAgeNanoseconds == .max ? .null : .number(Double(status.stateAgeNanoseconds) / 1e6, significantDigits: 4),
             "link_quality": .string(status.linkGrade.description),

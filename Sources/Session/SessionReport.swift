@@ -131,10 +131,12 @@ public struct SessionReport: Sendable {
     /// What the device's driver counted on the link (checksum errors, malformed frames, stale states,
     /// protocol violations): the evidence that tells a noisy cable from a held-up host.
     public var deviceLinkHealth: LinkHealth?
-    /// Frames from the device that were thrown away (a bad checksum, malformed): 0 without figures.
-    public var rejectedDeviceFrames: Int {
-        guard let health = deviceLinkHealth else { return 0 }
-        return health.checksumErrors + health.malformedFrames + (health.discardedBytes > 0 ? 1 : 0)
+    /// Whether the device's replies were garbled beyond a stray frame: at least 3 frames thrown away
+    /// (a bad checksum, malformed) or 256 bytes in no frame. One partial frame at start-up, or a
+    /// byte lost in a host stall, is not a cable fault.
+    public var deviceRepliesWereGarbled: Bool {
+        guard let health = deviceLinkHealth else { return false }
+        return health.checksumErrors + health.malformedFrames >= 3 || health.discardedBytes >= 256
     }
     /// How often a short stall made SR-17's direction test start again (0: it ran once).
     public var directionCheckRepeats = 0

@@ -597,6 +597,7 @@ public final class TherapySession {
         guard !disabled else { return }
         disabled = true
         try? device.deactivate()
+        for tracker in trackers { tracker.stop() }
     }
 
     // MARK: The loop

@@ -344,7 +344,7 @@ struct SupervisedSessionRun {
             // Stable wording: test rigs look for it to tell a host stall from a defect.
             let health = outcome.session.deviceLinkHealth ?? LinkHealth()
             let hint: String
-            if outcome.session.rejectedDeviceFrames > 0 {
+            if outcome.session.deviceRepliesWereGarbled {
                 // The replies came but were thrown away: the link's data, not the host's timing (and not
                 // worded as a host stall, which test rigs may repeat).
                 status(

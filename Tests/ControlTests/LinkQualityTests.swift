@@ -139,6 +139,28 @@ final class LinkQualityTests: XCTestCase {
         XCTAssertEqual(monitor.poorEpisodes, 1)
     }
 
+    /// POOR by episodes does not end between two stalls of a link that is still bad (and so cannot
+    /// flicker into three "pauses" in a few seconds): it waits until the episodes of the last 10 s are
+    /// under the limit again, besides a second without trouble.
+    func testPOORByEpisodesLastsWhileTheEpisodesAreInTheWindow() {
+        healthy(10)
+        // A stall every 1.5 s: each its own episode (GOOD again after 1 s in between).
+        var becamePoorAt: Int?
+        for episode in 1...12 {
+            cycle(ageMilliseconds: 5, gapMilliseconds: 5)
+            if monitor.grade == .poor && becamePoorAt == nil { becamePoorAt = episode }
+            for _ in 0..<1_500 {
+                healthy(1)
+                if becamePoorAt != nil { XCTAssertEqual(monitor.grade, .poor, "episode \(episode): still POOR between stalls") }
+            }
+        }
+        XCTAssertNotNil(becamePoorAt)
+        XCTAssertEqual(monitor.poorEpisodes, 1, "one POOR, not a flicker")
+        // The stalls stop: POOR lasts until at most 5 episodes are left in the last 10 s, then GOOD.
+        healthy(10_000)
+        XCTAssertEqual(monitor.grade, .good)
+    }
+
     func testPOOREndsWhenItsCauseHasLeftTheWindow() {
         healthy(100)
         for _ in 0..<60 { cycle(ageMilliseconds: 0.2, late: 1) }

@@ -191,6 +191,27 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertNil(supervisor.latchedTrip)
     }
 
+    /// R1 against a held load: the joint holds 0.5 N·m (a limb's weight) when its count freezes, and the
+    /// torque then falls through zero — the load, not the torque, moves the joint, so the fall is a
+    /// runaway however small the torque becomes (the friction bound applies only to a joint that held no load).
+    func testSR10ATorqueFallingAwayFromAHeldLoadWithAFrozenCountIsARunaway() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 30_000
+        robot.joints[0].motorTorqueNewtonMeters = 0.5
+        makeActive(limits)
+        for _ in 0..<50 { XCTAssertEqual(step(), .move, "a steady hold is a load") }
+        var cycles = 0
+        while case .move = step() {
+            cycles += 1
+            robot.joints[0].motorTorqueNewtonMeters -= 0.02  // the hold gives way, through zero and beyond
+            if cycles > 200 { break }
+        }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .motionNotAnswering)
+        XCTAssertLessThanOrEqual(cycles, 12, "caught within milliseconds")
+    }
+
     /// R6: values no healthy joint reports are Cat 1 with the value, not silently used.
     func testSR10ImplausibleDeviceValuesAreCat1() {
         for (field, value) in [("torque", 2.1e6), ("temperature", 3276.0), ("current", -32.8), ("nan", Double.nan)] {

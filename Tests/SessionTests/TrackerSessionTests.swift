@@ -154,6 +154,21 @@ final class TrackerSessionTests: XCTestCase {
         XCTAssertEqual(run.report.finalState, .fault)
     }
 
+    /// SR-16 with a tracker that gives no position (visible, fresh, accurate by its own account):
+    /// it cannot vouch for the workspace, so it counts as a missing tool — never as nothing to check.
+    func testSR16AWorkspaceTrackerWithoutAPositionStopsTheSessionAsAMissingTool() throws {
+        var from = MonotonicInstant.zero
+        let run = try workspaceRun { hand, start in
+            from = start.advanced(byNanoseconds: 700_000_000)
+            hand.positionlessFrom = from
+        }
+        let trip = try XCTUnwrap(run.report.safetyEvents.first, "a position-less workspace tracker stopped the robot")
+        XCTAssertEqual(trip.cause, .trackerToolMissing)
+        XCTAssertEqual(trip.category, .cat1)
+        XCTAssertGreaterThanOrEqual(trip.time, from)
+        XCTAssertLessThanOrEqual(trip.time.nanoseconds(since: from), run.hand.framePeriodNanoseconds + 1_000_000, "\(trip)")
+    }
+
     // MARK: Limits
 
     func testMoreTrackersThanTheCapacityAreRefusedAtInit() throws {
@@ -252,6 +267,8 @@ private final class ComputedPoseTracker: TrackerDevice, @unchecked Sendable {
     var driftsAt: MonotonicInstant?
     var driftMetersPerSecond = 0.1
     var stopsAt: MonotonicInstant?
+    /// From this instant on it gives no position (as an angle-only source would).
+    var positionlessFrom: MonotonicInstant?
 
     init(name: String, center: SIMD3<Double>) {
         trackerName = name
@@ -270,7 +287,7 @@ private final class ComputedPoseTracker: TrackerDevice, @unchecked Sendable {
         sample.frameCounter = UInt32(truncatingIfNeeded: newest)
         sample.receivedAt = frameTime
         sample.framePeriodNanoseconds = framePeriodNanoseconds
-        sample.toolPositionMeters = position
+        sample.toolPositionMeters = positionlessFrom.map { frameTime >= $0 } == true ? nil : position
         sample.toolOrientation = SIMD4(cos(half), 0, 0, sin(half))
         sample.toolVisible = true
         sample.rmsErrorMillimeters = 0.3

@@ -203,6 +203,9 @@ public struct TherapyCycle {
             // SR-16 judges where the tool is only while the tracker can vouch for it (SR-15's checks).
             facts.workspaceTrackerWired = true
             facts.workspaceTracker = sample.trackerStatus(at: input.now)
+            // A tracker that gives no position (an angle source, an IMU) cannot vouch for the workspace:
+            // judged as a missing tool, never as "nothing to check".
+            if sample.toolPositionMeters == nil { facts.workspaceTracker?.toolVisible = false }
             facts.trackedPositionMeters = sample.toolVisible ? sample.toolPositionMeters : nil
         }
         return supervisor.evaluate(facts, state: state)

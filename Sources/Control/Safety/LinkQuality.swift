@@ -151,7 +151,7 @@ public struct LinkQualityMonitor: Sendable {
     private var previousCycle: MonotonicInstant?
     // Fixed-size rings, inline: the rehearsal (TherapySession) works on a copy of the supervisor every
     // cycle, and a heap array in it would be copied on its first write.
-    /// FAIR-or-worse time per 100 ms slot over the 5 s share window.
+    /// FAIR time per 100 ms slot over the 5 s share window (POOR's and LOST's own time is not charged).
     private var fairSlots = InlineArray<50, Int64>(repeating: 0)
     /// Late cycles per 100 ms slot over the last second.
     private var lateSlots = InlineArray<10, Int32>(repeating: 0)
@@ -196,6 +196,9 @@ public struct LinkQualityMonitor: Sendable {
         assessment.gapNanoseconds = gap
         assessment.lateFraction = lateFraction
         assessment.troubled = age > limits.goodAgeNanoseconds || gap > limits.goodGapNanoseconds || lateFraction > limits.goodLateFraction
+        // An episode begins with trouble after a quiet second (from GOOD, or while POOR: a link that
+        // stays bad keeps adding episodes, so POOR by episodes lasts as long as it does).
+        let onset = assessment.troubled && (lastTroubleAt.map { now.nanoseconds(since: $0) >= limits.recoveryNanoseconds } ?? true)
         if assessment.troubled { lastTroubleAt = now }
 
         var next: LinkGrade
@@ -203,17 +206,26 @@ public struct LinkQualityMonitor: Sendable {
             // LOST latches in the supervisor; the grade stays until the session ends.
             next = .lost
         } else if grade == .poor {
+            if onset { recordEpisode(at: now) }
             // POOR lasts while the trouble does, and ends after `recoveryNanoseconds` without any (then
             // `rehabctl resume` is taken). Judged by the trouble itself, not by the FAIR-share window:
             // that window would count the POOR time and keep it POOR for ever (a 60-minute soak sat
             // paused, unresumable, after its first POOR).
+            // It also waits for its own causes to be under their limits again (the episodes of the last
+            // 10 s, the late share, FAIR's share — which POOR's time does not feed), so that it does not
+            // end between two stalls of a link that is still bad and come straight back.
+            let share = Double(fairInWindow) / Double(limits.poorShareWindowNanoseconds)
             if let last = lastTroubleAt, now.nanoseconds(since: last) < limits.recoveryNanoseconds {
+                next = .poor
+            } else if episodesInWindow(now: now) > limits.poorEpisodes || share > limits.poorFairShare
+                || lateFraction > limits.poorLateFraction
+            {
                 next = .poor
             } else {
                 next = .good
             }
         } else {
-            if assessment.troubled && grade == .good { recordEpisode(at: now) }
+            if onset { recordEpisode(at: now) }
             // Persistence turns FAIR into POOR; GOOD without trouble stays GOOD whatever the window holds.
             if lateFraction > limits.poorLateFraction {
                 assessment.poorReason = .lateFraction(lateFraction)
@@ -243,7 +255,7 @@ public struct LinkQualityMonitor: Sendable {
         return assessment
     }
 
-    /// The share of the last 5 s spent FAIR or worse (0…1).
+    /// The share of the last 5 s spent FAIR (0…1).
     public var fairShareOfWindow: Double {
         Double(fairInWindow) / Double(limits.poorShareWindowNanoseconds)
     }

@@ -335,7 +335,8 @@ public struct Supervisor: Sendable {
         case .good:
             transition(to: state, cause: .linkRestored, cycle: input.cycle, time: input.time)
         case .poor:
-            poorPauses += 1
+            // A pause taken counts (the third ends the session); POOR again while already paused does not.
+            if state == .active { poorPauses += 1 }
         case .fair, .lost:
             break
         }

@@ -251,6 +251,11 @@ extension Dynamixel {
                 precondition(index >= 0 && index < storedCount, "device index out of range")
                 storage[index] = newValue
             }
+            // In place, as `JointList` (which documents the Swift 6.3.1 -O miscompile this avoids).
+            _modify {
+                precondition(index >= 0 && index < storedCount, "device index out of range")
+                yield &storage[index]!
+            }
         }
 
         /// Appends `element`; false (and nothing appended) when the list is full.

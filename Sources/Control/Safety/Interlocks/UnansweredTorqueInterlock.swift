@@ -7,8 +7,9 @@ import Primitives
 /// after the freeze. This is a model check on the device's own report: while a joint's encoder
 /// count stays bit-identical, the torque it applies beyond what it applied when the count last
 /// changed (so a static load such as gravity or a patient's steady hold is not counted) less twice
-/// the joint's Coulomb friction — but never more than the torque itself beyond Coulomb friction —
-/// less the change the joint's torque sensor attributes to the patient, must accelerate the joint's inertia. Integrated twice, that is a displacement the
+/// the joint's Coulomb friction — and, when the joint held no load then (its torque within twice the
+/// friction), never more than the torque itself beyond Coulomb friction — less the change the joint's
+/// torque sensor attributes to the patient, must accelerate the joint's inertia. Integrated twice, that is a displacement the
 /// encoder must show: once it exceeds `countsExpected` counts with none seen → Cat 1
 /// (`motion_not_answering`), typically within 5–10 ms of the runaway starting.
 ///
@@ -80,9 +81,14 @@ public struct UnansweredTorqueInterlock: Sendable {
             // counted), and the torque itself beyond static friction (a joint that came to rest under a
             // braking torque and is now pushed the other way, still inside friction, is held by it: the
             // change alone called that a runaway after a FAIR hold resumed, 190 ms in, in a healthy session).
-            let unanswered = min(
-                abs(motorChange) - 2 * parameters.coulombFrictionNewtonMeters,
-                abs(measured.motorTorqueNewtonMeters) - parameters.coulombFrictionNewtonMeters) - patientChange
+            // The second bound only where the reference itself was no load (within twice the friction):
+            // against a held load (a limb's weight, a patient's steady push) the load is what moves the
+            // joint when the torque falls, and the change is the right measure whatever the torque's sign.
+            let changeBound = abs(motorChange) - 2 * parameters.coulombFrictionNewtonMeters
+            let heldNoLoad = abs(referenceMotorTorques[joint]) <= 2 * parameters.coulombFrictionNewtonMeters
+            let unanswered = (heldNoLoad
+                ? min(changeBound, abs(measured.motorTorqueNewtonMeters) - parameters.coulombFrictionNewtonMeters)
+                : changeBound) - patientChange
             guard unanswered > 0 else {
                 // Within friction and the patient's share: no motion is implied; let what was implied decay.
                 impliedSpeeds[joint] = 0
