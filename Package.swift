@@ -79,8 +79,8 @@ let package = Package(
         .executableTarget(
             name: "rehabsim",
             dependencies: [
-                "CSystemShims", "CommandLineSupport", "Control", "DeviceModel", "Platform", "Primitives", "Profiles", "RehabLinkSimulator",
-                "SimulatorKit", "StrictJSON", "Transport",
+                "CSystemShims", "CommandLineSupport", "Control", "DeviceModel", "DynamixelSimulator", "Platform", "Primitives", "Profiles",
+                "RehabLinkSimulator", "SimulatorKit", "StrictJSON", "Transport",
             ],
             path: "simulators/rehabsim", swiftSettings: strict),
 

@@ -13,7 +13,10 @@ on every run. Input formats are those of Fuzz/rehabfuzz/Targets.swift:
 - rehablink: a mode byte, then the bytes of a serial line (mode 0x00), or packets without their
   CRC as [length][bytes]... (mode 0x01: the target adds CRC-32C, COBS and the delimiter);
 - rehabref: one datagram; json, profile, exercise, faults: a file's bytes (faults: also one
-  live-injection line); mcap: a file's bytes.
+  live-injection line); mcap: a file's bytes;
+- dynamixel: a mode byte, then the bytes of a bus (bit 0 clear; bits 3-7 the chunk size the decoder
+  is fed in), or packets as [id][instruction][count][bytes]... (bit 0 set: the target adds header,
+  length, stuffing and CRC; a status's first byte is its ERR).
 """
 
 import json
@@ -24,7 +27,7 @@ import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "Fuzz", "corpus")
-TARGETS = ["rehablink", "rehabref", "json", "profile", "exercise", "faults", "mcap"]
+TARGETS = ["rehablink", "rehabref", "json", "profile", "exercise", "faults", "mcap", "dynamixel"]
 # Keep the committed corpus small (issue 15: at most 200 files and 1 MB in all).
 MAXIMUM_FILES = 200
 MAXIMUM_BYTES = 1 << 20
@@ -100,6 +103,57 @@ def rehablink_seeds():
     # Every message type with an empty payload (version 1, sequence 7): each type's length check.
     types = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x81, 0x82, 0x83, 0x84, 0x85, 0x8F]
     seeds["every-type-empty.packets"] = packet_mode([bytes([1, kind, 7, 0]) for kind in types])
+    return seeds
+
+
+# MARK: Dynamixel
+
+DYNAMIXEL_INSTRUCTIONS = {"ping": 0x01, "read": 0x02, "write": 0x03, "reg_write": 0x04, "action": 0x05,
+                          "factory_reset": 0x06, "reboot": 0x08, "clear": 0x10, "control_table_backup": 0x20,
+                          "status": 0x55, "sync_read": 0x82, "sync_write": 0x83, "fast_sync_read": 0x8A,
+                          "bulk_read": 0x92, "bulk_write": 0x93, "fast_bulk_read": 0x9A}
+
+
+def dynamixel_seeds():
+    """The 100-odd vectors of protocols/dynamixel/vectors as a dozen bus captures (fed byte by byte,
+    in chunks of 1, or of 31), plus the decoded packets of each, in the packet form."""
+    wires = []
+    packets = []
+    for path in files("protocols/dynamixel/vectors"):
+        vector = json.loads(read(path))
+        if "wire_hex" not in vector:
+            continue
+        wires.append(bytes.fromhex(vector["wire_hex"]))
+        for expected in vector.get("expect", []):
+            packet = expected.get("packet")
+            if not packet or packet["instruction"] not in DYNAMIXEL_INSTRUCTIONS:
+                continue
+            parameters = bytes.fromhex(packet["parameters_hex"])
+            if packet["kind"] == "status":
+                error = packet["error"]
+                parameters = bytes([(0x80 if error["alert"] else 0) | error["error_number"]]) + parameters
+            if len(parameters) <= 255:
+                packets.append(bytes([packet["id"], DYNAMIXEL_INSTRUCTIONS[packet["instruction"]], len(parameters)]) + parameters)
+    seeds = {}
+    modes = [0x00, 0x08, 0xF8]
+    group = b""
+    for wire in wires:
+        if group and len(group) + len(wire) > 500:
+            index = len(seeds)
+            seeds[f"bus-{index:02d}"] = bytes([modes[index % 3]]) + group
+            group = b""
+        group += wire
+    if group:
+        index = len(seeds)
+        seeds[f"bus-{index:02d}"] = bytes([modes[index % 3]]) + group
+    group = b""
+    for packet in packets:
+        if group and len(group) + len(packet) > 500:
+            seeds[f"packets-{len(seeds):02d}"] = b"\x01" + group
+            group = b""
+        group += packet
+    if group:
+        seeds[f"packets-{len(seeds):02d}"] = b"\x01" + group
     return seeds
 
 
@@ -431,7 +485,8 @@ def dictionary_entries():
 
 def main():
     makers = {"rehablink": rehablink_seeds, "rehabref": rehabref_seeds, "json": json_seeds, "profile": profile_seeds,
-              "exercise": exercise_seeds, "faults": fault_seeds, "mcap": mcap_seeds}
+              "exercise": exercise_seeds, "faults": fault_seeds, "mcap": mcap_seeds,
+              "dynamixel": dynamixel_seeds}
     total_files = 0
     total_bytes = 0
     for target in TARGETS:

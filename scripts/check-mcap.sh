@@ -6,12 +6,8 @@
 #   scripts/check-mcap.sh FILE.mcap...
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: scripts/check-mcap.sh FILE.mcap..." >&2; exit 64; }
-VENV="${XDG_CACHE_HOME:-$HOME/.cache}/rehabhost/mcap-venv"
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet mcap
-fi
-"$VENV/bin/python" - "$@" <<'PY'
+PYTHON=$("$(dirname "$0")/python-venv.sh" mcap "mcap==1.6.0")
+"$PYTHON" - "$@" <<'PY'
 import sys
 from mcap.reader import SeekingReader, NonSeekingReader
 failed = False

@@ -2,12 +2,12 @@
 # The fuzzing campaign (issue 15, docs/reliability.md): builds rehabfuzz with libFuzzer once, into
 # its own build folder, and fuzzes one target or all of them, each for a bounded time.
 #
-#   scripts/fuzz.sh TARGET|all [SECONDS=60]        fuzz; exit 1 when anything crashed
+#   scripts/fuzz.sh TARGET[,TARGET…]|all [SECONDS=60]   fuzz each in turn; exit 1 when anything crashed
 #   scripts/fuzz.sh --minimize CRASHFILE [TARGET]  minimise a crash into Fuzz/regressions/TARGET/
 #   scripts/fuzz.sh --replay TARGET FILE|FOLDER... run inputs once through the sanitized build
 #   scripts/fuzz.sh --list                         the targets
 #
-# Targets: rehablink rehabref json profile exercise faults mcap (Fuzz/rehabfuzz/Targets.swift).
+# Targets: rehablink rehabref json profile exercise faults mcap dynamixel (Fuzz/rehabfuzz/Targets.swift).
 # Each run reads the committed seeds (Fuzz/corpus/TARGET) and writes what it learns to its work
 # corpus (Fuzz/corpus/TARGET-work, git-ignored; kept between runs); the committed seeds are never
 # written. Crashes, timeouts, leaks and out-of-memory inputs go to Fuzz/crashes/TARGET-* (git-ignored);
@@ -16,13 +16,14 @@
 # Environment: SWIFT (default swift); FUZZ_SANITIZERS (default fuzzer,address: when the address
 # sanitizer does not build or link, the build falls back to fuzzer alone and says so); FUZZ_TIMEOUT
 # (seconds one input may take, default 25); FUZZ_RSS_LIMIT_MB (default 2048); FUZZ_ARGS (more
-# libFuzzer flags, e.g. "-use_value_profile=1", or "-detect_leaks=0" should LeakSanitizer report the
+# libFuzzer flags, e.g. "-use_value_profile=1", or "-runs=10000000" for a campaign of 10⁷ executions
+# per target (SECONDS then only bounds it), or "-detect_leaks=0" should LeakSanitizer report the
 # Swift runtime's own caches). Logs: .build-fuzz/logs/TARGET.log.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
-targets=(rehablink rehabref json profile exercise faults mcap)
+targets=(rehablink rehabref json profile exercise faults mcap dynamixel)
 build_path=.build-fuzz
 binary=$build_path/release/rehabfuzz
 crashes=Fuzz/crashes
@@ -41,7 +42,7 @@ is_target() {
 # The longest input worth trying, per target (libFuzzer's -max_len): a few frames, one datagram, a file.
 max_len_of() {
   case "$1" in
-    rehablink) echo 2048 ;;
+    rehablink | dynamixel) echo 2048 ;;
     rehabref) echo 64 ;;
     json | exercise | faults) echo 4096 ;;
     profile) echo 8192 ;;
@@ -216,11 +217,12 @@ seconds=${2:-60}
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz.sh: SECONDS must be a positive whole number, not \"$seconds\"" >&2; exit 64; }
 if [ "$which" = all ]; then
   selected=("${targets[@]}")
-elif is_target "$which"; then
-  selected=("$which")
 else
-  echo "fuzz.sh: unknown target \"$which\" (targets: ${targets[*]}, or all)" >&2
-  exit 64
+  # One target, or several separated by commas (one build, then each in turn).
+  IFS=, read -r -a selected <<<"$which"
+  for target in "${selected[@]}"; do
+    is_target "$target" || { echo "fuzz.sh: unknown target \"$target\" (targets: ${targets[*]}, or all)" >&2; exit 64; }
+  done
 fi
 
 build

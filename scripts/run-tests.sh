@@ -8,10 +8,11 @@
 # every test passed: a regression must not hide behind a later attempt.
 set -uo pipefail
 
-# The budget of PTY host-stall retries in one whole run (README, "Quick start"). Measured in previous
-# sessions on the 2-core development VM: 0–1 per full run; 3 leaves room for a bad minute on a shared
-# host, not for a test that needs repeating as a rule.
-pty_retry_budget=3
+# The budget of PTY host-stall retries in one whole run (README, "Quick start"). Measured: 0–1 per
+# full run on the 2-core development VM; 3 on the CI host of 2026-12-07 (two FAIR-held mirror demos
+# and one POOR pause, which was then not yet counted and failed its test instead). 5 leaves room for
+# a bad minute on a shared host, not for a test that needs repeating as a rule.
+pty_retry_budget=5
 
 swift_bin=${1:-swift}
 configuration=${2:-release}

@@ -139,8 +139,7 @@ public struct FieldReader {
                     fieldPath(key),
                     "numbers carry their unit in the key name: did you mean \"\(match)\"?")
             } else {
-                let suggestion = known.min(by: { editDistance($0, key) < editDistance($1, key) })
-                if let suggestion, editDistance(suggestion, key) <= 3 {
+                if let suggestion = nearestKnownKey(to: key) {
                     issues.add(fieldPath(key), "unknown key; did you mean \"\(suggestion)\"?")
                 } else {
                     issues.add(fieldPath(key), "unknown key (allowed: \(known.joined(separator: ", ")))")
@@ -153,6 +152,22 @@ public struct FieldReader {
 extension FieldReader {
     /// Unknown keys that get a "did you mean" suggestion; the rest are just named.
     static let suggestionLimit = 20
+    /// The most edits between a typed key and the known key it is suggested for.
+    static let suggestionDistance = 3
+
+    /// The known key nearest to `key` within `suggestionDistance` edits, and a third of its length (a
+    /// short key three edits away from another is a different word: "baud" is not "id"); the first
+    /// read, of equals.
+    func nearestKnownKey(to key: String) -> String? {
+        let typed = Array(key.utf8)
+        let limit = min(Self.suggestionDistance, max(1, typed.count / 3))
+        var best: (key: String, distance: Int)?
+        for candidate in known {
+            guard let distance = editDistance(Array(candidate.utf8), typed, atMost: limit) else { continue }
+            if distance < best?.distance ?? Int.max { best = (candidate, distance) }
+        }
+        return best?.key
+    }
 }
 
 /// Collects issues from nested readers; a class so that every reader adds to the same list.
@@ -184,16 +199,24 @@ func format(_ value: Double) -> String {
     value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
 }
 
-func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.utf8)
-    let b = Array(b.utf8)
+/// The edit distance of `a` and `b` (insertions, deletions, substitutions of bytes), or nil when it
+/// is more than `limit`. Keys whose lengths differ by more than `limit` are not compared at all: a
+/// fuzzer's (or a hostile file's) mangled keys cost nothing then.
+func editDistance(_ a: [UInt8], _ b: [UInt8], atMost limit: Int) -> Int? {
+    guard abs(a.count - b.count) <= limit else { return nil }
+    guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
     var previous = Array(0...b.count)
-    for i in 1...max(a.count, 1) where !a.isEmpty {
-        var current = [i] + Array(repeating: 0, count: b.count)
-        for j in 1...max(b.count, 1) where !b.isEmpty {
+    var current = previous
+    for i in 1...a.count {
+        current[0] = i
+        var rowMinimum = i
+        for j in 1...b.count {
             current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            rowMinimum = min(rowMinimum, current[j])
         }
-        previous = current
+        // Every later row is at least this row's minimum.
+        if rowMinimum > limit { return nil }
+        swap(&previous, &current)
     }
-    return a.isEmpty ? b.count : previous[b.count]
+    return previous[b.count] <= limit ? previous[b.count] : nil
 }

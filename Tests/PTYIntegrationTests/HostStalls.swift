@@ -15,12 +15,20 @@ func retryingHostStalls(
     while true {
         do {
             let report = try run()
+            guard attempt < attempts else { return report }
             // The device's own watchdog (SR-3, reported as SR-11) is the same stall seen from the device.
-            guard attempt < attempts, let first = report.safetyEvents.first,
-                first.cause.isTimingInterlock || first.cause == .deviceWatchdogExpired
-            else { return report }
-            HostStallRetries.record(
-                attempt: attempt, "host stall (\(first.cause.rawValue), \(first.value)) stopped the session", file: file, function: function)
+            if let first = report.safetyEvents.first, first.cause.isTimingInterlock || first.cause == .deviceWatchdogExpired {
+                HostStallRetries.record(
+                    attempt: attempt, "host stall (\(first.cause.rawValue), \(first.value)) stopped the session", file: file, function: function)
+            } else if let quality = report.linkQuality, quality.poorEpisodes > 0 {
+                // SR-1 POOR is a host that kept missing its deadlines: the pause waits for an operator
+                // that a test does not have, and the exercise never ran.
+                HostStallRetries.record(
+                    attempt: attempt, "host stall: SR-1 POOR paused the session (FAIR \(quality.secondsFair) s in \(quality.fairEpisodes) episodes)",
+                    file: file, function: function)
+            } else {
+                return report
+            }
         } catch where attempt < attempts && "\(error)".contains(ProgramRun.startUpStallMarker) {
             // The start-up checks name a stall as such (the direction test's silence or device watchdog).
             recordStartUpStall(error, attempt: attempt, file: file, function: function)
@@ -38,10 +46,17 @@ func retryingHostStalls(
     while true {
         do {
             let result = try run()
-            guard attempt < attempts, let name = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue,
+            guard attempt < attempts else { return result }
+            let quality = result.report["link_quality"]?.objectValue
+            if let name = result.report["safety_events"]?.arrayValue?.first?.objectValue?["cause"]?.stringValue,
                 SafetyCause(rawValue: name)?.isTimingInterlock == true
-            else { return result }
-            HostStallRetries.record(attempt: attempt, "host stall (\(name)) stopped the session", file: file, function: function)
+            {
+                HostStallRetries.record(attempt: attempt, "host stall (\(name)) stopped the session", file: file, function: function)
+            } else if let pauses = quality?["poor_episodes"]?.integerValue, pauses > 0 {
+                HostStallRetries.record(attempt: attempt, "host stall: SR-1 POOR paused the session \(pauses) time(s)", file: file, function: function)
+            } else {
+                return result
+            }
         } catch where attempt < attempts && "\(error)".contains(ProgramRun.startUpStallMarker) {
             recordStartUpStall(error, attempt: attempt, file: file, function: function)
         }

@@ -30,14 +30,16 @@ final class MirrorCommandTests: XCTestCase {
     }
 
     func testTheWristFollowsTheStreamedLimbOverUDPAndThePTY() throws {
-        let path = try exercise(seconds: 5)
+        // 8 s: the limb swings ±25° in 2 s and holds 0.3 s. A FAIR link (SR-1: a host stall) holds the
+        // wrist for a second or more per episode (1–2.4 s seen on a busy VM); 8 s leave room for two
+        // such episodes and still a swing end to end. A run that was FAIR for more than 3 s does not
+        // (printed and counted, like a host stall).
+        let path = try exercise(seconds: 8)
         var run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
-        // A FAIR link (SR-1: a host stall) holds the wrist for a second or more, and a 5 s run then does
-        // not cover the limb's range: such a run is repeated (printed and counted, like a host stall).
         for attempt in 1..<3 {
             let quality = (try? JSONParser.parse(run.standardOutput))?.objectValue?["link_quality"]?.objectValue
             let fair = quality?["time_in_grade_s"]?.objectValue?["FAIR"]?.doubleValue ?? 0
-            guard fair > 0.5 else { break }
+            guard fair > 3 else { break }
             HostStallRetries.record(attempt: attempt, "host stall: FAIR for \(fair) s in the mirror demo")
             run = try ProgramRun.runSession("rehabctl", ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json"])
         }
@@ -48,10 +50,10 @@ final class MirrorCommandTests: XCTestCase {
         XCTAssertEqual(metrics["mode"]?.stringValue, "mirror")
         let range = try XCTUnwrap(metrics["rom_rad"]?.arrayValue?.first?.doubleValue)
         XCTAssertGreaterThan(range, 40 * Units.radiansPerDegree, "the wrist swung with the limb (\(range) rad)")
-        // 100 Hz for ≥ 5 s: every frame arrived, none refused.
+        // 100 Hz for ≥ 8 s: every frame arrived, none refused.
         let line = try XCTUnwrap(run.standardError.split(separator: "\n").first { $0.contains("mirror reference:") && $0.contains("accepted") })
         let accepted = Int(line.split(separator: " ").drop { !$0.hasSuffix("reference:") }.dropFirst().first ?? "") ?? 0
-        XCTAssertGreaterThan(accepted, 450, String(line))
+        XCTAssertGreaterThan(accepted, 750, String(line))
         XCTAssertTrue(line.hasSuffix("0 refused"), String(line))
     }
 

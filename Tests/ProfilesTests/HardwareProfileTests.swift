@@ -27,7 +27,7 @@ final class HardwareProfileTests: XCTestCase {
     func testEveryShippedProfileLoads() throws {
         let folder = RepositoryPaths.file("hardware").path
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
-        XCTAssertEqual(names, ["ankle-trainer.json", "wrist-trainer.json"])
+        XCTAssertEqual(names, ["ankle-trainer.json", "dynamixel-wrist.json", "wrist-trainer.json"])
         for name in names {
             let profile = try HardwareProfileLoader.load(path: folder + "/" + name)
             XCTAssertEqual(profile.name + ".json", name)

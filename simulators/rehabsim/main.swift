@@ -2,6 +2,7 @@ import CSystemShims
 import CommandLineSupport
 import Control
 import DeviceModel
+import DynamixelSimulator
 import Foundation
 import Platform
 import Primitives
@@ -388,10 +389,29 @@ func prepare(_ request: DeviceRequest, arguments: ParsedArguments) -> PreparedDe
     switch profile.device.protocolFamily {
     case "rehablink":
         return prepareRehabLink(request, profile: profile)
+    case "dynamixel":
+        return prepareDynamixel(request, profile: profile)
     default:
         Terminal.exit(with: CommandFailure(
-            "\(request.prefix)\(profile.name) speaks \"\(profile.device.protocolIdentifier)\", which has no simulator (simulated: rehablink)",
+            "\(request.prefix)\(profile.name) speaks \"\(profile.device.protocolIdentifier)\", which has no simulator (simulated: rehablink, dynamixel)",
             exitCode: .configuration))
+    }
+}
+
+/// A simulated Dynamixel bus (`SimulatedDynamixelBus`) for `request`: one servo per joint, with the wire
+/// time of the profile's baud rate.
+func prepareDynamixel(_ request: DeviceRequest, profile: HardwareProfile) -> PreparedDevice {
+    let (built, problems) = DynamixelBusConfiguration.simulating(profile, serialNumber: request.serial)
+    guard let configuration = built else {
+        Terminal.exit(with: CommandFailure(request.prefix + problems.joined(separator: "\n" + request.prefix), exitCode: .configuration))
+    }
+    let faults = loadFaults(request, profile: profile, kinds: DynamixelDeviceFault.self)
+    let patient = request.patient.map { makePatient(preset: $0, exercise: request.exercise, profile: profile, request: request) }
+    return PreparedDevice(request: request, profile: profile) {
+        (messages: ((String) -> Void)?) throws(DeviceHostSetupError) -> any HostedDevice in
+        let bus = SimulatedDynamixelBus(configuration: configuration, bootTime: MonotonicClock.shared.now())
+        bus.patient = patient
+        return try host(bus, request: request, profile: profile, faults: faults, messages: messages)
     }
 }
 

@@ -102,6 +102,10 @@ extension Dynamixel {
         private var buffer = InlineArray<1024, UInt8>(repeating: 0)
         private var head = 0
         private var tail = 0
+        /// The size of the packet at `head` once its header and LENGTH are in and it is still arriving
+        /// (0 otherwise): until the window holds that many bytes, a byte is only stored, without a scan
+        /// and without handing a result back.
+        private var awaitedBytes = 0
         public private(set) var statistics = Dynamixel.DecoderStatistics()
 
         public init() {}
@@ -113,13 +117,20 @@ extension Dynamixel {
         public mutating func reset() {
             head = 0
             tail = 0
+            awaitedBytes = 0
         }
 
         /// Feeds one byte; returns a result when the byte completed a CRC-valid packet.
         public mutating func push(_ byte: UInt8) -> Dynamixel.DecodeResult? {
             statistics.bytesReceived &+= 1
+            if tail - head + 1 < awaitedBytes && tail < buffer.count {
+                buffer[tail] = byte
+                tail += 1
+                return nil
+            }
             return run(appending: byte)
         }
+
 
         /// A result that is already complete in the buffer, without new input: after `push(_:)` returned
         /// one, call `next()` until nil.
@@ -151,6 +162,7 @@ extension Dynamixel {
             head = cursor.head
             tail = cursor.tail
             statistics = cursor.statistics
+            awaitedBytes = 0
         }
 
         /// The end of an exchange (README §8 step 8: the host's reply deadline, or a device's 1.5 ms without
@@ -174,6 +186,7 @@ extension Dynamixel {
             var head: Int
             var tail: Int
             var statistics: Dynamixel.DecoderStatistics
+            var awaitedBytes = 0
         }
 
         private mutating func run(appending byte: UInt8?) -> Dynamixel.DecodeResult? {
@@ -186,6 +199,7 @@ extension Dynamixel {
             head = cursor.head
             tail = cursor.tail
             statistics = cursor.statistics
+            awaitedBytes = cursor.awaitedBytes
             return result
         }
 
@@ -218,6 +232,7 @@ extension Dynamixel {
         /// Decodes from the start of the window: drops what cannot start a packet, returns the first
         /// complete result, or nil when the window is empty or holds the start of a packet still arriving.
         private static func scan(_ raw: UnsafeMutableRawBufferPointer, _ cursor: inout Cursor) -> Dynamixel.DecodeResult? {
+            cursor.awaitedBytes = 0
             while cursor.head < cursor.tail {
                 let start = cursor.head
                 let available = cursor.tail - start
@@ -245,7 +260,10 @@ extension Dynamixel {
                     continue
                 }
                 let total = Dynamixel.prefixBytes + length
-                guard available >= total else { return nil }
+                guard available >= total else {
+                    cursor.awaitedBytes = total
+                    return nil
+                }
                 let crcOffset = start + total - Dynamixel.crcBytes
                 let computed = Dynamixel.CRC16.checksum(UnsafeRawBufferPointer(rebasing: raw[start..<crcOffset]))
                 let received = UInt16(raw[crcOffset]) | UInt16(raw[crcOffset + 1]) << 8
