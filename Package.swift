@@ -90,7 +90,7 @@ let package = Package(
             name: "rehabctl",
             dependencies: [
                 "AllocationCounter", "CSystemShims", "CommandLineSupport", "Control", "DeviceModel", "Devices", "Platform", "Primitives", "Profiles",
-                "Session", "StrictJSON", "Telemetry", "Transport",
+                "Session", "StrictJSON", "Telemetry", "Transport", "Wire",
             ],
             swiftSettings: strict),
 

@@ -8,7 +8,8 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
     case safetyStop = 1
     /// `rehabctl doctor`: at least one check failed.
     case checkFailed = 2
-    /// The running session refused the request (a reset while the cause persists, a release while moving).
+    /// The running session or the device refused the request (a reset while the cause persists, a
+    /// release while moving, a servo's Access Error).
     case refused = 3
     /// Wrong command-line use (EX_USAGE).
     case usage = 64
@@ -40,7 +41,7 @@ public enum ExitCode: Int32, Sendable, CaseIterable {
         case .success: "success"
         case .safetyStop: "the session ended in a safety stop (fault or e-stop)"
         case .checkFailed: "doctor: at least one check failed"
-        case .refused: "the running session refused the request (e.g. a reset while the cause persists)"
+        case .refused: "the running session or the device refused the request (e.g. a reset while the cause persists)"
         case .usage: "wrong command-line use"
         case .dataError: "invalid file content (profile, exercise, JSON)"
         case .noInput: "a file is missing or unreadable"

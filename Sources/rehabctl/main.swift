@@ -4,6 +4,7 @@ import CommandLineSupport
 let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(CommandFailure) -> ExitCode)] = [
     (DevicesCommand.spec, DevicesCommand.run),
     (IdentifyCommand.spec, IdentifyCommand.run),
+    (DynamixelCommand.spec, DynamixelCommand.run),
     (DemoCommand.spec, DemoCommand.run),
     (RunCommand.spec, RunCommand.run),
     (BenchCommand.spec, BenchCommand.run),

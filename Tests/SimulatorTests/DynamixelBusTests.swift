@@ -9,7 +9,7 @@ import XCTest
 /// packets built by `Dynamixel.PacketEncoder`, replies decoded by `Dynamixel.PacketDecoder`.
 final class DynamixelBusTests: XCTestCase {
     private typealias P = DynamixelTestPackets
-    private typealias Table = DynamixelControlTable
+    private typealias Table = Dynamixel.ControlTable
 
     // MARK: Ping
 

@@ -268,6 +268,6 @@ final class DynamixelBusVectorTests: XCTestCase {
     private func freeze(_ harness: DynamixelBusHarness, id: UInt8, current: Int, velocity: Int, position: Int) throws {
         let servo = try XCTUnwrap(harness.bus.servo(id: id))
         servo.freezesReadings = true
-        servo.poke(address: DynamixelControlTable.presentCurrent, bytes: P.le16(current) + P.le32(velocity) + P.le32(position))
+        servo.poke(address: Dynamixel.ControlTable.presentCurrent, bytes: P.le16(current) + P.le32(velocity) + P.le32(position))
     }
 }

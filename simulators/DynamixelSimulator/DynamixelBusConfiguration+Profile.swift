@@ -1,5 +1,6 @@
 import Profiles
 import RehabLinkSimulator
+import Wire
 
 extension DynamixelBusConfiguration {
     /// The simulated bus of a Dynamixel profile (`"protocol": "dynamixel/2.0"`): one X-series servo per joint,
@@ -14,9 +15,9 @@ extension DynamixelBusConfiguration {
         let (layout, issues) = DynamixelBusLayout.parse(profile.device.protocolFields, joints: profile.joints)
         guard let layout else { return (nil, issues.map { "profile \(profile.name): \($0)" }) }
         var problems: [String] = []
-        guard let baudCode = (0...7).map({ UInt8($0) }).first(where: { DynamixelUnits.baudRate(code: $0) == profile.device.baudRateBitsPerSecond })
+        guard let baudCode = (0...7).map({ UInt8($0) }).first(where: { Dynamixel.Units.baudRate(code: $0) == profile.device.baudRateBitsPerSecond })
         else {
-            let rates = (0...7).compactMap { DynamixelUnits.baudRate(code: UInt8($0)) }.map(String.init).joined(separator: ", ")
+            let rates = (0...7).compactMap { Dynamixel.Units.baudRate(code: UInt8($0)) }.map(String.init).joined(separator: ", ")
             return (nil, ["profile \(profile.name): device.baud_rate_bps \(profile.device.baudRateBitsPerSecond) is not an X-series rate (\(rates))"])
         }
         var servos: [DynamixelServoConfiguration] = []

@@ -21,7 +21,7 @@ extension JointPlant.Parameters {
             hardLimitMaximumRadians: hardLimitMaximumRadians, ratedTorqueNewtonMeters: ratedTorqueNewtonMeters,
             jointTorquePerAmpere: torqueConstantNewtonMetersPerAmpere, windingResistanceOhms: windingResistanceOhms,
             thermalResistanceKelvinPerWatt: thermalResistanceKelvinPerWatt, thermalTimeConstantSeconds: thermalTimeConstantSeconds,
-            ambientTemperatureCelsius: ambientTemperatureCelsius, encoderCountsPerRevolution: DynamixelUnits.countsPerRevolution)
+            ambientTemperatureCelsius: ambientTemperatureCelsius, encoderCountsPerRevolution: Dynamixel.Units.countsPerRevolution)
     }
 }
 
@@ -65,22 +65,22 @@ public struct DynamixelServoConfiguration: Sendable, Equatable {
         var list: [String] = []
         let name = "servo \(id)"
         if !Dynamixel.isValidDeviceID(id) { list.append("\(name): the ID must be 0 … 252") }
-        if DynamixelUnits.baudRate(code: baudRateCode) == nil { list.append("\(name): Baud Rate \(baudRateCode) is not 0 … 7") }
+        if Dynamixel.Units.baudRate(code: baudRateCode) == nil { list.append("\(name): Baud Rate \(baudRateCode) is not 0 … 7") }
         if returnDelayTime > 254 { list.append("\(name): Return Delay Time \(returnDelayTime) is not 0 … 254") }
-        if driveMode & ~DynamixelControlTable.DriveModeBit.defined != 0 { list.append("\(name): Drive Mode \(driveMode) sets an undefined bit") }
+        if driveMode & ~Dynamixel.ControlTable.DriveModeBit.defined != 0 { list.append("\(name): Drive Mode \(driveMode) sets an undefined bit") }
         switch operatingMode {
         case 0, 1, 3, 4, 5, 16: break
         default: list.append("\(name): Operating Mode \(operatingMode) is not 0, 1, 3, 4, 5 or 16")
         }
         if currentLimit > 1_193 { list.append("\(name): Current Limit \(currentLimit) is above 1193") }
-        if shutdown & ~DynamixelHardwareError.defined != 0 { list.append("\(name): Shutdown \(shutdown) sets an undefined bit") }
+        if shutdown & ~Dynamixel.HardwareError.defined != 0 { list.append("\(name): Shutdown \(shutdown) sets an undefined bit") }
         if !(supplyVoltageVolts.isFinite && supplyVoltageVolts >= 0 && supplyVoltageVolts <= 30) {
             list.append("\(name): the supply voltage must be 0 … 30 V")
         }
         let p = plant
         typealias Bounds = JointPlant.Parameters
-        if p.encoderCountsPerRevolution != DynamixelUnits.countsPerRevolution {
-            list.append("\(name): an X-series encoder counts \(DynamixelUnits.countsPerRevolution) per revolution")
+        if p.encoderCountsPerRevolution != Dynamixel.Units.countsPerRevolution {
+            list.append("\(name): an X-series encoder counts \(Dynamixel.Units.countsPerRevolution) per revolution")
         }
         if !Bounds.inertiaRange.contains(p.inertiaKilogramSquareMeters) {
             list.append("\(name): the inertia must be \(Bounds.inertiaRange.lowerBound) … \(Bounds.inertiaRange.upperBound) kg·m²")
@@ -176,7 +176,7 @@ public struct DynamixelBusConfiguration: Sendable, Equatable {
         if !(10_000...1_000_000).contains(innerLoopPeriodNanoseconds) { list.append("the inner-loop period must be 10 … 1000 µs") }
         if !(0...10_000_000_000).contains(rebootNanoseconds) { list.append("the reboot time must be 0 … 10 s") }
         if !(1...60_000_000_000).contains(overloadTripNanoseconds) { list.append("the overload time must be above 0 and at most 60 s") }
-        if let rate = hostBaudRateBitsPerSecond, !(0...7).contains(where: { DynamixelUnits.baudRate(code: UInt8($0)) == rate }) {
+        if let rate = hostBaudRateBitsPerSecond, !(0...7).contains(where: { Dynamixel.Units.baudRate(code: UInt8($0)) == rate }) {
             list.append("the host's baud rate \(rate) is not one of the X series' rates")
         }
         let step = Double(innerLoopPeriodNanoseconds) * 1e-9

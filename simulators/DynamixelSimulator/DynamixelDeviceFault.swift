@@ -1,5 +1,6 @@
 import Profiles
 import SimulatorKit
+import Wire
 
 /// A fault to inject into a simulated Dynamixel bus or its link (SimulatorKit's `ScheduledFault` with the bus's
 /// device-level faults).

@@ -1,5 +1,6 @@
 import Primitives
 import SimulatorKit
+import Wire
 
 /// The error numbers of a status packet (README §5.15), as the firmware uses them.
 enum DynamixelErrorNumber {
@@ -57,16 +58,16 @@ final class DynamixelWriteScratch {
     var touched: [Int]
     var touchedCount = 0
     var itemSeen: [Bool]
-    /// Indices into `DynamixelControlTable.items`, in address order.
+    /// Indices into `Dynamixel.ControlTable.items`, in address order.
     var itemList: [Int]
     var itemCount = 0
 
     init() {
-        pending = [UInt8](repeating: 0, count: DynamixelControlTable.size)
-        written = [Bool](repeating: false, count: DynamixelControlTable.size)
-        touched = [Int](repeating: 0, count: DynamixelControlTable.size)
-        itemSeen = [Bool](repeating: false, count: DynamixelControlTable.items.count)
-        itemList = [Int](repeating: 0, count: DynamixelControlTable.items.count)
+        pending = [UInt8](repeating: 0, count: Dynamixel.ControlTable.size)
+        written = [Bool](repeating: false, count: Dynamixel.ControlTable.size)
+        touched = [Int](repeating: 0, count: Dynamixel.ControlTable.size)
+        itemSeen = [Bool](repeating: false, count: Dynamixel.ControlTable.items.count)
+        itemList = [Int](repeating: 0, count: Dynamixel.ControlTable.items.count)
     }
 
     func reset() {
@@ -90,9 +91,9 @@ final class DynamixelWriteScratch {
     func noteItem(_ number: Int) {
         guard !itemSeen[number] else { return }
         itemSeen[number] = true
-        let address = DynamixelControlTable.items[number].address
+        let address = Dynamixel.ControlTable.items[number].address
         var position = itemCount
-        while position > 0 && DynamixelControlTable.items[itemList[position - 1]].address > address {
+        while position > 0 && Dynamixel.ControlTable.items[itemList[position - 1]].address > address {
             itemList[position] = itemList[position - 1]
             position -= 1
         }

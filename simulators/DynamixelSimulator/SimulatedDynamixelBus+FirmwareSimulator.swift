@@ -1,5 +1,6 @@
 import Primitives
 import SimulatorKit
+import Wire
 
 /// The Dynamixel bus behind SimulatorKit's shared links, fault pump and real-time host.
 ///
@@ -12,12 +13,12 @@ extension SimulatedDynamixelBus: FirmwareSimulator {
     public func beginInjectedFault(_ fault: DynamixelDeviceFault, timed: Bool) {
         guard let servo = self.servo(id: fault.id) else { return }
         switch fault {
-        case .overload: servo.latchHardwareError(DynamixelHardwareError.overload, at: now)
+        case .overload: servo.latchHardwareError(Dynamixel.HardwareError.overload, at: now)
         case .overheating:
-            servo.setTemperature(celsius: Double(servo.controlTableByte(DynamixelControlTable.temperatureLimit)) + 10)
+            servo.setTemperature(celsius: Double(servo.controlTableByte(Dynamixel.ControlTable.temperatureLimit)) + 10)
         case .inputVoltage(_, let volts): servo.setSupplyVoltage(volts: volts)
-        case .motorEncoder: servo.latchHardwareError(DynamixelHardwareError.motorEncoder, at: now)
-        case .electricalShock: servo.latchHardwareError(DynamixelHardwareError.electricalShock, at: now)
+        case .motorEncoder: servo.latchHardwareError(Dynamixel.HardwareError.motorEncoder, at: now)
+        case .electricalShock: servo.latchHardwareError(Dynamixel.HardwareError.electricalShock, at: now)
         case .servoSilent: servo.isSilent = true
         case .wrongModel(_, let model): servo.reportedModelNumber = model
         }
@@ -43,5 +44,11 @@ extension SimulatedDynamixelBus: FirmwareSimulator {
 
     public func startCue(at start: MonotonicInstant) {
         patient?.startCue(at: start)
+    }
+
+    /// The host reopened its port at another rate: its bytes now take that long on the line, and servos at
+    /// another Baud Rate(8) no longer understand them (as `rehabctl dynamixel scan` relies on).
+    public func hostLineRateChanged(bitsPerSecond: Int) {
+        lineBaudRateBitsPerSecond = bitsPerSecond
     }
 }

@@ -274,7 +274,7 @@ public final class SimulatedDynamixelBus {
     /// The time `bytes` take on the wire at `baudRate` (10 bits a byte), rounded up to whole nanoseconds.
     private func wireNanoseconds(bytes: Int, baudRate: Int) -> Int64 {
         guard configuration.modelsWireTime && baudRate > 0 && bytes > 0 else { return 0 }
-        let bits = Int64(bytes) * DynamixelUnits.bitsPerByte * Nanoseconds.perSecond
+        let bits = Int64(bytes) * Dynamixel.Units.bitsPerByte * Nanoseconds.perSecond
         return (bits + Int64(baudRate) - 1) / Int64(baudRate)
     }
 
@@ -292,7 +292,7 @@ public final class SimulatedDynamixelBus {
         let baudRate = Int64(segmentBaudRate[slot])
         guard baudRate > 0 else { return count }
         let elapsed = min(now.nanoseconds - start, wireNanoseconds(bytes: count, baudRate: segmentBaudRate[slot]))
-        return min(count, Int(elapsed * baudRate / (DynamixelUnits.bitsPerByte * Nanoseconds.perSecond)))
+        return min(count, Int(elapsed * baudRate / (Dynamixel.Units.bitsPerByte * Nanoseconds.perSecond)))
     }
 
     private func earliest(_ deadline: MonotonicInstant?, _ candidate: MonotonicInstant) -> MonotonicInstant? {

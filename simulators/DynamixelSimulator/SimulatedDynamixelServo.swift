@@ -17,7 +17,7 @@ import Wire
 /// Position (5) sets the voltage and then limits the current to Goal Current. The loops use the e-Manual's gain
 /// scaling (KvP/128, KvI/65536, KpP/128, KpI/65536, KpD/16, feedforward/4) in PWM units per control-table unit.
 public final class SimulatedDynamixelServo {
-    typealias Table = DynamixelControlTable
+    typealias Table = Dynamixel.ControlTable
 
     public let configuration: DynamixelServoConfiguration
     /// Its place on the bus, in configuration order: the joint it drives.
@@ -70,12 +70,12 @@ public final class SimulatedDynamixelServo {
     private var currentCap = 0.0
 
     /// Velocity units (0.229 rev/min) per second gained per unit of Profile Acceleration (214.577 rev/min²).
-    private static let velocityUnitsPerSecondPerAccelerationUnit = DynamixelUnits.profileAccelerationRevolutionsPerMinuteSquared / 60 / 0.229
+    private static let velocityUnitsPerSecondPerAccelerationUnit = Dynamixel.Units.profileAccelerationRevolutionsPerMinuteSquared / 60 / 0.229
     /// Counts per second per velocity unit, and counts per second² per unit of Profile Acceleration.
-    private static let countsPerSecondPerVelocityUnit = 0.229 * Double(DynamixelUnits.countsPerRevolution) / 60
+    private static let countsPerSecondPerVelocityUnit = 0.229 * Double(Dynamixel.Units.countsPerRevolution) / 60
     private static let countsPerSecondSquaredPerAccelerationUnit =
-        DynamixelUnits.profileAccelerationRevolutionsPerMinuteSquared * Double(DynamixelUnits.countsPerRevolution) / 3_600
-    private static let countsPerRadian = Double(DynamixelUnits.countsPerRevolution) / (2 * Double.pi)
+        Dynamixel.Units.profileAccelerationRevolutionsPerMinuteSquared * Double(Dynamixel.Units.countsPerRevolution) / 3_600
+    private static let countsPerRadian = Double(Dynamixel.Units.countsPerRevolution) / (2 * Double.pi)
 
     init(
         configuration: DynamixelServoConfiguration, index: Int, bootTime: MonotonicInstant, events: DynamixelEventLog,
@@ -116,8 +116,8 @@ public final class SimulatedDynamixelServo {
     /// The model number it reports.
     public var modelNumber: UInt16 { reportedModelNumber ?? uint16(Table.modelNumber) }
     public var firmwareVersion: UInt8 { table[Table.firmwareVersion] }
-    public var baudRateBitsPerSecond: Int { DynamixelUnits.baudRate(code: table[Table.baudRate]) ?? 57_600 }
-    public var returnDelayNanoseconds: Int64 { Int64(table[Table.returnDelayTime]) * DynamixelUnits.returnDelayNanoseconds }
+    public var baudRateBitsPerSecond: Int { Dynamixel.Units.baudRate(code: table[Table.baudRate]) ?? 57_600 }
+    public var returnDelayNanoseconds: Int64 { Int64(table[Table.returnDelayTime]) * Dynamixel.Units.returnDelayNanoseconds }
     public var operatingMode: UInt8 { table[Table.operatingMode] }
     public var isTorqueOn: Bool { table[Table.torqueEnable] == 1 }
     public var statusReturnLevel: UInt8 { table[Table.statusReturnLevel] }
@@ -173,8 +173,8 @@ public final class SimulatedDynamixelServo {
         guard table[Table.hardwareErrorStatus] & bit == 0 else { return }
         table[Table.hardwareErrorStatus] |= bit
         events.record(
-            time, "fault", faultCode: Int(bit), faultName: DynamixelHardwareError.name(bit),
-            faultDescription: DynamixelHardwareError.description(bit), joint: index)
+            time, "fault", faultCode: Int(bit), faultName: Dynamixel.HardwareError.name(bit),
+            faultDescription: Dynamixel.HardwareError.description(bit), joint: index)
         if table[Table.shutdown] & bit != 0 && isTorqueOn { disableTorque(at: time) }
     }
 
@@ -209,7 +209,7 @@ public final class SimulatedDynamixelServo {
     func busWatchdogDeadline(stepNanoseconds: Int64) -> MonotonicInstant? {
         let period = Int8(bitPattern: table[Table.busWatchdog])
         guard isTorqueOn && period > 0 && !isBusWatchdogExpired else { return nil }
-        return lastInstructionTime.advanced(byNanoseconds: Int64(period) * DynamixelUnits.busWatchdogNanoseconds + stepNanoseconds)
+        return lastInstructionTime.advanced(byNanoseconds: Int64(period) * Dynamixel.Units.busWatchdogNanoseconds + stepNanoseconds)
     }
 
     /// Read (README §5.2): `length` bytes from `address` into `destination`, Indirect Data as the bytes its Indirect
@@ -313,7 +313,7 @@ public final class SimulatedDynamixelServo {
     func step(at time: MonotonicInstant, seconds dt: Double) {
         let period = Int8(bitPattern: table[Table.busWatchdog])
         if isTorqueOn && period > 0 && !isBusWatchdogExpired
-            && time.nanoseconds(since: lastInstructionTime) > Int64(period) * DynamixelUnits.busWatchdogNanoseconds
+            && time.nanoseconds(since: lastInstructionTime) > Int64(period) * Dynamixel.Units.busWatchdogNanoseconds
         {
             expireBusWatchdog(at: time)
         }
@@ -375,7 +375,7 @@ public final class SimulatedDynamixelServo {
             default: return DynamixelErrorNumber.dataRange
             }
         case Table.shutdown:
-            return value & ~Int64(DynamixelHardwareError.defined) == 0 ? DynamixelErrorNumber.ok : DynamixelErrorNumber.dataRange
+            return value & ~Int64(Dynamixel.HardwareError.defined) == 0 ? DynamixelErrorNumber.ok : DynamixelErrorNumber.dataRange
         case Table.busWatchdog:
             // 1 … 127 arms it, 0 disarms it and clears an expiry; only 0 clears an expiry (README §6.6).
             guard value >= 0 && value <= 127 else { return DynamixelErrorNumber.dataRange }
@@ -528,7 +528,7 @@ public final class SimulatedDynamixelServo {
     }
 
     private var measuredVelocityUnits: Double {
-        directionSign * plant.velocityRadiansPerSecond / DynamixelUnits.velocityRadiansPerSecond
+        directionSign * plant.velocityRadiansPerSecond / Dynamixel.Units.velocityRadiansPerSecond
     }
 
     /// Profiles act as if Profile Velocity and Acceleration were 0 while a Bus Watchdog stop holds (README §6.6).
@@ -536,7 +536,7 @@ public final class SimulatedDynamixelServo {
 
     private func resetWithinOneRevolution() {
         let actual = actualCounts
-        let counts = Int64(DynamixelUnits.countsPerRevolution)
+        let counts = Int64(Dynamixel.Units.countsPerRevolution)
         let wrapped = ((actual % counts) + counts) % counts
         turnOffsetCounts += wrapped - actual
     }
@@ -555,19 +555,19 @@ public final class SimulatedDynamixelServo {
         let supply = supplyVoltageVolts
         let torqueConstant = plant.parameters.jointTorquePerAmpere
         let resistance = plant.parameters.windingResistanceOhms
-        let available = supply * min(1, Double(uint16(Table.pwmLimit)) / DynamixelUnits.pwmFullScale)
+        let available = supply * min(1, Double(uint16(Table.pwmLimit)) / Dynamixel.Units.pwmFullScale)
         let backEMF = torqueConstant * directionSign * plant.velocityRadiansPerSecond
         let stall = available / resistance
-        let currentLimit = Double(uint16(Table.currentLimit)) * DynamixelUnits.currentAmperes
+        let currentLimit = Double(uint16(Table.currentLimit)) * Dynamixel.Units.currentAmperes
         /// The current a PWM command gives (PWM units, 885 = the full supply).
         func currentForPWM(_ pwm: Double) -> Double {
-            let volts = min(max(pwm / DynamixelUnits.pwmFullScale * supply, -available), available)
+            let volts = min(max(pwm / Dynamixel.Units.pwmFullScale * supply, -available), available)
             return (volts - backEMF) / resistance
         }
         var current: Double
         switch table[Table.operatingMode] {
         case 0:
-            let goal = Double(int16(Table.goalCurrent)) * DynamixelUnits.currentAmperes
+            let goal = Double(int16(Table.goalCurrent)) * Dynamixel.Units.currentAmperes
             current = min(max(goal, -currentLimit), currentLimit)
             current = min(max(current, (-available - backEMF) / resistance), (available - backEMF) / resistance)
             currentCap = min(currentLimit, stall)
@@ -578,7 +578,7 @@ public final class SimulatedDynamixelServo {
             current = currentForPWM(positionLoop(seconds: dt))
             currentCap = stall
             if table[Table.operatingMode] == 5 {
-                let limit = min(abs(Double(int16(Table.goalCurrent)) * DynamixelUnits.currentAmperes), currentLimit)
+                let limit = min(abs(Double(int16(Table.goalCurrent)) * Dynamixel.Units.currentAmperes), currentLimit)
                 current = min(max(current, -limit), limit)
                 currentCap = min(limit, stall)
             }
@@ -608,7 +608,7 @@ public final class SimulatedDynamixelServo {
         let ki = Double(uint16(Table.velocityIGain)) / 65_536
         let kp = Double(uint16(Table.velocityPGain)) / 128
         velocityIntegral += error * dt * 1_000
-        velocityIntegral = ki > 0 ? min(max(velocityIntegral, -DynamixelUnits.pwmFullScale / ki), DynamixelUnits.pwmFullScale / ki) : 0
+        velocityIntegral = ki > 0 ? min(max(velocityIntegral, -Dynamixel.Units.pwmFullScale / ki), Dynamixel.Units.pwmFullScale / ki) : 0
         return kp * error + ki * velocityIntegral
     }
 
@@ -622,7 +622,7 @@ public final class SimulatedDynamixelServo {
         let feedforward1 = Double(uint16(Table.feedforward1stGain)) / 4
         let feedforward2 = Double(uint16(Table.feedforward2ndGain)) / 4
         positionIntegral += error * dt * 1_000
-        positionIntegral = ki > 0 ? min(max(positionIntegral, -DynamixelUnits.pwmFullScale / ki), DynamixelUnits.pwmFullScale / ki) : 0
+        positionIntegral = ki > 0 ? min(max(positionIntegral, -Dynamixel.Units.pwmFullScale / ki), Dynamixel.Units.pwmFullScale / ki) : 0
         let measuredCountsPerSecond = directionSign * plant.velocityRadiansPerSecond * Self.countsPerRadian
         // Per millisecond, the firmware's control period.
         let errorRate = (trajectoryVelocity - measuredCountsPerSecond) / 1_000
@@ -669,9 +669,9 @@ public final class SimulatedDynamixelServo {
         let velocity = Self.rounded32(measuredVelocityUnits)
         setInt32(Table.presentVelocity, velocity)
         table[Table.moving] = abs(Int64(velocity)) > Int64(uint32(Table.movingThreshold)) ? 1 : 0
-        setInt16(Table.presentCurrent, Int16(clamping: Self.rounded32(current / DynamixelUnits.currentAmperes)))
-        let pwm = supplyVoltageVolts > 0 ? appliedVolts / supplyVoltageVolts * DynamixelUnits.pwmFullScale : 0
-        setInt16(Table.presentPWM, Int16(clamping: Self.rounded32(min(max(pwm, -DynamixelUnits.pwmFullScale), DynamixelUnits.pwmFullScale))))
+        setInt16(Table.presentCurrent, Int16(clamping: Self.rounded32(current / Dynamixel.Units.currentAmperes)))
+        let pwm = supplyVoltageVolts > 0 ? appliedVolts / supplyVoltageVolts * Dynamixel.Units.pwmFullScale : 0
+        setInt16(Table.presentPWM, Int16(clamping: Self.rounded32(min(max(pwm, -Dynamixel.Units.pwmFullScale), Dynamixel.Units.pwmFullScale))))
         let present = presentPosition
         setInt32(Table.presentPosition, Int32(truncatingIfNeeded: present))
         var status: UInt8 = 0
@@ -697,23 +697,23 @@ public final class SimulatedDynamixelServo {
             setInt32(Table.positionTrajectory, 0)
         }
         table[Table.movingStatus] = status
-        setUInt16(Table.presentInputVoltage, UInt16(clamping: Self.rounded32(supplyVoltageVolts / DynamixelUnits.voltageVolts)))
+        setUInt16(Table.presentInputVoltage, UInt16(clamping: Self.rounded32(supplyVoltageVolts / Dynamixel.Units.voltageVolts)))
         table[Table.presentTemperature] = UInt8(clamping: Self.rounded32(plant.temperatureCelsius))
     }
 
     private func checkHardware(at time: MonotonicInstant, current: Double) {
         if Self.rounded32(plant.temperatureCelsius) > Int32(table[Table.temperatureLimit]) {
-            latchHardwareError(DynamixelHardwareError.overheating, at: time)
+            latchHardwareError(Dynamixel.HardwareError.overheating, at: time)
         }
-        let volts = Int64(Self.rounded32(supplyVoltageVolts / DynamixelUnits.voltageVolts))
+        let volts = Int64(Self.rounded32(supplyVoltageVolts / Dynamixel.Units.voltageVolts))
         if volts > Int64(uint16(Table.maxVoltageLimit)) || volts < Int64(uint16(Table.minVoltageLimit)) {
-            latchHardwareError(DynamixelHardwareError.inputVoltage, at: time)
+            latchHardwareError(Dynamixel.HardwareError.inputVoltage, at: time)
         }
         // Overload: the output held at its limit (README §6.4: "persistent load above the maximum output").
         if isTorqueOn && currentCap > 0.01 && abs(current) >= 0.95 * currentCap {
             if let since = overloadSince {
                 if time.nanoseconds(since: since) > overloadTripNanoseconds {
-                    latchHardwareError(DynamixelHardwareError.overload, at: time)
+                    latchHardwareError(Dynamixel.HardwareError.overload, at: time)
                 }
             } else {
                 overloadSince = time

@@ -73,11 +73,20 @@ public protocol FirmwareSimulator: AnyObject {
     /// The exercise's cue begins at `start`: a simulated patient or limb in the device follows it
     /// from then on (`rehabsim --control` line `cue_start_in_ms`). A device without one ignores it.
     func startCue(at start: MonotonicInstant)
+
+    /// The host has set its end of the line to `bitsPerSecond` (a pseudo-terminal carries no signal,
+    /// but its master sees the rate the host configured): called before the bytes that follow. A
+    /// firmware whose timing or understanding depends on the rate (a servo bus) takes it; others
+    /// ignore it.
+    func hostLineRateChanged(bitsPerSecond: Int)
 }
 
 extension FirmwareSimulator {
     /// Devices without a simulated patient have no cue to follow.
     public func startCue(at start: MonotonicInstant) {}
+
+    /// Devices whose link does not depend on the rate ignore it.
+    public func hostLineRateChanged(bitsPerSecond: Int) {}
 }
 
 /// Something a simulated device did, in the protocol-neutral form of `rehabsim --events`:

@@ -33,6 +33,8 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
     private let inFlight = DelayedBytes()
     private let linkPath: String?
     private var eventFile: Int32
+    /// The rate the host last set on its end of the pseudo-terminal [bit/s] (0: not read yet).
+    private var hostLineRate = 0
     private let messages: ((String) -> Void)?
     private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 1)
     private let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
@@ -125,6 +127,13 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
         guard !isUnplugged else { return }
         let count = try terminal.readAvailable(into: input)
         if count > 0 {
+            // The rate the host set on its end (the master sees the slave's settings), before its bytes.
+            var inputRate: UInt32 = 0
+            var outputRate: UInt32 = 0
+            if rh_tty_get_baud(terminal.masterFileDescriptor, &inputRate, &outputRate) == 0, Int(outputRate) != hostLineRate {
+                hostLineRate = Int(outputRate)
+                device.hostLineRateChanged(bitsPerSecond: hostLineRate)
+            }
             device.receive(UnsafeRawBufferPointer(rebasing: input[0..<count]), at: clock.now())
             flushOutput()
         }

@@ -165,6 +165,19 @@ extension Dynamixel {
             case dataLimitError = 0x06
             /// Read-only, write-only or undefined address, or an EEPROM item written with the torque on.
             case accessError = 0x07
+
+            /// The e-Manual's name and what usually causes it, for people ("Access Error: …").
+            public var explanation: String {
+                switch self {
+                case .resultFail: "Result Fail: the servo could not process the instruction"
+                case .instructionError: "Instruction Error: an undefined instruction, or Action without Reg Write"
+                case .crcError: "CRC Error: the instruction arrived damaged"
+                case .dataRangeError: "Data Range Error: the value is outside the field's range (or a Goal after a Bus Watchdog expiry)"
+                case .dataLengthError: "Data Length Error: fewer bytes than the field has"
+                case .dataLimitError: "Data Limit Error: the value is outside the field's configured limit"
+                case .accessError: "Access Error: a read-only or undefined field, or an EEPROM field (below address 64) with torque on"
+                }
+            }
         }
 
         public var description: String {
