@@ -18,13 +18,15 @@
 # (seconds one input may take, default 25); FUZZ_RSS_LIMIT_MB (default 2048); FUZZ_ARGS (more
 # libFuzzer flags, e.g. "-use_value_profile=1", or "-runs=10000000" for a campaign of 10⁷ executions
 # per target (SECONDS then only bounds it), or "-detect_leaks=0" should LeakSanitizer report the
-# Swift runtime's own caches). Logs: .build-fuzz/logs/TARGET.log.
+# Swift runtime's own caches); FUZZ_BUILD_PATH (default .build-fuzz: another folder keeps a second
+# build, e.g. FUZZ_SANITIZERS=fuzzer FUZZ_BUILD_PATH=.build-fuzz-plain for a long run without the
+# address sanitizer's cost). Logs: BUILD_PATH/logs/TARGET.log.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
 targets=(rehablink rehabref json profile exercise faults mcap dynamixel)
-build_path=.build-fuzz
+build_path=${FUZZ_BUILD_PATH:-.build-fuzz}
 binary=$build_path/release/rehabfuzz
 crashes=Fuzz/crashes
 

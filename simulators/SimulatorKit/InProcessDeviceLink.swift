@@ -57,19 +57,22 @@ public final class InProcessDeviceLink<Firmware: FirmwareSimulator>: ByteLink {
     public func waitReadable(until deadline: MonotonicInstant) throws(TransportError) -> Bool {
         runDueCallbacks()
         pump()
-        if isUnplugged { return true }
-        if let next = inFlight.nextRelease {
-            if next <= clock.now() { return true }
-            if next <= deadline {
-                clock.advance(to: next)
-                pump()
-                return true
+        while true {
+            if isUnplugged { return true }
+            if let next = inFlight.nextRelease, next <= clock.now() { return true }
+            // The next moment something can happen: a reply released, or the firmware acting on its own
+            // (a bus whose reply is still on the wire, a watchdog): step there, not straight to the deadline.
+            var next = deadline
+            if let release = inFlight.nextRelease { next = min(next, release) }
+            if let due = device.nextDeadline, due > clock.now() { next = min(next, due) }
+            guard next > clock.now() else { return false }
+            clock.advance(to: next)
+            pump()
+            if clock.now() >= deadline {
+                if isUnplugged { return true }
+                return inFlight.nextRelease.map { $0 <= clock.now() } ?? false
             }
         }
-        clock.advance(to: deadline)
-        pump()
-        if isUnplugged { return true }
-        return inFlight.nextRelease.map { $0 <= clock.now() } ?? false
     }
 
     private var callbacks: [(time: MonotonicInstant, action: () -> Void)] = []
