@@ -120,8 +120,8 @@ let package = Package(
         .testTarget(
             name: "SessionTests",
             dependencies: [
-                "AllocationCounter", "AllocationCounterInterposer", "Control", "DeviceModel", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator",
-                "Session", "StrictJSON", "Telemetry", "TestSupport", "Transport", "Wire",
+                "AllocationCounter", "AllocationCounterInterposer", "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Platform", "Primitives", "Profiles",
+                "RehabLinkSimulator", "Session", "SimulatorKit", "StrictJSON", "Telemetry", "TestSupport", "Transport", "Wire",
             ],
             swiftSettings: strict),
         .testTarget(

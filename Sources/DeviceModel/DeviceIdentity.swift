@@ -22,11 +22,15 @@ public struct DeviceIdentityInfo: Sendable, Equatable {
         public var velocityMaximumRadiansPerSecond: Double
         public var torqueMaximumNewtonMeters: Double
         public var encoderCountsPerRevolution: Int
+        /// False when the device cannot know the joint's hard limits (a servo chain: the stops are the
+        /// mechanism's, not the servo's); the position fields are then meaningless and not compared.
+        public var hardLimitsKnown: Bool
 
         public init(
             positionMinimumRadians: Double, positionMaximumRadians: Double, velocityMaximumRadiansPerSecond: Double,
-            torqueMaximumNewtonMeters: Double, encoderCountsPerRevolution: Int
+            torqueMaximumNewtonMeters: Double, encoderCountsPerRevolution: Int, hardLimitsKnown: Bool = true
         ) {
+            self.hardLimitsKnown = hardLimitsKnown
             self.positionMinimumRadians = positionMinimumRadians
             self.positionMaximumRadians = positionMaximumRadians
             self.velocityMaximumRadiansPerSecond = velocityMaximumRadiansPerSecond

@@ -21,6 +21,9 @@ public enum DeviceError: Error, Sendable, Equatable, CustomStringConvertible {
     /// SR-17: a small positive command did not give positive motion (reversed encoder or motor,
     /// brake, drive), or the joint did not stop again; the device was disabled.
     case directionCheckFailed(port: String, detail: String)
+    /// The driver needs what it was not given to talk to this device at all (a servo chain without
+    /// its profile's servo IDs): the caller's configuration, not the device.
+    case needsConfiguration(port: String, reason: String)
 
     public var description: String {
         switch self {
@@ -41,6 +44,8 @@ public enum DeviceError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(port): the device does not match the profile (SR-17):\n" + problems.map { "  " + $0 }.joined(separator: "\n")
         case .notReady(let port, let reason):
             return "\(port): not ready to enable: \(reason)"
+        case .needsConfiguration(let port, let reason):
+            return "\(port): \(reason)"
         case .directionCheckFailed(let port, let detail):
             return "\(port): the start-up direction test failed (SR-17): \(detail); the device was disabled. Check the encoder and motor wiring and the profile's sign conventions, and that no brake is engaged and nothing blocks the joint."
         }

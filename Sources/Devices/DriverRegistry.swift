@@ -17,16 +17,17 @@ public struct DriverRegistry: Sendable {
         public var protocolIdentifier: String
         /// One line for `--help` and error messages.
         public var summary: String
-        /// Checks the protocol's own fields (`device.<family>`, nil when absent): one line per
-        /// problem, naming the field; empty when they are usable.
-        public var checkFields: @Sendable (_ fields: JSONObject?, _ jointCount: Int) -> [String]
-        /// Builds the driver for a device with `jointCount` joints on `link`, timed by `clock`.
-        public var makeActuatedDevice: @Sendable (_ section: DeviceSection, _ jointCount: Int, _ link: ByteLink, _ clock: LoopClock) -> any ActuatedDevice
+        /// Checks the protocol's own fields (`device.<family>`, nil when absent) against the profile's
+        /// joints: one line per problem, naming the field; empty when they are usable.
+        public var checkFields: @Sendable (_ fields: JSONObject?, _ joints: [JointProfile]) -> [String]
+        /// Builds the driver for a device with these joints on `link`, timed by `clock` (no joints:
+        /// a device without a profile, `rehabctl identify --protocol`).
+        public var makeActuatedDevice: @Sendable (_ section: DeviceSection, _ joints: [JointProfile], _ link: ByteLink, _ clock: LoopClock) -> any ActuatedDevice
 
         public init(
             protocolIdentifier: String, summary: String,
-            checkFields: @escaping @Sendable (_ fields: JSONObject?, _ jointCount: Int) -> [String],
-            makeActuatedDevice: @escaping @Sendable (_ section: DeviceSection, _ jointCount: Int, _ link: ByteLink, _ clock: LoopClock) -> any ActuatedDevice
+            checkFields: @escaping @Sendable (_ fields: JSONObject?, _ joints: [JointProfile]) -> [String],
+            makeActuatedDevice: @escaping @Sendable (_ section: DeviceSection, _ joints: [JointProfile], _ link: ByteLink, _ clock: LoopClock) -> any ActuatedDevice
         ) {
             self.protocolIdentifier = protocolIdentifier
             self.summary = summary
@@ -42,13 +43,14 @@ public struct DriverRegistry: Sendable {
     }
 
     /// The protocols this build speaks.
-    public static let standard = DriverRegistry(entries: [rehabLink])
+    public static let standard = DriverRegistry(entries: [rehabLink, dynamixel])
 
     /// RehabLink v1.x (protocols/rehablink/README.md): the project's own protocol. It has no fields of
     /// its own; a `"rehablink"` object, if present, must be empty.
     public static let rehabLink = Entry(
         protocolIdentifier: "rehablink/1", summary: "RehabLink v1 (COBS, CRC-32C), the project's own robot protocol",
-        checkFields: { fields, jointCount in
+        checkFields: { fields, joints in
+            let jointCount = joints.count
             var problems: [String] = []
             if let fields, !fields.keys.isEmpty {
                 problems.append("device.rehablink: RehabLink has no fields of its own (found \(fields.keys.map { "\"\($0)\"" }.joined(separator: ", ")))")
@@ -58,7 +60,30 @@ public struct DriverRegistry: Sendable {
             }
             return problems
         },
-        makeActuatedDevice: { _, jointCount, link, clock in RehabLinkDevice(link: link, jointCount: jointCount, clock: clock) })
+        makeActuatedDevice: { _, joints, link, clock in
+            RehabLinkDevice(link: link, jointCount: joints.isEmpty ? RehabLink.maxJoints : joints.count, clock: clock)
+        })
+
+    /// ROBOTIS Dynamixel Protocol 2.0 (protocols/dynamixel/README.md): a chain of X-series servos, one
+    /// per joint, named in `device.dynamixel.servos` (`DynamixelBusLayout`).
+    public static let dynamixel = Entry(
+        protocolIdentifier: "dynamixel/2.0", summary: "ROBOTIS Dynamixel Protocol 2.0, a chain of X-series servos (one per joint)",
+        checkFields: { fields, joints in
+            var problems = DynamixelBusLayout.parse(fields, joints: joints).issues.map(\.description)
+            for (index, joint) in joints.enumerated() where !(joint.gearRatio > 0) || !(joint.motorTorqueConstantNewtonMetersPerAmpere > 0) {
+                problems.append("joints[\(index)]: a servo joint needs a positive gear_ratio and motor_torque_constant_nm_per_a (the current ↔ torque conversion)")
+            }
+            return problems
+        },
+        makeActuatedDevice: { section, joints, link, clock in
+            let layout = DynamixelBusLayout.parse(section.protocolFields, joints: joints).layout
+            let servos = zip(layout?.servos ?? [], joints).map { servo, joint in
+                DynamixelJointServo(
+                    id: servo.id, modelNumber: servo.modelNumber, direction: servo.direction, zeroOffsetRadians: servo.zeroOffsetRadians,
+                    gearRatio: joint.gearRatio, torqueConstantNewtonMetersPerAmpere: joint.motorTorqueConstantNewtonMetersPerAmpere)
+            }
+            return DynamixelServoChain(link: link, servos: servos, modelName: section.model, clock: clock)
+        })
 
     /// A registry with one more protocol (a test's own, a lab's experimental driver).
     public func adding(_ entry: Entry) -> DriverRegistry {
@@ -80,7 +105,7 @@ public struct DriverRegistry: Sendable {
                 "device.protocol: \"\(profile.device.protocolIdentifier)\" is not a protocol this build speaks (supported: \(supportedProtocols.map { "\"\($0)\"" }.joined(separator: ", ")))"
             ]
         }
-        return entry.checkFields(profile.device.protocolFields, profile.joints.count)
+        return entry.checkFields(profile.device.protocolFields, profile.joints)
     }
 
     /// The driver for `profile`'s device on `link`; throws when `problems(with:)` finds any.
@@ -91,11 +116,11 @@ public struct DriverRegistry: Sendable {
         guard problems.isEmpty, let entry = entry(for: profile.device.protocolIdentifier) else {
             throw DriverRegistryError(profile: profile.name, problems: problems)
         }
-        return entry.makeActuatedDevice(profile.device, profile.joints.count, link, clock)
+        return entry.makeActuatedDevice(profile.device, profile.joints, link, clock)
     }
 
     /// The driver for a device without a profile (`rehabctl identify --protocol`): the given
-    /// protocol with its most joints, for the set-up requests that do not depend on the count.
+    /// protocol without joints; the driver takes its most (RehabLink) or refuses what needs them.
     public func makeActuatedDevice(protocolIdentifier: String, link: ByteLink, clock: LoopClock = MonotonicClock.shared)
         throws(DriverRegistryError) -> any ActuatedDevice
     {
@@ -107,7 +132,7 @@ public struct DriverRegistry: Sendable {
         let section = DeviceSection(
             protocolIdentifier: protocolIdentifier, model: "", minimumFirmware: FirmwareVersion(major: 0, minor: 0, patch: 0),
             baudRateBitsPerSecond: 0, replyBudgetNanoseconds: 0, watchdogPeriodNanoseconds: 0)
-        return entry.makeActuatedDevice(section, JointList<Double>.capacity, link, clock)
+        return entry.makeActuatedDevice(section, [], link, clock)
     }
 
     private func entry(for identifier: String) -> Entry? {

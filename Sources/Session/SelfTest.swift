@@ -27,7 +27,8 @@ public enum SelfTest {
         for (index, (rating, joint)) in zip(identity.joints, profile.joints).enumerated() {
             let label = "joint \(index) (\(joint.name))"
             let positionTolerance = 10 * resolution.positionResolutionRadians
-            if abs(rating.positionMinimumRadians - joint.hardLimitMinimumRadians) > positionTolerance
+            if rating.hardLimitsKnown,
+                abs(rating.positionMinimumRadians - joint.hardLimitMinimumRadians) > positionTolerance
                 || abs(rating.positionMaximumRadians - joint.hardLimitMaximumRadians) > positionTolerance
             {
                 problems.append(

@@ -8,7 +8,7 @@ extension DeviceError {
         case .transport(let error): error.exitCode
         case .noAnswer, .refused, .watchdogNotConfirmed, .safetyLimitsNotConfirmed, .notReady: .unavailable
         case .protocolViolation: .protocolError
-        case .identityMismatch, .directionCheckFailed: .configuration
+        case .identityMismatch, .directionCheckFailed, .needsConfiguration: .configuration
         }
     }
 }

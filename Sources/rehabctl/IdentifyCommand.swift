@@ -74,7 +74,8 @@ enum IdentifyCommand {
                 "joints": .array(
                     identity.joints.map { joint in
                         .object([
-                            "position_min_rad": .number(joint.positionMinimumRadians), "position_max_rad": .number(joint.positionMaximumRadians),
+                            "position_min_rad": joint.hardLimitsKnown ? .number(joint.positionMinimumRadians) : .null,
+                            "position_max_rad": joint.hardLimitsKnown ? .number(joint.positionMaximumRadians) : .null,
                             "velocity_max_rad_per_s": .number(joint.velocityMaximumRadiansPerSecond),
                             "torque_max_nm": .number(joint.torqueMaximumNewtonMeters),
                             "encoder_counts_per_rev": .int(joint.encoderCountsPerRevolution),
@@ -92,7 +93,9 @@ enum IdentifyCommand {
             for (index, joint) in identity.joints.enumerated() {
                 let name = profile.flatMap { index < $0.joints.count ? " \($0.joints[index].name)" : nil } ?? ""
                 lines.append(
-                    "  joint \(index)\(name): \(degrees(joint.positionMinimumRadians))…\(degrees(joint.positionMaximumRadians))°, "
+                    "  joint \(index)\(name): "
+                        + (joint.hardLimitsKnown
+                            ? "\(degrees(joint.positionMinimumRadians))…\(degrees(joint.positionMaximumRadians))°, " : "hard limits not known to the device, ")
                         + "\(joint.velocityMaximumRadiansPerSecond) rad/s, \(joint.torqueMaximumNewtonMeters) N·m, \(joint.encoderCountsPerRevolution) counts/rev")
             }
             if let profile {

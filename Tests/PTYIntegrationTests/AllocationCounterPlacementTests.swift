@@ -79,24 +79,27 @@ final class AllocationCounterPlacementTests: XCTestCase {
     func testBenchPreloadsTheCounterInItsOwnProcessButNotInTheSimulator() throws {
         let bench = try ProgramRun.start("rehabctl", ["bench", "--duration", "3", "--rate", "500", "--json", "--control-socket", "none"])
         addTeardownBlock { bench.terminate() }
+        // bench may start other children first (gzip reading /proc/config.gz for the preemption
+        // check), and posix_spawn's child shares rehabctl's memory until it has executed rehabsim:
+        // wait for a child whose executable is rehabsim.
         var simulator: pid_t?
+        var childrenSeen: [String: String] = [:]
         let end = deadline(seconds: 10)
         while simulator == nil && MonotonicClock.now() < end {
-            let children = Self.procFile("/proc/\(bench.pid)/task/\(bench.pid)/children")
-            simulator = children.split(separator: " ").first.flatMap { pid_t($0) }
-            if simulator == nil { usleep(20_000) }
+            // Each thread lists the children it started itself.
+            let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(bench.pid)/task")) ?? []
+            let children = threads.map { Self.procFile("/proc/\(bench.pid)/task/\($0)/children") }.joined(separator: " ")
+            for child in children.split(separator: " ").compactMap({ pid_t($0) }) {
+                let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/exe")) ?? ""
+                childrenSeen["\(child)"] = executable
+                if executable.hasSuffix("/rehabsim") { simulator = child }
+            }
+            if simulator == nil { usleep(5_000) }
         }
-        let child = try XCTUnwrap(simulator, "bench (pid \(bench.pid)) started no simulator")
+        let child = try XCTUnwrap(simulator, "bench (pid \(bench.pid)) started no rehabsim; children seen: \(childrenSeen)")
         // Read while bench is surely running: it is starting its session.
         let benchMaps = Self.procFile("/proc/\(bench.pid)/maps")
         XCTAssertTrue(benchMaps.contains(Self.libraryName), "bench, same pid, runs with the counter preloaded")
-        // posix_spawn's child shares rehabctl's memory until it has executed rehabsim: wait for that.
-        var executable = ""
-        while !executable.hasSuffix("rehabsim") && MonotonicClock.now() < end {
-            executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child)/exe")) ?? ""
-            if !executable.hasSuffix("rehabsim") { usleep(5_000) }
-        }
-        XCTAssertTrue(executable.hasSuffix("rehabsim"), "the child is \(executable)")
         let simulatorMaps = Self.procFile("/proc/\(child)/maps")
         XCTAssertTrue(simulatorMaps.contains("rehabsim"), "rehabsim's memory map read")
         XCTAssertFalse(simulatorMaps.contains(Self.libraryName), "rehabsim inherited the counter")

@@ -135,7 +135,8 @@ final class CommandLineTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let original = try String(contentsOf: RepositoryPaths.file("hardware/wrist-trainer.json"), encoding: .utf8)
         for (replacement, expected) in [
-            (#""protocol": "dynamixel/2.0","#, #""dynamixel/2.0" is not a protocol this build speaks (supported: "rehablink/1")"#),
+            (#""protocol": "canopen/402","#, #""canopen/402" is not a protocol this build speaks (supported: "rehablink/1", "dynamixel/2.0")"#),
+            (#""protocol": "dynamixel/2.0","#, "device.dynamixel: missing: a Dynamixel profile names its servos"),
             (#""protocol": "rehablink/1", "rehablink": {"node_id": 3},"#, "device.rehablink: RehabLink has no fields of its own"),
         ] {
             try original.replacingOccurrences(of: #""protocol": "rehablink/1","#, with: replacement).write(toFile: path, atomically: true, encoding: .utf8)

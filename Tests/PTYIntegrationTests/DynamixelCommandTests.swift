@@ -95,4 +95,18 @@ final class DynamixelCommandTests: XCTestCase {
         let fields = try dynamixel(["fields"])
         XCTAssertTrue(fields.standardOutput.contains("present_position         132  4    R      RAM     rad"), fields.standardOutput)
     }
+    /// `rehabctl identify` goes through the registry's driver: with the profile it pings the servos and
+    /// runs SR-17's comparison; without one it cannot know the chain and says what to give.
+    func testIdentifyKnowsTheChainByItsProfileAndAsksForOneWithout() throws {
+        let profile = RepositoryPaths.file("hardware/dynamixel-wrist.json").path
+        let identify = try ProgramRun.run("rehabctl", ["identify", "--port", port, "--profile", profile])
+        XCTAssertEqual(identify.exitCode, 0, identify.standardError)
+        XCTAssertTrue(identify.standardOutput.contains("XM430-W350, serial Dynamixel ID 1, 2, firmware 46.0.0"), identify.standardOutput)
+        XCTAssertTrue(identify.standardOutput.contains("hard limits not known to the device"), identify.standardOutput)
+        XCTAssertTrue(identify.standardOutput.contains("profile dynamixel-wrist: matches"), identify.standardOutput)
+        let bare = try ProgramRun.run("rehabctl", ["identify", "--port", port, "--protocol", "dynamixel/2.0"])
+        XCTAssertEqual(bare.exitCode, 78, bare.standardError)
+        XCTAssertTrue(bare.standardError.contains("give --profile"), bare.standardError)
+        XCTAssertTrue(bare.standardError.contains("rehabctl dynamixel scan"), bare.standardError)
+    }
 }

@@ -490,7 +490,7 @@ private let fakeLinkEntry = DriverRegistry.Entry(
         }
         return []
     },
-    makeActuatedDevice: { _, jointCount, link, clock in FakeLinkDevice(link: link, jointCount: jointCount, clock: clock) })
+    makeActuatedDevice: { _, joints, link, clock in FakeLinkDevice(link: link, jointCount: joints.count, clock: clock) })
 
 final class FakeProtocolSessionTests: XCTestCase {
     private var folder = ""
@@ -532,9 +532,9 @@ final class FakeProtocolSessionTests: XCTestCase {
         XCTAssertEqual(profile.device.protocolFamily, "fakelink")
         let problems = DriverRegistry.standard.problems(with: profile)
         XCTAssertEqual(problems.count, 1)
-        XCTAssertTrue(problems[0].contains(#""fakelink/1" is not a protocol this build speaks (supported: "rehablink/1")"#), problems[0])
+        XCTAssertTrue(problems[0].contains(#""fakelink/1" is not a protocol this build speaks (supported: "rehablink/1", "dynamixel/2.0")"#), problems[0])
         let registry = DriverRegistry.standard.adding(fakeLinkEntry)
-        XCTAssertEqual(registry.supportedProtocols, ["rehablink/1", "fakelink/1"])
+        XCTAssertEqual(registry.supportedProtocols, ["rehablink/1", "dynamixel/2.0", "fakelink/1"])
         XCTAssertEqual(registry.problems(with: profile), [])
         XCTAssertEqual(registry.problems(with: try fakeProfile(fields: #"{"node_id": 300}"#)), ["device.fakelink.node_id: expected the device's node id, 1 to 127"])
     }

@@ -32,9 +32,9 @@ final class DriverRegistryTests: XCTestCase {
         try HardwareProfileLoader.load(path: RepositoryPaths.file("hardware/\(name).json").path)
     }
 
-    /// The wrist profile speaking "dynamixel/2.0", with its `device.dynamixel` object.
-    private func dynamixelProfile() throws -> HardwareProfile {
-        try wrist(replacing: protocolLine, with: "\"protocol\": \"dynamixel/2.0\",\n    \"dynamixel\": {\"ids\": [1, 2]},")
+    /// The wrist profile speaking a protocol this build does not (CiA 402 over CANopen), with its `device.canopen` object.
+    private func canopenProfile() throws -> HardwareProfile {
+        try wrist(replacing: protocolLine, with: "\"protocol\": \"canopen/402\",\n    \"canopen\": {\"node_ids\": [1, 2]},")
     }
 
     /// A link to the simulated wrist firmware on a virtual clock.
@@ -44,31 +44,31 @@ final class DriverRegistryTests: XCTestCase {
         return (InProcessDeviceLink(device: device, clock: clock), clock)
     }
 
-    /// A protocol of a test's own: it wants its `device.dynamixel` object, and builds a RehabLink
+    /// A protocol of a test's own: it wants its `device.canopen` object, and builds a RehabLink
     /// driver as a stand-in (only the registry's bookkeeping is under test).
-    private static let dynamixel = DriverRegistry.Entry(
-        protocolIdentifier: "dynamixel/2.0", summary: "a test's stand-in",
-        checkFields: { fields, _ in fields == nil ? ["device.dynamixel: the bus ids are missing"] : [] },
-        makeActuatedDevice: { _, jointCount, link, clock in RehabLinkDevice(link: link, jointCount: jointCount, clock: clock) })
+    private static let canopen = DriverRegistry.Entry(
+        protocolIdentifier: "canopen/402", summary: "a test's stand-in",
+        checkFields: { fields, _ in fields == nil ? ["device.canopen: the node ids are missing"] : [] },
+        makeActuatedDevice: { _, joints, link, clock in RehabLinkDevice(link: link, jointCount: max(1, joints.count), clock: clock) })
 
     // MARK: problems(with:)
 
     func testTheShippedProfilesHaveNoProblems() throws {
-        XCTAssertEqual(DriverRegistry.standard.supportedProtocols, ["rehablink/1"])
-        for name in ["wrist-trainer", "ankle-trainer"] {
+        XCTAssertEqual(DriverRegistry.standard.supportedProtocols, ["rehablink/1", "dynamixel/2.0"])
+        for name in ["wrist-trainer", "ankle-trainer", "dynamixel-wrist"] {
             XCTAssertEqual(DriverRegistry.standard.problems(with: try shipped(name)), [], name)
         }
     }
 
     func testAnUnknownProtocolIsOneProblemNamingItAndListingTheSupportedOnes() throws {
-        let profile = try dynamixelProfile()
-        XCTAssertEqual(profile.device.protocolIdentifier, "dynamixel/2.0")
+        let profile = try canopenProfile()
+        XCTAssertEqual(profile.device.protocolIdentifier, "canopen/402")
         let problems = DriverRegistry.standard.problems(with: profile)
         XCTAssertEqual(problems.count, 1, "\(problems)")
         let problem = problems.first ?? ""
         XCTAssertTrue(problem.hasPrefix("device.protocol"), problem)
-        XCTAssertTrue(problem.contains("\"dynamixel/2.0\""), "names the protocol: \(problem)")
-        XCTAssertTrue(problem.contains("\"rehablink/1\""), "lists what this build speaks: \(problem)")
+        XCTAssertTrue(problem.contains("\"canopen/402\""), "names the protocol: \(problem)")
+        XCTAssertTrue(problem.contains("\"rehablink/1\", \"dynamixel/2.0\""), "lists what this build speaks: \(problem)")
     }
 
     func testRehabLinkHasNoFieldsOfItsOwn() throws {
@@ -100,7 +100,7 @@ final class DriverRegistryTests: XCTestCase {
     func testNoDriverIsBuiltForAProfileWithProblems() throws {
         let (link, clock) = try simulatedLink()
         let profiles = try [
-            dynamixelProfile(),
+            canopenProfile(),
             wrist(replacing: protocolLine, with: protocolLine + "\n    \"rehablink\": {\"x\": 1},"),
         ]
         for profile in profiles {
@@ -118,32 +118,32 @@ final class DriverRegistryTests: XCTestCase {
     // MARK: adding(_:)
 
     func testAddingAProtocolMakesItsProfilesDrivable() throws {
-        let registry = DriverRegistry.standard.adding(Self.dynamixel)
-        XCTAssertEqual(registry.supportedProtocols, ["rehablink/1", "dynamixel/2.0"])
-        XCTAssertEqual(DriverRegistry.standard.supportedProtocols, ["rehablink/1"], "the standard registry is unchanged")
-        let profile = try dynamixelProfile()
-        XCTAssertEqual(registry.problems(with: profile), [], "its own check saw the profile's device.dynamixel object")
+        let registry = DriverRegistry.standard.adding(Self.canopen)
+        XCTAssertEqual(registry.supportedProtocols, ["rehablink/1", "dynamixel/2.0", "canopen/402"])
+        XCTAssertEqual(DriverRegistry.standard.supportedProtocols, ["rehablink/1", "dynamixel/2.0"], "the standard registry is unchanged")
+        let profile = try canopenProfile()
+        XCTAssertEqual(registry.problems(with: profile), [], "its own check saw the profile's device.canopen object")
         XCTAssertEqual(registry.problems(with: try shipped("wrist-trainer")), [], "RehabLink is still spoken")
-        let withoutIDs = try wrist(replacing: protocolLine, with: "\"protocol\": \"dynamixel/2.0\",")
-        XCTAssertEqual(registry.problems(with: withoutIDs), ["device.dynamixel: the bus ids are missing"])
+        let withoutIDs = try wrist(replacing: protocolLine, with: "\"protocol\": \"canopen/402\",")
+        XCTAssertEqual(registry.problems(with: withoutIDs), ["device.canopen: the node ids are missing"])
         let (link, clock) = try simulatedLink()
         let device = try registry.makeActuatedDevice(for: profile, link: link, clock: clock)
         XCTAssertEqual(device.jointCount, profile.joints.count, "built with the profile's joint count")
         XCTAssertThrowsError(try registry.makeActuatedDevice(for: withoutIDs, link: link, clock: clock))
         // An unknown protocol now lists both.
-        let unknown = try wrist(replacing: protocolLine, with: "\"protocol\": \"canopen/4\",")
+        let unknown = try wrist(replacing: protocolLine, with: "\"protocol\": \"ethercat/1\",")
         let problem = registry.problems(with: unknown).first ?? ""
-        XCTAssertTrue(problem.contains("\"rehablink/1\"") && problem.contains("\"dynamixel/2.0\""), problem)
+        XCTAssertTrue(problem.contains("\"rehablink/1\"") && problem.contains("\"canopen/402\""), problem)
     }
 
     func testAddingAProtocolWithAKnownIdentifierReplacesIt() throws {
         let replacement = DriverRegistry.Entry(
             protocolIdentifier: "rehablink/1", summary: "a lab's own RehabLink driver",
             checkFields: { _, _ in ["replaced"] },
-            makeActuatedDevice: { _, jointCount, link, clock in RehabLinkDevice(link: link, jointCount: jointCount, clock: clock) })
-        let registry = DriverRegistry.standard.adding(Self.dynamixel).adding(replacement)
+            makeActuatedDevice: { _, joints, link, clock in RehabLinkDevice(link: link, jointCount: max(1, joints.count), clock: clock) })
+        let registry = DriverRegistry.standard.adding(Self.canopen).adding(replacement)
         XCTAssertEqual(registry.supportedProtocols.filter { $0 == "rehablink/1" }.count, 1, "\(registry.supportedProtocols)")
-        XCTAssertEqual(Set(registry.supportedProtocols), ["rehablink/1", "dynamixel/2.0"])
+        XCTAssertEqual(Set(registry.supportedProtocols), ["rehablink/1", "dynamixel/2.0", "canopen/402"])
         XCTAssertEqual(registry.entries.first { $0.protocolIdentifier == "rehablink/1" }?.summary, "a lab's own RehabLink driver")
         XCTAssertEqual(registry.problems(with: try shipped("wrist-trainer")), ["replaced"], "the replacement checks the profile")
         XCTAssertEqual(DriverRegistry.standard.problems(with: try shipped("wrist-trainer")), [], "the standard entry is untouched")

@@ -23,7 +23,8 @@ final class DynamixelBusProfileTests: XCTestCase {
         XCTAssertEqual(configuration.servos.map(\.returnDelayTime), [250, 250], "out of the box: 500 µs")
         XCTAssertGreaterThanOrEqual(configuration.servos[0].firmwareVersion, 45, "the profile's firmware_min")
         XCTAssertEqual(configuration.servos[0].plant.inertiaKilogramSquareMeters, profile.joints[0].inertiaKilogramSquareMeters)
-        XCTAssertEqual(configuration.servos[1].plant.hardLimitMaximumRadians, profile.joints[1].hardLimitMaximumRadians, accuracy: 1e-12)
+        XCTAssertEqual(configuration.servos[1].plant.hardLimitMaximumRadians, .pi + profile.joints[1].hardLimitMaximumRadians, accuracy: 1e-12,
+                       "zero_offset_deg 180: the joint's zero at the middle of the servo's turn")
         XCTAssertEqual(configuration.model, "XM430-W350")
         XCTAssertEqual(configuration.serialNumber, "LAB-7")
     }

@@ -43,6 +43,8 @@ extension DynamixelBusConfiguration {
             configuration.firmwareVersion = max(configuration.firmwareVersion, UInt8(clamping: profile.device.minimumFirmware.major))
             configuration.baudRateCode = baudCode
             configuration.initialPositionRadians = servo.zeroOffsetRadians
+            configuration.jointZeroRadians = servo.zeroOffsetRadians
+            configuration.jointDirection = servo.direction
             servos.append(configuration)
         }
         guard problems.isEmpty else { return (nil, problems) }

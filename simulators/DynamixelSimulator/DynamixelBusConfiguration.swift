@@ -51,6 +51,11 @@ public struct DynamixelServoConfiguration: Sendable, Equatable {
     public var plant: JointPlant.Parameters
     /// Where the output shaft is at power-up [rad].
     public var initialPositionRadians: Double = 0
+    /// How the joint a patient moves sits on this servo's output: joint angle = `jointDirection` ×
+    /// (output angle − `jointZeroRadians`), as the profile's `device.dynamixel` servo says (the patient
+    /// model works in joint angles and torques).
+    public var jointZeroRadians: Double = 0
+    public var jointDirection: Double = 1
     /// The supply the servo sees (Present Input Voltage) [V].
     public var supplyVoltageVolts: Double = 12
 

@@ -710,10 +710,13 @@ public final class SimulatedDynamixelBus {
         for index in servos.indices {
             let servo = servos[index]
             if patient != nil {
+                // The patient acts on the joint, in its angles: the servo's output mapped as the profile maps it.
                 let plant = servo.plant
+                let mapping = configuration.servos[index]
                 let torques = patient!.torques(
-                    joint: index, at: time, positionRadians: plant.positionRadians, velocityRadiansPerSecond: plant.velocityRadiansPerSecond)
-                servo.patientTorqueNewtonMeters = torques.total
+                    joint: index, at: time, positionRadians: mapping.jointDirection * (plant.positionRadians - mapping.jointZeroRadians),
+                    velocityRadiansPerSecond: mapping.jointDirection * plant.velocityRadiansPerSecond)
+                servo.patientTorqueNewtonMeters = mapping.jointDirection * torques.total
             }
             servo.step(at: time, seconds: seconds)
         }

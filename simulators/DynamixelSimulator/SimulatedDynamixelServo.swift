@@ -580,7 +580,9 @@ public final class SimulatedDynamixelServo {
             if table[Table.operatingMode] == 5 {
                 let limit = min(abs(Double(int16(Table.goalCurrent)) * Dynamixel.Units.currentAmperes), currentLimit)
                 current = min(max(current, -limit), limit)
-                currentCap = min(limit, stall)
+                // Goal Current is a limit the host chooses (a gripper holds at it for hours); overload is a
+                // load at the servo's maximum output, its Current Limit, as in Current Control.
+                currentCap = min(currentLimit, stall)
             }
         case 16:
             current = currentForPWM(Double(int16(Table.goalPWM)))
