@@ -13,6 +13,9 @@ public struct LinkHealth: Sendable, Equatable, BitwiseCopyable {
     public var staleStates: Int = 0
     /// D5: states or echoes that break the protocol (a wrong joint count, an echo of a command never sent).
     public var protocolViolations: Int = 0
+    /// Requests for a state that the device never answered (a servo bus's missing status packets; 0 where
+    /// the protocol cannot tell).
+    public var unansweredRequests: Int = 0
     /// Time from writing the last command to decoding the state that echoed it [ns]; nil until measured.
     public var lastRoundTripNanoseconds: Int64?
     /// When the last valid state was decoded (host clock); nil before any.

@@ -205,6 +205,7 @@ public struct SessionReport: Sendable {
                 JSONValue.object([
                     "checksum_errors": .int(health.checksumErrors), "malformed_frames": .int(health.malformedFrames), "discarded_bytes": .int(health.discardedBytes),
                     "stale_states": .int(health.staleStates), "protocol_violations": .int(health.protocolViolations),
+                    "unanswered_requests": .int(health.unansweredRequests),
                 ])
             } ?? .null,
             "joints": .array(
@@ -278,10 +279,11 @@ public struct SessionReport: Sendable {
             "  \(cycles) cycles at \(format(rateHertz, decimals: 0)) Hz in \(format(elapsedSeconds, decimals: 2)) s; missed deadlines: \(overruns)")
         if let linkQuality { lines.append(linkQuality.summary) }
         if let health = deviceLinkHealth,
-            health.checksumErrors + health.malformedFrames + health.discardedBytes + health.staleStates + health.protocolViolations > 0
+            health.checksumErrors + health.malformedFrames + health.discardedBytes + health.staleStates + health.protocolViolations
+                + health.unansweredRequests > 0
         {
             lines.append(
-                "  device link: \(health.checksumErrors) frames with a bad checksum, \(health.malformedFrames) malformed, \(health.discardedBytes) bytes in no frame, \(health.staleStates) stale states, \(health.protocolViolations) protocol violations")
+                "  device link: \(health.checksumErrors) frames with a bad checksum, \(health.malformedFrames) malformed, \(health.discardedBytes) bytes in no frame, \(health.staleStates) stale states, \(health.protocolViolations) protocol violations, \(health.unansweredRequests) requests unanswered")
         }
         lines.append("  timing [µs]        p50     p99    p99.9      max")
         for (name, p) in [("wake latency", wakeLatency), ("compute", computeTime), ("  supervisor", supervisorTime),

@@ -253,4 +253,14 @@ final class DynamixelServoChainTests: XCTestCase {
         XCTAssertFalse(state.condition.contains(.enabled), "Shutdown turned its torque off")
         XCTAssertEqual(state.fault, DeviceFault(kind: .overTemperature, deviceCode: 2 << 8 | 0x04))
     }
+    func testASilentServoLeavesNoFreshStateAndItsMissingRepliesAreCounted() throws {
+        try enable()
+        let before = cycles(seconds: 0.01) { _ in self.torques(0, 0) }
+        link.inject([DynamixelInjectedFault(.servoSilent(id: 2), .now)])
+        let after = cycles(seconds: 0.02) { _ in self.torques(0, 0) }
+        XCTAssertLessThanOrEqual(after.sampledAt.nanoseconds(since: before.sampledAt), 2_000_000, "no state since the servo fell silent")
+        XCTAssertGreaterThanOrEqual(device.linkHealth.unansweredRequests, 10, "20 reads, 8 still awaited")
+        // The combined reply stops where servo 2's part should begin: each such cut packet fails its CRC.
+        XCTAssertGreaterThanOrEqual(device.linkHealth.checksumErrors, 10)
+    }
 }

@@ -99,6 +99,8 @@ public final class DynamixelServoChain: ActuatedDevice {
     private var lastModes: JointList<JointActuation.Mode>
     private var lastCycleWriteAt = MonotonicInstant.zero
     private var isConfigured = false
+    /// Whether this driver has written the cycle records' indirect addresses (RAM: lost at a reboot).
+    private var isCycleRecordMapped = false
     private var isActive = false
 
     /// When each Fast Sync Read still unanswered was written, oldest first (a ring).
@@ -108,6 +110,7 @@ public final class DynamixelServoChain: ActuatedDevice {
 
     private var protocolViolations = 0
     private var unexpectedReplies = 0
+    private var unansweredReads = 0
     private var lastRoundTripNanoseconds: Int64?
 
     public init(link: ByteLink, servos: [DynamixelJointServo], modelName: String, clock: LoopClock = MonotonicClock.shared) {
@@ -159,6 +162,7 @@ public final class DynamixelServoChain: ActuatedDevice {
         health.discardedBytes = Int(clamping: statistics.discardedBytes)
         health.staleStates = unexpectedReplies
         health.protocolViolations = protocolViolations
+        health.unansweredRequests = unansweredReads
         health.lastRoundTripNanoseconds = lastRoundTripNanoseconds
         health.lastReplyAt = latestState.isValid ? latestState.receivedAt : nil
         return health
@@ -471,9 +475,11 @@ public final class DynamixelServoChain: ActuatedDevice {
     private func sendCycleRead(now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
         guard send(cycleReadPacket, deadline: deadline) else { return false }
         if pendingReadCount == 8 {
-            // Eight reads unanswered: the oldest will not be.
+            // Eight reads outstanding: the oldest will not be answered. Until then a reply is taken as
+            // the oldest read's, so a lost reply makes later states look older, never newer.
             pendingReadStart = (pendingReadStart + 1) % 8
             pendingReadCount -= 1
+            unansweredReads += 1
         }
         pendingReads[(pendingReadStart + pendingReadCount) % 8] = now
         pendingReadCount += 1
@@ -622,14 +628,17 @@ public final class DynamixelServoChain: ActuatedDevice {
         }
     }
 
-    /// Writes the cycle records' indirect addresses into every servo (RAM: allowed with torque on).
+    /// Writes the cycle records' indirect addresses into every servo, once (RAM: allowed with torque
+    /// on, but written before anything is enabled: `requestFreshState` comes first).
     private func mapCycleRecord() throws(DeviceError) {
+        guard !isCycleRecordMapped else { return }
         let indirect = Self.indirectAddresses.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8(truncatingIfNeeded: $0 >> 8)] }
         for servo in servos {
             try setUp("WRITE Indirect Address", servo) { (client: DynamixelBusClient) throws(DynamixelBusError) in
                 try client.write(id: servo.id, address: Dynamixel.ControlTable.indirectAddress1, bytes: indirect)
             }
         }
+        isCycleRecordMapped = true
     }
 
     /// Writes `value` into `size` bytes at `address`; a servo's refusal becomes a line in `problems`,
