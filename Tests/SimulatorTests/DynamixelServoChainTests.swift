@@ -27,8 +27,9 @@ final class DynamixelServoChainTests: XCTestCase {
         try build()
     }
 
-    private func build() throws {
-        let configuration = try XCTUnwrap(DynamixelBusConfiguration.simulating(profile).configuration)
+    private func build(watchdogStop: DynamixelBusWatchdogStop = .torqueOff) throws {
+        var configuration = try XCTUnwrap(DynamixelBusConfiguration.simulating(profile).configuration)
+        configuration.busWatchdogStop = watchdogStop
         clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
         bus = SimulatedDynamixelBus(configuration: configuration, bootTime: clock.now())
         link = InProcessDeviceLink(device: bus, clock: clock, replyLatencyNanoseconds: 0)
@@ -262,5 +263,34 @@ final class DynamixelServoChainTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(device.linkHealth.unansweredRequests, 10, "20 reads, 8 still awaited")
         // The combined reply stops where servo 2's part should begin: each such cut packet fails its CRC.
         XCTAssertGreaterThanOrEqual(device.linkHealth.checksumErrors, 10)
+    }
+    /// The e-Manual's "stop" after a Bus Watchdog expiry need not turn torque off (README §6.6): a servo
+    /// that holds with torque on is turned off by the reset before its watchdog is cleared, and the device
+    /// counts as disabled until it is enabled again.
+    func testAResetAfterAWatchdogExpiryTurnsTorqueOffBeforeClearingIt() throws {
+        try build(watchdogStop: .stopInMode)
+        try enable()
+        cycles(seconds: 0.05) { _ in self.torques(0, 0) }
+        clock.sleep(until: clock.now().advanced(byNanoseconds: 100_000_000))
+        let expired = cycles(seconds: 0.005) { _ in .observe }
+        XCTAssertTrue(expired.condition.contains(.watchdogExpired))
+        XCTAssertEqual(try readItem(1, Dynamixel.ControlTable.torqueEnable, 1), 1, "this servo stopped with torque on")
+        let reset = cycles(seconds: 0.005) { _ in .faultReset }
+        XCTAssertFalse(reset.condition.contains(.watchdogExpired))
+        XCTAssertFalse(reset.condition.contains(.enabled), "disabled until enabled again")
+        for id: UInt8 in [1, 2] {
+            XCTAssertEqual(try readItem(id, Dynamixel.ControlTable.torqueEnable, 1), 0)
+            XCTAssertEqual(try readItem(id, Dynamixel.ControlTable.busWatchdog, 1), 0)
+        }
+    }
+
+    func testATorqueAtTheSoftLimitItPushesTowardIsNotSent() throws {
+        try enable()
+        cycles(seconds: 3) { _ in self.torques(1.5, 0) }
+        let atLimit = cycles(seconds: 0.05) { _ in self.torques(1.5, 0) }
+        XCTAssertGreaterThan(atLimit.joints[0].positionRadians, 60 * Self.degree)
+        bus.servo(id: 1)?.place(atRadians: .pi + 70 * Self.degree)  // pushed past it by hand
+        let past = cycles(seconds: 0.02) { _ in self.torques(1.5, 0) }
+        XCTAssertEqual(past.joints[0].motorCurrentAmperes, 0, accuracy: 0.01, "no current while past the limit it pushes toward")
     }
 }

@@ -15,8 +15,8 @@ import Wire
 /// - SR-5's local hold: Goal Position = the hold position on the servo's own loop, current capped;
 /// - a Cat 1 stop (host-ramped velocity): Goal Position follows the ramp's integral, current capped;
 /// - a Cat 0 stop: Torque Enable = 0.
-/// A host that falls silent leaves each servo holding its last Goal Position inside the soft limits,
-/// current capped, until the Bus Watchdog stops it (SR-3).
+/// A host that falls silent leaves each servo holding its last Goal Position (always inside the soft
+/// limits), current capped, until the Bus Watchdog stops it (SR-3).
 ///
 /// Set-up (identify, configure, activate) uses `DynamixelBusClient`, one instruction at a time. Each
 /// cycle is one Sync Write of the write record and one Fast Sync Read of the read record, both through
@@ -62,16 +62,16 @@ public final class DynamixelServoChain: ActuatedDevice {
     static let indirectAddresses: [UInt16] = (readRecordItems + writeRecordItems).flatMap { item in
         (0..<item.size).map { UInt16(item.address + $0) }
     }
-    /// The position loop's settings for the torque and hold mapping: P only, no I, D or feedforward,
-    /// no profile (README §6.5; Position P Gain 800 is the X-series default).
+    /// The position loop's settings for the torque and hold mapping (README §7): P 800 (the X-series
+    /// default) and D 4000, no I, no feedforward, no profile; every write answered (Status Return Level 2).
     static let positionLoopSettings: [(address: Int, size: Int, value: Int64, name: String)] = [
+        (Dynamixel.ControlTable.statusReturnLevel, 1, 2, "Status Return Level"),
         (Dynamixel.ControlTable.positionDGain, 2, 4_000, "Position D Gain"), (Dynamixel.ControlTable.positionIGain, 2, 0, "Position I Gain"),
         (Dynamixel.ControlTable.positionPGain, 2, 800, "Position P Gain"),
         (Dynamixel.ControlTable.feedforward2ndGain, 2, 0, "Feedforward 2nd Gain"),
         (Dynamixel.ControlTable.feedforward1stGain, 2, 0, "Feedforward 1st Gain"),
         (Dynamixel.ControlTable.profileAcceleration, 4, 0, "Profile Acceleration"),
         (Dynamixel.ControlTable.profileVelocity, 4, 0, "Profile Velocity"),
-        (Dynamixel.ControlTable.statusReturnLevel, 1, 2, "Status Return Level"),
     ]
     /// Current-based Position Control.
     static let operatingMode: Int64 = 5
@@ -211,8 +211,10 @@ public final class DynamixelServoChain: ActuatedDevice {
     public func requestFreshState() throws(DeviceError) -> RobotState {
         try requireServos()
         try mapCycleRecord()
+        // Once, before the attempts: a late reply to one attempt is then taken as that attempt's (older),
+        // never as a later one's.
+        resetCycleExchange()
         for _ in 0..<3 {
-            resetCycleExchange()
             guard sendCycleRead(now: clock.now(), deadline: clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)) else {
                 throw .transport(linkError!)
             }
@@ -302,7 +304,7 @@ public final class DynamixelServoChain: ActuatedDevice {
         }
         let unit = Dynamixel.Units.busWatchdogNanoseconds
         let periods = watchdogPeriodNanoseconds / unit
-        guard watchdogPeriodNanoseconds % unit == 0, (1...127).contains(periods) else {
+        guard watchdogPeriodNanoseconds % unit == 0, (1...2).contains(periods) else {
             throw .refused(
                 port: name, request: "Bus Watchdog \(Double(watchdogPeriodNanoseconds) / 1e6) ms",
                 reason: "the X-series Bus Watchdog counts in steps of 20 ms (20 or 40 ms within the host's 50 ms, README §6.6)")
@@ -327,6 +329,11 @@ public final class DynamixelServoChain: ActuatedDevice {
             guard problems.isEmpty else { throw DeviceError.refused(port: name, request: "enable", reason: problems.joined(separator: "; ")) }
             for servo in servos {
                 let watchdog = try readBack(servo, Dynamixel.ControlTable.busWatchdog, size: 1, name: "Bus Watchdog", problems: &problems)
+                if watchdog == 0xFF {
+                    throw DeviceError.refused(
+                        port: name, request: "Bus Watchdog on servo ID \(servo.id)",
+                        reason: "it expired at once (it reads −1, README §6.6): the servo saw no instruction within the period")
+                }
                 guard watchdog == periods else {
                     throw DeviceError.watchdogNotConfirmed(
                         port: name, requestedMicroseconds: Int(watchdogPeriodNanoseconds / 1_000),
@@ -391,10 +398,13 @@ public final class DynamixelServoChain: ActuatedDevice {
         case .observe:
             break
         case .faultReset:
-            // A Bus Watchdog expiry clears with Bus Watchdog 0 (torque stays off; enabling again is
-            // the session's). A hardware error latched by Shutdown needs a Reboot, which resets the
-            // RAM the cycle relies on: that is a new session's set-up (README §6.4), not a cycle's.
-            guard syncWrite(address: Dynamixel.ControlTable.busWatchdog, length: 1, data: UnsafeRawBufferPointer(zeroBytes), deadline: deadline)
+            // Torque off first (the e-Manual does not say that an expiry turned it off, §6.6), then Bus
+            // Watchdog 0 clears the expiry; the device counts as disabled until `activate` arms the
+            // watchdog again. A hardware error latched by Shutdown needs a Reboot, which resets the RAM
+            // the cycle relies on: that is a new session's set-up (README §6.4), not a cycle's.
+            isActive = false
+            guard syncWrite(address: Dynamixel.ControlTable.torqueEnable, length: 1, data: UnsafeRawBufferPointer(zeroBytes), deadline: deadline),
+                syncWrite(address: Dynamixel.ControlTable.busWatchdog, length: 1, data: UnsafeRawBufferPointer(zeroBytes), deadline: deadline)
             else { return false }
         }
         return sendCycleRead(now: now, deadline: deadline)
@@ -417,23 +427,27 @@ public final class DynamixelServoChain: ActuatedDevice {
     /// Each joint's Goal Current and Goal Position for this cycle's actuation, into `writeData`.
     private func fillWriteRecord(_ actuation: JointList<JointActuation>, now: MonotonicInstant) {
         let elapsed = lastCycleWriteAt == .zero ? 0 : now.nanoseconds(since: lastCycleWriteAt)
-        // A ramp integrates over at most one watchdog period: a longer gap is a stall, not motion.
+        // A ramp integrates over at most 40 ms (the longest watchdog): a longer gap is a stall, not motion.
         let seconds = Double(min(max(0, elapsed), 2 * Dynamixel.Units.busWatchdogNanoseconds)) / 1e9
         lastCycleWriteAt = now
-        for joint in 0..<min(jointCount, actuation.count) {
+        for joint in 0..<jointCount {
             let servo = servos[joint]
-            let command = actuation[joint]
+            // A joint the actuation does not name is off, never left with last cycle's record.
+            let command = joint < actuation.count ? actuation[joint] : .off
             var current: Int16 = 0
-            var position = lastPresentCounts[joint]
+            var position = min(max(lastPresentCounts[joint], softLowCounts[joint]), softHighCounts[joint])
             switch command.mode {
             case .off:
                 break
             case .torque:
                 let units = servo.currentUnits(jointNewtonMeters: command.torqueNewtonMeters).rounded(.down)
-                if units.isFinite && units >= 1 {
+                let pushesServoUp = (command.torqueNewtonMeters > 0) == servo.servoTurnsWithJoint
+                let limit = pushesServoUp ? softHighCounts[joint] : softLowCounts[joint]
+                // At or past the limit it pushes toward, the servo's loop would push back: no torque there.
+                let roomLeft = pushesServoUp ? lastPresentCounts[joint] < limit : lastPresentCounts[joint] > limit
+                if units.isFinite && units >= 1 && roomLeft {
                     current = Int16(min(units, Double(currentCapUnits[joint])))
-                    let pushesServoUp = (command.torqueNewtonMeters > 0) == servo.servoTurnsWithJoint
-                    position = pushesServoUp ? softHighCounts[joint] : softLowCounts[joint]
+                    position = limit
                 }
             case .hold:
                 position = clampedCounts(servo.servoCounts(jointRadians: command.positionRadians), joint: joint)
