@@ -191,6 +191,60 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertNil(supervisor.latchedTrip)
     }
 
+    /// R1 without a false alarm, from a 500 Hz soak's black box (states repeated to this test's 1 kHz):
+    /// the count last changed at 0.038 rad/s under a braking torque of −0.084 N·m (beyond twice the
+    /// friction, so it read as a held load); the brake faded to −0.023 N·m within 6 ms and held; 1.8 s
+    /// later the hold's torque crept to +0.011 N·m — inside static friction, nothing to answer. Taking
+    /// the braking torque as the reference tripped Cat 1 at 11.6 counts.
+    func testSR10ABrakingTorqueThatFadesAsTheJointStopsIsNotTakenForAHeldLoad() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 40_000
+        robot.joints[0].velocityRadiansPerSecond = 0.134
+        robot.joints[0].motorTorqueNewtonMeters = 0.05
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 40_006
+        robot.joints[0].velocityRadiansPerSecond = 0.038
+        robot.joints[0].motorTorqueNewtonMeters = -0.084
+        XCTAssertEqual(step(), .move)
+        robot.joints[0].velocityRadiansPerSecond = 0
+        for torque in [-0.084, -0.059, -0.059, -0.042, -0.042] {
+            robot.joints[0].motorTorqueNewtonMeters = torque
+            XCTAssertEqual(step(), .move, "the brake fading at \(torque) N·m")
+        }
+        robot.joints[0].motorTorqueNewtonMeters = -0.023
+        for _ in 0..<1_800 { XCTAssertEqual(step(), .move, "held inside friction") }
+        for cycle in 0..<68 {
+            robot.joints[0].motorTorqueNewtonMeters = -0.023 + 0.034 * Double(cycle) / 67
+            XCTAssertEqual(step(), .move, "cycle \(cycle): \(robot.joints[0].motorTorqueNewtonMeters) N·m is inside static friction")
+        }
+        XCTAssertNil(supervisor.latchedTrip)
+    }
+
+    /// The settling above follows a torque only towards zero: a braked joint whose encoder freezes as it
+    /// stops, and whose controller then pushes harder, is caught as fast as one that started at rest.
+    func testSR10ATorqueGrowingFromABrakedStopWithAFrozenCountIsStillARunaway() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 50_000
+        robot.joints[0].velocityRadiansPerSecond = 0.134
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 50_006
+        robot.joints[0].velocityRadiansPerSecond = 0.038
+        robot.joints[0].motorTorqueNewtonMeters = -0.084
+        XCTAssertEqual(step(), .move)
+        var cycles = 0
+        while case .move = step() {
+            cycles += 1
+            robot.joints[0].motorTorqueNewtonMeters -= 0.02
+            if cycles > 200 { break }
+        }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .motionNotAnswering)
+        XCTAssertLessThanOrEqual(cycles, 12, "caught within milliseconds, settling or not")
+    }
+
     /// R1 against a held load: the joint holds 0.5 N·m (a limb's weight) when its count freezes, and the
     /// torque then falls through zero — the load, not the torque, moves the joint, so the fall is a
     /// runaway however small the torque becomes (the friction bound applies only to a joint that held no load).

@@ -16,6 +16,15 @@ import Primitives
 /// Only joints with a torque sensor are checked: without one, a patient holding the joint against
 /// the robot is indistinguishable from a frozen encoder (SR-10's 200 ms frozen-count check still
 /// applies to them). Allocation-free.
+///
+/// A joint that was still moving at the count's last change is braked by a torque that is no load
+/// and fades once it has stopped (seen in a healthy 500 Hz soak: −0.084 N·m at 0.038 rad/s, then
+/// −0.023 N·m 6 ms later and held; a +0.009 N·m much later counted as 0.013 N·m beyond the band
+/// around the braking torque: a false Cat 1). So when the torque and friction it reported could stop
+/// it within two counts, the reference follows the torque down to its smallest magnitude for
+/// `settlingLimitNanoseconds`. A torque growing away from the reference is counted as before; only
+/// a held load falling away at the very moment a braked joint's encoder freezes is seen up to that
+/// much later (and by SR-10's frozen-count check regardless).
 public struct UnansweredTorqueInterlock: Sendable {
     public struct Joint: Sendable, Equatable {
         public var inertiaKilogramSquareMeters: Double
@@ -33,6 +42,8 @@ public struct UnansweredTorqueInterlock: Sendable {
 
     /// The displacement, in encoder counts, that the unanswered torque must have produced.
     public static let countsExpected = 10.0
+    /// How long after a braked joint's last count change the reference may still settle.
+    public static let settlingLimitNanoseconds: Int64 = 10_000_000
     public let joints: JointList<Joint>
     private var lastCounts: JointList<Int64>
     /// The motor and interaction torque when the count last changed [N·m].
@@ -41,6 +52,9 @@ public struct UnansweredTorqueInterlock: Sendable {
     /// The motion the unanswered torque implies since then: speed [rad/s] and displacement [rad].
     private var impliedSpeeds: JointList<Double>
     private var impliedDisplacements: JointList<Double>
+    /// Device time of the count's last change, and whether the joint could stop there (reference settling).
+    private var countChangedAt: JointList<Int64>
+    private var settles: JointList<Bool>
     private var lastDeviceTime: Int64 = 0
     private var started = false
 
@@ -51,6 +65,8 @@ public struct UnansweredTorqueInterlock: Sendable {
         referenceInteractionTorques = .zeros(joints.count)
         impliedSpeeds = .zeros(joints.count)
         impliedDisplacements = .zeros(joints.count)
+        countChangedAt = JointList(count: joints.count, repeating: 0)
+        settles = JointList(count: joints.count, repeating: false)
     }
 
     /// Call with every fresh state (its device time gives the elapsed time).
@@ -61,7 +77,7 @@ public struct UnansweredTorqueInterlock: Sendable {
             started = true
         }
         guard started else {
-            for joint in 0..<joints.count { restart(joint, state.joints[joint]) }
+            for joint in 0..<joints.count { restart(joint, state.joints[joint], at: state.deviceTimeNanoseconds) }
             return nil
         }
         let elapsed = min(0.05, Double(max(0, state.deviceTimeNanoseconds - lastDeviceTime)) * 1e-9)
@@ -71,8 +87,14 @@ public struct UnansweredTorqueInterlock: Sendable {
             let measured = state.joints[joint]
             guard parameters.hasTorqueSensor, parameters.inertiaKilogramSquareMeters > 0, measured.encoderCounts == lastCounts[joint]
             else {
-                restart(joint, measured)
+                restart(joint, measured, at: state.deviceTimeNanoseconds)
                 continue
+            }
+            if settles[joint], state.deviceTimeNanoseconds - countChangedAt[joint] <= Self.settlingLimitNanoseconds,
+                abs(measured.motorTorqueNewtonMeters) < abs(referenceMotorTorques[joint])
+            {
+                referenceMotorTorques[joint] = measured.motorTorqueNewtonMeters
+                referenceInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
             }
             let motorChange = measured.motorTorqueNewtonMeters - referenceMotorTorques[joint]
             let patientChange = abs(measured.interactionTorqueNewtonMeters - referenceInteractionTorques[joint])
@@ -105,7 +127,15 @@ public struct UnansweredTorqueInterlock: Sendable {
         return worst
     }
 
-    private mutating func restart(_ joint: Int, _ measured: JointMeasurement) {
+    private mutating func restart(_ joint: Int, _ measured: JointMeasurement, at deviceTime: Int64) {
+        let parameters = joints[joint]
+        let speed = abs(measured.velocityRadiansPerSecond)
+        let twoCounts = 2 * 2 * Double.pi / Double(max(1, parameters.countsPerRevolution))
+        // v² / 2d: the deceleration that stops it within two counts, against what torque and friction give.
+        let decelerationAvailable = (abs(measured.motorTorqueNewtonMeters) + parameters.coulombFrictionNewtonMeters)
+            / parameters.inertiaKilogramSquareMeters
+        settles[joint] = speed > 0 && speed * speed / (2 * twoCounts) <= decelerationAvailable
+        countChangedAt[joint] = deviceTime
         lastCounts[joint] = measured.encoderCounts
         referenceMotorTorques[joint] = measured.motorTorqueNewtonMeters
         referenceInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
