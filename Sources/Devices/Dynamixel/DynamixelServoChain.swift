@@ -107,6 +107,11 @@ public final class DynamixelServoChain: ActuatedDevice {
     private var pendingReads = InlineArray<8, MonotonicInstant>(repeating: .zero)
     private var pendingReadStart = 0
     private var pendingReadCount = 0
+    /// The bytes of one Fast Sync Read reply on the wire (README §5.14: 8 + Σ (4 + record)).
+    private let cycleReplyWireBytes: UInt64
+    /// The decoder's discarded bytes when the last cycle reply arrived: a whole reply's worth discarded
+    /// since then is a reply the line damaged, and its read is retired (see `accept`).
+    private var discardedBytesAtLastReply: UInt64 = 0
 
     private var protocolViolations = 0
     private var unexpectedReplies = 0
@@ -120,6 +125,7 @@ public final class DynamixelServoChain: ActuatedDevice {
         self.servos = servos
         self.modelName = modelName
         jointCount = servos.count
+        cycleReplyWireBytes = UInt64(8 + servos.count * (4 + Self.readRecordLength))
         client = DynamixelBusClient(link: link, replyTimeoutNanoseconds: 100 * Nanoseconds.perMillisecond, clock: clock)
         latestState = RobotState(jointCount: servos.count)
         for servo in servos { _ = ids.append(servo.id) }
@@ -515,6 +521,7 @@ public final class DynamixelServoChain: ActuatedDevice {
     private func resetCycleExchange() {
         while let count = try? link.readAvailable(into: readBuffer), count > 0 {}
         decoder.reset()
+        discardedBytesAtLastReply = decoder.statistics.discardedBytes
         pendingReadStart = 0
         pendingReadCount = 0
         lastCycleWriteAt = .zero
@@ -537,12 +544,32 @@ public final class DynamixelServoChain: ActuatedDevice {
             var local = decoder
             for index in 0..<count {
                 guard let result = local.push(readBuffer[index]) else { continue }
-                if case .packet(let reply) = result, reply.isFastReadReply, accept(reply, now: now) { fresh = true }
+                guard case .packet(let reply) = result, reply.isFastReadReply else { continue }
+                let discarded = local.statistics.discardedBytes &- discardedBytesAtLastReply
+                discardedBytesAtLastReply = local.statistics.discardedBytes
+                retireDamagedReads(Int(clamping: discarded / cycleReplyWireBytes))
+                if accept(reply, now: now) { fresh = true }
             }
             decoder = local
             if count < readBuffer.count { break }
         }
         return fresh
+    }
+
+    /// Retires the oldest `count` reads (keeping one for the reply in hand): their replies arrived damaged.
+    ///
+    /// A reply the line damaged is lost, and the next one would otherwise be taken as the lost one's
+    /// answer — every later state dated a period too old, for good: one byte in 997 damaged held a 1 kHz
+    /// session FAIR and then POOR. The replies come in order and are of one known size, so each whole
+    /// reply's worth of discarded bytes between two good replies is one lost reply, however the damage
+    /// split it (a broken header leaves junk, a broken LENGTH swallows the next reply: two replies'
+    /// bytes). A reply lost without a trace keeps its read pending: older, never newer.
+    private func retireDamagedReads(_ count: Int) {
+        let retired = min(count, pendingReadCount - 1)
+        guard retired > 0 else { return }
+        pendingReadStart = (pendingReadStart + retired) % 8
+        pendingReadCount -= retired
+        unansweredReads += retired
     }
 
     /// One Fast Sync Read reply as the newest state; false when it is not one this host asked for.
