@@ -69,7 +69,12 @@ public struct DriverRegistry: Sendable {
     public static let dynamixel = Entry(
         protocolIdentifier: "dynamixel/2.0", summary: "ROBOTIS Dynamixel Protocol 2.0, a chain of X-series servos (one per joint)",
         checkFields: { fields, joints in
-            var problems = DynamixelBusLayout.parse(fields, joints: joints).issues.map(\.description)
+            let (layout, issues) = DynamixelBusLayout.parse(fields, joints: joints)
+            var problems = issues.map(\.description)
+            for servo in layout?.servos ?? [] where DynamixelServoModel.model(number: servo.modelNumber) == nil {
+                let known = DynamixelServoModel.known.map { "\($0.modelNumber) (\($0.name))" }.joined(separator: ", ")
+                problems.append("device.dynamixel.servos: model_number \(servo.modelNumber) of ID \(servo.id) is not a model RehabHost knows: \(known)")
+            }
             for (index, joint) in joints.enumerated() where !(joint.gearRatio > 0) || !(joint.motorTorqueConstantNewtonMetersPerAmpere > 0) {
                 problems.append("joints[\(index)]: a servo joint needs a positive gear_ratio and motor_torque_constant_nm_per_a (the current ↔ torque conversion)")
             }

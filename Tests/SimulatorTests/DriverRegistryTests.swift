@@ -82,6 +82,23 @@ final class DriverRegistryTests: XCTestCase {
         XCTAssertEqual(DriverRegistry.standard.problems(with: empty), [], "an empty object is allowed")
     }
 
+    /// A servo model RehabHost has no datasheet figures for (ratings for SR-17, the shared control table)
+    /// is refused at load, naming the ID and listing the models it knows.
+    func testADynamixelServoOfAnUnknownModelIsAProblemNamingItsIDAndTheKnownModels() throws {
+        let text = try String(contentsOf: RepositoryPaths.file("hardware/dynamixel-wrist.json"), encoding: .utf8)
+        var changed = text
+        let second = try XCTUnwrap(changed.range(of: "\"model_number\": 1020", options: .backwards))
+        changed.replaceSubrange(second, with: "\"model_number\": 1120")
+        let path = NSTemporaryDirectory() + "/rehabhost-registry-\(UUID().uuidString).json"
+        try changed.write(toFile: path, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        let problems = DriverRegistry.standard.problems(with: try HardwareProfileLoader.load(path: path))
+        XCTAssertEqual(problems.count, 1, "\(problems)")
+        let problem = problems.first ?? ""
+        XCTAssertTrue(problem.contains("model_number 1120 of ID 2"), problem)
+        XCTAssertTrue(problem.contains("1020 (XM430-W350)") && problem.contains("1030 (XM430-W210)"), problem)
+    }
+
     // MARK: makeActuatedDevice(for:link:clock:)
 
     func testTheDriverForTheWristIsARehabLinkDeviceThatAnswersAndStopsWithAHostVelocityRamp() throws {

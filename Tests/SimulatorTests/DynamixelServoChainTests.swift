@@ -180,6 +180,34 @@ final class DynamixelServoChainTests: XCTestCase {
         XCTAssertEqual(device.latestState.sampledAt, start, "dated by its read instruction")
     }
 
+    /// A chain of two models, XM430-W350 and XM430-W210 (the same control table): identify rates each
+    /// joint by its own model, and each cycle reads by Fast Bulk Read (README §7.2) — 10 + 5n = 20 bytes
+    /// instead of the Fast Sync Read's 16: 92 bytes in all, 230 µs at 4 Mbit/s.
+    func testAChainOfTwoModelsIsReadByFastBulkReadAndRatedByEachModel() throws {
+        var text = try String(contentsOf: RepositoryPaths.file("hardware/dynamixel-wrist.json"), encoding: .utf8)
+        let second = try XCTUnwrap(text.range(of: "\"model_number\": 1020", options: .backwards))
+        text.replaceSubrange(second, with: "\"model_number\": 1030")
+        text = text.replacingOccurrences(of: "\"model\": \"XM430-W350\"", with: "\"model\": \"XM430-W210 + XM430-W350\"")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dynamixel-mixed-\(getpid()).json").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        profile = try HardwareProfileLoader.load(path: path)
+        try build()
+        let identity = try device.identify()
+        XCTAssertEqual(identity.model, "XM430-W210 + XM430-W350")
+        XCTAssertEqual(identity.joints[0].torqueMaximumNewtonMeters, 4.1, accuracy: 1e-9)
+        XCTAssertEqual(identity.joints[1].torqueMaximumNewtonMeters, 3.0, accuracy: 1e-9)
+        XCTAssertEqual(identity.joints[1].velocityMaximumRadiansPerSecond, 77 * 2 * Double.pi / 60, accuracy: 1e-9)
+        try enable()
+        let start = clock.now()
+        device.write(torques(0, 0), now: start, deadline: start.advanced(byNanoseconds: 1_000_000))
+        XCTAssertTrue(device.waitForState(until: start.advanced(byNanoseconds: 1_000_000)))
+        XCTAssertEqual(clock.now().nanoseconds(since: start), 230_000, "28 + 20 + 44 bytes")
+        let state = cycles(seconds: 0.05) { _ in self.torques(0, 0.3) }
+        XCTAssertGreaterThan(state.joints[1].positionRadians, 2 * Self.degree, "the W210 joint is driven and read")
+        XCTAssertEqual(state.joints[1].motorTorqueNewtonMeters, 0.3, accuracy: 0.01)
+    }
+
     func testATorqueTurnsItsJointThatWayAtTheCommandedCurrent() throws {
         try enable()
         // 50 ms: under way, still far from the soft limit (65°), where the push fades.

@@ -88,11 +88,17 @@ public struct DynamixelServoModel: Sendable, Equatable {
     /// No-load speed at the rated supply [rad/s].
     public var noLoadSpeedRadiansPerSecond: Double
 
-    /// The models RehabHost has been written for.
+    /// The models RehabHost has been written for: the XM430s, whose control tables are the same item
+    /// for item (README §6.2; the e-Manual's XM430-W210 table differs only in Velocity Limit's initial
+    /// value), so that one chain may mix them (read by Fast Bulk Read, README §7.2).
     public static let known: [DynamixelServoModel] = [
         // ROBOTIS e-Manual, XM430-W350 specifications: 4.1 N·m stall torque and 46 rev/min no load at 12.0 V.
         DynamixelServoModel(
-            modelNumber: 1020, name: "XM430-W350", stallTorqueNewtonMeters: 4.1, noLoadSpeedRadiansPerSecond: 46 * 2 * Double.pi / 60)
+            modelNumber: 1020, name: "XM430-W350", stallTorqueNewtonMeters: 4.1, noLoadSpeedRadiansPerSecond: 46 * 2 * Double.pi / 60),
+        // ROBOTIS e-Manual, XM430-W210 specifications (github.com/ROBOTIS-GIT/emanual _data/dxl_x_info.yml):
+        // 3.0 N·m stall torque and 77 rev/min no load at 12.0 V; Model Number 1030 (its control table).
+        DynamixelServoModel(
+            modelNumber: 1030, name: "XM430-W210", stallTorqueNewtonMeters: 3.0, noLoadSpeedRadiansPerSecond: 77 * 2 * Double.pi / 60),
     ]
 
     public static func model(number: UInt16) -> DynamixelServoModel? {

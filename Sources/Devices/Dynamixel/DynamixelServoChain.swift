@@ -83,6 +83,10 @@ public final class DynamixelServoChain: ActuatedDevice {
     private var decoder = Dynamixel.PacketDecoder()
     private var packet = Dynamixel.EncodedPacket()
     private var cycleReadPacket = Dynamixel.EncodedPacket()
+    /// A chain of different models reads its records by Fast Bulk Read, one entry per servo (README §7.2);
+    /// one model, by Fast Sync Read.
+    private var bulkReadEntries = Dynamixel.DeviceList<Dynamixel.BulkReadEntry>()
+    private let readsInBulk: Bool
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 1)
     /// The write record of every servo, back to back; and one zero byte per servo (Torque Enable and
     /// Bus Watchdog writes).
@@ -129,6 +133,11 @@ public final class DynamixelServoChain: ActuatedDevice {
         client = DynamixelBusClient(link: link, replyTimeoutNanoseconds: 100 * Nanoseconds.perMillisecond, clock: clock)
         latestState = RobotState(jointCount: servos.count)
         for servo in servos { _ = ids.append(servo.id) }
+        readsInBulk = Set(servos.map(\.modelNumber)).count > 1
+        for servo in servos {
+            _ = bulkReadEntries.append(
+                Dynamixel.BulkReadEntry(id: servo.id, address: UInt16(Self.readRecordAddress), length: UInt16(Self.readRecordLength)))
+        }
         writeData = .allocate(byteCount: max(1, servos.count * Self.writeRecordLength), alignment: 8)
         writeData.initializeMemory(as: UInt8.self, repeating: 0)
         zeroBytes = .allocate(byteCount: max(1, servos.count), alignment: 8)
@@ -148,7 +157,10 @@ public final class DynamixelServoChain: ActuatedDevice {
             velocityResolutionRadiansPerSecond: servos.map(\.velocityResolutionRadiansPerSecond).max() ?? 0,
             torqueResolutionNewtonMeters: servos.map(\.torqueResolutionNewtonMeters).max() ?? 0,
             maximumJoints: min(JointList<Double>.capacity, Dynamixel.DeviceList<UInt8>.capacity), holdsSafetyLimits: true)
-        if !servos.isEmpty {
+        if servos.isEmpty {
+        } else if readsInBulk {
+            try? Dynamixel.PacketEncoder.fastBulkRead(bulkReadEntries, into: &cycleReadPacket)
+        } else {
             try? Dynamixel.PacketEncoder.fastSyncRead(
                 address: UInt16(Self.readRecordAddress), length: UInt16(Self.readRecordLength), ids: ids, into: &cycleReadPacket)
         }
@@ -227,7 +239,7 @@ public final class DynamixelServoChain: ActuatedDevice {
             if waitForState(until: clock.now().advanced(byNanoseconds: requestTimeoutNanoseconds)) { return latestState }
             if let linkError { throw .transport(linkError) }
         }
-        throw .noAnswer(port: name, request: "FAST SYNC READ of the cycle record", waitedMilliseconds: Int(requestTimeoutNanoseconds / Nanoseconds.perMillisecond))
+        throw .noAnswer(port: name, request: (readsInBulk ? "FAST BULK READ" : "FAST SYNC READ") + " of the cycle record", waitedMilliseconds: Int(requestTimeoutNanoseconds / Nanoseconds.perMillisecond))
     }
 
     /// SR-24 for a servo chain (README §7.1): with torque off, each servo's EEPROM gets Return Delay
@@ -583,7 +595,9 @@ public final class DynamixelServoChain: ActuatedDevice {
         pendingReadCount -= 1
         let slices: Dynamixel.DeviceList<Dynamixel.FastReadSlice>
         do throws(Dynamixel.FastReadError) {
-            slices = try Dynamixel.FastRead.slices(of: reply, ids: ids, dataLength: Self.readRecordLength)
+            slices = readsInBulk
+                ? try Dynamixel.FastRead.slices(of: reply, entries: bulkReadEntries)
+                : try Dynamixel.FastRead.slices(of: reply, ids: ids, dataLength: Self.readRecordLength)
         } catch {
             protocolViolations += 1
             return false
