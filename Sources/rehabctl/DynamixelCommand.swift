@@ -20,6 +20,11 @@ enum DynamixelCommand {
             read     reads FIELD of servo --id, printed in SI units (and the raw value).
             write    writes VALUE to FIELD of servo --id (SI units unless --raw) and reads it back.
             fields   lists the control-table fields: address, size, access, area, unit.
+            reboot   reboots servo --id: the one way to clear a hardware error its Shutdown latched
+                     (overload, overheating, input voltage …). The servo comes back with torque off
+                     and its RAM at power-up values; the hardware error status before and after is
+                     printed, and a fault that is still there (a supply still out of range) exits 3.
+                     A session never does this by itself: a device fault is the operator's to clear.
             Fields are named as in the e-Manual's XM430-W350 table, in snake case (present_position,
             goal_current, bus_watchdog …; protocols/dynamixel/README.md §6.2). EEPROM fields (below
             address 64) can only be written with torque off; the servo answers Access Error otherwise.
@@ -30,14 +35,14 @@ enum DynamixelCommand {
         options: [
             .init("--port", value: "PATH", help: "Serial port of the bus adapter (U2D2, FTDI) or rehabsim's pseudo-terminal."),
             .init("--baud", value: "BPS[,BPS…]", help: "Baud rate(s); scan default: all X-series rates; read/write default: 4000000."),
-            .init("--id", value: "N", help: "Servo ID, 0 to 252 (read, write)."),
+            .init("--id", value: "N", help: "Servo ID, 0 to 252 (read, write, reboot)."),
             .init("--raw", help: "Values as the control table holds them (integers), not in SI units."),
             .init("--allow-motion", help: "Permit writes that can make the servo move (torque_enable 1, goal_*)."),
             .init("--timeout-ms", value: "MS", help: "Reply timeout per instruction.", default: "100"),
             .init("--json", help: "Print JSON instead of text."),
         ],
         positionals: [
-            .init("ACTION", help: "scan, read, write or fields"),
+            .init("ACTION", help: "scan, read, write, fields or reboot"),
             .init("FIELD", help: "A control-table field (read, write).", optional: true),
             .init("VALUE", help: "The value to write.", optional: true),
         ],
@@ -45,6 +50,7 @@ enum DynamixelCommand {
             "rehabctl dynamixel scan --port /dev/ttyUSB0",
             "rehabctl dynamixel read --port /dev/ttyUSB0 --id 1 present_position",
             "rehabctl dynamixel write --port /dev/ttyUSB0 --id 1 return_delay_time 0 --raw",
+            "rehabctl dynamixel reboot --port /dev/ttyUSB0 --id 2",
         ])
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
@@ -58,8 +64,11 @@ enum DynamixelCommand {
             return try scan(parsed)
         case "read", "write":
             return try readOrWrite(parsed, writing: action == "write")
+        case "reboot":
+            guard parsed.positionals.count == 1 else { throw parsed.usageError("reboot takes no FIELD or VALUE") }
+            return try reboot(parsed)
         default:
-            throw parsed.usageError("ACTION must be scan, read, write or fields, not \"\(action)\"")
+            throw parsed.usageError("ACTION must be scan, read, write, fields or reboot, not \"\(action)\"")
         }
     }
 
@@ -194,6 +203,56 @@ enum DynamixelCommand {
                                + (alert ? "; ALERT: a hardware error is latched" : ""))
         }
         return .success
+    }
+
+    /// Reboot (README §5.7), then waits for the servo to answer a ping again and reads what is latched.
+    private static func reboot(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
+        guard let idValue = try parsed.integer("--id", default: nil, in: 0...252, unit: "(servo ID)") else {
+            throw parsed.usageError("--id is required for reboot")
+        }
+        let id = UInt8(idValue)
+        let port = try requiredPort(parsed)
+        let rates = try parsedRates(parsed, default: [4_000_000])
+        guard rates.count == 1 else { throw parsed.usageError("--baud: reboot takes one rate") }
+        let client = try open(port, baud: rates[0], timeout: try replyTimeout(parsed))
+        defer { (client.link as? SerialPort)?.close() }
+        let status = Dynamixel.ControlTable.hardwareErrorStatus
+        let before: UInt8
+        do {
+            before = try client.read(id: id, address: status, length: 1).bytes[0]
+            try client.reboot(id: id)
+        } catch {
+            throw failure(error)
+        }
+        // The servo answers the Reboot before it restarts, then is deaf while it boots.
+        let deadline = MonotonicClock.now().advanced(byNanoseconds: 3 * Nanoseconds.perSecond)
+        var after: UInt8?
+        while after == nil && MonotonicClock.now() < deadline {
+            after = try? client.read(id: id, address: status, length: 1).bytes[0]
+        }
+        guard let after else {
+            throw CommandFailure("rehabctl dynamixel: servo \(id) did not answer within 3 s of its reboot", exitCode: .unavailable)
+        }
+        if parsed.flag("--json") {
+            let object: JSONObject = [
+                "id": .int(Int(id)), "hardware_error_status_before": .int(Int(before)), "hardware_error_status_after": .int(Int(after)),
+                "errors_before": .array(errorNames(before).map { .string($0) }), "errors_after": .array(errorNames(after).map { .string($0) }),
+            ]
+            Terminal.printLine(JSONValue.object(object).serialized(pretty: true))
+        } else {
+            let described = { (byte: UInt8) in byte == 0 ? "none" : errorNames(byte).joined(separator: ", ") }
+            Terminal.printLine("id \(id) rebooted: hardware errors before \(described(before)), after \(described(after)); torque off, RAM at power-up values")
+        }
+        if after != 0 {
+            Terminal.printError("rehabctl dynamixel: servo \(id) latched \(errorNames(after).joined(separator: ", ")) again after its reboot: the cause is still there")
+            return .refused
+        }
+        return .success
+    }
+
+    /// The names of the bits set in a Hardware Error Status byte ("overload (0x20)").
+    private static func errorNames(_ byte: UInt8) -> [String] {
+        (0..<8).map { UInt8(1) << $0 }.filter { byte & $0 != 0 }.map { Dynamixel.HardwareError.description($0) }
     }
 
     // MARK: Helpers

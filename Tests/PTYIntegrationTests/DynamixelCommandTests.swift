@@ -81,6 +81,37 @@ final class DynamixelCommandTests: XCTestCase {
         XCTAssertTrue(undefined.standardError.contains("Data Range Error"), undefined.standardError)
     }
 
+    /// A latched hardware error is cleared only by a Reboot, which the operator asks for: an overload
+    /// that is gone is cleared (exit 0, both bytes shown); a supply still out of range latches again
+    /// (exit 3, naming it).
+    func testARebootClearsAHardwareErrorWhoseCauseIsGoneAndSaysWhenItIsNot() throws {
+        let script = NSTemporaryDirectory() + "rehabhost-dynamixel-faults-\(UUID().uuidString).json"
+        try #"{"format": "rehabsim-faults/1", "faults": [{"at_ms": 0, "kind": "overload", "id": 2}, {"at_ms": 0, "kind": "input_voltage", "id": 1, "voltage_v": 17}]}"#
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: script) }
+        let profile = RepositoryPaths.file("hardware/dynamixel-wrist.json").path
+        let process = try ProgramRun.start("rehabsim", ["--profile", profile, "--quiet", "--faults", script])
+        addTeardownBlock { process.terminate() }
+        let line = try XCTUnwrap(process.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)))
+        let faulty = String(line.dropFirst("robot: ".count))
+
+        let latched = try dynamixel(["read", "--port", faulty, "--id", "2", "hardware_error_status", "--raw"])
+        XCTAssertEqual(latched.standardOutput, "id 2 hardware_error_status = 32; ALERT: a hardware error is latched")
+        let cleared = try dynamixel(["reboot", "--port", faulty, "--id", "2", "--json"])
+        XCTAssertEqual(cleared.exitCode, 0, cleared.standardError)
+        let report = try XCTUnwrap(JSONParser.parse(cleared.standardOutput).objectValue)
+        XCTAssertEqual(report["hardware_error_status_before"]?.integerValue, 0x20)
+        XCTAssertEqual(report["hardware_error_status_after"]?.integerValue, 0)
+        XCTAssertEqual(report["errors_before"]?.arrayValue?.compactMap(\.stringValue), ["overload (0x20)"])
+        XCTAssertEqual(try dynamixel(["read", "--port", faulty, "--id", "2", "hardware_error_status", "--raw"]).standardOutput,
+                       "id 2 hardware_error_status = 0")
+
+        let supply = try dynamixel(["reboot", "--port", faulty, "--id", "1"])
+        XCTAssertEqual(supply.exitCode, 3, supply.standardOutput + supply.standardError)
+        XCTAssertTrue(supply.standardError.contains("servo 1 latched input_voltage (0x01) again after its reboot"), supply.standardError)
+        XCTAssertEqual(try dynamixel(["reboot", "--port", faulty]).exitCode, 64, "--id is required")
+    }
+
     func testWrongUseIsExplained() throws {
         let unknown = try dynamixel(["read", "--port", port, "--id", "1", "position"])
         XCTAssertEqual(unknown.exitCode, 64)
