@@ -43,6 +43,11 @@ final class DynamixelBusVectorTests: XCTestCase {
         expected["control-table-backup-store-id2"] = ok(2)
         expected["cycle-fast-sync-read"] = [.fast(parameters: 27)]
         expected["cycle-sync-write-goal-current"] = []
+        expected["driver-fast-bulk-read"] = [.fast(parameters: 33)]  // 2 × (ID, 14 data, CRC) less the first ERR and last CRC
+        expected["driver-fast-sync-read"] = [.fast(parameters: 33)]
+        expected["driver-sync-write-goals"] = []
+        expected["driver-sync-write-torque-off"] = []
+        expected["driver-write-indirect-addresses"] = ok(1)
         expected["emanual-action"] = [.status(1, error: 2, parameters: 0)]  // Action without Reg Write
         expected["emanual-bulk-read"] = [.status(1, error: 0, parameters: 2), .status(2, error: 0, parameters: 1)]
         expected["emanual-bulk-write"] = []

@@ -193,6 +193,8 @@ final class DynamixelServoChainTests: XCTestCase {
         defer { try? FileManager.default.removeItem(atPath: path) }
         profile = try HardwareProfileLoader.load(path: path)
         try build()
+        let recorder = RecordingLink(link)
+        device = try XCTUnwrap(DriverRegistry.standard.makeActuatedDevice(for: profile, link: recorder, clock: clock) as? DynamixelServoChain)
         let identity = try device.identify()
         XCTAssertEqual(identity.model, "XM430-W210 + XM430-W350")
         XCTAssertEqual(identity.joints[0].torqueMaximumNewtonMeters, 4.1, accuracy: 1e-9)
@@ -203,9 +205,44 @@ final class DynamixelServoChainTests: XCTestCase {
         device.write(torques(0, 0), now: start, deadline: start.advanced(byNanoseconds: 1_000_000))
         XCTAssertTrue(device.waitForState(until: start.advanced(byNanoseconds: 1_000_000)))
         XCTAssertEqual(clock.now().nanoseconds(since: start), 230_000, "28 + 20 + 44 bytes")
+        XCTAssertEqual(recorder.instructions.last, try DynamixelTestVector.wire("driver-fast-bulk-read"))
         let state = cycles(seconds: 0.05) { _ in self.torques(0, 0.3) }
         XCTAssertGreaterThan(state.joints[1].positionRadians, 2 * Self.degree, "the W210 joint is driven and read")
         XCTAssertEqual(state.joints[1].motorTorqueNewtonMeters, 0.3, accuracy: 0.01)
+    }
+
+    /// The driver's instructions are the vectors of README §7 byte for byte (protocols/dynamixel/vectors/driver-*,
+    /// written by the reference implementation and cross-checked against the ROBOTIS SDK): the indirect addresses
+    /// of its records, a cycle's Sync Write of goals and Fast Sync Read, and the Cat 0.
+    func testTheDriversInstructionsAreItsVectorsByteForByte() throws {
+        let recorder = RecordingLink(link)
+        device = try XCTUnwrap(DriverRegistry.standard.makeActuatedDevice(for: profile, link: recorder, clock: clock) as? DynamixelServoChain)
+        try device.configure(limits())
+        XCTAssertTrue(recorder.instructions.contains(try DynamixelTestVector.wire("driver-write-indirect-addresses")),
+                      "the set-up wrote ID 1's indirect addresses as the vector")
+        XCTAssertEqual(try device.activate(watchdogPeriodNanoseconds: 20 * Nanoseconds.perMillisecond), 20 * Nanoseconds.perMillisecond)
+        _ = try device.requestFreshState()
+        recorder.instructions.removeAll()
+        let start = clock.now()
+        device.write(torques(0.3, -0.2), now: start, deadline: start.advanced(byNanoseconds: 1_000_000))
+        XCTAssertEqual(recorder.instructions, [try DynamixelTestVector.wire("driver-sync-write-goals"), try DynamixelTestVector.wire("driver-fast-sync-read")])
+        recorder.instructions.removeAll()
+        device.write(.torqueOff, now: start, deadline: start.advanced(byNanoseconds: 1_000_000))
+        XCTAssertEqual(recorder.instructions, [try DynamixelTestVector.wire("driver-sync-write-torque-off"), try DynamixelTestVector.wire("driver-fast-sync-read")])
+    }
+
+    /// A link that keeps every write (one instruction each, as the driver writes them) and passes everything on.
+    private final class RecordingLink: ByteLink {
+        let inner: any ByteLink
+        var instructions: [[UInt8]] = []
+        init(_ inner: any ByteLink) { self.inner = inner }
+        var name: String { inner.name }
+        func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int { try inner.readAvailable(into: buffer) }
+        func write(_ bytes: UnsafeRawBufferPointer, deadline: MonotonicInstant) throws(TransportError) {
+            instructions.append(Array(bytes))
+            try inner.write(bytes, deadline: deadline)
+        }
+        func waitReadable(until deadline: MonotonicInstant) throws(TransportError) -> Bool { try inner.waitReadable(until: deadline) }
     }
 
     func testATorqueTurnsItsJointThatWayAtTheCommandedCurrent() throws {

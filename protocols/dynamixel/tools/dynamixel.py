@@ -76,6 +76,18 @@ CYCLE_RECORD_SOURCES = [126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 70]
 CYCLE_RECORD_ADDRESS = 224
 CYCLE_RECORD_LENGTH = 11
 
+# The records RehabHost's driver (DynamixelServoChain) uses, README §7.2: a 14-byte read record through
+# Indirect Data 1..14 and a 6-byte write record through Indirect Data 15..20 (Indirect Address 1..20).
+DRIVER_READ_RECORD = [("present_current", 2, True), ("present_velocity", 4, True), ("present_position", 4, True),
+                      ("hardware_error_status", 1, False), ("torque_enable", 1, False), ("bus_watchdog", 1, False),
+                      ("present_temperature", 1, False)]
+DRIVER_READ_SOURCES = [126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 70, 64, 98, 146]
+DRIVER_WRITE_SOURCES = [102, 103, 116, 117, 118, 119]
+DRIVER_READ_ADDRESS = 224
+DRIVER_READ_LENGTH = 14
+DRIVER_WRITE_ADDRESS = 238
+DRIVER_WRITE_LENGTH = 6
+
 
 class EncodeError(ValueError):
     pass

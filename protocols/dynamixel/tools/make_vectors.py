@@ -61,6 +61,19 @@ def record(current, velocity, position, hw):
     return dx.le(current, 2) + dx.le(velocity, 4) + dx.le(position, 4) + dx.le(hw, 1)
 
 
+def driver_layout():
+    return [[n, s, sg] for (n, s, sg) in dx.DRIVER_READ_RECORD]
+
+
+def driver_record(current, velocity, position, hw, torque, watchdog, temperature):
+    return (dx.le(current, 2) + dx.le(velocity, 4) + dx.le(position, 4) + dx.le(hw, 1) + dx.le(torque, 1)
+            + dx.le(watchdog, 1) + dx.le(temperature, 1))
+
+
+def driver_goals(current, position):
+    return dx.le(current, 2) + dx.le(position, 4)
+
+
 # ---------------------------------------------------------------- (a) the e-Manual's worked examples
 
 EMANUAL_OK_STATUS = h("FF FF FD 00 01 04 00 55 00 A1 0C")
@@ -215,6 +228,38 @@ def rehabhost_vectors():
     add("sync-read-cycle-record-replies", "The two Sync Read replies of the cycle record", D2H,
         S(1, 0, record(148, 12, 2150, 0)) + S(2, 0, record(-80, -5, 1900, 0)), False, ours("README §5.10, §7.2"),
         {"instruction": "sync_read", "layout": record_layout()})
+    # The driver's own records (README §7.1, §7.2), as DynamixelServoChain writes them; the host's tests compare
+    # the driver's bytes with these, the simulator's tests answer them.
+    add("driver-write-indirect-addresses", "The driver's set-up: Write Indirect Address 1..20 (168, 40 bytes) on ID 1: "
+        "the read record (Present Current 126-127, Present Velocity 128-131, Present Position 132-135, Hardware "
+        "Error Status 70, Torque Enable 64, Bus Watchdog 98, Present Temperature 146), then the write record (Goal "
+        "Current 102-103, Goal Position 116-119)", H2D,
+        I(1, "write", dx.params_write(168, b"".join(dx.u16(a) for a in dx.DRIVER_READ_SOURCES + dx.DRIVER_WRITE_SOURCES))),
+        True, ours("README §7.1, §7.2"))
+    add("driver-sync-write-goals", "The driver's command: Sync Write of the write record (Indirect Data 15, 238, 6 "
+        "bytes): ID 1 Goal Current 62 (0.3 N·m at 1.78 N·m/A), Goal Position 2787 (the soft maximum, 65° past the "
+        "180° zero, rounded inward); ID 2 Goal Current 41 (0.2 N·m), Goal Position 1309 (the soft minimum)", H2D,
+        I(B, "sync_write", dx.params_sync_write(dx.DRIVER_WRITE_ADDRESS, dx.DRIVER_WRITE_LENGTH,
+                                                [(1, driver_goals(62, 2787)), (2, driver_goals(41, 1309))])),
+        True, ours("README §7, §7.2"))
+    add("driver-sync-write-torque-off", "The driver's Cat 0: Sync Write of Torque Enable (64) = 0 to IDs 1, 2", H2D,
+        I(B, "sync_write", dx.params_sync_write(64, 1, [(1, b"\x00"), (2, b"\x00")])), True, ours("README §7.2"))
+    add("driver-fast-sync-read", "The driver's read: Fast Sync Read of the read record (Indirect Data 1, 224, 14 bytes) "
+        "from IDs 1, 2", H2D, I(B, "fast_sync_read", dx.params_sync_read(dx.DRIVER_READ_ADDRESS, dx.DRIVER_READ_LENGTH, [1, 2])),
+        True, ours("README §5.12, §7.2"))
+    add("driver-fast-bulk-read", "The driver's read for a chain of two models: Fast Bulk Read of the read record (224, "
+        "14 bytes) of ID 1 and of ID 2", H2D,
+        I(B, "fast_bulk_read", dx.params_bulk_read([(1, dx.DRIVER_READ_ADDRESS, dx.DRIVER_READ_LENGTH),
+                                                    (2, dx.DRIVER_READ_ADDRESS, dx.DRIVER_READ_LENGTH)])),
+        True, ours("README §5.14, §7.2"))
+    add("driver-fast-sync-read-status", "The reply to the driver's read: ID 1 Present Current 62, Velocity 15, "
+        "Position 2770, no hardware error, torque on, Bus Watchdog 1 (20 ms), 31 °C; ID 2: -41, -10, 1330, 0, 1, 1, 30",
+        D2H, dx.fast_status([(0, 1, driver_record(62, 15, 2770, 0, 1, 1, 31)), (0, 2, driver_record(-41, -10, 1330, 0, 1, 1, 30))]),
+        True, ours("README §5.14, §7.2"), {"instruction": "fast_sync_read", "lengths": [14, 14], "layout": driver_layout()})
+    add("driver-fast-sync-read-status-expired", "The reply after the servos' Bus Watchdog expired: Bus Watchdog reads "
+        "0xFF (-1) and torque is still on (README §6.6)", D2H,
+        dx.fast_status([(0, 1, driver_record(0, 0, 2770, 0, 1, 0xFF, 31)), (0, 2, driver_record(0, 0, 1330, 0, 1, 0xFF, 30))]),
+        True, ours("README §6.6, §7.2"), {"instruction": "fast_sync_read", "lengths": [14, 14], "layout": driver_layout()})
     add("cycle-sync-write-goal-current", "The cycle's command: Sync Write of Goal Current (102, 2 bytes), ID 1 = 150 "
         "(403.5 mA), ID 2 = -75 (-201.75 mA)", H2D,
         I(B, "sync_write", dx.params_sync_write(102, 2, [(1, dx.le(150, 2)), (2, dx.le(-75, 2))])), True,
@@ -478,6 +523,11 @@ def self_checks(docs):
     assert len(bytes.fromhex(by["cycle-sync-write-goal-current"]["wire_hex"])) == 20
     assert len(bytes.fromhex(by["cycle-fast-sync-read"]["wire_hex"])) == 16
     assert len(bytes.fromhex(by["cycle-fast-sync-read-status"]["wire_hex"])) == 38
+    # The driver's cycle (README §7.3): 28 + 16 + 44 = 88 bytes; 20 for the Fast Bulk Read of two servos.
+    assert len(bytes.fromhex(by["driver-sync-write-goals"]["wire_hex"])) == 28
+    assert len(bytes.fromhex(by["driver-fast-sync-read"]["wire_hex"])) == 16
+    assert len(bytes.fromhex(by["driver-fast-bulk-read"]["wire_hex"])) == 20
+    assert len(bytes.fromhex(by["driver-fast-sync-read-status"]["wire_hex"])) == 44
     # Stuffing round trips on random bodies rich in FF and FD.
     rng = random.Random(20240516)
     for _ in range(20000):
