@@ -13,8 +13,10 @@ enum DevicesCommand {
             Serial ports come from libserialport (USB VID:PID, serial number, manufacturer, product) and
             libudev (stable /dev/serial/by-id names, driver). Use the stable name with --port: /dev/ttyUSB0
             can change when devices are re-plugged. A profile matches when its device.usb_vendor_id and
-            device.usb_product_id equal the port's. FTDI adapters show their latency timer: 1 ms is needed
-            for a 1 kHz loop (hardware/udev/99-rehabhost.rules sets it).
+            device.usb_product_id equal the port's; every matching profile is proposed (one adapter chip
+            may serve several devices). Known adapters are named (an FT232H is a ROBOTIS U2D2: a
+            Dynamixel bus). FTDI adapters show their latency timer: 1 ms is needed for a 1 kHz loop
+            (hardware/udev/99-rehabhost.rules sets it).
             """,
         options: [.init("--json", help: "Print one JSON object instead of text.")],
         examples: ["rehabctl devices", "rehabctl devices --json"])
@@ -48,11 +50,17 @@ enum DevicesCommand {
             if let serial = port.usbSerialNumber { head += " s/n \(serial)" }
             if let driver = port.driver { head += ", driver \(driver)" }
             lines.append(head)
+            if let vendor = port.usbVendorID, let product = port.usbProductID,
+                let known = USBDeviceCatalog.entry(vendorID: vendor, productID: product)
+            {
+                lines.append("      recognised: \(known.name)")
+            }
             for link in port.stableLinks { lines.append("      stable name: \(link)") }
             if let latency = port.latencyTimerMilliseconds {
                 lines.append("      latency timer: \(latency) ms" + (latency > 1 ? " (set it to 1 ms for a 1 kHz loop: see hardware/udev/99-rehabhost.rules)" : ""))
             }
-            lines.append("      profile: " + (match(port, profiles).map { "\($0.name) (\($0.sourcePath))" } ?? "none matches"))
+            let matching = match(port, profiles)
+            lines.append("      profile: " + (matching.isEmpty ? "none matches" : matching.map { "\($0.name) (\($0.sourcePath))" }.joined(separator: ", ")))
         }
         lines.append("USB devices:")
         if let usbProblem {
@@ -65,9 +73,9 @@ enum DevicesCommand {
             let names = [device.manufacturer, device.product].compactMap { $0 }.joined(separator: " ")
             if !names.isEmpty { line += " \"\(names)\"" }
             if let serial = device.serialNumber { line += " s/n \(serial)" }
-            if let profile = profiles.first(where: { $0.device.usbVendorID == device.vendorID && $0.device.usbProductID == device.productID }) {
-                line += "  → profile \(profile.name)"
-            }
+            if let known = USBDeviceCatalog.entry(vendorID: device.vendorID, productID: device.productID) { line += " — \(known.name)" }
+            let matching = USBDeviceCatalog.profiles(vendorID: device.vendorID, productID: device.productID, in: profiles)
+            if !matching.isEmpty { line += "  → profile " + matching.map(\.name).joined(separator: ", ") }
             lines.append(line)
         }
         Terminal.printLine(lines.joined(separator: "\n"))
@@ -90,9 +98,9 @@ enum DevicesCommand {
         return profiles
     }
 
-    static func match(_ port: SerialPortInfo, _ profiles: [HardwareProfile]) -> HardwareProfile? {
-        guard let vendor = port.usbVendorID, let product = port.usbProductID else { return nil }
-        return profiles.first { $0.device.usbVendorID == vendor && $0.device.usbProductID == product }
+    static func match(_ port: SerialPortInfo, _ profiles: [HardwareProfile]) -> [HardwareProfile] {
+        guard let vendor = port.usbVendorID, let product = port.usbProductID else { return [] }
+        return USBDeviceCatalog.profiles(vendorID: vendor, productID: product, in: profiles)
     }
 
     static func json(ports: [SerialPortInfo], usb: [USBDeviceInfo], usbProblem: String?, profiles: [HardwareProfile]) -> JSONValue {
@@ -108,7 +116,11 @@ enum DevicesCommand {
                         "product": optional(port.usbProduct), "stable_links": .array(port.stableLinks.map { .string($0) }),
                         "driver": optional(port.driver),
                         "latency_timer_ms": port.latencyTimerMilliseconds.map { .int($0) } ?? .null,
-                        "profile": optional(match(port, profiles)?.name),
+                        "profile": optional(match(port, profiles).first?.name),
+                        "profiles": .array(match(port, profiles).map { .string($0.name) }),
+                        "recognised_as": optional(port.usbVendorID.flatMap { vendor in
+                            port.usbProductID.flatMap { USBDeviceCatalog.entry(vendorID: vendor, productID: $0)?.name }
+                        }),
                     ])
                 }),
             "usb_devices": .array(
@@ -118,6 +130,8 @@ enum DevicesCommand {
                         "vendor_id": .string(hex(device.vendorID)), "product_id": .string(hex(device.productID)),
                         "manufacturer": optional(device.manufacturer), "product": optional(device.product),
                         "serial_number": optional(device.serialNumber),
+                        "recognised_as": optional(USBDeviceCatalog.entry(vendorID: device.vendorID, productID: device.productID)?.name),
+                        "profiles": .array(USBDeviceCatalog.profiles(vendorID: device.vendorID, productID: device.productID, in: profiles).map { .string($0.name) }),
                     ])
                 }),
         ]
