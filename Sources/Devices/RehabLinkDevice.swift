@@ -8,7 +8,7 @@ import Wire
 ///
 /// This is the device edge: wire integers (µrad, mN·m, …) become SI doubles here and nowhere else.
 /// After `init`, the per-cycle calls use only preallocated storage.
-public final class RehabLinkDevice: ActuatedDevice {
+public final class RehabLinkDevice: ActuatedDevice, ByteLinkDriver {
     public let link: ByteLink
     /// The clock of every deadline here: the real monotonic clock, or the virtual one in simulation.
     public let clock: LoopClock
@@ -332,25 +332,15 @@ public final class RehabLinkDevice: ActuatedDevice {
         }
     }
 
-    public func waitForState(until deadline: MonotonicInstant) -> Bool {
-        while linkError == nil {
-            do throws(TransportError) {
-                guard try link.waitReadable(until: deadline) else { return false }
-            } catch {
-                linkError = error
-                return false
-            }
-            if collect(now: clock.now()) { return true }
-            if clock.now() >= deadline { return false }
-        }
-        return false
-    }
+    public func waitForState(until deadline: MonotonicInstant) -> Bool { waitForFreshState(until: deadline) }
+
+    package func linkFailed(_ error: TransportError) { linkError = error }
 
     // MARK: Decoding
 
     /// Reads all pending bytes and handles every packet; true when a fresh state arrived.
     @discardableResult
-    private func collect(now: MonotonicInstant) -> Bool {
+    package func collect(now: MonotonicInstant) -> Bool {
         var fresh = false
         while linkError == nil {
             let count: Int

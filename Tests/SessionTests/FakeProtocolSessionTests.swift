@@ -260,7 +260,7 @@ private final class FakeLinkFirmware: FirmwareSimulator {
 }
 
 /// The host end of FakeLink: what a protocol's driver is, in one screen.
-private final class FakeLinkDevice: ActuatedDevice {
+private final class FakeLinkDevice: ActuatedDevice, ByteLinkDriver {
     let link: ByteLink
     let clock: LoopClock
     let jointCount: Int
@@ -360,19 +360,9 @@ private final class FakeLinkDevice: ActuatedDevice {
         }
     }
 
-    func waitForState(until deadline: MonotonicInstant) -> Bool {
-        while linkError == nil {
-            do throws(TransportError) {
-                guard try link.waitReadable(until: deadline) else { return false }
-            } catch {
-                linkError = error
-                return false
-            }
-            if collect(now: clock.now()) { return true }
-            if clock.now() >= deadline { return false }
-        }
-        return false
-    }
+    func waitForState(until deadline: MonotonicInstant) -> Bool { waitForFreshState(until: deadline) }
+
+    package func linkFailed(_ error: TransportError) { linkError = error }
 
     private func sendCommand(_ actuation: JointList<JointActuation>, now: MonotonicInstant, deadline: MonotonicInstant) -> Bool {
         sequence &+= 1
@@ -426,7 +416,7 @@ private final class FakeLinkDevice: ActuatedDevice {
     }
 
     @discardableResult
-    private func collect(now: MonotonicInstant) -> Bool {
+    package func collect(now: MonotonicInstant) -> Bool {
         var fresh = false
         while linkError == nil {
             let count: Int

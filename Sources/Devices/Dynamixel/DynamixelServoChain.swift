@@ -21,7 +21,7 @@ import Wire
 /// Set-up (identify, configure, activate) uses `DynamixelBusClient`, one instruction at a time. Each
 /// cycle is one Sync Write of the write record and one Fast Sync Read of the read record, both through
 /// indirect addresses, and allocates nothing.
-public final class DynamixelServoChain: ActuatedDevice {
+public final class DynamixelServoChain: ActuatedDevice, ByteLinkDriver {
     public let link: ByteLink
     public let clock: LoopClock
     /// The servos in joint order.
@@ -428,19 +428,9 @@ public final class DynamixelServoChain: ActuatedDevice {
         return sendCycleRead(now: now, deadline: deadline)
     }
 
-    public func waitForState(until deadline: MonotonicInstant) -> Bool {
-        while linkError == nil {
-            do throws(TransportError) {
-                guard try link.waitReadable(until: deadline) else { return false }
-            } catch {
-                linkError = error
-                return false
-            }
-            if collect(now: clock.now()) { return true }
-            if clock.now() >= deadline { return false }
-        }
-        return false
-    }
+    public func waitForState(until deadline: MonotonicInstant) -> Bool { waitForFreshState(until: deadline) }
+
+    package func linkFailed(_ error: TransportError) { linkError = error }
 
     /// Each joint's Goal Current and Goal Position for this cycle's actuation, into `writeData`.
     private func fillWriteRecord(_ actuation: JointList<JointActuation>, now: MonotonicInstant) {
@@ -542,7 +532,7 @@ public final class DynamixelServoChain: ActuatedDevice {
     // MARK: Decoding
 
     /// Reads all pending bytes; true when a fresh state arrived.
-    private func collect(now: MonotonicInstant) -> Bool {
+    package func collect(now: MonotonicInstant) -> Bool {
         var fresh = false
         while linkError == nil {
             let count: Int
