@@ -76,11 +76,17 @@ let package = Package(
             name: "DynamixelSimulator",
             dependencies: ["Primitives", "Profiles", "RehabLinkSimulator", "SimulatorKit", "Wire"],
             path: "simulators/DynamixelSimulator", swiftSettings: strict),
+        // Simulated tracking sensors (issue 17): an Xsens MTi, a BNO08x in UART-RVC mode, an NDI Aurora/Polaris,
+        // each on the simulated patient's limb, on a line of its own.
+        .target(
+            name: "TrackerSimulators",
+            dependencies: ["Control", "Primitives", "Profiles", "RehabLinkSimulator", "SimulatorKit", "StrictJSON", "Wire"],
+            path: "simulators/TrackerSimulators", swiftSettings: strict),
         .executableTarget(
             name: "rehabsim",
             dependencies: [
                 "CSystemShims", "CommandLineSupport", "Control", "DeviceModel", "DynamixelSimulator", "Platform", "Primitives", "Profiles",
-                "RehabLinkSimulator", "SimulatorKit", "StrictJSON", "Transport",
+                "RehabLinkSimulator", "SimulatorKit", "StrictJSON", "TrackerSimulators", "Transport",
             ],
             path: "simulators/rehabsim", swiftSettings: strict),
 
@@ -127,7 +133,7 @@ let package = Package(
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
-                "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON",
+                "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON", "TrackerSimulators",
                 "TestSupport", "Transport", "Wire",
             ],
             swiftSettings: strict),

@@ -65,6 +65,12 @@ public enum ProfileSearch {
         let path = try HardwareProfileLoader.resolve(nameOrPath, searchFolders: folders())
         return try HardwareProfileLoader.load(path: path)
     }
+
+    /// A tracker profile by name (`hardware/trackers/NAME.json` in the search folders) or path.
+    public static func loadTracker(_ nameOrPath: String) throws(ProfileError) -> TrackerProfile {
+        let path = try HardwareProfileLoader.resolve(nameOrPath, searchFolders: folders().map { $0 + "/trackers" })
+        return try TrackerProfileLoader.load(path: path)
+    }
 }
 
 /// Standard error and exit, in one place for both programs.

@@ -118,7 +118,7 @@ public enum HardwareProfileLoader {
             replyBudgetNanoseconds: Int64(replyBudget * 1e3), watchdogPeriodNanoseconds: Int64((watchdog * 1e3).rounded()) * 1_000)
     }
 
-    private static func hexID(_ r: inout FieldReader, _ key: String) -> UInt16? {
+    static func hexID(_ r: inout FieldReader, _ key: String) -> UInt16? {
         guard let text = r.string(key, required: false) else { return nil }
         let digits = text.hasPrefix("0x") ? String(text.dropFirst(2)) : text
         guard digits.count == 4, let value = UInt16(digits, radix: 16) else {

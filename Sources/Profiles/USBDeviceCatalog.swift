@@ -25,7 +25,7 @@ public enum USBDeviceCatalog {
         // ROBOTIS e-Manual, U2D2: an FTDI FT232H (the udev rule it gives names 0403:6014).
         Entry(vendorID: 0x0403, productID: 0x6014, name: "FTDI FT232H — ROBOTIS U2D2 (Dynamixel TTL / RS-485)", protocols: ["dynamixel/2.0"]),
         // ROBOTIS USB2Dynamixel and most single-port USB-serial cables: an FTDI FT232R.
-        Entry(vendorID: 0x0403, productID: 0x6001, name: "FTDI FT232R — USB2Dynamixel or a USB-serial cable", protocols: ["dynamixel/2.0", "rehablink/1"]),
+        Entry(vendorID: 0x0403, productID: 0x6001, name: "FTDI FT232R — USB2Dynamixel or a USB-serial cable", protocols: ["dynamixel/2.0", "rehablink/1", "bno08x/uart-rvc"]),
         // RehabLink firmware (protocols/rehablink) enumerates as a CDC-ACM port under pid.codes' test IDs
         // until a lab registers its own.
         Entry(vendorID: 0x1209, productID: 0x0001, name: "RehabLink firmware (pid.codes test ID 1) — the wrist trainer", protocols: ["rehablink/1"]),

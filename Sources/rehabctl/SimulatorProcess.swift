@@ -7,6 +7,8 @@ import Primitives
 struct SimulatorProcess {
     let process: ChildProcess
     let robotPath: String
+    /// The other devices' pseudo-terminals by the label rehabsim announced them with (simulated trackers).
+    var devicePaths: [String: String] = [:]
 
     /// Finds rehabsim: --simulator, $REHABHOST_REHABSIM, next to this executable, then $PATH.
     static func locate(explicit: String?) throws(CommandFailure) -> String {
@@ -25,8 +27,11 @@ struct SimulatorProcess {
             exitCode: .unavailable)
     }
 
-    /// Starts rehabsim for `profilePath` and waits for its "robot: PATH" line.
-    static func start(executable: String, profilePath: String, extraArguments: [String] = []) throws(CommandFailure) -> SimulatorProcess {
+    /// Starts rehabsim for `profilePath` and waits for its "robot: PATH" line, then for a "LABEL: PATH"
+    /// line of each of `otherDevices`.
+    static func start(executable: String, profilePath: String, extraArguments: [String] = [], otherDevices: [String] = [])
+        throws(CommandFailure) -> SimulatorProcess
+    {
         let process: ChildProcess
         do {
             // In a process group of its own: a Ctrl-C in the terminal is rehabctl's to handle (a clean
@@ -38,9 +43,13 @@ struct SimulatorProcess {
             throw CommandFailure("rehabctl: cannot start \(executable): \(error)", exitCode: .unavailable)
         }
         let deadline = MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)
+        var robot: String?
+        var others: [String: String] = [:]
         while let line = process.readLine(deadline: deadline) {
-            if line.hasPrefix("robot: ") {
-                return SimulatorProcess(process: process, robotPath: String(line.dropFirst("robot: ".count)))
+            if line.hasPrefix("robot: ") { robot = String(line.dropFirst("robot: ".count)) }
+            for label in otherDevices where line.hasPrefix(label + ": ") { others[label] = String(line.dropFirst(label.count + 2)) }
+            if let robot, others.count == otherDevices.count {
+                return SimulatorProcess(process: process, robotPath: robot, devicePaths: others)
             }
         }
         let status = process.terminate(graceNanoseconds: Nanoseconds.perSecond)

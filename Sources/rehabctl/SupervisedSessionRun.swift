@@ -86,6 +86,10 @@ struct SupervisedSessionRun {
     var patientTorqueCaps: [SafetySettings.TorqueCap?] = []
     /// Mirror mode's RehabRef port (`--reference-port`; 0: a free one, for the simulator's limb).
     var referencePort: UInt16?
+    /// Tracking sensors (`--tracker NAME=PORT,…`): each profile with its port, or nil for one rehabsim simulates.
+    var trackerRequests: [(profile: TrackerProfile, port: String?)] = []
+    /// The tracker that drives a mirror exercise instead of a RehabRef stream (`--reference-tracker NAME`).
+    var referenceTrackerName: String?
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -159,7 +163,49 @@ struct SupervisedSessionRun {
         if patient != nil && port != nil {
             throw parsed.usageError("--patient puts a simulated patient into rehabsim: it needs the simulator (--sim), not --port")
         }
-        if let text = parsed.string("--reference-port") {
+        if let text = parsed.string("--tracker") {
+            for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+                let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw parsed.usageError("--tracker takes NAME=PORT (NAME=sim for a simulated one), comma-separated; found \"\(item)\"")
+                }
+                let tracker: TrackerProfile
+                do {
+                    tracker = try ProfileSearch.loadTracker(parts[0])
+                } catch {
+                    throw CommandFailure("rehabctl \(command): --tracker: \(error)", exitCode: error.exitCode)
+                }
+                let problems = TrackerRegistry.standard.problems(with: tracker)
+                guard problems.isEmpty else {
+                    throw CommandFailure("rehabctl \(command): --tracker \(tracker.name): " + problems.joined(separator: "; "), exitCode: .configuration)
+                }
+                if parts[1] == "sim" && port != nil {
+                    throw parsed.usageError("--tracker \(parts[0])=sim: simulated trackers run in rehabsim, with the simulated robot (not with --port)")
+                }
+                guard !trackerRequests.contains(where: { $0.profile.name == tracker.name }) else {
+                    throw parsed.usageError("--tracker names \(tracker.name) twice")
+                }
+                trackerRequests.append((tracker, parts[1] == "sim" ? nil : parts[1]))
+            }
+            guard trackerRequests.count < TrackerReadings.capacity else {
+                throw parsed.usageError("--tracker: at most \(TrackerReadings.capacity - 1) trackers beside the reference")
+            }
+        }
+        if let name = parsed.string("--reference-tracker") {
+            guard case .mirror = exercise.mode else {
+                throw parsed.usageError("--reference-tracker is for a mirror exercise (this one is \(exercise.mode.name))")
+            }
+            guard let tracker = trackerRequests.first(where: { $0.profile.name == name || $0.profile.sourcePath == name }) else {
+                throw parsed.usageError("--reference-tracker \(name): give it with --tracker \(name)=PORT too")
+            }
+            guard parsed.string("--reference-port") == nil else {
+                throw parsed.usageError("--reference-tracker and --reference-port: a mirror exercise follows one reference")
+            }
+            referenceTrackerName = tracker.profile.name
+        }
+        if referenceTrackerName != nil {
+            // The mirror's reference is a tracker: no RehabRef stream.
+        } else if let text = parsed.string("--reference-port") {
             guard let port = UInt16(text), port > 0 else { throw parsed.usageError("--reference-port takes a UDP port, 1 to 65535, not \"\(text)\"") }
             guard case .mirror = exercise.mode else {
                 throw parsed.usageError("--reference-port is for a mirror exercise (this one is \(exercise.mode.name))")
@@ -244,18 +290,49 @@ struct SupervisedSessionRun {
             let executable = try SimulatorProcess.locate(explicit: simulatorPath)
             var extra = realtime.simulatorArguments
             if let faultScript { extra += ["--faults", faultScript] }
-            if patient != nil || reference != nil {
+            let simulatedTrackers = trackerRequests.filter { $0.port == nil }.map(\.profile)
+            if patient != nil || reference != nil || !simulatedTrackers.isEmpty {
                 simulatorControl = NSTemporaryDirectory() + "rehabsim-control-\(getpid()).sock"
                 extra += ["--control", simulatorControl!]
                 if let exercisePath { extra += ["--exercise", exercisePath] }
             }
             if let patient { extra += ["--patient", patient] }
             if let reference { extra += ["--reference-to", "\(reference.socket.localPort)"] }
-            let started = try SimulatorProcess.start(executable: executable, profilePath: profile.sourcePath, extraArguments: extra)
+            for tracker in simulatedTrackers { extra += ["--tracker", tracker.sourcePath] }
+            let started = try SimulatorProcess.start(
+                executable: executable, profilePath: profile.sourcePath, extraArguments: extra, otherDevices: simulatedTrackers.map(\.name))
             simulator = started
             robotPath = started.robotPath
             status("simulated \(profile.name) on \(robotPath)" + (faultScript.map { " with the faults of \($0)" } ?? ""))
             if reference != nil { status("simulated unaffected limb: streaming RehabRef at 100 Hz (inject reference faults: rehabsim inject --control \(simulatorControl!) reference_stop)") }
+        }
+        // The trackers: opened, set up and streaming before the robot is touched; the mirror's
+        // reference tracker zeroed while the patient holds the neutral pose.
+        var trackers: [SerialTracker] = []
+        defer { for tracker in trackers { tracker.shutDown(); (tracker.link as? SerialPort)?.close() } }
+        for request in trackerRequests {
+            guard let path = request.port ?? simulator?.devicePaths[request.profile.name] else {
+                throw CommandFailure("rehabctl \(command): rehabsim did not announce the tracker \(request.profile.name)", exitCode: .unavailable)
+            }
+            let tracker: SerialTracker
+            do {
+                let line = try SerialPort(path: path, options: .init(baudRateBitsPerSecond: request.profile.baudRateBitsPerSecond))
+                tracker = try TrackerRegistry.standard.makeTracker(for: request.profile, link: line)
+            } catch {
+                throw CommandFailure("rehabctl \(command): --tracker \(request.profile.name): \(error)", exitCode: .unavailable)
+            }
+            trackers.append(tracker)
+            do {
+                try tracker.configure()
+                try tracker.start()
+                if request.profile.name == referenceTrackerName {
+                    status("zeroing \(request.profile.name): hold the unaffected limb still in its neutral pose")
+                    try tracker.zero()
+                }
+            } catch {
+                throw CommandFailure("rehabctl \(command): --tracker \(request.profile.name): \(error)", exitCode: .unavailable)
+            }
+            status("tracker \(request.profile.name): \(tracker.identity) on \(path)" + (request.profile.name == referenceTrackerName ? ", zeroed: the mirror's reference" : ""))
         }
         let serialPort: SerialPort
         do {
@@ -280,7 +357,13 @@ struct SupervisedSessionRun {
         options.holdsAfterFault = holdsAfterFault
         options.blackBoxDirectory = blackBoxDirectory
         options.recordingPath = recordPath
-        options.reference = reference
+        if let referenceTrackerName, let tracker = trackers.first(where: { $0.profile.name == referenceTrackerName }) {
+            options.reference = tracker
+            options.trackers = trackers.filter { $0 !== tracker }
+        } else {
+            options.reference = reference
+            options.trackers = trackers
+        }
         let name = command
         options.onRecordingFailure = { message in
             Terminal.printError("rehabctl \(name): RECORDING FAILED: \(message); the session goes on under full supervision, and what is not written is counted")
@@ -359,6 +442,12 @@ struct SupervisedSessionRun {
                 hint = "the host held up the loop or the link (compare with cyclictest; docs/performance.md)."
             }
             if !hint.isEmpty { status("the exercise was stopped by a timing interlock; " + hint) }
+        }
+        for tracker in trackers {
+            tracker.stop()
+            let figures = tracker.figures
+            status("tracker \(tracker.profile.name): \(figures.accepted) samples, \(figures.repeated) frozen, \(figures.checksumErrors) checksum errors, \(figures.discardedBytes) bytes discarded"
+                   + (figures.linkError.map { "; the line failed: \($0)" } ?? ""))
         }
         if let reference {
             reference.stop()
@@ -502,6 +591,10 @@ enum LoopOptions {
         .init("--hold-after-fault", help: "After a fault, keep the loop running (joints held, release possible) until rehabctl stop or reset."),
         .init("--reference-port", value: "PORT",
               help: "Mirror exercises: receive the reference (RehabRef frames, protocols/rehabref/README.md) on UDP 127.0.0.1:PORT. Required with --port; with the simulator a free port is used and rehabsim streams the unaffected limb to it."),
+        .init("--tracker", value: "NAME=PORT,…",
+              help: "Tracking sensors read every cycle and recorded (hardware/trackers/NAME.json on PORT; NAME=sim: simulated by rehabsim on the patient's unaffected limb). At most 3."),
+        .init("--reference-tracker", value: "NAME",
+              help: "Mirror exercises: the --tracker whose joint angle is the reference (instead of a RehabRef stream); zeroed during the set-up while the patient holds the neutral pose. SR-15 judges it like any reference."),
     ]
 
     static func common(defaultDuration: String) -> [CommandSpec.Option] {

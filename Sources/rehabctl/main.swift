@@ -5,6 +5,7 @@ let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(Comma
     (DevicesCommand.spec, DevicesCommand.run),
     (IdentifyCommand.spec, IdentifyCommand.run),
     (DynamixelCommand.spec, DynamixelCommand.run),
+    (TrackCommand.spec, TrackCommand.run),
     (DemoCommand.spec, DemoCommand.run),
     (RunCommand.spec, RunCommand.run),
     (BenchCommand.spec, BenchCommand.run),

@@ -1,0 +1,224 @@
+import DeviceModel
+import Platform
+import Primitives
+import Profiles
+import Synchronization
+import Transport
+
+/// A tracking sensor on a serial line (an Xsens MTi, a BNO08x in UART-RVC mode, an NDI Aurora or
+/// Polaris): its protocol's adapter sets it up, a reader thread decodes what it sends, and the
+/// control loop reads the newest sample through a sequence lock — no lock, no allocation. The
+/// sample carries what SR-15 judges (age, frame counter, visibility, fit error), the joint angle the
+/// mounting gives (for mirror therapy) and the tool's pose (for SR-16 and the recording).
+///
+/// The joint angle is `sign × (turn about the mounting axis since the neutral pose) + offset`: the
+/// neutral pose is taken by `zero`, during the session's set-up, while the patient holds still.
+/// Until then the sample's angle is 0 and `isZeroed` is false: a mirror session zeroes first.
+///
+/// A sample's age: with a sensor clock (MTi SampleTimeFine, NDI frame numbers), the clock is mapped
+/// to the host's (`DeviceClockMapping`: the smallest delay seen) and the profile's `latency_ms` is
+/// added; without one (BNO08x), the frame's transmission time and `latency_ms` are.
+public final class SerialTracker: TrackerDevice, @unchecked Sendable {
+    // @unchecked: `sample`, `adapter` and the clock mapping are the reader thread's once `start` has
+    // run (before that, and after `stop` has joined it, the caller's); the loop reads `board`; the
+    // neutral pose and the figures are behind mutexes.
+    public let profile: TrackerProfile
+    public let link: ByteLink
+    private let clock: LoopClock
+    private let adapter: TrackerProtocol
+    private let readsInCycle: Bool
+    private let board = SnapshotBoard(TrackerSample())
+    private var sample = TrackerSample()
+    private var clockMapping = DeviceClockMapping()
+    private let neutral = Mutex<SIMD4<Double>?>(nil)
+    private let counts = Mutex(Figures())
+    private let stopRequested = Atomic<Bool>(false)
+    private var thread: ControlThread?
+    private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 8)
+    private let transmissionNanoseconds: Int64
+    /// What the sensor said it is (`configure`).
+    public private(set) var identity = ""
+
+    /// What the reader saw, for the session summary and `rehabctl track`.
+    public struct Figures: Sendable, Equatable {
+        public var accepted = 0
+        /// Frames whose counter did not move (a frozen sensor).
+        public var repeated = 0
+        public var checksumErrors = 0
+        public var discardedBytes = 0
+        /// Why the line stopped, if it did.
+        public var linkError: String?
+    }
+
+    /// `readsInCycle`: no reader thread; `latestSample(at:)` decodes what the link holds (an in-process
+    /// simulated sensor on a virtual clock, in tests).
+    public init(profile: TrackerProfile, link: ByteLink, adapter: TrackerProtocol, clock: LoopClock = MonotonicClock.shared, readsInCycle: Bool = false) {
+        self.profile = profile
+        self.link = link
+        self.adapter = adapter
+        self.clock = clock
+        self.readsInCycle = readsInCycle
+        transmissionNanoseconds = Int64(adapter.frameBytes) * 10 * Nanoseconds.perSecond / Int64(max(1, profile.baudRateBitsPerSecond))
+        sample.framePeriodNanoseconds = profile.framePeriodNanoseconds
+    }
+
+    deinit {
+        stop()
+        buffer.deallocate()
+    }
+
+    public var trackerName: String { "\(profile.name) on \(link.name)" }
+
+    public var figures: Figures {
+        var figures = counts.withLock { $0 }
+        figures.checksumErrors = adapter.checksumErrors
+        figures.discardedBytes = adapter.discardedBytes
+        return figures
+    }
+
+    public var isZeroed: Bool { neutral.withLock { $0 != nil } }
+
+    /// Sets the sensor up once (a session's set-up calls it again for a tracker already streaming).
+    public func configure() throws(DeviceSetupFailure) {
+        guard identity.isEmpty else { return }
+        identity = try adapter.configure(link: link, clock: clock, profile: profile)
+    }
+
+    public func start() throws(DeviceSetupFailure) {
+        guard !readsInCycle, thread == nil else { return }
+        thread = ControlThread.start(name: "rh-tracker", stackBytes: 256 << 10) { [self] in
+            _ = Realtime.makeCurrentThreadNormal()
+            let wait = min(profile.framePeriodNanoseconds, 20 * Nanoseconds.perMillisecond)
+            while !stopRequested.load(ordering: .acquiring) {
+                if !pump(waitingNanoseconds: wait) { break }
+            }
+        }
+    }
+
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+        thread?.join()
+        thread = nil
+    }
+
+    /// Stops the reader and puts the sensor back in a quiet state (best effort).
+    public func shutDown() {
+        stop()
+        adapter.shutDown(link: link, clock: clock)
+    }
+
+    public func latestSample(at now: MonotonicInstant) -> TrackerSample {
+        if readsInCycle { _ = pump(waitingNanoseconds: 0) }
+        return board.snapshot()
+    }
+
+    /// Takes the neutral pose: the patient holds the limb at its zero while the sensor's orientation
+    /// is averaged over `seconds`; refused (with what moved) when it turned more than
+    /// `maximumSpreadRadians` about the mounting axis meanwhile, or no sample came.
+    public func zero(seconds: Double = 0.3, maximumSpreadRadians: Double = 2 * Units.radiansPerDegree) throws(DeviceSetupFailure) {
+        let end = clock.now().advanced(byNanoseconds: Int64(seconds * 1e9))
+        var sum = SIMD4<Double>(0, 0, 0, 0)
+        var first: SIMD4<Double>?
+        var lowest = 0.0
+        var highest = 0.0
+        var counted = Set<UInt32>()
+        while true {
+            let now = clock.now()
+            let latest = latestSample(at: now)
+            if latest.samplesReceived > 0, let orientation = latest.toolOrientation, latest.toolVisible,
+                counted.insert(latest.frameCounter).inserted
+            {
+                var q = orientation
+                if let first {
+                    if (q * first).sum() < 0 { q = -q }  // the same rotation, on first's hemisphere
+                    let turn = Orientation.twistAngle(of: Orientation.multiply(Orientation.conjugate(first), q), about: profile.mounting.axis.unitVector)
+                    lowest = min(lowest, turn)
+                    highest = max(highest, turn)
+                } else {
+                    first = q
+                }
+                sum += q
+            }
+            if now >= end { break }
+            clock.sleep(until: now.advanced(byNanoseconds: min(profile.framePeriodNanoseconds, 5 * Nanoseconds.perMillisecond)))
+        }
+        guard first != nil, counted.count >= 2 else {
+            throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): no orientation to zero on (\(counted.count) samples in \(seconds) s)")
+        }
+        guard highest - lowest <= maximumSpreadRadians else {
+            throw DeviceSetupFailure(
+                port: link.name,
+                reason: "\(profile.name): the limb moved \(Self.degrees(highest - lowest))° about the sensor's \(profile.mounting.axis.rawValue) axis while it was zeroed (at most \(Self.degrees(maximumSpreadRadians))°): hold the neutral pose still")
+        }
+        let mean = Orientation.normalized(sum)
+        neutral.withLock { $0 = mean }
+    }
+
+    private static func degrees(_ radians: Double) -> String {
+        String(Double(Int((radians / Units.radiansPerDegree * 10).rounded())) / 10)
+    }
+
+    // MARK: Reading
+
+    /// Reads and decodes what the link holds (waiting up to `waitingNanoseconds` for it); false when
+    /// the link failed.
+    private func pump(waitingNanoseconds: Int64) -> Bool {
+        let now = clock.now()
+        guard adapter.poll(link: link, now: now) else {
+            counts.withLock { $0.linkError = "the poll could not be written" }
+            return false
+        }
+        do throws(TransportError) {
+            if waitingNanoseconds > 0 {
+                guard try link.waitReadable(until: now.advanced(byNanoseconds: waitingNanoseconds)) else { return true }
+            }
+            while true {
+                let count = try link.readAvailable(into: buffer)
+                if count == 0 { break }
+                let receivedAt = clock.now()
+                adapter.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), receivedAt: receivedAt) { measurement in
+                    accept(measurement, receivedAt: receivedAt)
+                }
+                if count < buffer.count { break }
+            }
+        } catch {
+            counts.withLock { $0.linkError = "\(error)" }
+            return false
+        }
+        return true
+    }
+
+    private func accept(_ measurement: TrackerMeasurement, receivedAt: MonotonicInstant) {
+        if sample.samplesReceived > 0 && measurement.frameCounter == sample.frameCounter {
+            // Bytes arrive, the counter does not move: fresh in time, frozen in content.
+            sample.repeatedFrames &+= 1
+            sample.receivedAt = receivedAt
+            board.publish(sample)
+            counts.withLock { $0.repeated += 1 }
+            return
+        }
+        var sourceLatency = profile.latencyNanoseconds + transmissionNanoseconds
+        if let deviceTime = measurement.deviceTimeNanoseconds {
+            // The sensor's clock dates the sample; the mapping's smallest delay stands for the transmission.
+            let sampledAt = clockMapping.sampledAt(deviceTimeNanoseconds: deviceTime, receivedAt: receivedAt)
+            sourceLatency = profile.latencyNanoseconds + receivedAt.nanoseconds(since: sampledAt)
+        }
+        sample.frameCounter = measurement.frameCounter
+        sample.receivedAt = receivedAt
+        sample.sourceLatencyNanoseconds = sourceLatency
+        sample.toolOrientation = measurement.orientation
+        sample.toolPositionMeters = measurement.positionMeters
+        sample.toolVisible = measurement.visible && !measurement.sensorFault
+        sample.rmsErrorMillimeters = measurement.rmsErrorMillimeters
+        sample.repeatedFrames = 0
+        sample.positionRadians = 0
+        if let orientation = measurement.orientation, let neutralPose = neutral.withLock({ $0 }) {
+            let turn = Orientation.twistAngle(
+                of: Orientation.multiply(Orientation.conjugate(neutralPose), orientation), about: profile.mounting.axis.unitVector)
+            sample.positionRadians = profile.mounting.sign * turn + profile.mounting.offsetRadians
+        }
+        sample.samplesReceived += 1
+        board.publish(sample)
+        counts.withLock { $0.accepted += 1 }
+    }
+}

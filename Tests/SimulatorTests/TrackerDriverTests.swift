@@ -1,0 +1,205 @@
+import DeviceModel
+import Devices
+import Primitives
+import Profiles
+import TestSupport
+import Transport
+import Wire
+import XCTest
+
+/// The tracker drivers' own logic on real protocol bytes (the Wire encoders), fed at set times on a
+/// virtual clock: the mounting's joint angle after zeroing, counters unwrapped, frozen frames, the
+/// sample's age, the status word; and the orientation arithmetic they rest on.
+final class TrackerDriverTests: XCTestCase {
+    private let degree = Units.radiansPerDegree
+
+    /// Bytes that become readable at given times (a sensor streaming on a line), written bytes kept.
+    private final class TimedLink: ByteLink {
+        let clock: VirtualClock
+        var pending: [(at: MonotonicInstant, bytes: [UInt8])] = []
+        var written: [[UInt8]] = []
+        init(clock: VirtualClock) { self.clock = clock }
+        var name: String { "timed link" }
+        func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+            var count = 0
+            while let first = pending.first, first.at <= clock.now(), count + first.bytes.count <= buffer.count {
+                for byte in first.bytes {
+                    buffer[count] = byte
+                    count += 1
+                }
+                pending.removeFirst()
+            }
+            return count
+        }
+        func write(_ bytes: UnsafeRawBufferPointer, deadline: MonotonicInstant) throws(TransportError) { written.append(Array(bytes)) }
+        func waitReadable(until deadline: MonotonicInstant) throws(TransportError) -> Bool {
+            if let first = pending.first, first.at <= deadline {
+                clock.advance(to: max(clock.now(), first.at))
+                return true
+            }
+            clock.advance(to: max(clock.now(), deadline))
+            return false
+        }
+    }
+
+    // MARK: Orientation
+
+    func testTheTwistAboutTheMountingAxisIgnoresTheSwingAboutTheOthers() {
+        let tilt = Orientation.rotation(about: SIMD3(1, 0, 0), radians: 20 * degree)
+        let flexion = Orientation.rotation(about: SIMD3(0, 1, 0), radians: 30 * degree)
+        let q = Orientation.multiply(tilt, flexion)
+        XCTAssertEqual(Orientation.twistAngle(of: q, about: SIMD3(0, 1, 0)), 30 * degree, accuracy: 1e-12)
+        XCTAssertEqual(Orientation.twistAngle(of: Orientation.conjugate(flexion), about: SIMD3(0, 1, 0)), -30 * degree, accuracy: 1e-12)
+        let pitched = Orientation.fromYawPitchRoll(yaw: 0, pitch: 25 * degree, roll: 0)
+        XCTAssertEqual(Orientation.twistAngle(of: pitched, about: SIMD3(0, 1, 0)), 25 * degree, accuracy: 1e-12)
+    }
+
+    // MARK: BNO08x UART-RVC
+
+    private func bnoFrames(_ link: TimedLink, from start: MonotonicInstant, count: Int, firstIndex: Int = 0, pitch: (Int) -> Double) {
+        for n in 0..<count {
+            let frame = BNO08xRVC.Frame(
+                index: UInt8(truncatingIfNeeded: firstIndex + n), yawRadians: 0, pitchRadians: pitch(n), rollRadians: 0,
+                accelerationXMetersPerSecondSquared: 0, accelerationYMetersPerSecondSquared: 0, accelerationZMetersPerSecondSquared: 9.81)
+            link.pending.append((start.advanced(byNanoseconds: Int64(n) * 10_000_000), BNO08xRVC.FrameEncoder.frame(frame).bytes))
+        }
+    }
+
+    func testABNO08xIsZeroedAtTheNeutralPoseAndReportsTheFlexionAboutItsMountingAxis() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        let profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/bno085-forearm.json").path)
+        let start = clock.now()
+        // 0.5 s still at a pitch of 3° (the neutral pose need not be level), then a swing to 3° + 20°;
+        // the index wraps past 255 on the way.
+        bnoFrames(link, from: start, count: 50, firstIndex: 230) { _ in 3 * self.degree }
+        bnoFrames(link, from: start.advanced(byNanoseconds: 500_000_000), count: 50, firstIndex: 280) { n in (3 + 20 * Double(n) / 49) * self.degree }
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        try tracker.configure()
+        XCTAssertTrue(tracker.identity.contains("UART-RVC"), tracker.identity)
+        try tracker.zero(seconds: 0.2)
+        XCTAssertTrue(tracker.isZeroed)
+        clock.advance(to: start.advanced(byNanoseconds: 1_000_000_000))
+        let sample = tracker.latestSample(at: clock.now())
+        XCTAssertEqual(sample.positionRadians, 20 * degree, accuracy: 0.02 * degree, "the turn about y since the neutral pose")
+        XCTAssertTrue(sample.toolVisible)
+        XCTAssertEqual(sample.frameCounter, 97, "counted from the last frame the set-up heard (the third), through the index's wrap")
+        XCTAssertEqual(sample.repeatedFrames, 0)
+        XCTAssertEqual(sample.framePeriodNanoseconds, 10_000_000)
+        // No sensor clock: the profile's 10 ms and the 19-byte frame's 1.65 ms at 115200 bit/s.
+        XCTAssertEqual(sample.sourceLatencyNanoseconds, 10_000_000 + 1_649_305)
+        XCTAssertEqual(tracker.figures.checksumErrors, 0)
+    }
+
+    func testAZeroingWhileTheLimbMovesIsRefusedWithWhatMoved() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        let profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/bno085-forearm.json").path)
+        bnoFrames(link, from: clock.now(), count: 100) { n in Double(n) * 0.2 * self.degree }
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        try tracker.configure()
+        XCTAssertThrowsError(try tracker.zero(seconds: 0.3)) { error in
+            XCTAssertTrue("\(error)".contains("hold the neutral pose still"), "\(error)")
+        }
+        XCTAssertFalse(tracker.isZeroed)
+    }
+
+    func testAFrozenIndexIsCountedAsRepeatedFramesAndASilentModuleIsRefusedAtSetUp() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        let profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/bno085-forearm.json").path)
+        bnoFrames(link, from: clock.now(), count: 10) { _ in 0 }
+        for n in 0..<5 {  // the same index five more times: bytes arrive, the counter does not move
+            let frame = BNO08xRVC.Frame(
+                index: 9, yawRadians: 0, pitchRadians: 0, rollRadians: 0, accelerationXMetersPerSecondSquared: 0,
+                accelerationYMetersPerSecondSquared: 0, accelerationZMetersPerSecondSquared: 9.81)
+            link.pending.append((clock.now().advanced(byNanoseconds: Int64(10 + n) * 10_000_000), BNO08xRVC.FrameEncoder.frame(frame).bytes))
+        }
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        try tracker.configure()
+        clock.advance(byNanoseconds: 200_000_000)
+        let sample = tracker.latestSample(at: clock.now())
+        XCTAssertEqual(sample.repeatedFrames, 5)
+        XCTAssertTrue(sample.trackerStatus(at: clock.now())?.frameCounterFrozen ?? false, "SR-15 sees a frozen counter")
+
+        let silent = try TrackerRegistry.standard.makeTracker(for: profile, link: TimedLink(clock: clock), clock: clock, readsInCycle: true)
+        XCTAssertThrowsError(try silent.configure()) { error in
+            XCTAssertTrue("\(error)".contains("0 UART-RVC frames in 1 s"), "\(error)")
+        }
+    }
+
+    // MARK: Xsens MTi
+
+    func testAnMTiIsSetUpInItsProtocolAndItsSamplesAreDatedByItsOwnClock() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        let profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/xsens-mti-wrist.json").path)
+        // The device's side of the set-up, answered in order (each reply a little after the request).
+        var frame = Xsens.EncodedFrame()
+        let origin = clock.now()
+        let at = { (ms: Int64) in origin.advanced(byNanoseconds: ms * 1_000_000) }
+        Xsens.FrameEncoder.goToConfigAck(into: &frame)
+        link.pending.append((at(1), frame.bytes))
+        Xsens.FrameEncoder.deviceID(0x0388_0001, into: &frame)
+        link.pending.append((at(2), frame.bytes))
+        Xsens.FrameEncoder.productCode(FixedASCII<20>("MTi-3-8A7G6"), into: &frame)
+        link.pending.append((at(3), frame.bytes))
+        Xsens.FrameEncoder.firmwareRevision(Xsens.FirmwareRevision(major: 1, minor: 8, revision: 2), into: &frame)
+        link.pending.append((at(4), frame.bytes))
+        Xsens.FrameEncoder.outputConfigurationAck(XsensTrackerProtocol.outputConfiguration(rateHertz: 100), into: &frame)
+        link.pending.append((at(5), frame.bytes))
+        Xsens.FrameEncoder.goToMeasurementAck(into: &frame)
+        link.pending.append((at(6), frame.bytes))
+        // Then MTData2 at 100 Hz: flexion about y ramps 0 → 30° over the second 0.5 s; 65 530 → wraps.
+        for n in 0..<100 {
+            let angle = n < 50 ? 0 : 30 * degree * Double(n - 50) / 49
+            let q = Orientation.rotation(about: SIMD3(0, 1, 0), radians: angle)
+            let sample = Xsens.MTData2Sample(
+                packetCounter: UInt16(truncatingIfNeeded: 65_530 + n), sampleTimeFine: UInt32(1_000_000 + 100 * n),
+                quaternion: Xsens.Quaternion(w: q.x, x: q.y, y: q.z, z: q.w), statusWord: 0x03)
+            Xsens.FrameEncoder.mtData2(sample, into: &frame)
+            link.pending.append((at(10 + 10 * Int64(n)), frame.bytes))
+        }
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        try tracker.configure()
+        XCTAssertEqual(tracker.identity, "MTi-3-8A7G6 id 0x3880001 firmware 1.8.2")
+        XCTAssertEqual(link.written.count, 6, "GoToConfig, ReqDID, ReqProductCode, ReqFWRev, SetOutputConfiguration, GoToMeasurement")
+        try tracker.zero(seconds: 0.2)
+        // Read every millisecond, as the reader thread does.
+        var sample = tracker.latestSample(at: clock.now())
+        while clock.now() < at(1_100) {
+            clock.advance(byNanoseconds: 1_000_000)
+            sample = tracker.latestSample(at: clock.now())
+        }
+        XCTAssertEqual(sample.positionRadians, 30 * degree, accuracy: 1e-4)
+        XCTAssertEqual(sample.frameCounter, 99, "the 16-bit counter unwrapped")
+        XCTAssertTrue(sample.toolVisible)
+        // Dated by SampleTimeFine through the smallest delay seen: here every frame arrives with the
+        // same delay, so the sample is as old as the profile's 2 ms.
+        XCTAssertEqual(sample.sourceLatencyNanoseconds, 2_000_000)
+    }
+
+    func testAnMTiThatRefusesItsOutputConfigurationSaysWhy() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        var profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/xsens-mti-wrist.json").path)
+        profile.rateHertz = 100
+        var frame = Xsens.EncodedFrame()
+        let origin = clock.now()
+        let at = { (ms: Int64) in origin.advanced(byNanoseconds: ms * 1_000_000) }
+        Xsens.FrameEncoder.goToConfigAck(into: &frame)
+        link.pending.append((at(1), frame.bytes))
+        Xsens.FrameEncoder.deviceID(1, into: &frame)
+        link.pending.append((at(2), frame.bytes))
+        Xsens.FrameEncoder.productCode(FixedASCII<20>("MTi-3"), into: &frame)
+        link.pending.append((at(3), frame.bytes))
+        Xsens.FrameEncoder.firmwareRevision(Xsens.FirmwareRevision(major: 1, minor: 0, revision: 0), into: &frame)
+        link.pending.append((at(4), frame.bytes))
+        Xsens.FrameEncoder.error(.invalidParameter, into: &frame)
+        link.pending.append((at(5), frame.bytes))
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        XCTAssertThrowsError(try tracker.configure()) { error in
+            XCTAssertTrue("\(error)".contains("refused SetOutputConfiguration"), "\(error)")
+        }
+    }
+}
