@@ -25,7 +25,7 @@ public final class SerialPort: ByteLink {
     }
 
     public let path: String
-    public let options: Options
+    public private(set) var options: Options
     public private(set) var fileDescriptor: Int32
     /// True for `/dev/pts/*` (the simulator), where baud rates are not real.
     public let isPseudoTerminal: Bool
@@ -103,6 +103,21 @@ public final class SerialPort: ByteLink {
         if abs(granted - requested) * 50 > requested {
             throw .unsupportedBaudRate(path: path, bitsPerSecond: requested, granted: granted)
         }
+        tcflush(fileDescriptor, TCIOFLUSH)
+    }
+
+    /// Switches the port to `bitsPerSecond` (a device told to change its rate, as NDI's COMM does);
+    /// the same 2 % check as at open. Bytes still buffered either way are dropped.
+    public func changeBaudRate(to bitsPerSecond: Int) throws(TransportError) {
+        guard bitsPerSecond > 0 else { throw .unsupportedBaudRate(path: path, bitsPerSecond: bitsPerSecond, granted: nil) }
+        let result = rh_tty_set_baud(fileDescriptor, UInt32(clamping: bitsPerSecond))
+        if result == -EINVAL { throw .unsupportedBaudRate(path: path, bitsPerSecond: bitsPerSecond, granted: nil) }
+        if result < 0 { throw .system(path: path, operation: "setting the baud rate", errno: Errno(rawValue: -result)) }
+        let granted = try configuredBaudRate()
+        if abs(granted - bitsPerSecond) * 50 > bitsPerSecond {
+            throw .unsupportedBaudRate(path: path, bitsPerSecond: bitsPerSecond, granted: granted)
+        }
+        options.baudRateBitsPerSecond = bitsPerSecond
         tcflush(fileDescriptor, TCIOFLUSH)
     }
 

@@ -29,7 +29,7 @@ public struct TrackerLimbMotion: Sendable {
     /// The angle the swing is centred on [rad].
     public let centerRadians: Double
     /// The swing's phase is 0 (at its centre, moving positive) at this instant.
-    public let origin: MonotonicInstant
+    public private(set) var origin: MonotonicInstant
     // Stored (not an enum payload) so that sampling mutates the limb in place: its cue keeps a cursor.
     private var reference: SimulatedReferenceLimb?
 
@@ -76,10 +76,24 @@ public struct TrackerLimbMotion: Sendable {
     /// When the reference limb's cue started (nil: not yet, or a swing).
     public var cueStart: MonotonicInstant? { reference?.cueStart }
 
-    /// The exercise's cue begins at `start` (a swing ignores it: it moves on its own).
+    /// The exercise's cue begins at `start`: a reference limb follows the cue from then on; a swing
+    /// that has not begun yet (`swingAfterCue`) begins then.
     public mutating func startCue(at start: MonotonicInstant) {
-        reference?.startCue(at: start)
+        if reference != nil {
+            reference?.startCue(at: start)
+        } else if origin == Self.waitingForCue {
+            origin = start
+        }
     }
+
+    /// A swing that holds still at its centre until an exercise's cue starts it (rehabsim's tracker
+    /// without a mirror exercise: still while the host takes the neutral pose, moving during the session).
+    public static func swingAfterCue(amplitudeRadians: Double = 20 * Double.pi / 180, frequencyHertz: Double = 0.2) -> TrackerLimbMotion {
+        swing(amplitudeRadians: amplitudeRadians, frequencyHertz: frequencyHertz, origin: waitingForCue)
+    }
+
+    /// The origin of a swing still waiting for its cue.
+    static let waitingForCue = MonotonicInstant(nanoseconds: Int64.max)
 
     /// Everything wrong with it, one line each; empty when a tracker can carry it.
     public var problems: [String] {
@@ -97,6 +111,8 @@ public struct TrackerLimbMotion: Sendable {
     /// The limb's angle at `time` [rad].
     public mutating func angleRadians(at time: MonotonicInstant) -> Double {
         if reference != nil { return reference!.positionRadians(at: time) }
+        // Still at the centre until the swing's origin (time for a host to take the neutral pose).
+        guard time >= origin else { return centerRadians }
         return centerRadians + amplitudeRadians * sin(phaseRadians(at: time))
     }
 
@@ -114,6 +130,7 @@ public struct TrackerLimbMotion: Sendable {
                 angleRadians: angle, velocityRadiansPerSecond: (after - before) / (2 * h),
                 accelerationRadiansPerSecondSquared: (after - 2 * angle + before) / (h * h))
         }
+        guard time >= origin else { return State(angleRadians: centerRadians, velocityRadiansPerSecond: 0, accelerationRadiansPerSecondSquared: 0) }
         let phase = phaseRadians(at: time)
         let omega = 2 * Double.pi * frequencyHertz
         return State(

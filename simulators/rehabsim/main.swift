@@ -51,6 +51,8 @@ let spec = CommandSpec(
         .init("--exit-with-parent", help: "Exit when the process that started rehabsim exits."),
         .init("--device", value: "PROFILE[,KEY=VALUE…]",
               help: "Present one more simulated device, on its own pseudo-terminal (repeatable): its line is \"NAME: /dev/pts/M\"; keys name, link, serial, events, faults, control, patient, exercise (as the options of the same name)."),
+        .init("--tracker", value: "TRACKER-PROFILE[,KEY=VALUE…]",
+              help: "Present a simulated tracking sensor (hardware/trackers/NAME.json: an Xsens MTi, a BNO08x in UART-RVC mode, an NDI tracker) on its own pseudo-terminal (repeatable): its line is \"NAME: /dev/pts/M\". It rides on the patient's unaffected limb, following the --exercise's cue when it is a mirror exercise, else still until a session's cue (cue_start on --control), then swinging ±20° at 0.2 Hz (an NDI tool: still). Keys: link, faults (tracker_freeze, tracker_drift …), control, events, seed."),
         .init("--quiet", help: "Print only the robot: line and the device lines (no device events on standard error)."),
     ],
     examples: [
@@ -158,7 +160,7 @@ func cueStart(_ request: JSONObject, now: MonotonicInstant) -> MonotonicInstant?
 
 /// Serves one device's control socket on threads of its own: live injections (parsed for that
 /// device's firmware), the cue start and, for the device that has it, the reference stream's faults.
-func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, reference: ReferenceSender?) {
+func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, reference: ReferenceSender?, cueFollowers: [any LiveControlInbox] = []) {
     let thread = Thread {
         while true {
             guard let connection = listener.accept(timeoutMilliseconds: 1_000) else { continue }
@@ -175,6 +177,7 @@ func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, r
                         }
                         inbox.startCue(at: start)
                         reference?.startCue(at: start)
+                        for follower in cueFollowers { follower.startCue(at: start) }
                         connection.writeLine(JSONValue.object([
                             "ok": true, "cue_start_in_ms": .number(Double(start.nanoseconds(since: now)) * 1e-6, significantDigits: 6),
                         ]).serialized())
@@ -265,9 +268,9 @@ struct DeviceRequest {
     var prefix: String { isFirst ? "rehabsim: " : "rehabsim: \(name): " }
 }
 
-/// Takes every `--device VALUE` and `--device=VALUE` out of `words` (the option is repeatable, which
-/// the parser of the other options refuses); `missingValue` when a `--device` has none.
-func extractDevices(_ words: [String]) -> (rest: [String], devices: [String], missingValue: Bool) {
+/// Takes every `OPTION VALUE` and `OPTION=VALUE` out of `words` (`--device`, `--tracker`: repeatable,
+/// which the parser of the other options refuses); `missingValue` when one has none.
+func extractRepeated(_ words: [String], option: String) -> (rest: [String], devices: [String], missingValue: Bool) {
     var rest: [String] = []
     var devices: [String] = []
     var index = 0
@@ -277,14 +280,14 @@ func extractDevices(_ words: [String]) -> (rest: [String], devices: [String], mi
             rest.append(contentsOf: words[index...])
             break
         }
-        if word == "--device" {
+        if word == option {
             guard index + 1 < words.count, !words[index + 1].hasPrefix("--") else { return (rest, devices, true) }
             devices.append(words[index + 1])
             index += 2
             continue
         }
-        if word.hasPrefix("--device=") {
-            devices.append(String(word.dropFirst("--device=".count)))
+        if word.hasPrefix(option + "=") {
+            devices.append(String(word.dropFirst(option.count + 1)))
         } else {
             rest.append(word)
         }
@@ -466,7 +469,8 @@ func abandon(_ hosts: [any HostedDevice], _ failure: CommandFailure) -> Never {
 
 func main() -> Never {
     if CommandLine.arguments.dropFirst().first == "inject" { inject(Array(CommandLine.arguments.dropFirst(2))) }
-    let (words, deviceTexts, deviceMissingValue) = extractDevices(Array(CommandLine.arguments.dropFirst()))
+    let (afterDevices, deviceTexts, deviceMissingValue) = extractRepeated(Array(CommandLine.arguments.dropFirst()), option: "--device")
+    let (words, trackerTexts, trackerMissingValue) = extractRepeated(afterDevices, option: "--tracker")
     let arguments: ParsedArguments
     do throws(CommandFailure) {
         arguments = try ParsedArguments(words, spec: spec)
@@ -479,6 +483,9 @@ func main() -> Never {
     }
     if deviceMissingValue {
         Terminal.exit(with: arguments.usageError("--device needs a value (PROFILE[,KEY=VALUE…])"))
+    }
+    if trackerMissingValue {
+        Terminal.exit(with: arguments.usageError("--tracker needs a value (TRACKER-PROFILE[,KEY=VALUE…])"))
     }
     TerminationSignals.install()
     if arguments.flag("--exit-with-parent") {
@@ -506,6 +513,18 @@ func main() -> Never {
     for (index, text) in deviceTexts.enumerated() { requests.append(parseDevice(text, number: index + 2, arguments: arguments)) }
     checkDistinct(requests, arguments: arguments)
     let prepared = requests.map { prepare($0, arguments: arguments) }
+    let trackerRequests = trackerTexts.enumerated().map { parseTracker($1, number: $0 + 1, arguments: arguments) }
+    if Set(trackerRequests.map(\.profile.name)).count != trackerRequests.count || trackerRequests.contains(where: { name in requests.contains { $0.name == name.profile.name } }) {
+        Terminal.exit(with: arguments.usageError("--tracker: every device needs its own name (a tracker is announced by its profile's name)"))
+    }
+    // The trackers ride on the patient's unaffected limb: following a mirror exercise's cue, else swinging.
+    var trackerLimb = TrackerLimb.swing
+    if !trackerRequests.isEmpty, arguments.string("--exercise") != nil {
+        let (exercise, cue) = loadCue(exercise: arguments.string("--exercise"), profile: prepared[0].profile)
+        if case .mirror(let mirror) = exercise.mode {
+            trackerLimb = .following(SimulatedReferenceLimb(mirror: mirror, cue: cue, joint: exercise.jointIndex))
+        }
+    }
 
     // The robot's patient's unaffected limb, streamed for mirror exercises.
     var reference: ReferenceSender?
@@ -548,6 +567,15 @@ func main() -> Never {
             abandon(hosts, CommandFailure("\(prefix)\(error)", exitCode: code))
         }
     }
+    var trackerHosts: [any HostedDevice] = []
+    for request in trackerRequests {
+        let messages: ((String) -> Void)? = quiet ? nil : { Terminal.printError(request.prefix + $0) }
+        do throws(DeviceHostSetupError) {
+            trackerHosts.append(try openTracker(request, limb: trackerLimb, messages: messages))
+        } catch {
+            abandon(hosts + trackerHosts, CommandFailure("\(request.prefix)\(error)", exitCode: .noInput))
+        }
+    }
     var listeners: [UnixSocketListener] = []
     for (index, device) in prepared.enumerated() {
         guard let path = device.request.control else { continue }
@@ -555,10 +583,21 @@ func main() -> Never {
         do throws(Errno) {
             listener = try UnixSocketListener(path: path)
         } catch {
-            abandon(hosts, CommandFailure("\(device.request.prefix)cannot create the control socket \(path): \(error)", exitCode: .noInput))
+            abandon(hosts + trackerHosts, CommandFailure("\(device.request.prefix)cannot create the control socket \(path): \(error)", exitCode: .noInput))
         }
         listeners.append(listener)
-        serveControl(listener, inbox: hosts[index].inbox, reference: index == 0 ? reference : nil)
+        // The robot's cue starts the trackers' limb too: they ride on the same patient.
+        serveControl(listener, inbox: hosts[index].inbox, reference: index == 0 ? reference : nil, cueFollowers: index == 0 ? trackerHosts.map(\.inbox) : [])
+    }
+    for (index, request) in trackerRequests.enumerated() {
+        guard let path = request.control else { continue }
+        do throws(Errno) {
+            let listener = try UnixSocketListener(path: path)
+            listeners.append(listener)
+            serveControl(listener, inbox: trackerHosts[index].inbox, reference: nil)
+        } catch {
+            abandon(hosts + trackerHosts, CommandFailure("\(request.prefix)cannot create the control socket \(path): \(error)", exitCode: .noInput))
+        }
     }
     if priority != nil || cpu != nil {
         let report = Realtime.apply(RealtimeRequest(priority: priority.map { Int32($0) }, lockMemory: priority != nil, cpu: cpu))
@@ -568,21 +607,27 @@ func main() -> Never {
         reference.start()
         if !quiet { Terminal.printError("rehabsim: streaming the unaffected limb (RehabRef) to \(reference.destination)") }
     }
-    for host in hosts { Terminal.printLine("\(host.label): \(host.slavePath)") }
+    for host in hosts + trackerHosts { Terminal.printLine("\(host.label): \(host.slavePath)") }
     if !quiet {
         for (index, host) in hosts.enumerated() {
-            let last = index == hosts.count - 1
-            Terminal.printError("\(prepared[index].request.prefix)\(prepared[index].profile.name) (\(host.model), s/n \(host.serialNumber)) on \(host.slavePath)"
-                                + (last ? "; SIGINT or SIGTERM to stop" : ""))
+            Terminal.printError("\(prepared[index].request.prefix)\(prepared[index].profile.name) (\(host.model), s/n \(host.serialNumber)) on \(host.slavePath)")
         }
+        for (index, host) in trackerHosts.enumerated() {
+            Terminal.printError("\(trackerRequests[index].prefix)simulated \(host.model) on \(host.slavePath)")
+        }
+        Terminal.printError("rehabsim: SIGINT or SIGTERM to stop")
     }
 
     // One loop serves every device: bytes in, firmware advanced, faults applied, replies out.
-    if let failure = DeviceHostLoop.serve(hosts, until: { TerminationSignals.interrupts != 0 || TerminationSignals.terminations != 0 }) {
-        let index = hosts.firstIndex { $0.label == failure.label } ?? 0
-        Terminal.printError("\(prepared[index].request.prefix)\(failure.error)")
+    let everyHost = hosts + trackerHosts
+    if let failure = DeviceHostLoop.serve(everyHost, until: { TerminationSignals.interrupts != 0 || TerminationSignals.terminations != 0 }) {
+        if let index = hosts.firstIndex(where: { $0.label == failure.label }) {
+            Terminal.printError("\(prepared[index].request.prefix)\(failure.error)")
+        } else {
+            Terminal.printError("rehabsim: \(failure.label): \(failure.error)")
+        }
     }
-    for host in hosts { host.shutdown() }
+    for host in everyHost { host.shutdown() }
     for listener in listeners { listener.close() }
     Terminal.exit(.success)
 }

@@ -170,7 +170,9 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
         }
         do throws(TransportError) {
             if waitingNanoseconds > 0 {
-                guard try link.waitReadable(until: now.advanced(byNanoseconds: waitingNanoseconds)) else { return true }
+                var until = now.advanced(byNanoseconds: waitingNanoseconds)
+                if let poll = adapter.nextPollAt, poll < until { until = max(now, poll) }
+                guard try link.waitReadable(until: until) else { return true }
             }
             while true {
                 let count = try link.readAvailable(into: buffer)

@@ -37,6 +37,8 @@ public protocol TrackerProtocol: AnyObject {
     func consume(_ bytes: UnsafeRawBufferPointer, receivedAt: MonotonicInstant, _ body: (TrackerMeasurement) -> Void)
     /// A polled protocol's turn (NDI sends BX here); streaming protocols do nothing. False when the link failed.
     func poll(link: ByteLink, now: MonotonicInstant) -> Bool
+    /// When a polled protocol wants its next turn (the reader waits for bytes at most until then); nil: no poll.
+    var nextPollAt: MonotonicInstant? { get }
     /// The bytes of one frame on the wire (its transmission is part of a sample's age).
     var frameBytes: Int { get }
     /// Frames damaged on the line (checksum or CRC) and bytes thrown away, for the link's health.
@@ -48,5 +50,6 @@ public protocol TrackerProtocol: AnyObject {
 
 extension TrackerProtocol {
     public func poll(link: ByteLink, now: MonotonicInstant) -> Bool { true }
+    public var nextPollAt: MonotonicInstant? { nil }
     public func shutDown(link: ByteLink, clock: LoopClock) {}
 }

@@ -24,6 +24,7 @@ public struct TrackerRegistry: Sendable {
     public static let standard = TrackerRegistry(entries: [
         Entry(protocolIdentifier: "xsens/xbus", summary: "Xsens MTi IMUs, Xbus / MTData2 over serial") { _ in XsensTrackerProtocol() },
         Entry(protocolIdentifier: "bno08x/uart-rvc", summary: "CEVA/Bosch BNO08x in UART-RVC mode (100 Hz)") { _ in BNO08xTrackerProtocol() },
+        Entry(protocolIdentifier: "ndi/combined-api", summary: "NDI Aurora and Polaris, combined API over serial (BX polled per frame)") { _ in NDITrackerProtocol() },
     ])
 
     public var supportedProtocols: [String] { entries.map(\.protocolIdentifier) }
