@@ -57,6 +57,34 @@ final class MirrorCommandTests: XCTestCase {
         XCTAssertTrue(line.hasSuffix("0 refused"), String(line))
     }
 
+    /// Mirror therapy from a real sensor's protocol: rehabsim's simulated MTi rides on the unaffected
+    /// wrist, rehabctl sets it up in Xbus over its own pseudo-terminal, zeroes it at the neutral pose,
+    /// and its flexion drives the robot's; SR-15 judges it as it judges a RehabRef stream.
+    func testAnXsensIMUOnTheUnaffectedWristDrivesTheMirrorOverItsOwnPTY() throws {
+        let path = try exercise(seconds: 8)
+        let arguments = ["demo", "--exercise", path, "--rate", "500", "--record", "none", "--json",
+                         "--tracker", "xsens-mti-wrist=sim", "--reference-tracker", "xsens-mti-wrist"]
+        var run = try ProgramRun.runSession("rehabctl", arguments)
+        for attempt in 1..<3 {
+            let quality = (try? JSONParser.parse(run.standardOutput))?.objectValue?["link_quality"]?.objectValue
+            let fair = quality?["time_in_grade_s"]?.objectValue?["FAIR"]?.doubleValue ?? 0
+            guard fair > 3 else { break }
+            HostStallRetries.record(attempt: attempt, "host stall: FAIR for \(fair) s in the tracker mirror demo")
+            run = try ProgramRun.runSession("rehabctl", arguments)
+        }
+        XCTAssertEqual(run.exitCode, 0, run.standardError)
+        XCTAssertTrue(run.standardError.contains("tracker xsens-mti-wrist: MTi"), run.standardError)
+        XCTAssertTrue(run.standardError.contains("zeroed: the mirror's reference"), run.standardError)
+        let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue, run.standardOutput)
+        XCTAssertEqual(report["safety_events"]?.arrayValue?.count, 0, "\(report["safety_events"] ?? .null)")
+        let metrics = try XCTUnwrap(report["metrics"]?.objectValue)
+        XCTAssertEqual(metrics["mode"]?.stringValue, "mirror")
+        let range = try XCTUnwrap(metrics["rom_rad"]?.arrayValue?.first?.doubleValue)
+        XCTAssertGreaterThan(range, 40 * Units.radiansPerDegree, "the wrist swung with the IMU (\(range) rad)")
+        let line = try XCTUnwrap(run.standardError.split(separator: "\n").first { $0.contains("tracker xsens-mti-wrist:") && $0.contains("samples") })
+        XCTAssertTrue(line.contains(" 0 frozen, 0 checksum errors"), String(line))
+    }
+
     func testAStoppedStreamStopsTheRobotCat1ThroughSR15() throws {
         for attempt in 1...5 {
             let socket = "\(folder)/stale-\(attempt).sock"

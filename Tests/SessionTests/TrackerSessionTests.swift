@@ -54,6 +54,20 @@ final class TrackerSessionTests: XCTestCase {
             byTracker[object["tracker"]?.stringValue ?? "(no name)", default: []].append(object)
         }
         XCTAssertEqual(Set(byTracker.keys), ["forearm imu", "optical tool"])
+        // Each pose also as foxglove.PoseInFrame on a channel of its own, for Foxglove's 3-D panel.
+        for (index, tracker) in [forearm, tool].enumerated() {
+            let pose = try XCTUnwrap(file.channels.values.first { $0.topic == "/tracker/\(tracker.trackerName)/pose" }, "a pose channel")
+            XCTAssertEqual(file.schemas[pose.schemaID]?.name, "foxglove.PoseInFrame")
+            let poses = file.messages(onTopic: pose.topic)
+            XCTAssertEqual(poses.count, cycles, "one pose per cycle")
+            let first = try XCTUnwrap(try JSONParser.parse(bytes: Array(file.data(of: poses[0]))).objectValue)
+            XCTAssertEqual(first["frame_id"]?.stringValue, "tracker_\(tracker.trackerName)")
+            let position = try XCTUnwrap(first["pose"]?.objectValue?["position"]?.objectValue)
+            let center = index == 0 ? SIMD3(0.05, -0.1, 0.3) : SIMD3(-0.2, 0.15, 0.1)
+            XCTAssertEqual(position["x"]?.doubleValue ?? .nan, center.x, accuracy: 0.1)
+            XCTAssertNotNil(first["pose"]?.objectValue?["orientation"]?.objectValue?["w"]?.doubleValue)
+            XCTAssertNotNil(first["timestamp"]?.objectValue?["nsec"]?.integerValue)
+        }
         for tracker in [forearm, tool] {
             let samples = byTracker[tracker.trackerName] ?? []
             XCTAssertEqual(samples.count, cycles, "\(tracker.trackerName): one sample per cycle")

@@ -382,9 +382,9 @@ func prepare(_ request: DeviceRequest, arguments: ParsedArguments) -> PreparedDe
         if !request.isFirst {
             Terminal.exit(with: arguments.usageError(
                 "\(request.option("exercise")) is the plan a simulated patient follows: give patient= too"))
-        } else if arguments.string("--reference-to") == nil {
+        } else if arguments.string("--reference-to") == nil && !CommandLine.arguments.contains(where: { $0 == "--tracker" || $0.hasPrefix("--tracker=") }) {
             Terminal.exit(with: arguments.usageError(
-                "--exercise is the plan a simulated patient or limb follows: give --patient or --reference-to too"))
+                "--exercise is the plan a simulated patient or limb follows: give --patient, --reference-to or --tracker too"))
         }
     }
     // One case per protocol that has a simulator: the firmware, its fault kinds, what only it has

@@ -67,7 +67,8 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
         buffer.deallocate()
     }
 
-    public var trackerName: String { "\(profile.name) on \(link.name)" }
+    /// The profile's name: it names the tracker in recordings (topics, CSV files) whatever port it is on.
+    public var trackerName: String { profile.name }
 
     public var figures: Figures {
         var figures = counts.withLock { $0 }

@@ -1,3 +1,18 @@
+/// Foxglove's `foxglove.PoseInFrame` (github.com/foxglove/schemas, JSON encoding): one channel per
+/// tracker that reports a pose, `/tracker/<name>/pose`, so that Foxglove's 3-D panel draws the tool
+/// or the limb segment where the tracker saw it (frame `tracker_<name>`: the tracker's own frame).
+/// Metres and a unit quaternion; the quality fields stay on `/tracker/sample`.
+public enum TrackerPoseChannel {
+    public static let schemaID: UInt16 = 9
+    public static let schemaName = "foxglove.PoseInFrame"
+    /// The channel of the `index`-th tracker.
+    public static func channelID(trackerIndex index: Int) -> UInt16 { 100 + UInt16(index) }
+    public static func topic(trackerName name: String) -> String { "/tracker/\(name)/pose" }
+    public static func frameID(trackerName name: String) -> String { "tracker_\(name)" }
+
+    public static let jsonSchema = #"{"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "foxglove.PoseInFrame", "description": "A timestamped pose for an object or reference frame in 3D space", "type": "object", "properties": {"timestamp": {"type": "object", "title": "time", "properties": {"sec": {"type": "integer", "minimum": 0}, "nsec": {"type": "integer", "minimum": 0, "maximum": 999999999}}, "description": "Timestamp of pose"}, "frame_id": {"type": "string", "description": "Frame of reference for pose position and orientation"}, "pose": {"title": "foxglove.Pose", "type": "object", "properties": {"position": {"title": "foxglove.Vector3", "type": "object", "properties": {"x": {"type": "number"}, "y": {"type": "number"}, "z": {"type": "number"}}, "description": "Point denoting position in 3D space"}, "orientation": {"title": "foxglove.Quaternion", "type": "object", "properties": {"x": {"type": "number"}, "y": {"type": "number"}, "z": {"type": "number"}, "w": {"type": "number"}}, "description": "Quaternion denoting orientation in 3D space"}}, "description": "Pose in 3D space"}}}"#
+}
+
 /// The channels of a RehabHost recording: topic, schema name and JSON Schema of each. Every number
 /// is in SI units (or nanoseconds), named with its unit; per-joint values are arrays in the joint
 /// order of the channel's `joints` metadata. Channel IDs and topics are stable: tools rely on them.

@@ -15,6 +15,7 @@ public struct TelemetryEncoder: Sendable {
     public let trackerNames: [String]
     private var writer: MCAPWriter
     private var sequences = [UInt32](repeating: 0, count: TelemetryChannel.allCases.count + 1)
+    private var poseSequences: [UInt32]
     private let monotonicOrigin: Int64
     private let unixOrigin: Int64
 
@@ -26,6 +27,7 @@ public struct TelemetryEncoder: Sendable {
     ) {
         self.jointNames = jointNames
         self.trackerNames = trackerNames
+        poseSequences = [UInt32](repeating: 0, count: trackerNames.count)
         self.monotonicOrigin = monotonicOrigin.nanoseconds
         unixOrigin = unixOriginNanoseconds
         writer = MCAPWriter(profile: "", library: library, chunkSizeBytes: chunkSizeBytes)
@@ -36,6 +38,16 @@ public struct TelemetryEncoder: Sendable {
                 id: channel.rawValue, schemaID: channel.rawValue, topic: channel.topic, messageEncoding: "json",
                 metadata: [("joints", joints), ("rate_hz", Self.number(rateHertz))]
                     + (channel == .trackerSample ? [("trackers", trackerNames.joined(separator: ","))] : []))
+        }
+        if !trackerNames.isEmpty {
+            writer.addSchema(
+                id: TrackerPoseChannel.schemaID, name: TrackerPoseChannel.schemaName, encoding: "jsonschema",
+                data: Array(TrackerPoseChannel.jsonSchema.utf8))
+            for (index, name) in trackerNames.enumerated() {
+                writer.addChannel(
+                    id: TrackerPoseChannel.channelID(trackerIndex: index), schemaID: TrackerPoseChannel.schemaID,
+                    topic: TrackerPoseChannel.topic(trackerName: name), messageEncoding: "json", metadata: [("tracker", name)])
+            }
         }
         writer.addMetadata(
             name: "session",
@@ -135,6 +147,39 @@ public struct TelemetryEncoder: Sendable {
                 }
                 out.field("visible"); out.boolean(sample.toolVisible)
                 out.field("rms_error_mm"); out.number(sample.rmsErrorMillimeters)
+            }
+            // The pose for Foxglove's 3-D panel, when the tracker has one and sees its tool.
+            guard sample.samplesReceived > 0, sample.toolVisible, sample.toolPositionMeters != nil || sample.toolOrientation != nil else { continue }
+            let position = sample.toolPositionMeters ?? SIMD3(0, 0, 0)
+            let orientation = sample.toolOrientation ?? SIMD4(1, 0, 0, 0)
+            let sequence = poseSequences[index]
+            poseSequences[index] = sequence &+ 1
+            writer.addMessage(channel: TrackerPoseChannel.channelID(trackerIndex: index), sequence: sequence, logTime: time, publishTime: time) { out in
+                out.append(0x7B)
+                out.field("timestamp", first: true)
+                out.append(0x7B)
+                out.field("sec", first: true); out.integer(Int64(time / 1_000_000_000))
+                out.field("nsec"); out.integer(Int64(time % 1_000_000_000))
+                out.append(0x7D)
+                out.field("frame_id"); out.string(TrackerPoseChannel.frameID(trackerName: name))
+                out.field("pose")
+                out.append(0x7B)
+                out.field("position", first: true)
+                out.append(0x7B)
+                out.field("x", first: true); out.number(position.x)
+                out.field("y"); out.number(position.y)
+                out.field("z"); out.number(position.z)
+                out.append(0x7D)
+                out.field("orientation")
+                out.append(0x7B)
+                // foxglove.Quaternion is x, y, z, w; TrackerSample's is (w, x, y, z).
+                out.field("x", first: true); out.number(orientation[1])
+                out.field("y"); out.number(orientation[2])
+                out.field("z"); out.number(orientation[3])
+                out.field("w"); out.number(orientation[0])
+                out.append(0x7D)
+                out.append(0x7D)
+                out.append(0x7D)
             }
         }
     }

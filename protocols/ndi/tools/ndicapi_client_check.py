@@ -29,6 +29,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+NDICAPI_PIN = "ndicapi==3.7.6"
 
 
 def fail(report, reason, status=1):
