@@ -5,15 +5,19 @@ public enum USBDeviceCatalog {
     /// One USB device RehabHost recognises.
     public struct Entry: Sendable, Equatable {
         public var vendorID: UInt16
-        public var productID: UInt16
+        /// nil: any product of the vendor (a maker whose every USB device is one of its sensors).
+        public var productID: UInt16?
+        /// A product string that identifies it on a shared adapter chip (case-insensitive substring).
+        public var productNameContains: String?
         /// What it is, as a lab engineer would name it.
         public var name: String
-        /// The protocols that usually run behind it (a profile's `device.protocol`).
+        /// The protocols that usually run behind it (a profile's `device.protocol` or a tracker's `protocol`).
         public var protocols: [String]
 
-        public init(vendorID: UInt16, productID: UInt16, name: String, protocols: [String]) {
+        public init(vendorID: UInt16, productID: UInt16?, productNameContains: String? = nil, name: String, protocols: [String]) {
             self.vendorID = vendorID
             self.productID = productID
+            self.productNameContains = productNameContains
             self.name = name
             self.protocols = protocols
         }
@@ -30,11 +34,27 @@ public enum USBDeviceCatalog {
         // until a lab registers its own.
         Entry(vendorID: 0x1209, productID: 0x0001, name: "RehabLink firmware (pid.codes test ID 1) — the wrist trainer", protocols: ["rehablink/1"]),
         Entry(vendorID: 0x1209, productID: 0x0002, name: "RehabLink firmware (pid.codes test ID 2) — the ankle trainer", protocols: ["rehablink/1"]),
+        // Tracking sensors. NDI's serial-to-USB converter is an FTDI chip that names itself in its
+        // product string; Xsens's USB vendor ID 0x2639 carries every MTi and its USB converter.
+        Entry(vendorID: 0x0403, productID: nil, productNameContains: "NDI", name: "NDI host USB converter — an Aurora or Polaris", protocols: ["ndi/combined-api"]),
+        Entry(vendorID: 0x2639, productID: nil, name: "Xsens — an MTi or its USB converter", protocols: ["xsens/xbus"]),
     ]
 
-    /// The catalogue's entry for a VID:PID, if it knows it.
-    public static func entry(vendorID: UInt16, productID: UInt16) -> Entry? {
-        known.first { $0.vendorID == vendorID && $0.productID == productID }
+    /// The catalogue's entry for a USB device: a product string on its vendor's chip first (an NDI
+    /// converter is an FTDI chip), then its exact VID:PID, then a vendor known as a whole.
+    public static func entry(vendorID: UInt16, productID: UInt16, productName: String? = nil) -> Entry? {
+        if let product = productName?.lowercased(),
+            let named = known.first(where: { $0.vendorID == vendorID && $0.productNameContains.map { product.contains($0.lowercased()) } == true })
+        {
+            return named
+        }
+        return known.first { $0.vendorID == vendorID && $0.productID == productID && $0.productNameContains == nil }
+            ?? known.first { $0.vendorID == vendorID && $0.productID == nil && $0.productNameContains == nil }
+    }
+
+    /// Every tracker profile whose USB IDs fit this device: the vendor always, the product where the profile names one.
+    public static func trackerProfiles(vendorID: UInt16, productID: UInt16, in profiles: [TrackerProfile]) -> [TrackerProfile] {
+        profiles.filter { $0.usbVendorID == vendorID && ($0.usbProductID == nil || $0.usbProductID == productID) }
     }
 
     /// Every profile whose `device.usb_vendor_id` and `usb_product_id` are this VID:PID, in the order given

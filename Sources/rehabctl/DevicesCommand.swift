@@ -23,6 +23,7 @@ enum DevicesCommand {
 
     static func run(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let profiles = loadProfiles()
+        let trackerProfiles = loadTrackerProfiles()
         let ports: [SerialPortInfo]
         do {
             ports = try SerialPortEnumerator.list()
@@ -51,9 +52,13 @@ enum DevicesCommand {
             if let driver = port.driver { head += ", driver \(driver)" }
             lines.append(head)
             if let vendor = port.usbVendorID, let product = port.usbProductID,
-                let known = USBDeviceCatalog.entry(vendorID: vendor, productID: product)
+                let known = USBDeviceCatalog.entry(vendorID: vendor, productID: product, productName: port.usbProduct)
             {
                 lines.append("      recognised: \(known.name)")
+            }
+            if let vendor = port.usbVendorID, let product = port.usbProductID {
+                let trackers = USBDeviceCatalog.trackerProfiles(vendorID: vendor, productID: product, in: trackerProfiles)
+                if !trackers.isEmpty { lines.append("      tracker profile: " + trackers.map { "\($0.name) (rehabctl track --port \(port.preferredPath) --profile \($0.name))" }.joined(separator: ", ")) }
             }
             for link in port.stableLinks { lines.append("      stable name: \(link)") }
             if let latency = port.latencyTimerMilliseconds {
@@ -73,7 +78,7 @@ enum DevicesCommand {
             let names = [device.manufacturer, device.product].compactMap { $0 }.joined(separator: " ")
             if !names.isEmpty { line += " \"\(names)\"" }
             if let serial = device.serialNumber { line += " s/n \(serial)" }
-            if let known = USBDeviceCatalog.entry(vendorID: device.vendorID, productID: device.productID) { line += " — \(known.name)" }
+            if let known = USBDeviceCatalog.entry(vendorID: device.vendorID, productID: device.productID, productName: device.product) { line += " — \(known.name)" }
             let matching = USBDeviceCatalog.profiles(vendorID: device.vendorID, productID: device.productID, in: profiles)
             if !matching.isEmpty { line += "  → profile " + matching.map(\.name).joined(separator: ", ") }
             lines.append(line)
@@ -92,6 +97,22 @@ enum DevicesCommand {
                     profiles.append(try HardwareProfileLoader.load(path: folder + "/" + file))
                 } catch {
                     Terminal.printError("rehabctl devices: skipping an invalid profile: \(error)")
+                }
+            }
+        }
+        return profiles
+    }
+
+    /// Every valid tracker profile in the search folders' `trackers/` (invalid ones reported on standard error).
+    static func loadTrackerProfiles() -> [TrackerProfile] {
+        var profiles: [TrackerProfile] = []
+        for folder in ProfileSearch.folders().map({ $0 + "/trackers" }) {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+            for file in files.sorted() where file.hasSuffix(".json") {
+                do {
+                    profiles.append(try TrackerProfileLoader.load(path: folder + "/" + file))
+                } catch {
+                    Terminal.printError("rehabctl devices: skipping an invalid tracker profile: \(error)")
                 }
             }
         }
@@ -119,7 +140,7 @@ enum DevicesCommand {
                         "profile": optional(match(port, profiles).first?.name),
                         "profiles": .array(match(port, profiles).map { .string($0.name) }),
                         "recognised_as": optional(port.usbVendorID.flatMap { vendor in
-                            port.usbProductID.flatMap { USBDeviceCatalog.entry(vendorID: vendor, productID: $0)?.name }
+                            port.usbProductID.flatMap { USBDeviceCatalog.entry(vendorID: vendor, productID: $0, productName: port.usbProduct)?.name }
                         }),
                     ])
                 }),
@@ -130,7 +151,7 @@ enum DevicesCommand {
                         "vendor_id": .string(hex(device.vendorID)), "product_id": .string(hex(device.productID)),
                         "manufacturer": optional(device.manufacturer), "product": optional(device.product),
                         "serial_number": optional(device.serialNumber),
-                        "recognised_as": optional(USBDeviceCatalog.entry(vendorID: device.vendorID, productID: device.productID)?.name),
+                        "recognised_as": optional(USBDeviceCatalog.entry(vendorID: device.vendorID, productID: device.productID, productName: device.product)?.name),
                         "profiles": .array(USBDeviceCatalog.profiles(vendorID: device.vendorID, productID: device.productID, in: profiles).map { .string($0.name) }),
                     ])
                 }),

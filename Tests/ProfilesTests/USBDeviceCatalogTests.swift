@@ -38,4 +38,18 @@ final class USBDeviceCatalogTests: XCTestCase {
             XCTAssertTrue(entry?.protocols.contains(profile.device.protocolIdentifier) ?? false, profile.name)
         }
     }
+
+    /// The sensors: an Xsens device by its vendor whatever its product, an NDI converter by its product
+    /// string on an FTDI chip; and the tracker profiles that fit them.
+    func testTrackingSensorsAreRecognisedByVendorOrProductStringAndTheirProfilesProposed() throws {
+        XCTAssertEqual(USBDeviceCatalog.entry(vendorID: 0x2639, productID: 0x0300)?.protocols, ["xsens/xbus"])
+        XCTAssertEqual(USBDeviceCatalog.entry(vendorID: 0x0403, productID: 0x6001, productName: "NDI Host USB Converter")?.protocols, ["ndi/combined-api"])
+        XCTAssertEqual(USBDeviceCatalog.entry(vendorID: 0x0403, productID: 0x6001, productName: "FT232R USB UART")?.name,
+                       "FTDI FT232R — USB2Dynamixel or a USB-serial cable", "a plain FTDI cable stays a cable")
+        let trackers = try ["xsens-mti-wrist", "bno085-forearm", "ndi-aurora-hand"].map {
+            try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/\($0).json").path)
+        }
+        XCTAssertEqual(USBDeviceCatalog.trackerProfiles(vendorID: 0x2639, productID: 0x0300, in: trackers).map(\.name), ["xsens-mti-wrist"])
+        XCTAssertEqual(USBDeviceCatalog.trackerProfiles(vendorID: 0x0403, productID: 0x6001, in: trackers).map(\.name), ["bno085-forearm"])
+    }
 }
