@@ -90,6 +90,8 @@ struct SupervisedSessionRun {
     var trackerRequests: [(profile: TrackerProfile, port: String?)] = []
     /// The tracker that drives a mirror exercise instead of a RehabRef stream (`--reference-tracker NAME`).
     var referenceTrackerName: String?
+    /// SR-16: the tracker whose tool must stay in the box, and the box [m] (`--workspace NAME:…`).
+    var workspace: (trackerName: String, minimumMeters: SIMD3<Double>, maximumMeters: SIMD3<Double>)?
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -202,6 +204,19 @@ struct SupervisedSessionRun {
                 throw parsed.usageError("--reference-tracker and --reference-port: a mirror exercise follows one reference")
             }
             referenceTrackerName = tracker.profile.name
+        }
+        if let text = parsed.string("--workspace") {
+            let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+            let numbers = parts.count == 2 ? parts[1].split(separator: ",").compactMap { Double($0) } : []
+            guard parts.count == 2, numbers.count == 6, numbers.allSatisfy(\.isFinite),
+                numbers[0] < numbers[1], numbers[2] < numbers[3], numbers[4] < numbers[5]
+            else {
+                throw parsed.usageError("--workspace takes TRACKER:XMIN,XMAX,YMIN,YMAX,ZMIN,ZMAX in metres of the tracker's frame, each minimum below its maximum; found \"\(text)\"")
+            }
+            guard let tracker = trackerRequests.first(where: { $0.profile.name == parts[0] }) else {
+                throw parsed.usageError("--workspace \(parts[0]): give it with --tracker \(parts[0])=PORT too")
+            }
+            workspace = (tracker.profile.name, SIMD3(numbers[0], numbers[2], numbers[4]), SIMD3(numbers[1], numbers[3], numbers[5]))
         }
         if referenceTrackerName != nil {
             // The mirror's reference is a tracker: no RehabRef stream.
@@ -363,6 +378,12 @@ struct SupervisedSessionRun {
         } else {
             options.reference = reference
             options.trackers = trackers
+        }
+        if let workspace, let tracker = trackers.first(where: { $0.profile.name == workspace.trackerName }) {
+            var tracking = TherapySession.Options.WorkspaceTracking(tracker: tracker, minimumMeters: workspace.minimumMeters, maximumMeters: workspace.maximumMeters)
+            if let rms = tracker.profile.maximumRmsErrorMillimeters { tracking.maximumRmsErrorMillimeters = rms }
+            options.workspace = tracking
+            status("SR-16: \(tracker.profile.name)'s tool must stay in x \(workspace.minimumMeters.x)…\(workspace.maximumMeters.x), y \(workspace.minimumMeters.y)…\(workspace.maximumMeters.y), z \(workspace.minimumMeters.z)…\(workspace.maximumMeters.z) m (+ 20 mm)")
         }
         let name = command
         options.onRecordingFailure = { message in
@@ -593,6 +614,8 @@ enum LoopOptions {
               help: "Mirror exercises: receive the reference (RehabRef frames, protocols/rehabref/README.md) on UDP 127.0.0.1:PORT. Required with --port; with the simulator a free port is used and rehabsim streams the unaffected limb to it."),
         .init("--tracker", value: "NAME=PORT,…",
               help: "Tracking sensors read every cycle and recorded (hardware/trackers/NAME.json on PORT; NAME=sim: simulated by rehabsim on the patient's unaffected limb). At most 3."),
+        .init("--workspace", value: "TRACKER:XMIN,XMAX,YMIN,YMAX,ZMIN,ZMAX",
+              help: "SR-16: the --tracker whose tool (the patient's hand) must stay in this box, in metres of the tracker's own frame (+ 20 mm); leaving it, or the tracker going stale, hidden or inaccurate, stops the robot Cat 1."),
         .init("--reference-tracker", value: "NAME",
               help: "Mirror exercises: the --tracker whose joint angle is the reference (instead of a RehabRef stream); zeroed during the set-up while the patient holds the neutral pose. SR-15 judges it like any reference."),
     ]

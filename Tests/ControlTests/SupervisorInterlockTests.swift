@@ -337,6 +337,13 @@ final class SupervisorInterlockTests: XCTestCase {
         cycle = 0
         makeActive(Self.configuration(tracker: 1.0), tracker: tracker())
         XCTAssertEqual(step(tracker: tracker()), .move, "a healthy 120 Hz tracker gates nothing")
+        // Exactly 60 Hz is allowed: its whole-nanosecond period (16 666 667 ns) is not "below 60 Hz".
+        let sixtyHertz = TrackerStatus(
+            sampleAgeNanoseconds: 5_000_000, framePeriodNanoseconds: Nanoseconds.period(rateHertz: 60), toolVisible: true,
+            frameCounterFrozen: false, rmsErrorMillimeters: 0.4)
+        cycle = 0
+        makeActive(Self.configuration(tracker: 1.0), tracker: sixtyHertz)
+        XCTAssertEqual(step(tracker: sixtyHertz), .move, "a 60 Hz tracker may gate")
         cycle = 0
         makeActive(Self.configuration(tracker: 1.0), tracker: tracker())
         guard case .decelerate = step(tracker: nil) else { return XCTFail("no sample at all: Cat 1") }

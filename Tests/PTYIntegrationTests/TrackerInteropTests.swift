@@ -103,4 +103,26 @@ final class TrackerInteropTests: XCTestCase {
         XCTAssertEqual(wrong.exitCode, 69, wrong.standardOutput + wrong.standardError)
         XCTAssertTrue(wrong.standardError.contains("no GoToConfigAck"), wrong.standardError)
     }
+
+    // MARK: SR-16 from a tracker
+
+    /// The simulated Polaris's tool (the patient's hand; an Aurora at 40 Hz may not gate motion, SR-15) rests at (100, 0, −1500) mm in the camera's
+    /// frame. A workspace around it lets a 3 s passive exercise end normally; one that leaves it 50 mm
+    /// outside stops the robot through SR-16 before the exercise can move it.
+    func testAnNDIToolFeedsTheWorkspaceInterlock() throws {
+        func demo(_ box: String) throws -> (ProgramRun, JSONObject?) {
+            let run = try ProgramRun.runSession(
+                "rehabctl", ["demo", "--duration", "3", "--rate", "500", "--record", "none", "--json",
+                             "--tracker", "ndi-polaris-hand=sim", "--workspace", "ndi-polaris-hand:" + box])
+            return (run, (try? JSONParser.parse(run.standardOutput))?.objectValue)
+        }
+        let (inside, insideReport) = try demo("0.05,0.15,-0.05,0.05,-1.55,-1.45")
+        XCTAssertEqual(inside.exitCode, 0, inside.standardError)
+        XCTAssertEqual(insideReport?["safety_events"]?.arrayValue?.count, 0, inside.standardOutput)
+        XCTAssertTrue(inside.standardError.contains("SR-16: ndi-polaris-hand's tool must stay in"), inside.standardError)
+
+        let (outside, outsideReport) = try demo("0.15,0.25,-0.05,0.05,-1.55,-1.45")
+        let event = try XCTUnwrap(outsideReport?["safety_events"]?.arrayValue?.first?.objectValue, outside.standardOutput + outside.standardError)
+        XCTAssertEqual(event["requirement"]?.stringValue, "SR-16", "\(event)")
+    }
 }

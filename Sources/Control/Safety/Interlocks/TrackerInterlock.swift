@@ -4,7 +4,9 @@ import DeviceModel
 /// limit → Cat 1. A tracker slower than 60 Hz cannot gate a safety function at all.
 public struct TrackerInterlock: Sendable {
     public let maximumRmsErrorMillimeters: Double
-    public static let slowestAllowedPeriodNanoseconds: Int64 = 1_000_000_000 / 60
+    /// 60 Hz's period rounded up: a 60 Hz source's period is 16 666 667 ns in whole nanoseconds
+    /// (`Nanoseconds.period`), which the floor of 10⁹ / 60 refused as "below 60 Hz".
+    public static let slowestAllowedPeriodNanoseconds: Int64 = (1_000_000_000 + 59) / 60
     public static let maximumAgeNanoseconds: Int64 = 50_000_000
 
     public init(maximumRmsErrorMillimeters: Double) {
