@@ -27,7 +27,7 @@ import zlib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = os.path.join(ROOT, "Fuzz", "corpus")
-TARGETS = ["rehablink", "rehabref", "json", "profile", "exercise", "faults", "mcap", "dynamixel"]
+TARGETS = ["rehablink", "rehabref", "json", "profile", "exercise", "faults", "mcap", "dynamixel", "xsens", "bno08x", "ndi"]
 # Keep the committed corpus small (issue 15: at most 200 files and 1 MB in all).
 MAXIMUM_FILES = 200
 MAXIMUM_BYTES = 1 << 20
@@ -112,6 +112,59 @@ DYNAMIXEL_INSTRUCTIONS = {"ping": 0x01, "read": 0x02, "write": 0x03, "reg_write"
                           "factory_reset": 0x06, "reboot": 0x08, "clear": 0x10, "control_table_backup": 0x20,
                           "status": 0x55, "sync_read": 0x82, "sync_write": 0x83, "fast_sync_read": 0x8A,
                           "bulk_read": 0x92, "bulk_write": 0x93, "fast_bulk_read": 0x9A}
+
+
+def vector_wires(folder):
+    """The wire bytes of every vector in `folder`, by vector name."""
+    wires = {}
+    for path in files(folder):
+        vector = json.loads(read(path))
+        if "wire_hex" in vector:
+            wires[vector.get("name", os.path.basename(path))] = bytes.fromhex(vector["wire_hex"])
+    return wires
+
+
+def grouped(wires, groups, prefix):
+    """`wires` concatenated into `groups` seeds (a capture of several messages each): few files, every vector."""
+    seeds = {}
+    for index, wire in enumerate(wires):
+        key = f"{prefix}-{index % groups:02d}"
+        seeds[key] = seeds.get(key, b"") + wire
+    return seeds
+
+
+def xsens_seeds():
+    """protocols/xsens/vectors (real MTi captures included) as 8 line captures, fed in chunks of 1, 7 or 256 bytes."""
+    wires = [wire for _, wire in sorted(vector_wires("protocols/xsens/vectors").items())]
+    return {name: bytes([(0x00, 0x06, 0xFF)[index % 3]]) + content
+            for index, (name, content) in enumerate(sorted(grouped(wires, 8, "line").items()))}
+
+
+def bno08x_seeds():
+    """protocols/bno08x-rvc/vectors as 3 line captures."""
+    return grouped([wire for _, wire in sorted(vector_wires("protocols/bno08x-rvc/vectors").items())], 3, "line")
+
+
+def ndi_seeds():
+    """protocols/ndi/vectors: ASCII replies and BX replies for the host's decoder (3 captures each) and
+    commands for a device's parser (2)."""
+    ascii_replies, bx_replies, commands = [], [], []
+    for path in files("protocols/ndi/vectors"):
+        vector = json.loads(read(path))
+        if "wire_hex" not in vector:
+            continue
+        wire = bytes.fromhex(vector["wire_hex"])
+        if vector.get("direction") == "host_to_device":
+            commands.append(wire)
+        elif wire[:2] == bytes([0xC4, 0xA5]):
+            bx_replies.append(wire)
+        else:
+            ascii_replies.append(wire)
+    seeds = {}
+    for mode, prefix, wires, groups in [(0x00, "ascii", ascii_replies, 3), (0x02, "bx", bx_replies, 3), (0x01, "commands", commands, 2)]:
+        for name, content in grouped(wires, groups, prefix).items():
+            seeds[name] = bytes([mode]) + content
+    return seeds
 
 
 def dynamixel_seeds():
@@ -486,7 +539,7 @@ def dictionary_entries():
 def main():
     makers = {"rehablink": rehablink_seeds, "rehabref": rehabref_seeds, "json": json_seeds, "profile": profile_seeds,
               "exercise": exercise_seeds, "faults": fault_seeds, "mcap": mcap_seeds,
-              "dynamixel": dynamixel_seeds}
+              "dynamixel": dynamixel_seeds, "xsens": xsens_seeds, "bno08x": bno08x_seeds, "ndi": ndi_seeds}
     total_files = 0
     total_bytes = 0
     for target in TARGETS:

@@ -7,7 +7,7 @@
 #   scripts/fuzz.sh --replay TARGET FILE|FOLDER... run inputs once through the sanitized build
 #   scripts/fuzz.sh --list                         the targets
 #
-# Targets: rehablink rehabref json profile exercise faults mcap dynamixel (Fuzz/rehabfuzz/Targets.swift).
+# Targets: rehablink rehabref json profile exercise faults mcap dynamixel xsens bno08x ndi (Fuzz/rehabfuzz/Targets.swift).
 # Each run reads the committed seeds (Fuzz/corpus/TARGET) and writes what it learns to its work
 # corpus (Fuzz/corpus/TARGET-work, git-ignored; kept between runs); the committed seeds are never
 # written. Crashes, timeouts, leaks and out-of-memory inputs go to Fuzz/crashes/TARGET-* (git-ignored);
@@ -25,7 +25,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SWIFT=${SWIFT:-swift}
-targets=(rehablink rehabref json profile exercise faults mcap dynamixel)
+targets=(rehablink rehabref json profile exercise faults mcap dynamixel xsens bno08x ndi)
 build_path=${FUZZ_BUILD_PATH:-.build-fuzz}
 binary=$build_path/release/rehabfuzz
 crashes=Fuzz/crashes
@@ -44,7 +44,7 @@ is_target() {
 # The longest input worth trying, per target (libFuzzer's -max_len): a few frames, one datagram, a file.
 max_len_of() {
   case "$1" in
-    rehablink | dynamixel) echo 2048 ;;
+    rehablink | dynamixel | xsens | bno08x | ndi) echo 2048 ;;
     rehabref) echo 64 ;;
     json | exercise | faults) echo 4096 ;;
     profile) echo 8192 ;;

@@ -32,6 +32,12 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     case mcap
     /// Dynamixel Protocol 2.0 bytes off the bus: the packet decoder and the fast read's splitter.
     case dynamixel
+    /// Xsens Xbus bytes off an MTi's line: the frame decoder and the MTData2 parser.
+    case xsens
+    /// BNO08x UART-RVC bytes: the 19-byte frame decoder.
+    case bno08x
+    /// NDI combined-API bytes both ways: the host's reply decoder (ASCII and BX) and a device's command parser.
+    case ndi
 
     func run(_ input: UnsafeRawBufferPointer) -> Bool {
         switch self {
@@ -43,6 +49,9 @@ enum FuzzTarget: String, CaseIterable, Sendable {
         case .faults: FuzzTargets.faults(input)
         case .mcap: FuzzTargets.mcap(input)
         case .dynamixel: FuzzTargets.dynamixel(input)
+        case .xsens: FuzzTargets.xsens(input)
+        case .bno08x: FuzzTargets.bno08x(input)
+        case .ndi: FuzzTargets.ndi(input)
         }
     }
 }
@@ -672,4 +681,88 @@ enum Reference {
         if loaded.isEmpty { printToStandardError("no exercise in \(folder) (set REHABFUZZ_HARDWARE): profiles get no plan") }
         return loaded
     }()
+}
+
+extension FuzzTargets {
+    // MARK: Trackers (issue 17)
+
+    /// The bytes of an MTi's line, fed in chunks of the first byte's size (1 … 256): every byte ends up
+    /// in a message, the discarded count or the buffer (empty after the flush), and every MTData2
+    /// parses without trapping.
+    static func xsens(_ input: UnsafeRawBufferPointer) -> Bool {
+        guard let first = input.first else { return false }
+        let chunk = Int(first) + 1
+        let body = UnsafeRawBufferPointer(rebasing: input.dropFirst())
+        var decoder = Xsens.FrameDecoder()
+        var messages: UInt64 = 0
+        var start = 0
+        func take(_ result: Xsens.DecodeResult) {
+            guard let message = result.decodedMessage else { return }
+            messages += 1
+            // The MTData2 parser walks every item by its own size field: it must stop inside the payload.
+            if message.messageID == .mtData2 { _ = message.mtData2Sample }
+        }
+        while start < body.count {
+            let end = min(body.count, start + chunk)
+            decoder.push(UnsafeRawBufferPointer(rebasing: body[start..<end]), take)
+            start = end
+        }
+        decoder.flush(take)
+        let statistics = decoder.statistics
+        invariant(decoder.bufferedByteCount == 0, "xsens: \(decoder.bufferedByteCount) bytes left after the flush")
+        invariant(statistics.bytesReceived == UInt64(body.count), "xsens: \(statistics.bytesReceived) bytes counted of \(body.count)")
+        invariant(statistics.framesDecoded == messages, "xsens: \(statistics.framesDecoded) frames counted, \(messages) returned")
+        invariant(statistics.discardedBytes <= statistics.bytesReceived, "xsens: more bytes discarded than received")
+        return messages > 0
+    }
+
+    /// A BNO08x RVC stream: received = 19 × frames + discarded, and every frame re-encodes to its bytes.
+    static func bno08x(_ input: UnsafeRawBufferPointer) -> Bool {
+        var decoder = BNO08xRVC.FrameDecoder()
+        var frames: UInt64 = 0
+        decoder.push(input) { frame in
+            frames += 1
+            let encoded = BNO08xRVC.FrameEncoder.frame(frame)
+            var again = BNO08xRVC.FrameDecoder()
+            var same = false
+            encoded.withUnsafeBytes { again.push($0) { same = $0 == frame } }
+            invariant(same, "bno08x: a decoded frame does not survive its own encoding: \(frame)")
+        }
+        let statistics = decoder.statistics
+        invariant(statistics.bytesReceived == UInt64(input.count), "bno08x: \(statistics.bytesReceived) bytes counted of \(input.count)")
+        invariant(statistics.framesDecoded == frames, "bno08x: \(statistics.framesDecoded) frames counted, \(frames) returned")
+        invariant(
+            statistics.bytesReceived == 19 * frames + statistics.discardedBytes + UInt64(decoder.bufferedByteCount),
+            "bno08x: bytes unaccounted for (\(statistics))")
+        return frames > 0
+    }
+
+    /// NDI bytes: the first byte's bit 0 chooses the host's reply decoder (expecting BX when bit 1 is
+    /// set) or a device's command parser; neither may trap, and the reply decoder accounts for every byte.
+    static func ndi(_ input: UnsafeRawBufferPointer) -> Bool {
+        guard let mode = input.first else { return false }
+        let body = UnsafeRawBufferPointer(rebasing: input.dropFirst())
+        if mode & 1 == 0 {
+            var decoder = NDI.ReplyDecoder(expecting: mode & 2 == 0 ? .ascii : .bx)
+            var replies: UInt64 = 0
+            func take(_ result: NDI.DecodeResult) {
+                switch result {
+                case .ascii, .bx: replies += 1
+                case .rejected: break
+                }
+            }
+            decoder.push(body, take)
+            while let result = decoder.next() { take(result) }
+            decoder.flush(take)
+            let statistics = decoder.statistics
+            invariant(statistics.bytesReceived == UInt64(body.count), "ndi: \(statistics.bytesReceived) bytes counted of \(body.count)")
+            invariant(decoder.bufferedByteCount == 0, "ndi: \(decoder.bufferedByteCount) bytes left after the flush")
+            invariant(statistics.discardedBytes <= statistics.bytesReceived, "ndi: more bytes discarded than received")
+            return replies > 0
+        }
+        var parser = NDI.CommandParser()
+        var commands = 0
+        parser.push(body) { _ in commands += 1 }
+        return commands > 0
+    }
 }

@@ -9,7 +9,7 @@ import XCTest
 /// change) shows here too. docs/reliability.md has the campaign.
 final class FuzzRegressionTests: XCTestCase {
     /// Every fuzz target, as `rehabfuzz --list` prints them.
-    static let targets = ["rehablink", "rehabref", "json", "profile", "exercise", "faults", "mcap", "dynamixel"]
+    static let targets = ["rehablink", "rehabref", "json", "profile", "exercise", "faults", "mcap", "dynamixel", "xsens", "bno08x", "ndi"]
 
     func testTheReplayerHasEveryTargetAndEveryTargetASeedCorpus() throws {
         let run = try ProgramRun.run("rehabfuzz", ["--list"])
