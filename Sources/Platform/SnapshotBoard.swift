@@ -41,6 +41,19 @@ public final class SnapshotBoard<Value: BitwiseCopyable>: @unchecked Sendable {
         rh_seqlock_publish(sequence, words, staging, wordCount)
     }
 
+    /// The latest value published, trying at most `attempts` times; nil when every attempt overlapped a
+    /// publication — a writer preempted in mid-publish (by a real-time reader on its CPU, say) would
+    /// otherwise hold the reader spinning until the scheduler let it finish.
+    @inlinable
+    public func snapshot(attempts: Int) -> Value? {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: max(1, wordCount)) { destination in
+            for _ in 0..<max(1, attempts) where rh_seqlock_snapshot(sequence, words, destination.baseAddress!, wordCount) != 0 {
+                return UnsafeRawPointer(destination.baseAddress!).loadUnaligned(as: Value.self)
+            }
+            return nil
+        }
+    }
+
     /// The latest value published; retries while a publication overlaps (it takes nanoseconds).
     /// The copy lives on the stack, so a control loop may read a board every cycle without allocating.
     @inlinable

@@ -190,7 +190,7 @@ struct SupervisedSessionRun {
                 trackerRequests.append((tracker, parts[1] == "sim" ? nil : parts[1]))
             }
             guard trackerRequests.count < TrackerReadings.capacity else {
-                throw parsed.usageError("--tracker: at most \(TrackerReadings.capacity - 1) trackers beside the reference")
+                throw parsed.usageError("--tracker: at most \(TrackerReadings.capacity - 1) trackers in a session")
             }
         }
         if let name = parsed.string("--reference-tracker") {
@@ -202,6 +202,9 @@ struct SupervisedSessionRun {
             }
             guard parsed.string("--reference-port") == nil else {
                 throw parsed.usageError("--reference-tracker and --reference-port: a mirror exercise follows one reference")
+            }
+            guard tracker.profile.framePeriodNanoseconds <= TrackerInterlock.slowestAllowedPeriodNanoseconds else {
+                throw CommandFailure("rehabctl \(command): --reference-tracker \(tracker.profile.name): \(tracker.profile.rateHertz) Hz; SR-15 lets nothing below 60 Hz gate motion", exitCode: .configuration)
             }
             referenceTrackerName = tracker.profile.name
         }
@@ -215,6 +218,12 @@ struct SupervisedSessionRun {
             }
             guard let tracker = trackerRequests.first(where: { $0.profile.name == parts[0] }) else {
                 throw parsed.usageError("--workspace \(parts[0]): give it with --tracker \(parts[0])=PORT too")
+            }
+            guard TrackerRegistry.standard.entry(for: tracker.profile)?.reportsPosition == true else {
+                throw CommandFailure("rehabctl \(command): --workspace \(tracker.profile.name): a \(tracker.profile.protocolIdentifier) sensor reports no position (SR-16 needs a tool's, e.g. an NDI tracker's)", exitCode: .configuration)
+            }
+            guard tracker.profile.framePeriodNanoseconds <= TrackerInterlock.slowestAllowedPeriodNanoseconds else {
+                throw CommandFailure("rehabctl \(command): --workspace \(tracker.profile.name): \(tracker.profile.rateHertz) Hz; SR-15 lets nothing below 60 Hz gate motion", exitCode: .configuration)
             }
             workspace = (tracker.profile.name, SIMD3(numbers[0], numbers[2], numbers[4]), SIMD3(numbers[1], numbers[3], numbers[5]))
         }
@@ -340,12 +349,16 @@ struct SupervisedSessionRun {
             do {
                 try tracker.configure()
                 try tracker.start()
-                if request.profile.name == referenceTrackerName {
-                    status("zeroing \(request.profile.name): hold the unaffected limb still in its neutral pose")
-                    try tracker.zero()
-                }
             } catch {
                 throw CommandFailure("rehabctl \(command): --tracker \(request.profile.name): \(error)", exitCode: .unavailable)
+            }
+            if request.profile.name == referenceTrackerName {
+                status("zeroing \(request.profile.name): hold the unaffected limb still in its neutral pose")
+                do {
+                    try tracker.zero()
+                } catch {
+                    throw CommandFailure("rehabctl \(command): --tracker \(request.profile.name): \(error)", exitCode: .refused)
+                }
             }
             status("tracker \(request.profile.name): \(tracker.identity) on \(path)" + (request.profile.name == referenceTrackerName ? ", zeroed: the mirror's reference" : ""))
         }

@@ -53,6 +53,7 @@ enum TrackCommand {
         let duration = parsed.string("--duration") == nil ? nil : try parsed.double("--duration", default: 0, in: 0.1...86_400, unit: "s")
         let baud = try parsed.integer("--baud", default: profile.baudRateBitsPerSecond, in: 1_200...12_000_000, unit: "bit/s")!
         let json = parsed.flag("--json")
+        TerminationSignals.install()
         let serial: SerialPort
         do {
             serial = try SerialPort(path: port, options: .init(baudRateBitsPerSecond: baud))
@@ -79,7 +80,6 @@ enum TrackCommand {
             if !json { Terminal.printLine("neutral pose taken") }
         }
 
-        TerminationSignals.install()
         let ages = LatencyHistogram()
         let start = MonotonicClock.now()
         let end = duration.map { start.advanced(byNanoseconds: Int64($0 * 1e9)) }
@@ -102,6 +102,7 @@ enum TrackCommand {
             }
         }
         let elapsed = MonotonicClock.now().seconds(since: start)
+        tracker.stop()
         let figures = tracker.figures
         let received = first.map { Double(last.samplesReceived - $0.samplesReceived) } ?? 0
         let span = first.map { last.receivedAt.seconds(since: $0.receivedAt) } ?? 0
@@ -129,6 +130,10 @@ enum TrackCommand {
         if last.samplesReceived == 0 {
             Terminal.printError("rehabctl track: no sample from \(profile.name) on \(port)")
             return .unavailable
+        }
+        if let error = figures.linkError {
+            Terminal.printError("rehabctl track: the line to \(profile.name) failed: \(error)")
+            return .ioError
         }
         return .success
     }

@@ -79,14 +79,20 @@ final class TrackerDriverTests: XCTestCase {
         XCTAssertTrue(tracker.identity.contains("UART-RVC"), tracker.identity)
         try tracker.zero(seconds: 0.2)
         XCTAssertTrue(tracker.isZeroed)
-        clock.advance(to: start.advanced(byNanoseconds: 1_000_000_000))
-        let sample = tracker.latestSample(at: clock.now())
+        // Read every millisecond, as the reader thread does.
+        var sample = tracker.latestSample(at: clock.now())
+        while clock.now() < start.advanced(byNanoseconds: 1_000_000_000) {
+            clock.advance(byNanoseconds: 1_000_000)
+            sample = tracker.latestSample(at: clock.now())
+        }
         XCTAssertEqual(sample.positionRadians, 20 * degree, accuracy: 0.02 * degree, "the turn about y since the neutral pose")
         XCTAssertTrue(sample.toolVisible)
         XCTAssertEqual(sample.frameCounter, 97, "counted from the last frame the set-up heard (the third), through the index's wrap")
         XCTAssertEqual(sample.repeatedFrames, 0)
         XCTAssertEqual(sample.framePeriodNanoseconds, 10_000_000)
-        // No sensor clock: the profile's 10 ms and the 19-byte frame's 1.65 ms at 115200 bit/s.
+        // Dated by the index's 10 ms periods through the smallest delay seen (every frame here arrives
+        // with the same delay, so none is added), plus the 19-byte frame's 1.65 ms at 115200 bit/s and
+        // the profile's 10 ms.
         XCTAssertEqual(sample.sourceLatencyNanoseconds, 10_000_000 + 1_649_305)
         XCTAssertEqual(tracker.figures.checksumErrors, 0)
     }
@@ -174,9 +180,9 @@ final class TrackerDriverTests: XCTestCase {
         XCTAssertEqual(sample.positionRadians, 30 * degree, accuracy: 1e-4)
         XCTAssertEqual(sample.frameCounter, 99, "the 16-bit counter unwrapped")
         XCTAssertTrue(sample.toolVisible)
-        // Dated by SampleTimeFine through the smallest delay seen: here every frame arrives with the
-        // same delay, so the sample is as old as the profile's 2 ms.
-        XCTAssertEqual(sample.sourceLatencyNanoseconds, 2_000_000)
+        // Dated by SampleTimeFine through the smallest delay seen (every frame here arrives with the same
+        // delay, so none is added), plus the 73-byte frame's 6.34 ms at 115200 bit/s and the profile's 2 ms.
+        XCTAssertEqual(sample.sourceLatencyNanoseconds, 2_000_000 + 6_336_805)
     }
 
     func testAnMTiThatRefusesItsOutputConfigurationSaysWhy() throws {
@@ -201,5 +207,43 @@ final class TrackerDriverTests: XCTestCase {
         XCTAssertThrowsError(try tracker.configure()) { error in
             XCTAssertTrue("\(error)".contains("refused SetOutputConfiguration"), "\(error)")
         }
+    }
+
+    /// A repeated frame is no fresher than the frame it repeats: its age keeps running (SR-15), and a
+    /// sample without a usable orientation from a zeroed tracker is not a visible 0.
+    func testARepeatKeepsItsAgeAndAFrameWithoutOrientationIsNotVisible() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        let profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/bno085-forearm.json").path)
+        let origin = clock.now()
+        bnoFrames(link, from: origin, count: 30) { _ in 0 }
+        for n in 1...2 {  // index 29 again, 10 and 20 ms after it
+            let frame = BNO08xRVC.Frame(
+                index: 29, yawRadians: 0, pitchRadians: 0, rollRadians: 0, accelerationXMetersPerSecondSquared: 0,
+                accelerationYMetersPerSecondSquared: 0, accelerationZMetersPerSecondSquared: 9.81)
+            link.pending.append((origin.advanced(byNanoseconds: 290_000_000 + Int64(n) * 10_000_000), BNO08xRVC.FrameEncoder.frame(frame).bytes))
+        }
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        try tracker.configure()
+        try tracker.zero(seconds: 0.15)
+        func read(until milliseconds: Int64) -> TrackerSample {
+            var sample = tracker.latestSample(at: clock.now())
+            while clock.now() < origin.advanced(byNanoseconds: milliseconds * 1_000_000) {
+                clock.advance(byNanoseconds: 1_000_000)
+                sample = tracker.latestSample(at: clock.now())
+            }
+            return sample
+        }
+        let fresh = read(until: 295)
+        XCTAssertEqual(fresh.repeatedFrames, 0)
+        let repeated = read(until: 325)
+        XCTAssertEqual(repeated.repeatedFrames, 2)
+        XCTAssertEqual(repeated.receivedAt, fresh.receivedAt, "a repeat does not make the sample younger")
+        XCTAssertEqual(repeated.ageNanoseconds(at: clock.now()), fresh.ageNanoseconds(at: clock.now()))
+        XCTAssertGreaterThan(repeated.ageNanoseconds(at: clock.now()), 30_000_000, "35 ms since frame 29, plus its latency")
+
+        XCTAssertNil(Orientation.normalized(SIMD4(0, 0, 0, 0)), "no rotation")
+        XCTAssertNil(Orientation.normalized(SIMD4(.nan, 0, 0, 0)))
+        XCTAssertNotNil(Orientation.normalized(SIMD4(0.999, 0.01, 0, 0)))
     }
 }

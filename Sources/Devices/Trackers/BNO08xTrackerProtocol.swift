@@ -7,7 +7,7 @@ import Wire
 /// The BNO08x in UART-RVC mode on the host (protocols/bno08x-rvc/README.md): nothing to configure —
 /// the module streams 19-byte frames at 100 Hz from power-up — so set-up listens for valid frames and
 /// reading decodes them. The orientation comes from yaw, pitch and roll (Z-Y-X); the index counter
-/// (0 … 255) is unwrapped into the frame counter. No sensor clock: a sample is dated by its receipt.
+/// (0 … 255) is unwrapped into the frame counter, and counts the module's 10 ms periods: the sample's clock.
 public final class BNO08xTrackerProtocol: TrackerProtocol {
     private var decoder = BNO08xRVC.FrameDecoder()
     private var lastIndex: UInt8?
@@ -57,6 +57,9 @@ public final class BNO08xTrackerProtocol: TrackerProtocol {
             lastIndex = frame.index
             var measurement = TrackerMeasurement()
             measurement.frameCounter = counter
+            // The index counts the module's 100 Hz periods: a clock that dates a frame read late (a
+            // reader held up, an adapter's latency timer) as old as it is.
+            measurement.deviceTimeNanoseconds = Int64(counter) * BNO08xRVC.framePeriodNanoseconds
             measurement.orientation = Orientation.fromYawPitchRoll(yaw: frame.yawRadians, pitch: frame.pitchRadians, roll: frame.rollRadians)
             measurement.sensorFault = !frame.isWithinDocumentedRanges
             body(measurement)

@@ -23,7 +23,7 @@ public final class NDITrackerProtocol: TrackerProtocol {
     }
 
     /// One tool's BX reply: 2 + 4·4 + 3·4 + 4 + 4 + 4 bytes of handle report, the header and CRCs.
-    public var frameBytes: Int { 52 }
+    public var frameBytes: Int { 53 }
     public var checksumErrors: Int { Int(clamping: decoder.statistics.crcErrors) }
     public var discardedBytes: Int { Int(clamping: decoder.statistics.discardedBytes) }
 
@@ -98,8 +98,17 @@ public final class NDITrackerProtocol: TrackerProtocol {
             guard let handle else { return }
             var report: NDI.HandleReport?
             for index in 0..<reply.handles.count where reply.handles[index].handle == handle { report = reply.handles[index] }
-            guard let report else { return }
-            if let last = lastFrameNumber, report.frameNumber < last { frameWraps += 1 }
+            guard let report, report.status != .disabled else {
+                // The tool is absent from the reply or disabled: not visible, at once (README §9.3).
+                var measurement = TrackerMeasurement()
+                measurement.frameCounter = lastFrameNumber.map { $0 &+ 1 } ?? 0
+                measurement.visible = false
+                lastFrameNumber = measurement.frameCounter
+                body(measurement)
+                return
+            }
+            // Signed: a frame number a little behind (a repeat) is no wrap.
+            if let last = lastFrameNumber, Int32(bitPattern: report.frameNumber &- last) > 0, report.frameNumber < last { frameWraps += 1 }
             lastFrameNumber = report.frameNumber
             var measurement = TrackerMeasurement()
             measurement.frameCounter = report.frameNumber
@@ -116,6 +125,13 @@ public final class NDITrackerProtocol: TrackerProtocol {
 
     public func shutDown(link: ByteLink, clock: LoopClock) {
         _ = try? request(.stopTracking(), "TSTOP", link: link, clock: clock)
+        // Back to 9600, where the next set-up starts (a serial break would do it too; a PTY cannot carry one).
+        if let port = link as? SerialPort, port.options.baudRateBitsPerSecond != 9_600,
+            (try? request(.communication(.powerUp), "COMM", link: link, clock: clock)) != nil
+        {
+            clock.sleep(until: clock.now().advanced(byNanoseconds: 150 * Nanoseconds.perMillisecond))
+            try? port.changeBaudRate(to: 9_600)
+        }
     }
 
     // MARK: Set-up exchanges

@@ -17,9 +17,12 @@ public enum Orientation {
     /// The inverse of a unit quaternion.
     public static func conjugate(_ q: SIMD4<Double>) -> SIMD4<Double> { SIMD4(q.x, -q.y, -q.z, -q.w) }
 
-    public static func normalized(_ q: SIMD4<Double>) -> SIMD4<Double> {
+    /// `q` scaled to unit length; nil for a quaternion that is no rotation (zero, non-finite, or far
+    /// from unit length, as a damaged or invalid sensor value would be).
+    public static func normalized(_ q: SIMD4<Double>) -> SIMD4<Double>? {
         let length = (q * q).sum().squareRoot()
-        return length > 0 && length.isFinite ? q / length : identity
+        guard length.isFinite, length > 0.9, length < 1.1 else { return nil }
+        return q / length
     }
 
     /// The rotation by `angle` [rad] about the unit vector `axis`.

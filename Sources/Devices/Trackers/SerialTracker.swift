@@ -28,6 +28,8 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
     private let adapter: TrackerProtocol
     private let readsInCycle: Bool
     private let board = SnapshotBoard(TrackerSample())
+    /// The control thread's last good copy of `board` (only `latestSample` touches it).
+    private var lastSnapshot = TrackerSample()
     private var sample = TrackerSample()
     private var clockMapping = DeviceClockMapping()
     private let neutral = Mutex<SIMD4<Double>?>(nil)
@@ -70,12 +72,8 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
     /// The profile's name: it names the tracker in recordings (topics, CSV files) whatever port it is on.
     public var trackerName: String { profile.name }
 
-    public var figures: Figures {
-        var figures = counts.withLock { $0 }
-        figures.checksumErrors = adapter.checksumErrors
-        figures.discardedBytes = adapter.discardedBytes
-        return figures
-    }
+    /// The reader's counts (the adapter's line counters are copied in by the reader thread, which owns the decoder).
+    public var figures: Figures { counts.withLock { $0 } }
 
     public var isZeroed: Bool { neutral.withLock { $0 != nil } }
 
@@ -87,6 +85,7 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
 
     public func start() throws(DeviceSetupFailure) {
         guard !readsInCycle, thread == nil else { return }
+        stopRequested.store(false, ordering: .releasing)
         thread = ControlThread.start(name: "rh-tracker", stackBytes: 256 << 10) { [self] in
             _ = Realtime.makeCurrentThreadNormal()
             let wait = min(profile.framePeriodNanoseconds, 20 * Nanoseconds.perMillisecond)
@@ -106,11 +105,15 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
     public func shutDown() {
         stop()
         adapter.shutDown(link: link, clock: clock)
+        identity = ""  // quiet now: a next session sets it up again
     }
 
     public func latestSample(at now: MonotonicInstant) -> TrackerSample {
         if readsInCycle { _ = pump(waitingNanoseconds: 0) }
-        return board.snapshot()
+        // Bounded: a reader thread preempted in mid-publish must not hold the control loop; the copy
+        // before it is returned instead, and SR-15 judges it by its age.
+        if let fresh = board.snapshot(attempts: 1_000) { lastSnapshot = fresh }
+        return lastSnapshot
     }
 
     /// Takes the neutral pose: the patient holds the limb at its zero while the sensor's orientation
@@ -151,7 +154,10 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
                 port: link.name,
                 reason: "\(profile.name): the limb moved \(Self.degrees(highest - lowest))° about the sensor's \(profile.mounting.axis.rawValue) axis while it was zeroed (at most \(Self.degrees(maximumSpreadRadians))°): hold the neutral pose still")
         }
-        let mean = Orientation.normalized(sum)
+        // The mean of orientations this close together (≤ 2°) is within a hair of unit length.
+        guard let mean = Orientation.normalized(sum / Double(counted.count)) else {
+            throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): the orientations while zeroing do not average to a rotation")
+        }
         neutral.withLock { $0 = mean }
     }
 
@@ -182,6 +188,11 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
                 adapter.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), receivedAt: receivedAt) { measurement in
                     accept(measurement, receivedAt: receivedAt)
                 }
+                let (checksumErrors, discarded) = (adapter.checksumErrors, adapter.discardedBytes)
+                counts.withLock {
+                    $0.checksumErrors = checksumErrors
+                    $0.discardedBytes = discarded
+                }
                 if count < buffer.count { break }
             }
         } catch {
@@ -193,18 +204,22 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
 
     private func accept(_ measurement: TrackerMeasurement, receivedAt: MonotonicInstant) {
         if sample.samplesReceived > 0 && measurement.frameCounter == sample.frameCounter {
-            // Bytes arrive, the counter does not move: fresh in time, frozen in content.
+            // Bytes arrive, the counter does not move: frozen in content, and as old as it was — a repeat
+            // is no fresher than the frame it repeats (its age keeps running for SR-15). Visibility can
+            // only get worse.
             sample.repeatedFrames &+= 1
-            sample.receivedAt = receivedAt
+            if !measurement.visible || measurement.sensorFault { sample.toolVisible = false }
             board.publish(sample)
             counts.withLock { $0.repeated += 1 }
             return
         }
         var sourceLatency = profile.latencyNanoseconds + transmissionNanoseconds
         if let deviceTime = measurement.deviceTimeNanoseconds {
-            // The sensor's clock dates the sample; the mapping's smallest delay stands for the transmission.
+            // The sensor's clock dates the sample on the host's through the smallest delay seen, which
+            // the mapping counts as none: the frame's transmission and the sensor's latency come on top
+            // (README: age = time since the sample + transmission + latency_ms).
             let sampledAt = clockMapping.sampledAt(deviceTimeNanoseconds: deviceTime, receivedAt: receivedAt)
-            sourceLatency = profile.latencyNanoseconds + receivedAt.nanoseconds(since: sampledAt)
+            sourceLatency += receivedAt.nanoseconds(since: sampledAt)
         }
         sample.frameCounter = measurement.frameCounter
         sample.receivedAt = receivedAt
@@ -219,6 +234,9 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
             let turn = Orientation.twistAngle(
                 of: Orientation.multiply(Orientation.conjugate(neutralPose), orientation), about: profile.mounting.axis.unitVector)
             sample.positionRadians = profile.mounting.sign * turn + profile.mounting.offsetRadians
+        } else if isZeroed {
+            // A zeroed tracker whose frame carries no usable orientation gives no angle: not a visible 0.
+            sample.toolVisible = false
         }
         sample.samplesReceived += 1
         board.publish(sample)

@@ -87,8 +87,10 @@ public final class XsensTrackerProtocol: TrackerProtocol {
                 measurement.deviceTimeNanoseconds = (sampleTimeWraps << 32 + Int64(ticks)) * 100_000
             }
             if let q = data.quaternion { measurement.orientation = Orientation.normalized(SIMD4(q.w, q.x, q.y, q.z)) }
-            // Status word bit 0x02: orientation valid (README §5.6); clipping clears it.
-            if let status = data.statusWord { measurement.sensorFault = status & 0x02 == 0 }
+            // Status word bit 0x02: orientation valid (README §5.6); clipping clears it. No status word, no
+            // usable quaternion, or a damaged item: the frame does not vouch for its pose (README §5.4).
+            let statusValid = data.statusWord.map { $0 & 0x02 != 0 } ?? false
+            measurement.sensorFault = !statusValid || measurement.orientation == nil || data.malformedItemCount > 0 || data.isTruncated
             body(measurement)
         }
     }

@@ -44,6 +44,7 @@ public enum HTMLReport {
         html += section("torques", "Torque and interaction torque", torques)
         html += section("supervisor", "Supervisor states and safety events",
                         SVGPlot.timeline(data.bands, markers: data.markers, xLabel: "time [s]") + transitionsTable(data))
+        if !data.trackers.isEmpty { html += section("trackers", "Trackers", trackers(data)) }
         html += section("timing", "Loop timing", timing(data))
         html += section("metrics", "Exercise metrics", metricsTable(data))
         html += "</body></html>\n"
@@ -51,6 +52,25 @@ public enum HTMLReport {
     }
 
     private static let degreesPerRadian = 180 / Double.pi
+
+    /// Per tracker: what SR-15 judged it by (age at the control cycle, frozen frames, visibility, fit
+    /// error) and its joint angle over time, with the safety events marked.
+    private static func trackers(_ data: RecordingData) -> String {
+        var html = "<table><tr><th>tracker</th><th>cycles</th><th>frames</th><th>age p50 [ms]</th><th>age p99 [ms]</th><th>age max [ms]</th><th>cycles not visible</th><th>largest fit error [mm]</th></tr>"
+        for tracker in data.trackers {
+            let ages = tracker.ageMilliseconds.filter(\.isFinite).sorted()
+            func q(_ fraction: Double) -> String { ages.isEmpty ? "—" : SVGPlot.label(ages[min(ages.count - 1, Int(Double(ages.count) * fraction))]) }
+            html += "<tr><td>\(SVGPlot.escape(tracker.name))</td><td class=\"n\">\(tracker.angle.count)</td><td class=\"n\">\(tracker.frames)</td>"
+                + "<td class=\"n\">\(q(0.5))</td><td class=\"n\">\(q(0.99))</td><td class=\"n\">\(ages.last.map(SVGPlot.label) ?? "—")</td>"
+                + "<td class=\"n\">\(tracker.invisibleCycles)</td><td class=\"n\">\(SVGPlot.label(tracker.largestRmsErrorMillimeters))</td></tr>"
+        }
+        html += "</table>"
+        for tracker in data.trackers {
+            html += "<h3>\(SVGPlot.escape(tracker.name))</h3>" + SVGPlot.lines(
+                [.init(name: "joint angle from the tracker", points: tracker.angle)], xLabel: "time [s]", yLabel: "angle [°]", markers: data.markers)
+        }
+        return html
+    }
 
     private static func section(_ id: String, _ title: String, _ body: String) -> String {
         "<section id=\"\(id)\"><h2>\(SVGPlot.escape(title))</h2>\n\(body)\n</section>\n"
@@ -159,6 +179,17 @@ struct RecordingData {
     var session: [(String, String)] = []
     var durationSeconds = 0.0
     var startText = ""
+    /// What each tracker gave, cycle by cycle (`/tracker/sample`).
+    struct Tracker {
+        var name: String
+        var angle: [(Double, Double)] = []
+        var ageMilliseconds: [Double] = []
+        var invisibleCycles = 0
+        var largestRmsErrorMillimeters = 0.0
+        var frames = 0
+        var lastFrame: Int64 = -1
+    }
+    var trackers: [Tracker] = []
 
     init(_ file: MCAPFile) throws(MCAPError) {
         guard let jointChannel = file.channels.values.first(where: { $0.topic == TelemetryChannel.jointState.topic }) else {
@@ -215,6 +246,24 @@ struct RecordingData {
                 to: object["to"]?.stringValue ?? "", cause: object["cause"]?.stringValue ?? "",
                 requirement: object["requirement"]?.stringValue ?? "", category: object["stop_category"]?.integerValue.map { Int($0) },
                 value: object["value"]?.doubleValue ?? 0, unit: object["value_unit"]?.stringValue ?? "", joint: object["joint"]?.stringValue))
+        }
+        var trackerIndex: [String: Int] = [:]
+        for (time, object) in try objects(.trackerSample) {
+            let name = object["tracker"]?.stringValue ?? "?"
+            let index = trackerIndex[name] ?? {
+                trackers.append(Tracker(name: name))
+                trackerIndex[name] = trackers.count - 1
+                return trackers.count - 1
+            }()
+            trackers[index].angle.append((seconds(time), (object["position_rad"]?.doubleValue ?? .nan) * 180 / Double.pi))
+            trackers[index].ageMilliseconds.append((object["age_ns"]?.doubleValue).map { $0 / 1e6 } ?? .nan)
+            if object["visible"]?.boolValue == false { trackers[index].invisibleCycles += 1 }
+            trackers[index].largestRmsErrorMillimeters = max(trackers[index].largestRmsErrorMillimeters, object["rms_error_mm"]?.doubleValue ?? 0)
+            let frame = object["frame_counter"]?.integerValue ?? 0
+            if frame != trackers[index].lastFrame {
+                trackers[index].frames += 1
+                trackers[index].lastFrame = frame
+            }
         }
         metrics = try objects(.exerciseMetrics).last?.1
         if let entries = file.metadata.first(where: { $0.name == "session" })?.entries {
