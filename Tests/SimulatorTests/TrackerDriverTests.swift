@@ -4,6 +4,9 @@ import Primitives
 import Profiles
 import TestSupport
 import Transport
+import SimulatorKit
+import StrictJSON
+import TrackerSimulators
 import Wire
 import XCTest
 
@@ -245,5 +248,41 @@ final class TrackerDriverTests: XCTestCase {
         XCTAssertNil(Orientation.normalized(SIMD4(0, 0, 0, 0)), "no rotation")
         XCTAssertNil(Orientation.normalized(SIMD4(.nan, 0, 0, 0)))
         XCTAssertNotNil(Orientation.normalized(SIMD4(0.999, 0.01, 0, 0)))
+    }
+
+    // MARK: NDI
+
+    /// Two tools in the field: the driver will not guess which is the patient's hand — it asks for
+    /// `ndi.port_handle`, and with it tracks that tool (at 9600 bit/s in process: no COMM).
+    func testAnNDISystemWithTwoToolsNeedsTheProfileToNameOne() throws {
+        var profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/ndi-aurora-hand.json").path)
+        profile.baudRateBitsPerSecond = 9_600
+        let tools = [NDIToolConfiguration(portHandle: 0x0A), NDIToolConfiguration(portHandle: 0x0B, basePositionMeters: SIMD3(0.05, 0.02, -0.25))]
+        func tracker(_ fields: JSONObject?) throws -> (SerialTracker, VirtualClock) {
+            var named = profile
+            named.protocolFields = fields
+            let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+            let device = SimulatedNDITracker(configuration: .aurora(tools: tools), bootTime: clock.now())
+            let link = InProcessDeviceLink(device: device, clock: clock)
+            return (try TrackerRegistry.standard.makeTracker(for: named, link: link, clock: clock, readsInCycle: true), clock)
+        }
+        let (ambiguous, _) = try tracker(nil)
+        XCTAssertThrowsError(try ambiguous.configure()) { error in
+            XCTAssertTrue("\(error)".contains("2 tools found (0A, 0B): name the one to track in ndi.port_handle"), "\(error)")
+        }
+        let (chosen, clock) = try tracker(["port_handle": .string("0B")])
+        try chosen.configure()
+        XCTAssertTrue(chosen.identity.hasSuffix("tool handle B"), chosen.identity)
+        var sample = chosen.latestSample(at: clock.now())
+        for _ in 0..<200 {
+            clock.advance(byNanoseconds: 1_000_000)
+            sample = chosen.latestSample(at: clock.now())
+        }
+        let position = try XCTUnwrap(sample.toolPositionMeters)
+        XCTAssertEqual(position.z, -0.25, accuracy: 0.01, "tool 0B's position, not 0A's")
+        let (wrong, _) = try tracker(["port_handle": .string("0C")])
+        XCTAssertThrowsError(try wrong.configure()) { error in
+            XCTAssertTrue("\(error)".contains("0C (ndi.port_handle) is not among the tools found: 0A, 0B"), "\(error)")
+        }
     }
 }

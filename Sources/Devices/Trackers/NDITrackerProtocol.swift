@@ -2,13 +2,18 @@ import DeviceModel
 import Primitives
 import Profiles
 import Transport
+import StrictJSON
 import Wire
 
 /// An NDI Aurora or Polaris on the host (protocols/ndi/README.md §9): set-up is INIT at 9600, COMM to
 /// the profile's rate (the port follows), VER, the wired tools' handles initialised (PHSR 02 / PINIT)
-/// and enabled (PHSR 03 / PENA dynamic), TSTART; reading polls BX once per tracker frame and takes the
-/// first enabled handle's report. The frame number is the tracker's clock; a missing, disabled or
-/// out-of-volume tool is not visible.
+/// and enabled (PHSR 03 / PENA dynamic), TSTART; reading polls BX once per tracker frame, one request
+/// outstanding at a time, and takes the profile's tool (`ndi.port_handle`, required when several tools
+/// are there). The frame number, counting at `ndi.frame_rate_hz` (default `rate_hz`), is the tracker's
+/// clock; a missing, disabled or out-of-volume tool is not visible.
+///
+/// Profile fields (`"ndi": {…}`): `port_handle` — two hex digits, the tool to track; `frame_rate_hz` —
+/// the rate at which the system counts frames when the host polls slower (a Polaris counts at 60 Hz).
 public final class NDITrackerProtocol: TrackerProtocol {
     private var decoder = NDI.ReplyDecoder()
     private var pollLine = NDI.EncodedCommand()
@@ -17,6 +22,12 @@ public final class NDITrackerProtocol: TrackerProtocol {
     private var handle: UInt8?
     private var lastFrameNumber: UInt32?
     private var frameWraps: Int64 = 0
+    /// The tracker's frame period [ns]: the scale of its frame numbers.
+    private var framePeriodNanoseconds: Int64 = 25_000_000
+    /// When the BX in flight was sent (nil: none): the next waits for its reply, or for two periods.
+    private var requestSentAt: MonotonicInstant?
+    /// BX requests that got no reply within two periods.
+    public private(set) var unansweredPolls = 0
 
     public init() {
         NDI.CommandEncoder.encode(.bx(), into: &pollLine)
@@ -29,7 +40,27 @@ public final class NDITrackerProtocol: TrackerProtocol {
 
     public func configure(link: ByteLink, clock: LoopClock, profile: TrackerProfile) throws(DeviceSetupFailure) -> String {
         periodNanoseconds = profile.framePeriodNanoseconds
-        // An NDI system talks 9600 8N1 after power-up and after a reset; COMM moves it on (below).
+        let fields = profile.protocolFields ?? [:]
+        for key in fields.keys where key != "port_handle" && key != "frame_rate_hz" {
+            throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): ndi.\(key) is not a field (ndi.port_handle, ndi.frame_rate_hz)")
+        }
+        var wantedHandle: UInt8?
+        if let text = fields["port_handle"]?.stringValue {
+            guard text.count == 2, let value = UInt8(text, radix: 16) else {
+                throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): ndi.port_handle takes two hex digits such as \"0A\", not \"\(text)\"")
+            }
+            wantedHandle = value
+        }
+        framePeriodNanoseconds = periodNanoseconds
+        if let rate = fields["frame_rate_hz"]?.doubleValue {
+            guard rate >= profile.rateHertz, rate <= 1_000 else {
+                throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): ndi.frame_rate_hz \(rate) must be at least rate_hz (\(profile.rateHertz)) and at most 1000")
+            }
+            framePeriodNanoseconds = Nanoseconds.period(rateHertz: rate)
+        }
+        // An NDI system talks 9600 8N1 after power-up and after a reset; COMM moves it on (below). One
+        // left at the profile's rate by a host that did not put it back answers there instead.
+        var atProfileRate = false
         if let port = link as? SerialPort, port.options.baudRateBitsPerSecond != 9_600 {
             do {
                 try port.changeBaudRate(to: 9_600)
@@ -37,8 +68,15 @@ public final class NDITrackerProtocol: TrackerProtocol {
                 throw DeviceSetupFailure(port: link.name, reason: "\(error)")
             }
         }
-        try expectOkay(.initialize(), "INIT", link: link, clock: clock)
-        if profile.baudRateBitsPerSecond != 9_600 {
+        do {
+            try expectOkay(.initialize(), "INIT", link: link, clock: clock)
+        } catch {
+            guard let port = link as? SerialPort, profile.baudRateBitsPerSecond != 9_600, (try? port.changeBaudRate(to: profile.baudRateBitsPerSecond)) != nil,
+                (try? expectOkay(.initialize(), "INIT", link: link, clock: clock)) != nil
+            else { throw error }
+            atProfileRate = true
+        }
+        if profile.baudRateBitsPerSecond != 9_600 && !atProfileRate {
             guard let port = link as? SerialPort else {
                 throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): only a serial port can change its rate (the profile asks \(profile.baudRateBitsPerSecond) bit/s)")
             }
@@ -65,10 +103,23 @@ public final class NDITrackerProtocol: TrackerProtocol {
         else {
             throw DeviceSetupFailure(port: link.name, reason: "\(profile.name): no tool to enable (is a tool plugged in / in view?)")
         }
-        for index in 0..<ready.count {
-            try expectOkay(.portHandleEnable(ready[index].handle, priority: .dynamicTool), "PENA", link: link, clock: clock)
+        let listed = (0..<ready.count).map { ready[$0].handle }
+        if let wantedHandle {
+            guard listed.contains(wantedHandle) else {
+                throw DeviceSetupFailure(
+                    port: link.name,
+                    reason: "\(profile.name): tool handle \(String(format: "%02X", wantedHandle)) (ndi.port_handle) is not among the tools found: \(listed.map { String(format: "%02X", $0) }.joined(separator: ", "))")
+            }
+            handle = wantedHandle
+        } else {
+            guard listed.count == 1 else {
+                throw DeviceSetupFailure(
+                    port: link.name,
+                    reason: "\(profile.name): \(listed.count) tools found (\(listed.map { String(format: "%02X", $0) }.joined(separator: ", "))): name the one to track in ndi.port_handle")
+            }
+            handle = listed[0]
         }
-        handle = ready[0].handle
+        try expectOkay(.portHandleEnable(handle!, priority: .dynamicTool), "PENA", link: link, clock: clock)
         try expectOkay(.startTracking(), "TSTART", link: link, clock: clock)
         decoder = NDI.ReplyDecoder()
         let firstLine = version.text.string.split(separator: "\n").first.map(String.init) ?? profile.model
@@ -78,9 +129,15 @@ public final class NDITrackerProtocol: TrackerProtocol {
     public func poll(link: ByteLink, now: MonotonicInstant) -> Bool {
         // One BX per tracker frame: faster polls return the same frame again (README §9.2).
         guard now >= nextPoll else { return true }
+        // One BX outstanding (README §9.1 step 6): a reply that has not come within two periods is lost.
+        if let sent = requestSentAt {
+            guard now.nanoseconds(since: sent) >= 2 * periodNanoseconds else { return true }
+            unansweredPolls += 1
+        }
         // On the tracker's own schedule, not from whenever this turn came (no drift); after a stall, from now.
         nextPoll = nextPoll.advanced(byNanoseconds: periodNanoseconds)
         if nextPoll <= now { nextPoll = now.advanced(byNanoseconds: periodNanoseconds) }
+        requestSentAt = now
         decoder.expectation = .bx
         do throws(TransportError) {
             try pollLine.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) throws(TransportError) in try link.write(bytes, deadline: now.advanced(byNanoseconds: periodNanoseconds)) }
@@ -94,6 +151,7 @@ public final class NDITrackerProtocol: TrackerProtocol {
 
     public func consume(_ bytes: UnsafeRawBufferPointer, receivedAt: MonotonicInstant, _ body: (TrackerMeasurement) -> Void) {
         decoder.push(bytes) { result in
+            requestSentAt = nil  // answered (a BX, or an ERROR that the next poll's BX may not get)
             guard case .bx(let reply) = result else { return }
             guard let handle else { return }
             var report: NDI.HandleReport?
@@ -112,7 +170,7 @@ public final class NDITrackerProtocol: TrackerProtocol {
             lastFrameNumber = report.frameNumber
             var measurement = TrackerMeasurement()
             measurement.frameCounter = report.frameNumber
-            measurement.deviceTimeNanoseconds = (frameWraps << 32 + Int64(report.frameNumber)) * periodNanoseconds
+            measurement.deviceTimeNanoseconds = (frameWraps << 32 + Int64(report.frameNumber)) * framePeriodNanoseconds
             measurement.visible = report.isToolVisible
             if let pose = report.pose {
                 measurement.orientation = pose.orientation
