@@ -57,6 +57,9 @@ public final class TherapySession {
         /// with a mirror block, refused by the others. It gates motion through SR-15 whenever mirror
         /// mode is in force, asked for or blending out (from the first cycle when the exercise starts in it).
         public var reference: (any TrackerDevice)?
+        /// The reference tracker's own fit-error limit (its profile's `max_rms_error_mm`) [mm]: SR-15
+        /// applies the stricter of it and the exercise's.
+        public var referenceMaximumRmsErrorMillimeters: Double?
         /// More trackers, read every cycle and recorded with the robot (an IMU on the forearm, an
         /// optical tool): at most `TrackerReadings.capacity` in all, the reference and workspace included.
         public var trackers: [any TrackerDevice] = []
@@ -220,7 +223,8 @@ public final class TherapySession {
                     "mirror speed \(mirror.maximumSpeedRadiansPerSecond) rad/s must be above 0 and at most \(0.8 * allowed) rad/s (80 % of the velocity trip or rated speed of \(joint.name), \(allowed) rad/s)")
             }
             // SR-15: the reference gates motion like a tracker while mirror mode is in force.
-            supervisorConfiguration.trackerMaximumRmsErrorMillimeters = mirror.maximumRmsErrorMillimeters
+            supervisorConfiguration.trackerMaximumRmsErrorMillimeters = min(
+                mirror.maximumRmsErrorMillimeters, options.referenceMaximumRmsErrorMillimeters ?? .infinity)
             // A followed limb rarely reaches a range end exactly: within 10 % of the range counts.
             repetitionTolerance = 0.1 * (exercise.rangeMaximumRadians - exercise.rangeMinimumRadians)
         case (.some, nil):

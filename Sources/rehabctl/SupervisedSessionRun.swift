@@ -387,6 +387,7 @@ struct SupervisedSessionRun {
         options.recordingPath = recordPath
         if let referenceTrackerName, let tracker = trackers.first(where: { $0.profile.name == referenceTrackerName }) {
             options.reference = tracker
+            options.referenceMaximumRmsErrorMillimeters = tracker.profile.maximumRmsErrorMillimeters
             options.trackers = trackers.filter { $0 !== tracker }
         } else {
             options.reference = reference

@@ -30,7 +30,7 @@ final class MirrorModeTests: XCTestCase {
 
     /// A mirror session with a `passive` patient in the wrist; `faults` sets the stream's faults
     /// (times relative to the cue start) before it runs.
-    private func mirrorSession(repetitions: Int = 3, streamStartsAfterSeconds: Double = -1,
+    private func mirrorSession(repetitions: Int = 3, streamStartsAfterSeconds: Double = -1, referenceRmsLimitMillimeters: Double? = nil,
                      faults: (SimulatedReferenceStream, MonotonicInstant) -> Void = { _, _ in }) throws -> Run {
         let exercise = exercise(repetitions: repetitions)
         let start = MonotonicInstant(nanoseconds: 5_000_000_000)
@@ -40,7 +40,10 @@ final class MirrorModeTests: XCTestCase {
         let stream = SimulatedReferenceStream(
             limb: limb, origin: start.advanced(byNanoseconds: Int64(streamStartsAfterSeconds * 1e9)))
         let harness = try VirtualSessionHarness(
-            durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise, adjust: { $0.reference = stream })
+            durationSeconds: 0.5 + exercise.sessionSeconds(durationSeconds: nil), exercise: exercise, adjust: {
+                $0.reference = stream
+                $0.referenceMaximumRmsErrorMillimeters = referenceRmsLimitMillimeters
+            })
         try harness.session.prepare()
         harness.attachPatient(.passive)
         let cueStart = harness.clock.now().advanced(
@@ -128,6 +131,17 @@ final class MirrorModeTests: XCTestCase {
             XCTAssertLessThanOrEqual(trip.time.nanoseconds(since: faultAt), 3 * 10_000_000 + 3_000_000, "\(cause): \(trip)")
             XCTAssertGreaterThanOrEqual(trip.time, faultAt, "\(cause): \(trip)")
         }
+    }
+
+    /// SR-15's fit-error limit is the stricter of the exercise's and the reference tracker's own (its
+    /// profile's): a 0.2 mm source against a 0.1 mm tracker limit stops at once, with the figure.
+    func testTheReferenceTrackersOwnFitErrorLimitAppliesWhenItIsStricter() throws {
+        let run = try mirrorSession(repetitions: 1, referenceRmsLimitMillimeters: 0.1)
+        let trip = try XCTUnwrap(run.report.safetyEvents.first)
+        XCTAssertEqual(trip.cause, .trackerInaccurate)
+        XCTAssertEqual(trip.value, 0.2, accuracy: 1e-9, "the source's 0.2 mm")
+        let loose = try mirrorSession(repetitions: 1, referenceRmsLimitMillimeters: 50)
+        XCTAssertTrue(loose.report.safetyEvents.isEmpty, "a looser tracker limit does not loosen the exercise's: \(loose.report.safetyEvents)")
     }
 
     func testWithoutAReferenceNothingMoves() throws {
