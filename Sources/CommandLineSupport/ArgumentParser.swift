@@ -45,16 +45,18 @@ public struct ParsedArguments: Sendable {
                 flags.insert(name)
                 continue
             }
-            if values[name] != nil { throw Self.usage(spec, "\(name) given twice") }
+            if values[name] != nil && !option.repeatable { throw Self.usage(spec, "\(name) given twice") }
+            let value: String
             if let inlineValue {
-                values[name] = inlineValue
+                value = inlineValue
             } else {
                 guard index < arguments.count, !(arguments[index].hasPrefix("--") && arguments[index].count > 2) else {
                     throw Self.usage(spec, "\(name) needs a value (\(option.valueName!))")
                 }
-                values[name] = arguments[index]
+                value = arguments[index]
                 index += 1
             }
+            values[name] = values[name].map { $0 + "," + value } ?? value
         }
         if wantsHelp { return }
         let required = spec.positionals.filter { !$0.optional }.count

@@ -8,12 +8,15 @@ public struct CommandSpec: Sendable {
         public var help: String
         /// Shown as "(default: …)".
         public var defaultValue: String?
+        /// May be given more than once; the values are joined with commas (the option takes a comma list).
+        public var repeatable: Bool
 
-        public init(_ name: String, value valueName: String? = nil, help: String, default defaultValue: String? = nil) {
+        public init(_ name: String, value valueName: String? = nil, help: String, default defaultValue: String? = nil, repeatable: Bool = false) {
             self.name = name
             self.valueName = valueName
             self.help = help
             self.defaultValue = defaultValue
+            self.repeatable = repeatable
         }
     }
 

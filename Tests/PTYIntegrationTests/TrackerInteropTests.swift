@@ -113,13 +113,14 @@ final class TrackerInteropTests: XCTestCase {
         func demo(_ box: String) throws -> (ProgramRun, JSONObject?) {
             let run = try ProgramRun.runSession(
                 "rehabctl", ["demo", "--duration", "3", "--rate", "500", "--record", "none", "--json",
-                             "--tracker", "ndi-polaris-hand=sim", "--workspace", "ndi-polaris-hand:" + box])
+                             "--tracker", "ndi-polaris-hand=sim", "--tracker", "bno085-forearm=sim", "--workspace", "ndi-polaris-hand:" + box])
             return (run, (try? JSONParser.parse(run.standardOutput))?.objectValue)
         }
         let (inside, insideReport) = try demo("0.05,0.15,-0.05,0.05,-1.55,-1.45")
         XCTAssertEqual(inside.exitCode, 0, inside.standardError)
         XCTAssertEqual(insideReport?["safety_events"]?.arrayValue?.count, 0, inside.standardOutput)
         XCTAssertTrue(inside.standardError.contains("SR-16: ndi-polaris-hand's tool must stay in"), inside.standardError)
+        XCTAssertTrue(inside.standardError.contains("tracker bno085-forearm: BNO08x"), "--tracker is repeatable: \(inside.standardError)")
 
         let (outside, outsideReport) = try demo("0.15,0.25,-0.05,0.05,-1.55,-1.45")
         let event = try XCTUnwrap(outsideReport?["safety_events"]?.arrayValue?.first?.objectValue, outside.standardOutput + outside.standardError)
