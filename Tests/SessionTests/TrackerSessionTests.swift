@@ -54,6 +54,13 @@ final class TrackerSessionTests: XCTestCase {
             byTracker[object["tracker"]?.stringValue ?? "(no name)", default: []].append(object)
         }
         XCTAssertEqual(Set(byTracker.keys), ["forearm imu", "optical tool"])
+        // The report has a row and a plot per tracker, with its frames counted from /tracker/sample.
+        let html = try HTMLReport.render(file, title: "trackers")
+        XCTAssertTrue(html.contains("<h2>Trackers</h2>"), "a trackers section")
+        for name in ["forearm imu", "optical tool"] {
+            XCTAssertTrue(html.contains("<tr><td>\(name)</td><td class=\"n\">\(cycles)</td>"), "\(name)'s row, one sample per cycle")
+            XCTAssertTrue(html.contains("<h3>\(name)</h3>"), "\(name)'s plot")
+        }
         // Each pose also as foxglove.PoseInFrame on a channel of its own, for Foxglove's 3-D panel.
         for (index, tracker) in [forearm, tool].enumerated() {
             let pose = try XCTUnwrap(file.channels.values.first { $0.topic == "/tracker/\(tracker.trackerName)/pose" }, "a pose channel")
