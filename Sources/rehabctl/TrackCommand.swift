@@ -154,7 +154,7 @@ enum TrackCommand {
             "repeated_frames": .int(Int(sample.repeatedFrames)), "rms_error_mm": .number(sample.rmsErrorMillimeters),
             "age_ms": .number(Double(sample.ageNanoseconds(at: now)) / 1e6),
         ]
-        if let q = sample.toolOrientation { object["orientation_wxyz"] = .array([q.x, q.y, q.z, q.w].map { .number($0) }) }
+        if let q = sample.toolOrientation { object["orientation_wxyz"] = .array([q[0], q[1], q[2], q[3]].map { .number($0) }) }
         if let p = sample.toolPositionMeters { object["position_m"] = .array([p.x, p.y, p.z].map { .number($0) }) }
         return .object(object)
     }

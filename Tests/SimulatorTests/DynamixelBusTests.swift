@@ -119,13 +119,13 @@ final class DynamixelBusTests: XCTestCase {
         let slices = try Dynamixel.FastRead.slices(of: reply, ids: P.list([1, 2]), dataLength: 4)
         XCTAssertEqual(slices.map(\.id), [1, 2])
         XCTAssertEqual(slices.map(\.error), [.noError, .noError])
-        XCTAssertEqual(reply.parameters.int32(at: slices[0].dataOffset), 1_000)
-        XCTAssertEqual(reply.parameters.int32(at: slices[1].dataOffset), 3_000)
+        XCTAssertEqual(reply.parameters.littleEndian(Int32.self, at: slices[0].dataOffset), 1_000)
+        XCTAssertEqual(reply.parameters.littleEndian(Int32.self, at: slices[1].dataOffset), 3_000)
 
         // Sync Read: one packet per servo, in the order of the list.
         let sync = try harness.exchange(P.syncRead(116, 4, [2, 1]))
         XCTAssertEqual(sync.statuses.map(\.id), [2, 1])
-        XCTAssertEqual(sync.statuses.map { $0.parameters.int32(at: 0) }, [3_000, 1_000])
+        XCTAssertEqual(sync.statuses.map { $0.parameters.littleEndian(Int32.self, at: 0) }, [3_000, 1_000])
     }
 
     func testBulkReadAnswersEachServoFromItsOwnAddressInListOrder() throws {
@@ -141,7 +141,7 @@ final class DynamixelBusTests: XCTestCase {
         let slices = try Dynamixel.FastRead.slices(of: reply, entries: P.bulkEntries(entries))
         XCTAssertEqual(slices.map(\.id), [2, 1, 3])
         XCTAssertEqual(reply.parameters.uint8(at: slices[0].dataOffset), 25)
-        XCTAssertEqual(reply.parameters.uint16(at: slices[1].dataOffset), 1_020)
+        XCTAssertEqual(reply.parameters.littleEndian(UInt16.self, at: slices[1].dataOffset), 1_020)
         XCTAssertEqual(reply.parameters.uint8(at: slices[2].dataOffset), 0)
 
         // Bulk Write: each servo its own item, nobody answers.
@@ -282,14 +282,14 @@ final class DynamixelBusTests: XCTestCase {
         XCTAssertGreaterThan(forward.plant.velocityRadiansPerSecond, 0)
         XCTAssertLessThan(reversed.plant.positionRadians, 0, "Drive Mode bit 0 turns the other way …")
         for id: UInt8 in [1, 2] {
-            let position = try XCTUnwrap(try harness.exchange(P.read(id, 132, 4)).statuses.first?.parameters.int32(at: 0))
+            let position = try XCTUnwrap(try harness.exchange(P.read(id, 132, 4)).statuses.first?.parameters.littleEndian(Int32.self, at: 0))
             XCTAssertGreaterThan(position, 0, "… and reports it in its own direction (servo \(id))")
             XCTAssertEqual(try harness.exchange(P.read(id, 126, 2)).parameters, P.le16(200), "Present Current (servo \(id))")
         }
         XCTAssertEqual(try harness.exchange(P.write(1, 102, P.le16(-200))).errors, [0x00])
         try harness.wait(milliseconds: 300)
         XCTAssertLessThan(forward.plant.velocityRadiansPerSecond, 0)
-        let velocity = try XCTUnwrap(try harness.exchange(P.read(1, 128, 4)).statuses.first?.parameters.int32(at: 0))
+        let velocity = try XCTUnwrap(try harness.exchange(P.read(1, 128, 4)).statuses.first?.parameters.littleEndian(Int32.self, at: 0))
         XCTAssertLessThan(velocity, 0)
     }
 
@@ -298,7 +298,7 @@ final class DynamixelBusTests: XCTestCase {
         XCTAssertEqual(try harness.exchange(P.write(1, 116, P.le32(1_024))).errors, [0x00])
         XCTAssertEqual(try harness.exchange(P.write(1, 64, [1])).errors, [0x00])
         try harness.wait(milliseconds: 500)
-        let position = try XCTUnwrap(try harness.exchange(P.read(1, 132, 4)).statuses.first?.parameters.int32(at: 0))
+        let position = try XCTUnwrap(try harness.exchange(P.read(1, 132, 4)).statuses.first?.parameters.littleEndian(Int32.self, at: 0))
         XCTAssertEqual(Double(position), 1_024, accuracy: 20, "a quarter turn")
         XCTAssertEqual(try harness.exchange(P.read(1, 122, 1)).parameters, [0], "not moving any more")
     }

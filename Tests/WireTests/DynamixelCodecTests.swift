@@ -34,13 +34,13 @@ final class DynamixelCodecTests: XCTestCase {
         XCTAssertEqual(try encoded { try Encoder.ping(id: Dynamixel.broadcastID, into: &$0) }, EManual.pingBroadcast)
         XCTAssertEqual(try encoded { try Encoder.read(id: 1, address: 132, length: 4, into: &$0) }, EManual.read)
         XCTAssertEqual(
-            try encoded { try Encoder.write(id: 1, address: 116, data: Dynamixel.DataBytes(uint32: 512), into: &$0) }, EManual.write)
+            try encoded { try Encoder.write(id: 1, address: 116, data: Dynamixel.DataBytes(littleEndian: UInt32(512)), into: &$0) }, EManual.write)
         let goal: [UInt8] = [0x00, 0x02, 0x00, 0x00]
         XCTAssertEqual(
             try encoded { packet in try goal.withUnsafeBytes { try Encoder.write(id: 1, address: 116, data: $0, into: &packet) } },
             EManual.write, "the raw-buffer overload")
         XCTAssertEqual(
-            try encoded { try Encoder.regWrite(id: 1, address: 104, data: Dynamixel.DataBytes(int32: 200), into: &$0) }, EManual.regWrite)
+            try encoded { try Encoder.regWrite(id: 1, address: 104, data: Dynamixel.DataBytes(littleEndian: Int32(200)), into: &$0) }, EManual.regWrite)
         XCTAssertEqual(try encoded { try Encoder.action(id: 1, into: &$0) }, EManual.action)
         XCTAssertEqual(try encoded { try Encoder.factoryReset(id: 1, option: .exceptID, into: &$0) }, EManual.factoryReset)
         XCTAssertEqual(try encoded { try Encoder.reboot(id: 1, into: &$0) }, EManual.reboot)
@@ -54,8 +54,8 @@ final class DynamixelCodecTests: XCTestCase {
         let ids: Dynamixel.DeviceList<UInt8> = [1, 2]
         XCTAssertEqual(try encoded { try Encoder.syncRead(address: 132, length: 4, ids: ids, into: &$0) }, EManual.syncRead)
         let entries: Dynamixel.DeviceList<Dynamixel.SyncWriteEntry> = [
-            Dynamixel.SyncWriteEntry(id: 1, data: Dynamixel.DataBytes(uint32: 150)),
-            Dynamixel.SyncWriteEntry(id: 2, data: Dynamixel.DataBytes(uint32: 170)),
+            Dynamixel.SyncWriteEntry(id: 1, data: Dynamixel.DataBytes(littleEndian: UInt32(150))),
+            Dynamixel.SyncWriteEntry(id: 2, data: Dynamixel.DataBytes(littleEndian: UInt32(170))),
         ]
         XCTAssertEqual(try encoded { try Encoder.syncWrite(address: 116, entries: entries, into: &$0) }, EManual.syncWrite)
         let goals: [UInt8] = [0x96, 0x00, 0x00, 0x00, 0xAA, 0x00, 0x00, 0x00]
@@ -71,8 +71,8 @@ final class DynamixelCodecTests: XCTestCase {
         ]
         XCTAssertEqual(try encoded { try Encoder.bulkRead(bulk, into: &$0) }, EManual.bulkRead)
         let bulkWrite: Dynamixel.DeviceList<Dynamixel.BulkWriteEntry> = [
-            Dynamixel.BulkWriteEntry(id: 1, address: 32, data: Dynamixel.DataBytes(uint16: 160)),
-            Dynamixel.BulkWriteEntry(id: 2, address: 31, data: Dynamixel.DataBytes(uint8: 80)),
+            Dynamixel.BulkWriteEntry(id: 1, address: 32, data: Dynamixel.DataBytes(littleEndian: UInt16(160))),
+            Dynamixel.BulkWriteEntry(id: 2, address: 31, data: Dynamixel.DataBytes(littleEndian: UInt8(80))),
         ]
         XCTAssertEqual(try encoded { try Encoder.bulkWrite(bulkWrite, into: &$0) }, EManual.bulkWrite)
         // The e-Manual's Fast Bulk Read example repeats the Fast Sync Read example's CRC (20 F2); its own bytes
@@ -135,10 +135,10 @@ final class DynamixelCodecTests: XCTestCase {
         var decoder = Dynamixel.PacketDecoder()
         let ping = decodePackets(EManual.pingStatusID1, into: &decoder)
         XCTAssertEqual(ping, [Dynamixel.Packet(id: 1, instruction: .status, error: .noError, parameters: [0x06, 0x04, 0x26])])
-        XCTAssertEqual(ping.first?.parameters.uint16(at: 0), 1030, "model number of the XM430-W210")
+        XCTAssertEqual(ping.first?.parameters.littleEndian(UInt16.self, at: 0), 1030, "model number of the XM430-W210")
         let read = decodePackets(EManual.readStatus, into: &decoder)
-        XCTAssertEqual(read.first?.parameters.int32(at: 0), 166, "Present Position")
-        XCTAssertNil(read.first?.parameters.uint32(at: 1), "past the end")
+        XCTAssertEqual(read.first?.parameters.littleEndian(Int32.self, at: 0), 166, "Present Position")
+        XCTAssertNil(read.first?.parameters.littleEndian(UInt32.self, at: 1), "past the end")
         let write = decodePackets(EManual.write, into: &decoder)
         XCTAssertEqual(write, [Dynamixel.Packet(id: 1, instruction: .write, parameters: [0x74, 0x00, 0x00, 0x02, 0x00, 0x00])])
         XCTAssertNil(write.first?.error, "an instruction packet has no ERR byte")
@@ -231,7 +231,7 @@ final class DynamixelCodecTests: XCTestCase {
             let expected: Dynamixel.Packet
             if iteration % 2 == 0 {
                 try data.withUnsafeBytes { try Dynamixel.PacketEncoder.write(id: id, address: 0x1234, data: $0, into: &packet) }
-                parameters.append(uint16: 0x1234)
+                parameters.appendLittleEndian(UInt16(0x1234))
                 data.withUnsafeBytes { _ = parameters.append(contentsOf: $0) }
                 expected = Dynamixel.Packet(id: id, instruction: .write, parameters: parameters)
             } else {
@@ -305,7 +305,7 @@ final class DynamixelCodecTests: XCTestCase {
         XCTAssertEqual(results.map { $0.packet?.id }, [1, 2, 1])
         XCTAssertEqual(results.first?.offset, falseHeader.count + 64 - 1, "both come out when the false packet's CRC fails")
         XCTAssertEqual(results.dropFirst().first?.offset, results.first?.offset, "the second from next(), without new input")
-        XCTAssertEqual(results.last?.packet?.parameters.int32(at: 0), 166)
+        XCTAssertEqual(results.last?.packet?.parameters.littleEndian(Int32.self, at: 0), 166)
         XCTAssertEqual(decoder.statistics.crcErrors, 1)
         XCTAssertEqual(decoder.statistics.packetsDecoded, 3)
         XCTAssertEqual(decoder.statistics.discardedBytes, UInt64(falseHeader.count + filler.count))
@@ -382,7 +382,7 @@ final class DynamixelCodecTests: XCTestCase {
         let found = decodePackets(hex("FF FF FD 00 01 E8 03") + largest, into: &behindFalseHeader)
         XCTAssertEqual(found.count, 1)
         XCTAssertEqual(found.first?.parameters.count, Dynamixel.maxParameterBytes)
-        XCTAssertEqual(found.first?.parameters.uint16(at: 0), 0x200)
+        XCTAssertEqual(found.first?.parameters.littleEndian(UInt16.self, at: 0), 0x200)
         XCTAssertEqual(behindFalseHeader.statistics.crcErrors, 1)
         XCTAssertEqual(behindFalseHeader.statistics.discardedBytes, 7)
 
@@ -520,17 +520,17 @@ final class DynamixelCodecTests: XCTestCase {
         let slices = try Dynamixel.FastRead.slices(of: packet, ids: [3, 7, 4], dataLength: 4)
         XCTAssertEqual(slices.map(\.id), [3, 7, 4])
         XCTAssertEqual(slices.map(\.error), [.noError, .noError, .noError])
-        XCTAssertEqual(slices.map { packet.parameters.uint32(at: $0.dataOffset) }, [166, 2079, 1023], "Present Position")
+        XCTAssertEqual(slices.map { packet.parameters.littleEndian(UInt32.self, at: $0.dataOffset) }, [166, 2079, 1023], "Present Position")
 
         // The device side builds the same bytes, running CRCs included.
         var builder = try Dynamixel.FastReadReplyBuilder(segmentCount: 3, totalDataBytes: 12)
-        try builder.append(id: 3, error: .noError, data: Dynamixel.DataBytes(uint32: 166))
-        try builder.append(id: 7, error: .noError, data: Dynamixel.DataBytes(uint32: 2079))
+        try builder.append(id: 3, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt32(166)))
+        try builder.append(id: 7, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt32(2079)))
         XCTAssertFalse(builder.isComplete)
         XCTAssertThrowsError(try builder.finish()) { XCTAssertEqual($0 as? Dynamixel.EncodingError, .incompleteReply) }
-        try builder.append(id: 4, error: .noError, data: Dynamixel.DataBytes(uint32: 1023))
+        try builder.append(id: 4, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt32(1023)))
         XCTAssertEqual(try builder.finish().bytes, EManual.fastSyncReadStatus)
-        XCTAssertThrowsError(try builder.append(id: 5, error: .noError, data: Dynamixel.DataBytes(uint32: 0))) {
+        XCTAssertThrowsError(try builder.append(id: 5, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt32(0)))) {
             XCTAssertEqual($0 as? Dynamixel.EncodingError, .dataLengthMismatch)
         }
     }
@@ -544,17 +544,17 @@ final class DynamixelCodecTests: XCTestCase {
         ]
         let slices = try Dynamixel.FastRead.slices(of: packet, entries: entries)
         XCTAssertEqual(slices.map(\.dataLength), [4, 2, 1])
-        XCTAssertEqual(packet.parameters.uint32(at: slices[0].dataOffset), 166, "Present Position")
-        XCTAssertEqual(packet.parameters.int16(at: slices[1].dataOffset), 421, "Present PWM")
+        XCTAssertEqual(packet.parameters.littleEndian(UInt32.self, at: slices[0].dataOffset), 166, "Present Position")
+        XCTAssertEqual(packet.parameters.littleEndian(Int16.self, at: slices[1].dataOffset), 421, "Present PWM")
         XCTAssertEqual(packet.parameters.uint8(at: slices[2].dataOffset), 31, "Present Temperature")
 
         var builder = try Dynamixel.FastReadReplyBuilder(segmentCount: 3, totalDataBytes: 7)
-        try builder.append(id: 3, error: .noError, data: Dynamixel.DataBytes(uint32: 166))
-        try builder.append(id: 7, error: .noError, data: Dynamixel.DataBytes(int16: 421))
-        XCTAssertThrowsError(try builder.append(id: 4, error: .noError, data: Dynamixel.DataBytes(uint16: 31))) {
+        try builder.append(id: 3, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt32(166)))
+        try builder.append(id: 7, error: .noError, data: Dynamixel.DataBytes(littleEndian: Int16(421)))
+        XCTAssertThrowsError(try builder.append(id: 4, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt16(31)))) {
             XCTAssertEqual($0 as? Dynamixel.EncodingError, .dataLengthMismatch, "the last segment must end the packet")
         }
-        try builder.append(id: 4, error: .noError, data: Dynamixel.DataBytes(uint8: 31))
+        try builder.append(id: 4, error: .noError, data: Dynamixel.DataBytes(littleEndian: UInt8(31)))
         XCTAssertEqual(try builder.finish().bytes, EManual.fastBulkReadStatus)
     }
 
@@ -608,7 +608,7 @@ final class DynamixelCodecTests: XCTestCase {
             XCTAssertEqual(results.count, 1, "split at \(split)")
             guard let packet = results.first?.decodedPacket else { continue }
             let slices = try Dynamixel.FastRead.slices(of: packet, ids: [1, 2], dataLength: 4)
-            XCTAssertEqual(slices.map { packet.parameters.uint32(at: $0.dataOffset) }, [0x00FD_FFFF, 0xFDFD_FFFF])
+            XCTAssertEqual(slices.map { packet.parameters.littleEndian(UInt32.self, at: $0.dataOffset) }, [0x00FD_FFFF, 0xFDFD_FFFF])
             XCTAssertEqual(slices.map(\.error.alert), [false, true])
             XCTAssertEqual(try encoded { try Dynamixel.PacketEncoder.encode(packet, into: &$0) }, wire)
         }
@@ -667,16 +667,16 @@ final class DynamixelCodecTests: XCTestCase {
             XCTAssertNil(Dynamixel.LittleEndian.readUInt16(bytes, at: Int.max))
             XCTAssertNil(Dynamixel.LittleEndian.readUInt8(bytes, at: -1))
         }
-        var data = Dynamixel.DataBytes(int16: -300)
-        XCTAssertTrue(data.append(uint32: 0x0102_0304))
+        var data = Dynamixel.DataBytes(littleEndian: Int16(-300))
+        XCTAssertTrue(data.appendLittleEndian(UInt32(0x0102_0304)))
         XCTAssertEqual(Array(data), [0xD4, 0xFE, 0x04, 0x03, 0x02, 0x01])
-        XCTAssertEqual(data.int16(at: 0), -300)
-        XCTAssertEqual(data.uint32(at: 2), 0x0102_0304)
-        XCTAssertNil(data.uint32(at: 3))
-        XCTAssertNil(data.uint16(at: Int.min))
-        var full = Dynamixel.Bytes<3>()
-        XCTAssertTrue(full.append(uint16: 1))
-        XCTAssertFalse(full.append(uint16: 2), "all or nothing")
+        XCTAssertEqual(data.littleEndian(Int16.self, at: 0), -300)
+        XCTAssertEqual(data.littleEndian(UInt32.self, at: 2), 0x0102_0304)
+        XCTAssertNil(data.littleEndian(UInt32.self, at: 3))
+        XCTAssertNil(data.littleEndian(UInt16.self, at: Int.min))
+        var full = InlineBytes<3>()
+        XCTAssertTrue(full.appendLittleEndian(UInt16(1)))
+        XCTAssertFalse(full.appendLittleEndian(UInt16(2)), "all or nothing")
         XCTAssertEqual(full.count, 2)
     }
 
@@ -709,8 +709,8 @@ final class DynamixelCodecTests: XCTestCase {
             try Dynamixel.PacketEncoder.syncWrite(
                 address: 116,
                 entries: [
-                    Dynamixel.SyncWriteEntry(id: 1, data: Dynamixel.DataBytes(uint32: 1)),
-                    Dynamixel.SyncWriteEntry(id: 2, data: Dynamixel.DataBytes(uint16: 1)),
+                    Dynamixel.SyncWriteEntry(id: 1, data: Dynamixel.DataBytes(littleEndian: UInt32(1))),
+                    Dynamixel.SyncWriteEntry(id: 2, data: Dynamixel.DataBytes(littleEndian: UInt16(1))),
                 ],
                 into: &$0)
         }

@@ -65,3 +65,59 @@ final class FramingTests: XCTestCase {
         XCTAssertEqual(FixedASCII<8>("").string, "")
     }
 }
+
+/// `InlineBytes`, the one inline byte container of every codec: fields in both byte orders, all-or-nothing
+/// appends, the ASCII helpers of text protocols, and in-place encoding.
+final class InlineBytesTests: XCTestCase {
+    func testFieldsReadBackInTheByteOrderTheyWereWrittenIn() {
+        var bytes = InlineBytes<16>()
+        XCTAssertTrue(bytes.appendLittleEndian(Int16(-300)))
+        XCTAssertTrue(bytes.appendBigEndian(UInt32(0x0102_0304)))
+        XCTAssertEqual(bytes.bytes, [0xD4, 0xFE, 0x01, 0x02, 0x03, 0x04])
+        XCTAssertEqual(bytes.littleEndian(Int16.self, at: 0), -300)
+        XCTAssertEqual(bytes.bigEndian(Int16.self, at: 0), Int16(bitPattern: 0xD4FE))
+        XCTAssertEqual(bytes.bigEndian(UInt32.self, at: 2), 0x0102_0304)
+        XCTAssertEqual(bytes.littleEndian(UInt32.self, at: 2), 0x0403_0201)
+        XCTAssertEqual(InlineBytes<4>(littleEndian: Int32(-2)).bytes, [0xFE, 0xFF, 0xFF, 0xFF])
+    }
+
+    func testReadsPastTheEndAreNilAndAppendsThatDoNotFitAppendNothing() {
+        var bytes: InlineBytes<3> = [0x01, 0x02]
+        XCTAssertNil(bytes.littleEndian(UInt16.self, at: 1))
+        XCTAssertNil(bytes.bigEndian(UInt16.self, at: -1))
+        XCTAssertNil(bytes.uint8(at: 2))
+        XCTAssertFalse(bytes.appendBigEndian(UInt16(0xFFFF)))
+        XCTAssertEqual(bytes.count, 2, "all or nothing")
+        XCTAssertTrue(bytes.append(0x03))
+        XCTAssertFalse(bytes.append(0x04))
+        XCTAssertEqual(bytes.description, "01 02 03")
+        XCTAssertNil(InlineBytes<2>(ascii: "OKAY"))
+    }
+
+    func testASCIIFieldsOfTextProtocols() throws {
+        var line = try XCTUnwrap(InlineBytes<32>(ascii: "ERROR"))
+        XCTAssertTrue(line.append(hex: 0x0A, digits: 2))
+        XCTAssertTrue(line.append(decimal: 1200))
+        XCTAssertEqual(line.string, "ERROR0A1200")
+        XCTAssertEqual(line.hexValue(at: 5, digits: 2), 0x0A)
+        XCTAssertNil(line.hexValue(at: 0, digits: 2), "not hex digits")
+        XCTAssertTrue(line.hasPrefix(ascii: "ERR"))
+        XCTAssertFalse(line.equals(ascii: "ERROR"))
+        let mixed: InlineBytes<4> = [0x41, 0x00, 0x0A, 0x7F]
+        XCTAssertEqual(mixed.string, "A?\n?")
+    }
+
+    func testOverwriteKeepsWhatTheEncoderWroteClampedToTheCapacity() {
+        var frame = InlineBytes<4>()
+        frame.overwrite { raw in
+            raw[0] = 0xAA
+            raw[1] = 0xBB
+            return 2
+        }
+        XCTAssertEqual(frame.bytes, [0xAA, 0xBB])
+        frame.overwrite { $0.count + 10 }
+        XCTAssertEqual(frame.count, 4)
+        frame.overwrite { _ in -1 }
+        XCTAssertTrue(frame.isEmpty)
+    }
+}

@@ -70,7 +70,7 @@ final class XsensCodecTests: XCTestCase {
             XCTAssertEqual(frame.bytes.last, vector.details[0]?.checksum, vector.name)
             XCTAssertEqual(frame.bytes[3] == Xsens.extendedLengthMarker, vector.details[0]?.extendedLength, vector.name)
             var raw = Xsens.EncodedFrame()
-            try message.payload.array.withUnsafeBytes { try Xsens.FrameEncoder.frame(message.messageID, payload: $0, into: &raw) }
+            try message.payload.bytes.withUnsafeBytes { try Xsens.FrameEncoder.frame(message.messageID, payload: $0, into: &raw) }
             XCTAssertEqual(raw.bytes, vector.wire, "\(vector.name): frame(_:payload:into:)")
             checked += 1
         }

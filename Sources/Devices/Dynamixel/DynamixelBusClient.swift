@@ -165,7 +165,7 @@ public final class DynamixelBusClient {
     }
 
     private func pingReply(_ status: Dynamixel.Packet) throws(DynamixelBusError) -> PingReply {
-        guard status.parameters.count == 3, let model = status.parameters.uint16(at: 0), let firmware = status.parameters.uint8(at: 2) else {
+        guard status.parameters.count == 3, let model = status.parameters.littleEndian(UInt16.self, at: 0), let firmware = status.parameters.uint8(at: 2) else {
             throw .unexpectedReply("a ping reply from \(status.id) with \(status.parameters.count) parameter bytes (3 expected)")
         }
         if let error = status.error, error.errorNumber != 0 { throw .refused(id: status.id, error) }

@@ -600,8 +600,8 @@ public final class DynamixelServoChain: ActuatedDevice, ByteLinkDriver {
         for joint in 0..<jointCount {
             let slice = slices[joint]
             let offset = slice.dataOffset
-            guard slice.error.errorNumber == 0, let current = parameters.int16(at: offset), let velocity = parameters.int32(at: offset + 2),
-                let position = parameters.int32(at: offset + 6), let hardwareError = parameters.uint8(at: offset + 10),
+            guard slice.error.errorNumber == 0, let current = parameters.littleEndian(Int16.self, at: offset), let velocity = parameters.littleEndian(Int32.self, at: offset + 2),
+                let position = parameters.littleEndian(Int32.self, at: offset + 6), let hardwareError = parameters.uint8(at: offset + 10),
                 let torque = parameters.uint8(at: offset + 11), let watchdog = parameters.uint8(at: offset + 12),
                 let temperature = parameters.uint8(at: offset + 13)
             else {

@@ -17,8 +17,8 @@
 /// Every type of the codec lives here: `Dynamixel.Instruction`, `Dynamixel.StatusError`,
 /// `Dynamixel.PacketEncoder` (into a fixed `Dynamixel.EncodedPacket`), `Dynamixel.PacketDecoder` (yielding
 /// `Dynamixel.DecodeResult`: a `Dynamixel.Packet` or a rejection), `Dynamixel.FastRead` (splits a fast read's
-/// reply), `Dynamixel.FastReadReplyBuilder` (builds one), and the fixed-capacity containers `Dynamixel.Bytes`
-/// and `Dynamixel.DeviceList`. Nothing allocates per packet. protocols/dynamixel/README.md restates the
+/// reply), `Dynamixel.FastReadReplyBuilder` (builds one), and the fixed-capacity `Dynamixel.DeviceList`
+/// (bytes are the shared `InlineBytes`). Nothing allocates per packet. protocols/dynamixel/README.md restates the
 /// e-Manual and fixes what it leaves open (§8: the receiver); its vectors check this codec.
 public enum Dynamixel {
     /// FF FF FD 00: three header bytes and the reserved byte.
@@ -122,7 +122,7 @@ extension Dynamixel {
             }
         }
 
-        public var description: String { name ?? "0x" + Dynamixel.hex(rawValue) }
+        public var description: String { name ?? "0x" + Hex.text(rawValue) }
     }
 
     /// The ERR byte of a status packet (e-Manual, "Error"): bit 7 is the alert (the device has a hardware
@@ -181,7 +181,7 @@ extension Dynamixel {
         }
 
         public var description: String {
-            var text = "0x" + Dynamixel.hex(rawValue)
+            var text = "0x" + Hex.text(rawValue)
             if alert { text += " alert" }
             if let error { text += " \(error)" } else if errorNumber != 0 { text += " error \(errorNumber)" }
             return text
@@ -247,11 +247,5 @@ extension Dynamixel {
             self.id = id
             self.instruction = instruction
         }
-    }
-
-    /// Two hex digits, uppercase, without Foundation.
-    static func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16, uppercase: true)
-        return byte < 0x10 ? "0" + digits : digits
     }
 }

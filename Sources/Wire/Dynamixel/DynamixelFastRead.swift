@@ -5,7 +5,7 @@ extension Dynamixel {
         /// The device's own ERR byte.
         public var error: Dynamixel.StatusError
         /// The device's data is `packet.parameters[dataOffset ..< dataOffset + dataLength]`; read its items
-        /// with `packet.parameters.uint32(at: slice.dataOffset + …)`.
+        /// with `packet.parameters.littleEndian(UInt32.self, at: slice.dataOffset + …)`.
         public var dataOffset: Int
         public var dataLength: Int
 

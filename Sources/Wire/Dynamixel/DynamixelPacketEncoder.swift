@@ -1,49 +1,7 @@
 extension Dynamixel {
     /// One encoded packet, ready for the wire: header to CRC, stuffed. Preallocate one and encode into it
-    /// every cycle; nothing is allocated.
-    public struct EncodedPacket: Sendable {
-        @usableFromInline var storage = InlineArray<1024, UInt8>(repeating: 0)
-        /// Bytes in the packet; 0 after a failed encoding.
-        public internal(set) var count = 0
-
-        public init() {}
-
-        /// Calls `body` with the packet's bytes.
-        @inlinable
-        public func withUnsafeBytes<R, Failure: Error>(
-            _ body: (UnsafeRawBufferPointer) throws(Failure) -> R
-        ) throws(Failure) -> R {
-            let count = self.count
-            let span = storage.span
-            // `Span.withUnsafeBytes` is not typed-throws; carry the error out by hand.
-            var outcome: Result<R, Failure>?
-            span.withUnsafeBytes { raw in
-                do throws(Failure) {
-                    outcome = .success(try body(UnsafeRawBufferPointer(rebasing: raw[0..<count])))
-                } catch {
-                    outcome = .failure(error)
-                }
-            }
-            return try outcome!.get()
-        }
-
-        /// The packet's bytes as an array (tests and diagnostics; allocates).
-        public var bytes: [UInt8] {
-            withUnsafeBytes { Array($0) }
-        }
-
-        /// The whole storage, for the encoders.
-        mutating func withUnsafeMutableStorage<R>(_ body: (UnsafeMutableRawBufferPointer) -> R) -> R {
-            var span = storage.mutableSpan
-            return span.withUnsafeMutableBytes { raw in body(raw) }
-        }
-
-        /// Appends one byte; the caller has checked that it fits.
-        mutating func appendByte(_ byte: UInt8) {
-            storage[count] = byte
-            count += 1
-        }
-    }
+    /// every cycle; nothing is allocated. Keep the literal equal to `Dynamixel.maxPacketBytes`.
+    public typealias EncodedPacket = InlineBytes<1024>
 
     /// One device of a Sync Write: its ID and its data (all devices' data have the same length).
     public struct SyncWriteEntry: Sendable, Equatable {
@@ -103,7 +61,7 @@ extension Dynamixel {
             id: UInt8, _ instruction: Dynamixel.Instruction, into packet: inout Dynamixel.EncodedPacket,
             writing parameters: (inout Dynamixel.ParameterWriter) -> Void = { _ in }
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard Dynamixel.isValidPacketID(id) else { throw .invalidID(id) }
             try encode(id: id, instruction: instruction, error: nil, into: &packet, writing: parameters)
         }
@@ -115,7 +73,7 @@ extension Dynamixel {
             id: UInt8, error: Dynamixel.StatusError, into packet: inout Dynamixel.EncodedPacket,
             writing parameters: (inout Dynamixel.ParameterWriter) -> Void = { _ in }
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard Dynamixel.isValidPacketID(id) else { throw .invalidID(id) }
             try encode(id: id, instruction: .status, error: error, into: &packet, writing: parameters)
         }
@@ -149,7 +107,7 @@ extension Dynamixel {
         public static func read(
             id: UInt8, address: UInt16, length: UInt16, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard length >= 1 else { throw .zeroLength }
             try instruction(id: id, .read, into: &packet) {
                 $0.uint16(address)
@@ -161,7 +119,7 @@ extension Dynamixel {
         public static func write(
             id: UInt8, address: UInt16, data: UnsafeRawBufferPointer, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard data.count >= 1 else { throw .zeroLength }
             try instruction(id: id, .write, into: &packet) {
                 $0.uint16(address)
@@ -169,11 +127,11 @@ extension Dynamixel {
             }
         }
 
-        /// Write (0x03) of a few bytes held inline (`DataBytes(int32: goal)`).
+        /// Write (0x03) of a few bytes held inline (`DataBytes(littleEndian: Int32(goal))`).
         public static func write(
             id: UInt8, address: UInt16, data: Dynamixel.DataBytes, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard data.count >= 1 else { throw .zeroLength }
             try instruction(id: id, .write, into: &packet) {
                 $0.uint16(address)
@@ -185,7 +143,7 @@ extension Dynamixel {
         public static func regWrite(
             id: UInt8, address: UInt16, data: UnsafeRawBufferPointer, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard data.count >= 1 else { throw .zeroLength }
             try instruction(id: id, .regWrite, into: &packet) {
                 $0.uint16(address)
@@ -196,7 +154,7 @@ extension Dynamixel {
         public static func regWrite(
             id: UInt8, address: UInt16, data: Dynamixel.DataBytes, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             guard data.count >= 1 else { throw .zeroLength }
             try instruction(id: id, .regWrite, into: &packet) {
                 $0.uint16(address)
@@ -270,7 +228,7 @@ extension Dynamixel {
             address: UInt16, length: UInt16, ids: Dynamixel.DeviceList<UInt8>, data: UnsafeRawBufferPointer,
             into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             try validate(count: ids.count) { ids[$0] }
             guard length >= 1 else { throw .zeroLength }
             let each = Int(length)
@@ -289,7 +247,7 @@ extension Dynamixel {
         public static func syncWrite(
             address: UInt16, entries: Dynamixel.DeviceList<Dynamixel.SyncWriteEntry>, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             try validate(count: entries.count) { entries[$0].id }
             let length = entries[0].data.count
             guard length >= 1 else { throw .zeroLength }
@@ -324,7 +282,7 @@ extension Dynamixel {
         public static func bulkWrite(
             _ entries: Dynamixel.DeviceList<Dynamixel.BulkWriteEntry>, into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             try validate(count: entries.count) { entries[$0].id }
             for index in 0..<entries.count where entries[index].data.isEmpty { throw .zeroLength }
             try encode(id: Dynamixel.broadcastID, instruction: .bulkWrite, error: nil, into: &packet) {
@@ -344,7 +302,7 @@ extension Dynamixel {
             _ instruction: Dynamixel.Instruction, address: UInt16, length: UInt16, ids: Dynamixel.DeviceList<UInt8>,
             into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             try validate(count: ids.count) { ids[$0] }
             guard length >= 1 else { throw .zeroLength }
             try encode(id: Dynamixel.broadcastID, instruction: instruction, error: nil, into: &packet) {
@@ -358,7 +316,7 @@ extension Dynamixel {
             _ instruction: Dynamixel.Instruction, _ entries: Dynamixel.DeviceList<Dynamixel.BulkReadEntry>,
             into packet: inout Dynamixel.EncodedPacket
         ) throws(Dynamixel.EncodingError) {
-            packet.count = 0
+            packet.removeAll()
             try validate(count: entries.count) { entries[$0].id }
             for index in 0..<entries.count where entries[index].length == 0 { throw .zeroLength }
             try encode(id: Dynamixel.broadcastID, instruction: instruction, error: nil, into: &packet) {
@@ -388,7 +346,8 @@ extension Dynamixel {
             into packet: inout Dynamixel.EncodedPacket, writing parameters: (inout Dynamixel.ParameterWriter) -> Void
         ) throws(Dynamixel.EncodingError) {
             let stuffing = !(instruction == .status && id == Dynamixel.broadcastID)
-            let written: Int? = packet.withUnsafeMutableStorage { raw in
+            var fits = true
+            packet.overwrite { raw in
                 raw[0] = 0xFF
                 raw[1] = 0xFF
                 raw[2] = 0xFD
@@ -400,10 +359,16 @@ extension Dynamixel {
                 writer.uint8(instruction.rawValue)
                 if let error { writer.uint8(error.rawValue) }
                 parameters(&writer)
-                guard !writer.overflowed else { return nil }
+                guard !writer.overflowed else {
+                    fits = false
+                    return 0
+                }
                 var bodyCount = writer.count
                 if stuffing {
-                    guard let stuffed = Dynamixel.ByteStuffing.stuffInPlace(body, count: bodyCount) else { return nil }
+                    guard let stuffed = Dynamixel.ByteStuffing.stuffInPlace(body, count: bodyCount) else {
+                        fits = false
+                        return 0
+                    }
                     bodyCount = stuffed
                 }
                 let length = bodyCount + Dynamixel.crcBytes
@@ -415,11 +380,7 @@ extension Dynamixel {
                 raw[crcOffset + 1] = UInt8(truncatingIfNeeded: crc >> 8)
                 return crcOffset + Dynamixel.crcBytes
             }
-            guard let written else {
-                packet.count = 0
-                throw .tooLong
-            }
-            packet.count = written
+            guard fits else { throw .tooLong }
         }
     }
 
@@ -476,7 +437,7 @@ extension Dynamixel {
 
         /// Appends a segment whose data is held inline.
         public mutating func append<let size: Int>(
-            id: UInt8, error: Dynamixel.StatusError, data: Dynamixel.Bytes<size>
+            id: UInt8, error: Dynamixel.StatusError, data: InlineBytes<size>
         ) throws(Dynamixel.EncodingError) {
             try data.withUnsafeBytes { (raw) throws(Dynamixel.EncodingError) in
                 try append(id: id, error: error, data: raw)
@@ -493,7 +454,7 @@ extension Dynamixel {
         }
 
         private mutating func appendCounted(_ byte: UInt8) {
-            packet.appendByte(byte)
+            packet.append(byte)
             crc.update(byte)
         }
     }

@@ -15,8 +15,8 @@
 /// Every type of the codec lives here. Host side: `NDI.Command` and `NDI.CommandEncoder` (into a fixed
 /// `NDI.EncodedCommand`), `NDI.ReplyDecoder` (yielding `NDI.DecodeResult`: an `NDI.ASCIIReply`, an
 /// `NDI.BXReply` or a rejection). Device side (the simulator): `NDI.CommandParser` and `NDI.ReplyEncoder`
-/// (into a fixed `NDI.EncodedReply`). Shared: `NDI.CRC16` and the inline containers `NDI.Bytes` and
-/// `NDI.HandleList`. Nothing allocates per command or reply.
+/// (into a fixed `NDI.EncodedReply`). Shared: `NDI.CRC16` and the inline `NDI.HandleList` (bytes are
+/// the shared `InlineBytes`). Nothing allocates per command or reply.
 ///
 /// Units: the wire carries millimetres (float32); `NDI.ToolPose` holds metres (`positionMeters`) and
 /// converts at this edge. The RMS error stays in millimetres, as its name says.
@@ -62,22 +62,6 @@ public enum NDI {
     public static func isCommandNameCharacter(_ byte: UInt8) -> Bool {
         (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
     }
-
-    /// The upper-case hex digit of the low four bits of `value`.
-    static func hexDigit(_ value: UInt32) -> UInt8 {
-        let nibble = UInt8(truncatingIfNeeded: value & 0xF)
-        return nibble < 10 ? 0x30 + nibble : 0x37 + nibble
-    }
-
-    /// The value of an ASCII hex digit, either case; nil for anything else.
-    static func hexValue(_ character: UInt8) -> UInt32? {
-        switch character {
-        case 0x30...0x39: return UInt32(character - 0x30)
-        case 0x41...0x46: return UInt32(character - 0x37)
-        case 0x61...0x66: return UInt32(character - 0x57)
-        default: return nil
-        }
-    }
 }
 
 extension NDI {
@@ -121,7 +105,7 @@ extension NDI {
         }
 
         /// Feeds the bytes of `bytes` in order.
-        public mutating func update<let maximum: Int>(_ bytes: NDI.Bytes<maximum>) {
+        public mutating func update<let maximum: Int>(_ bytes: InlineBytes<maximum>) {
             for index in 0..<bytes.count { update(bytes[index]) }
         }
 
@@ -133,7 +117,7 @@ extension NDI {
         }
 
         /// The CRC of `bytes`.
-        public static func checksum<let maximum: Int>(_ bytes: NDI.Bytes<maximum>) -> UInt16 {
+        public static func checksum<let maximum: Int>(_ bytes: InlineBytes<maximum>) -> UInt16 {
             var crc = CRC16()
             crc.update(bytes)
             return crc.value

@@ -246,47 +246,16 @@ extension NDI.Command {
 }
 
 extension NDI {
-    /// One command line as bytes, CR included, in fixed inline storage (no heap), ready to write.
-    public struct EncodedCommand: Sendable {
-        @usableFromInline var storage = InlineArray<257, UInt8>(repeating: 0)
-        /// Bytes in the line.
-        public internal(set) var count = 0
-
-        public init() {}
-
-        /// Calls `body` with the line's bytes.
-        @inlinable
-        public func withUnsafeBytes<R, Failure: Error>(
-            _ body: (UnsafeRawBufferPointer) throws(Failure) -> R
-        ) throws(Failure) -> R {
-            let count = self.count
-            let span = storage.span
-            var outcome: Result<R, Failure>?
-            span.withUnsafeBytes { raw in
-                do throws(Failure) {
-                    outcome = .success(try body(UnsafeRawBufferPointer(rebasing: raw[0..<count])))
-                } catch {
-                    outcome = .failure(error)
-                }
-            }
-            return try outcome!.get()
-        }
-
-        /// The line's bytes as an array (tests and diagnostics; allocates).
-        public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
-
-        mutating func append(_ byte: UInt8) {
-            storage[count] = byte
-            count += 1
-        }
-    }
+    /// One command line as bytes, CR included, in fixed inline storage (no heap), ready to write: the
+    /// longest command (`NDI.maxCommandBytes`) and its CR.
+    public typealias EncodedCommand = InlineBytes<257>
 
     /// Writes commands as the host sends them (README §3.1): the colon form gets the CRC of everything
     /// before it as four upper-case hex digits; every form ends with CR.
     public enum CommandEncoder {
         /// Writes `command` into `line` (replacing what was there). Cannot fail: a `Command` fits.
         public static func encode(_ command: NDI.Command, into line: inout NDI.EncodedCommand) {
-            line.count = 0
+            line.removeAll()
             var crc = NDI.CRC16()
             func put(_ byte: UInt8) {
                 line.append(byte)
@@ -297,10 +266,7 @@ extension NDI {
             case .colon:
                 put(UInt8(ascii: ":"))
                 for byte in command.parameters { put(byte) }
-                let value = UInt32(crc.value)
-                for position in stride(from: 3, through: 0, by: -1) {
-                    line.append(NDI.hexDigit(value >> UInt32(4 * position)))
-                }
+                line.append(hex: UInt32(crc.value), digits: 4)
             case .space:
                 put(UInt8(ascii: " "))
                 for byte in command.parameters { put(byte) }

@@ -249,7 +249,7 @@ extension NDI {
         }
 
         public var description: String {
-            var text = "HandleReport(\(NDI.hexByte(handle)), \(status.name)"
+            var text = "HandleReport(\(Hex.text(handle)), \(status.name)"
             if let pose { text += ", \(pose)" }
             if status != .disabled { text += ", port status 0x\(String(portStatus.rawValue, radix: 16)), frame \(frameNumber)" }
             return text + ")"
@@ -302,11 +302,6 @@ extension NDI {
         public var isDecodable: Bool {
             contains(.transformations) && isSubset(of: [.transformations, .allTransformations])
         }
-    }
-
-    /// Two upper-case hex digits ("0A"), for messages.
-    static func hexByte(_ value: UInt8) -> String {
-        String(Unicode.Scalar(hexDigit(UInt32(value) >> 4))) + String(Unicode.Scalar(hexDigit(UInt32(value))))
     }
 }
 

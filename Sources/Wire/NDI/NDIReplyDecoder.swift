@@ -355,7 +355,7 @@ extension NDI {
         private func hex(from start: Int) -> UInt16? {
             var value: UInt32 = 0
             for index in start..<(start + NDI.asciiCRCDigits) {
-                guard let digit = NDI.hexValue(buffer[index]) else { return nil }
+                guard let digit = Hex.value(ofDigit: buffer[index]) else { return nil }
                 value = value << 4 | digit
             }
             return UInt16(value)

@@ -1,37 +1,7 @@
 
 extension RehabLink {
     /// One encoded frame, ready for the wire: COBS bytes followed by the 0x00 delimiter.
-    public struct EncodedFrame: Sendable {
-        @usableFromInline var storage: InlineArray<256, UInt8> = InlineArray(repeating: 0)
-        /// Bytes in the frame, delimiter included.
-        public internal(set) var count = 0
-
-        public init() {}
-
-        /// Calls `body` with the frame's bytes.
-        @inlinable
-        public func withUnsafeBytes<Result, Failure: Error>(
-            _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
-        ) throws(Failure) -> Result {
-            let count = self.count
-            let span = storage.span
-            // `Span.withUnsafeBytes` is not typed-throws; carry the error out by hand.
-            var outcome: Swift.Result<Result, Failure>?
-            span.withUnsafeBytes { raw in
-                do throws(Failure) {
-                    outcome = .success(try body(UnsafeRawBufferPointer(rebasing: raw[0..<count])))
-                } catch {
-                    outcome = .failure(error)
-                }
-            }
-            return try outcome!.get()
-        }
-
-        /// The frame's bytes as an array (tests and diagnostics; allocates).
-        public var bytes: [UInt8] {
-            withUnsafeBytes { Array($0) }
-        }
-    }
+    public typealias EncodedFrame = InlineBytes<256>
 
     /// Encodes RehabLink packets into frames without touching the heap.
     ///
@@ -68,8 +38,7 @@ extension RehabLink {
                 let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<writer.offset]))
                 writer.u32(crc)
                 let packetLength = writer.offset
-                var frameSpan = frame.storage.mutableSpan
-                frame.count = frameSpan.withUnsafeMutableBytes { out in
+                frame.overwrite { out in
                     let encoded = COBS.encode(UnsafeRawBufferPointer(rebasing: raw[0..<packetLength]), into: out)
                     out[encoded] = 0
                     return encoded + 1

@@ -13,7 +13,7 @@
 /// Every type of the codec lives here: `Xsens.MessageID`, `Xsens.Message` (a checksum-valid frame, with
 /// typed views of its payload), `Xsens.FrameDecoder` (bytes in any split → `Xsens.DecodeResult`),
 /// `Xsens.FrameEncoder` (into a fixed `Xsens.EncodedFrame`), `Xsens.MTData2Sample` and the fixed-capacity
-/// containers `Xsens.Bytes` and `Xsens.OutputConfiguration`. Nothing allocates per frame.
+/// `Xsens.OutputConfiguration` (bytes are the shared `InlineBytes`). Nothing allocates per frame.
 public enum Xsens {
     /// The first byte of every message (README §2.1).
     public static let preamble: UInt8 = 0xFA
@@ -45,17 +45,6 @@ public enum Xsens {
         var sum: UInt8 = 0
         for byte in body { sum &+= byte }
         return 0 &- sum
-    }
-
-    /// Two hex digits, uppercase, without Foundation.
-    static func hex(_ byte: UInt8) -> String {
-        let digits = String(byte, radix: 16, uppercase: true)
-        return byte < 0x10 ? "0" + digits : digits
-    }
-
-    /// Four hex digits, uppercase.
-    static func hex(_ value: UInt16) -> String {
-        hex(UInt8(truncatingIfNeeded: value >> 8)) + hex(UInt8(truncatingIfNeeded: value))
     }
 }
 
@@ -155,7 +144,7 @@ extension Xsens {
             }
         }
 
-        public var description: String { name ?? "0x" + Xsens.hex(rawValue) }
+        public var description: String { name ?? "0x" + Hex.text(rawValue) }
     }
 
     /// The error code in an Error message (MID 0x42), README §3.7. A struct so that an undocumented code
@@ -204,11 +193,11 @@ extension Xsens {
             case 0x20: return "Invalid baud rate"
             case 0x21: return "Invalid parameter: a value is out of range (e.g. an output frequency)"
             case 0x28: return "Device error: the device reports an internal error; Xsens advises a firmware update"
-            default: return "undocumented error code 0x" + Xsens.hex(rawValue)
+            default: return "undocumented error code 0x" + Hex.text(rawValue)
             }
         }
 
-        public var description: String { name ?? "0x" + Xsens.hex(rawValue) }
+        public var description: String { name ?? "0x" + Hex.text(rawValue) }
     }
 
     /// Why a checksum-valid frame is dropped (README §7 steps 6-7). The raw values are the vectors' names.

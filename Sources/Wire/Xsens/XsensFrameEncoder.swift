@@ -1,65 +1,7 @@
 extension Xsens {
     /// One encoded frame, ready for the wire: preamble to checksum. Preallocate one and encode into it
-    /// every cycle; nothing is allocated.
-    public struct EncodedFrame: Sendable {
-        /// Keep the literal equal to `Xsens.maxFrameBytes`.
-        @usableFromInline var storage = InlineArray<2055, UInt8>(repeating: 0)
-        /// Bytes in the frame; 0 after a failed encoding.
-        public internal(set) var count = 0
-
-        public init() {}
-
-        /// Calls `body` with the frame's bytes.
-        @inlinable
-        public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-            let count = self.count
-            let span = storage.span
-            return span.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[0..<count])) }
-        }
-
-        /// The frame's bytes as an array (tests and diagnostics; allocates).
-        public var bytes: [UInt8] {
-            (0..<count).map { storage[$0] }
-        }
-
-        /// Starts a frame: preamble, bus ID, MID and the standard or extended length. The caller has
-        /// checked `length <= Xsens.maxPayloadBytes`.
-        mutating func begin(_ messageID: Xsens.MessageID, length: Int) {
-            count = 0
-            append(Xsens.preamble)
-            append(Xsens.masterBusID)
-            append(messageID.rawValue)
-            if length <= Xsens.maxStandardPayloadBytes {
-                append(UInt8(length))
-            } else {
-                append(Xsens.extendedLengthMarker)
-                append(UInt8(truncatingIfNeeded: length >> 8))
-                append(UInt8(truncatingIfNeeded: length))
-            }
-        }
-
-        mutating func append(_ byte: UInt8) {
-            storage[count] = byte
-            count += 1
-        }
-
-        mutating func append(uint16 value: UInt16) {
-            append(UInt8(truncatingIfNeeded: value >> 8))
-            append(UInt8(truncatingIfNeeded: value))
-        }
-
-        mutating func append(uint32 value: UInt32) {
-            append(uint16: UInt16(truncatingIfNeeded: value >> 16))
-            append(uint16: UInt16(truncatingIfNeeded: value))
-        }
-
-        /// Appends the checksum over everything after the preamble.
-        mutating func finish() {
-            var sum: UInt8 = 0
-            for index in 1..<count { sum &+= storage[index] }
-            append(0 &- sum)
-        }
-    }
+    /// every cycle; nothing is allocated. Keep the literal equal to `Xsens.maxFrameBytes`.
+    public typealias EncodedFrame = InlineBytes<2055>
 
     /// Encodes Xbus messages into an `EncodedFrame` without touching the heap: big-endian fields, standard
     /// or extended length as the data requires, checksum filled in (README §2, §3).
@@ -77,24 +19,24 @@ extension Xsens {
         public static func frame(
             _ messageID: Xsens.MessageID, payload: UnsafeRawBufferPointer, into frame: inout Xsens.EncodedFrame
         ) throws(Xsens.EncodingError) {
-            frame.count = 0
+            frame.removeAll()
             guard payload.count <= Xsens.maxPayloadBytes else { throw .payloadTooLong(payload.count) }
-            frame.begin(messageID, length: payload.count)
+            begin(messageID, length: payload.count, into: &frame)
             for byte in payload { frame.append(byte) }
-            frame.finish()
+            finish(&frame)
         }
 
         /// Encodes a decoded message again, byte for byte.
         public static func encode(_ message: Xsens.Message, into frame: inout Xsens.EncodedFrame) {
-            frame.begin(message.messageID, length: message.payload.count)
+            begin(message.messageID, length: message.payload.count, into: &frame)
             for byte in message.payload { frame.append(byte) }
-            frame.finish()
+            finish(&frame)
         }
 
         /// A message without data.
         static func empty(_ messageID: Xsens.MessageID, into frame: inout Xsens.EncodedFrame) {
-            frame.begin(messageID, length: 0)
-            frame.finish()
+            begin(messageID, length: 0, into: &frame)
+            finish(&frame)
         }
 
         // MARK: Host → device
@@ -140,32 +82,32 @@ extension Xsens {
 
         /// DeviceID (0x01): the 4-byte device ID.
         public static func deviceID(_ id: UInt32, into frame: inout Xsens.EncodedFrame) {
-            frame.begin(.deviceID, length: 4)
-            frame.append(uint32: id)
-            frame.finish()
+            begin(.deviceID, length: 4, into: &frame)
+            frame.appendBigEndian(id)
+            finish(&frame)
         }
 
         /// ProductCode (0x1D): the code's bytes up to its first NUL (at most 20).
         public static func productCode(_ code: FixedASCII<20>, into frame: inout Xsens.EncodedFrame) {
             var length = 0
             while length < 20 && code.bytes[length] != 0 { length += 1 }
-            frame.begin(.productCode, length: length)
+            begin(.productCode, length: length, into: &frame)
             for index in 0..<length { frame.append(code.bytes[index]) }
-            frame.finish()
+            finish(&frame)
         }
 
         /// FirmwareRev (0x13): 3 bytes, or 11 when both `build` and `svnRevision` are given.
         public static func firmwareRevision(_ revision: Xsens.FirmwareRevision, into frame: inout Xsens.EncodedFrame) {
             let long = revision.build != nil && revision.svnRevision != nil
-            frame.begin(.firmwareRevision, length: long ? 11 : 3)
+            begin(.firmwareRevision, length: long ? 11 : 3, into: &frame)
             frame.append(revision.major)
             frame.append(revision.minor)
             frame.append(revision.revision)
             if long, let build = revision.build, let svnRevision = revision.svnRevision {
-                frame.append(uint32: build)
-                frame.append(uint32: svnRevision)
+                frame.appendBigEndian(build)
+                frame.appendBigEndian(svnRevision)
             }
-            frame.finish()
+            finish(&frame)
         }
 
         /// OutputConfiguration (0xC1): the acknowledgement, with the configuration the device uses.
@@ -177,9 +119,9 @@ extension Xsens {
 
         /// Error (0x42) with its code.
         public static func error(_ code: Xsens.ErrorCode, into frame: inout Xsens.EncodedFrame) {
-            frame.begin(.error, length: 1)
+            begin(.error, length: 1, into: &frame)
             frame.append(code.rawValue)
-            frame.finish()
+            finish(&frame)
         }
 
         /// MTData2 (0x36) with the sample's items in RehabHost's order (README §4.4): PacketCounter,
@@ -196,14 +138,14 @@ extension Xsens {
             if sample.accelerationMetersPerSecondSquared != nil { length += 3 + 3 * width }
             if sample.rateOfTurnRadiansPerSecond != nil { length += 3 + 3 * width }
             if sample.statusWord != nil { length += 3 + 4 }
-            frame.begin(.mtData2, length: length)
+            begin(.mtData2, length: length, into: &frame)
             if let counter = sample.packetCounter {
                 item(.packetCounter, size: 2, into: &frame)
-                frame.append(uint16: counter)
+                frame.appendBigEndian(counter)
             }
             if let time = sample.sampleTimeFine {
                 item(.sampleTimeFine, size: 4, into: &frame)
-                frame.append(uint32: time)
+                frame.appendBigEndian(time)
             }
             if let q = sample.quaternion {
                 let id = Xsens.DataID.quaternion.with(precision: precision, coordinateSystem: q.coordinateSystem)
@@ -222,26 +164,48 @@ extension Xsens {
             }
             if let status = sample.statusWord {
                 item(.statusWord, size: 4, into: &frame)
-                frame.append(uint32: status)
+                frame.appendBigEndian(status)
             }
-            frame.finish()
+            finish(&frame)
         }
 
         // MARK: Implementation
 
+        /// Starts a frame: preamble, bus ID, MID and the standard or extended length. The caller has
+        /// checked `length <= Xsens.maxPayloadBytes`.
+        private static func begin(_ messageID: Xsens.MessageID, length: Int, into frame: inout Xsens.EncodedFrame) {
+            frame.removeAll()
+            frame.append(Xsens.preamble)
+            frame.append(Xsens.masterBusID)
+            frame.append(messageID.rawValue)
+            if length <= Xsens.maxStandardPayloadBytes {
+                frame.append(UInt8(length))
+            } else {
+                frame.append(Xsens.extendedLengthMarker)
+                frame.appendBigEndian(UInt16(length))
+            }
+        }
+
+        /// Appends the checksum over everything after the preamble.
+        private static func finish(_ frame: inout Xsens.EncodedFrame) {
+            var sum: UInt8 = 0
+            for index in 1..<frame.count { sum &+= frame[index] }
+            frame.append(0 &- sum)
+        }
+
         private static func outputs(
             _ messageID: Xsens.MessageID, _ configuration: Xsens.OutputConfiguration, into frame: inout Xsens.EncodedFrame
         ) {
-            frame.begin(messageID, length: 4 * configuration.count)
+            begin(messageID, length: 4 * configuration.count, into: &frame)
             for entry in configuration {
-                frame.append(uint16: entry.dataID.rawValue)
-                frame.append(uint16: entry.frequencyHertz)
+                frame.appendBigEndian(entry.dataID.rawValue)
+                frame.appendBigEndian(entry.frequencyHertz)
             }
-            frame.finish()
+            finish(&frame)
         }
 
         private static func item(_ dataID: Xsens.DataID, size: Int, into frame: inout Xsens.EncodedFrame) {
-            frame.append(uint16: dataID.rawValue)
+            frame.appendBigEndian(dataID.rawValue)
             frame.append(UInt8(size))
         }
 

@@ -81,7 +81,7 @@ extension Xsens {
             DataID(rawValue: (rawValue & 0xFFF0) | coordinateSystem.rawValue | precision.rawValue)
         }
 
-        public var description: String { "0x" + Xsens.hex(rawValue) }
+        public var description: String { "0x" + Hex.text(rawValue) }
     }
 
     /// A unit quaternion (w, x, y, z), w first as the device sends it, and the frame it refers to.

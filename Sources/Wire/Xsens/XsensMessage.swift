@@ -67,8 +67,8 @@ extension Xsens {
             guard messageID == .firmwareRevision, payload.count == 3 || payload.count == 11 else { return nil }
             var revision = Xsens.FirmwareRevision(major: payload[0], minor: payload[1], revision: payload[2])
             if payload.count == 11 {
-                revision.build = payload.uint32(at: 3)
-                revision.svnRevision = payload.uint32(at: 7)
+                revision.build = payload.bigEndian(UInt32.self, at: 3)
+                revision.svnRevision = payload.bigEndian(UInt32.self, at: 7)
             }
             return revision
         }
@@ -81,7 +81,7 @@ extension Xsens {
             else { return nil }
             var configuration = Xsens.OutputConfiguration()
             var offset = 0
-            while offset < payload.count, let id = payload.uint16(at: offset), let frequency = payload.uint16(at: offset + 2) {
+            while offset < payload.count, let id = payload.bigEndian(UInt16.self, at: offset), let frequency = payload.bigEndian(UInt16.self, at: offset + 2) {
                 configuration.append(.init(dataID: Xsens.DataID(rawValue: id), frequencyHertz: frequency))
                 offset += 4
             }
