@@ -76,16 +76,8 @@ public final class SimulatedDynamixelBus {
     private let history: UnsafeMutableBufferPointer<UInt8>
     private var historyTotal = 0
 
-    // The replies: their bytes in `output`, and per packet when it starts on the wire, how long it is, at which rate,
-    // and how much of it `popOutput` has released.
-    private let output = ByteRing(capacity: 64 * 1_024)
-    private static let segmentCapacity = 1_024
-    private var segmentStart: [Int64]
-    private var segmentCount: [Int]
-    private var segmentReleased: [Int]
-    private var segmentBaudRate: [Int]
-    private var segmentHead = 0
-    private var segmentsQueued = 0
+    /// The replies on their way to the host, each at the rate of the servo that sent it.
+    private let transmit: TransmitLine
     /// When the line is free of replies.
     private var busFreeAt: MonotonicInstant
     /// Where the next reply of the instruction being executed goes.
@@ -124,10 +116,7 @@ public final class SimulatedDynamixelBus {
         history.initialize(repeating: 0)
         lineFreeAt = bootTime
         lastByteArrival = bootTime
-        segmentStart = [Int64](repeating: 0, count: SimulatedDynamixelBus.segmentCapacity)
-        segmentCount = [Int](repeating: 0, count: SimulatedDynamixelBus.segmentCapacity)
-        segmentReleased = [Int](repeating: 0, count: SimulatedDynamixelBus.segmentCapacity)
-        segmentBaudRate = [Int](repeating: 0, count: SimulatedDynamixelBus.segmentCapacity)
+        transmit = TransmitLine(segmentCapacity: 1_024, modelsWireTime: configuration.modelsWireTime)
         busFreeAt = bootTime
         replyCursor = bootTime
         nextStepTime = bootTime.advanced(byNanoseconds: configuration.innerLoopPeriodNanoseconds)
@@ -166,7 +155,7 @@ public final class SimulatedDynamixelBus {
                 continue
             }
             queued += 1
-            let arrival = start.advanced(byNanoseconds: wireNanoseconds(bytes: queued, baudRate: baudRate))
+            let arrival = start.advanced(byNanoseconds: transmit.lineNanoseconds(bytes: queued, bitsPerSecond: baudRate))
             let slot = (inputHead + inputCount) % Self.inputCapacity
             inputBytes[slot] = byte
             inputArrivals[slot] = arrival.nanoseconds
@@ -221,15 +210,7 @@ public final class SimulatedDynamixelBus {
         if decoder.bufferedByteCount > 0 {
             deadline = earliest(deadline, lastByteArrival.advanced(byNanoseconds: Self.interByteTimeoutNanoseconds + 1))
         }
-        var slot = segmentHead
-        for _ in 0..<segmentsQueued {
-            let end = segmentEnd(slot)
-            if end > now {
-                deadline = earliest(deadline, end)
-                break
-            }
-            slot = (slot + 1) % Self.segmentCapacity
-        }
+        if let end = transmit.nextReplyEnd(after: now) { deadline = earliest(deadline, end) }
         for servo in servos {
             if let due = servo.busWatchdogDeadline(stepNanoseconds: configuration.innerLoopPeriodNanoseconds) {
                 deadline = earliest(deadline, due)
@@ -239,28 +220,11 @@ public final class SimulatedDynamixelBus {
     }
 
     /// True when reply bytes have arrived that `popOutput` has not taken.
-    public var hasOutput: Bool {
-        segmentsQueued > 0 && arrivedBytes(inSegment: segmentHead) > segmentReleased[segmentHead]
-    }
+    public var hasOutput: Bool { transmit.hasOutput(at: now) }
 
     /// Moves the reply bytes that have arrived by `now`, oldest first, into `buffer`.
     public func popOutput(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var copied = 0
-        while segmentsQueued > 0 && copied < buffer.count {
-            let slot = segmentHead
-            let available = arrivedBytes(inSegment: slot) - segmentReleased[slot]
-            guard available > 0 else { break }
-            let take = min(available, buffer.count - copied)
-            let moved = output.pop(into: UnsafeMutableRawBufferPointer(rebasing: buffer[copied...]), limit: take)
-            copied += moved
-            segmentReleased[slot] += moved
-            if segmentReleased[slot] >= segmentCount[slot] {
-                segmentHead = (segmentHead + 1) % Self.segmentCapacity
-                segmentsQueued -= 1
-            }
-            guard moved == take else { break }
-        }
-        return copied
+        transmit.pop(into: buffer, at: now)
     }
 
     // MARK: Time on the wire
@@ -269,30 +233,6 @@ public final class SimulatedDynamixelBus {
         case step
         case input
         case endOfExchange
-    }
-
-    /// The time `bytes` take on the wire at `baudRate` (10 bits a byte), rounded up to whole nanoseconds.
-    private func wireNanoseconds(bytes: Int, baudRate: Int) -> Int64 {
-        guard configuration.modelsWireTime && baudRate > 0 && bytes > 0 else { return 0 }
-        let bits = Int64(bytes) * Dynamixel.Units.bitsPerByte * Nanoseconds.perSecond
-        return (bits + Int64(baudRate) - 1) / Int64(baudRate)
-    }
-
-    private func segmentEnd(_ slot: Int) -> MonotonicInstant {
-        MonotonicInstant(nanoseconds: segmentStart[slot])
-            .advanced(byNanoseconds: wireNanoseconds(bytes: segmentCount[slot], baudRate: segmentBaudRate[slot]))
-    }
-
-    /// The bytes of a queued reply that have arrived by `now`.
-    private func arrivedBytes(inSegment slot: Int) -> Int {
-        let count = segmentCount[slot]
-        let start = segmentStart[slot]
-        guard now.nanoseconds >= start else { return 0 }
-        guard configuration.modelsWireTime else { return count }
-        let baudRate = Int64(segmentBaudRate[slot])
-        guard baudRate > 0 else { return count }
-        let elapsed = min(now.nanoseconds - start, wireNanoseconds(bytes: count, baudRate: segmentBaudRate[slot]))
-        return min(count, Int(elapsed * baudRate / (Dynamixel.Units.bitsPerByte * Nanoseconds.perSecond)))
     }
 
     private func earliest(_ deadline: MonotonicInstant?, _ candidate: MonotonicInstant) -> MonotonicInstant? {
@@ -685,20 +625,16 @@ public final class SimulatedDynamixelBus {
     /// Queues the first `count` bytes of `encoded`, starting Return Delay Time after the reply cursor.
     private func enqueue(count: Int, settings: DynamixelReplySettings) -> Bool {
         guard count > 0 && count <= encoded.count else { return false }
-        guard segmentsQueued < Self.segmentCapacity && output.freeSpace >= count else {
+        let delay = configuration.modelsWireTime ? settings.returnDelayNanoseconds : 0
+        let start = replyCursor.advanced(byNanoseconds: delay)
+        let end = encoded.withUnsafeBytes {
+            transmit.enqueue(UnsafeRawBufferPointer(rebasing: $0[0..<count]), startingAt: start, bitsPerSecond: settings.baudRate)
+        }
+        guard let end else {
             droppedOutputBytes += count
             return false
         }
-        let delay = configuration.modelsWireTime ? settings.returnDelayNanoseconds : 0
-        let start = replyCursor.advanced(byNanoseconds: delay)
-        _ = encoded.withUnsafeBytes { output.push(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-        let slot = (segmentHead + segmentsQueued) % Self.segmentCapacity
-        segmentStart[slot] = start.nanoseconds
-        segmentCount[slot] = count
-        segmentReleased[slot] = 0
-        segmentBaudRate[slot] = settings.baudRate
-        segmentsQueued += 1
-        replyCursor = start.advanced(byNanoseconds: wireNanoseconds(bytes: count, baudRate: settings.baudRate))
+        replyCursor = end
         busFreeAt = max(busFreeAt, replyCursor)
         return true
     }

@@ -107,16 +107,8 @@ public final class SimulatedNDITracker {
     /// When the last byte the host has written will have arrived.
     private var lineFreeAt: MonotonicInstant
 
-    // The replies: their bytes in `output`, and per reply when it starts on the wire, how long it is, at which
-    // rate, and how much of it `popOutput` has released.
-    private let output = ByteRing(capacity: 64 * 1_024)
-    private static let segmentCapacity = 512
-    private var segmentStart: [Int64]
-    private var segmentCount: [Int]
-    private var segmentReleased: [Int]
-    private var segmentRate: [Int]
-    private var segmentHead = 0
-    private var segmentsQueued = 0
+    /// The replies on their way to the host, each at the rate the device sent it at.
+    private let transmit: TransmitLine
     /// When the device's transmit line is free of replies.
     private var transmitFreeAt: MonotonicInstant
     /// How many bytes have been garbled so far (the noise's counter).
@@ -170,10 +162,7 @@ public final class SimulatedNDITracker {
         inputRates = .allocate(capacity: Self.inputCapacity)
         inputRates.initialize(repeating: 0)
         lineFreeAt = bootTime
-        segmentStart = [Int64](repeating: 0, count: Self.segmentCapacity)
-        segmentCount = [Int](repeating: 0, count: Self.segmentCapacity)
-        segmentReleased = [Int](repeating: 0, count: Self.segmentCapacity)
-        segmentRate = [Int](repeating: 0, count: Self.segmentCapacity)
+        transmit = TransmitLine(segmentCapacity: 512, modelsWireTime: configuration.modelsWireTime)
         transmitFreeAt = bootTime
         if configuration.announcesResetAtBoot {
             NDI.ReplyEncoder.reset(into: &encoded)
@@ -220,9 +209,7 @@ public final class SimulatedNDITracker {
         inputCount = 0
         lineFreeAt = time
         parser.reset()
-        output.removeAll()
-        segmentHead = 0
-        segmentsQueued = 0
+        transmit.removeAll()
         transmitFreeAt = time
         pendingSettings = nil
         serialSettings = .powerUp
@@ -272,7 +259,7 @@ public final class SimulatedNDITracker {
                 continue
             }
             queued += 1
-            let arrival = start.advanced(byNanoseconds: wireNanoseconds(bytes: queued, bitsPerSecond: wireRate))
+            let arrival = start.advanced(byNanoseconds: transmit.lineNanoseconds(bytes: queued, bitsPerSecond: wireRate))
             let slot = (inputHead + inputCount) % Self.inputCapacity
             inputBytes[slot] = byte
             inputArrivals[slot] = arrival.nanoseconds
@@ -337,46 +324,21 @@ public final class SimulatedNDITracker {
             }
             slot = (slot + 1) % Self.inputCapacity
         }
-        slot = segmentHead
-        for _ in 0..<segmentsQueued {
-            let end = segmentEnd(slot)
-            if end > now {
-                deadline = earliest(deadline, end)
-                break
-            }
-            slot = (slot + 1) % Self.segmentCapacity
-        }
+        if let end = transmit.nextReplyEnd(after: now) { deadline = earliest(deadline, end) }
         return deadline
     }
 
     /// True when reply bytes have arrived that `popOutput` has not taken.
-    public var hasOutput: Bool {
-        segmentsQueued > 0 && arrivedBytes(inSegment: segmentHead) > segmentReleased[segmentHead]
-    }
+    public var hasOutput: Bool { transmit.hasOutput(at: now) }
 
     /// Moves the reply bytes that have arrived by `now`, oldest first, into `buffer`; bytes sent at a rate
     /// other than the host's become noise.
     public func popOutput(into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var copied = 0
-        while segmentsQueued > 0 && copied < buffer.count {
-            let slot = segmentHead
-            let available = arrivedBytes(inSegment: slot) - segmentReleased[slot]
-            guard available > 0 else { break }
-            let take = min(available, buffer.count - copied)
-            let moved = output.pop(into: UnsafeMutableRawBufferPointer(rebasing: buffer[copied...]), limit: take)
-            if let host = hostBitsPerSecond, host != segmentRate[slot] {
-                for index in copied..<(copied + moved) { buffer[index] = garble(buffer[index]) }
-                garbledOutputBytes += moved
-            }
-            copied += moved
-            segmentReleased[slot] += moved
-            if segmentReleased[slot] >= segmentCount[slot] {
-                segmentHead = (segmentHead + 1) % Self.segmentCapacity
-                segmentsQueued -= 1
-            }
-            guard moved == take else { break }
+        transmit.pop(into: buffer, at: now) { moved, bitsPerSecond in
+            guard let host = hostBitsPerSecond, host != bitsPerSecond else { return }
+            for index in moved { buffer[index] = garble(buffer[index]) }
+            garbledOutputBytes += moved.count
         }
-        return copied
     }
 
     // MARK: Faults (NDITrackerFault)
@@ -430,28 +392,6 @@ public final class SimulatedNDITracker {
     /// when the host's own rate is unknown).
     private var pendingOrCurrentRate: Int { (pendingSettings ?? serialSettings).baudRate.bitsPerSecond }
 
-    /// The time `bytes` take on the wire at `bitsPerSecond` (10 bits a byte: start, 8 data, stop), rounded up.
-    private func wireNanoseconds(bytes: Int, bitsPerSecond: Int) -> Int64 {
-        guard configuration.modelsWireTime && bitsPerSecond > 0 && bytes > 0 else { return 0 }
-        let bits = Int64(bytes) * 10 * Nanoseconds.perSecond
-        return (bits + Int64(bitsPerSecond) - 1) / Int64(bitsPerSecond)
-    }
-
-    private func segmentEnd(_ slot: Int) -> MonotonicInstant {
-        MonotonicInstant(nanoseconds: segmentStart[slot]).advanced(byNanoseconds: wireNanoseconds(bytes: segmentCount[slot], bitsPerSecond: segmentRate[slot]))
-    }
-
-    /// The bytes of a queued reply that have arrived by `now`.
-    private func arrivedBytes(inSegment slot: Int) -> Int {
-        let count = segmentCount[slot]
-        let start = segmentStart[slot]
-        guard now.nanoseconds >= start else { return 0 }
-        guard configuration.modelsWireTime else { return count }
-        let rate = Int64(segmentRate[slot])
-        let elapsed = min(now.nanoseconds - start, wireNanoseconds(bytes: count, bitsPerSecond: segmentRate[slot]))
-        return min(count, Int(elapsed * rate / (10 * Nanoseconds.perSecond)))
-    }
-
     private func earliest(_ deadline: MonotonicInstant?, _ candidate: MonotonicInstant) -> MonotonicInstant? {
         guard candidate > now else { return deadline }
         guard let deadline else { return candidate }
@@ -471,20 +411,13 @@ public final class SimulatedNDITracker {
     private func enqueueEncoded(startingAt start: MonotonicInstant) {
         let count = encoded.count
         guard count > 0 else { return }
-        guard segmentsQueued < Self.segmentCapacity && output.freeSpace >= count else {
+        let begin = max(start, transmitFreeAt)
+        let end = encoded.withUnsafeBytes { transmit.enqueue($0, startingAt: begin, bitsPerSecond: deviceBitsPerSecond) }
+        guard let end else {
             droppedOutputBytes += count
             return
         }
-        let begin = max(start, transmitFreeAt)
-        let rate = deviceBitsPerSecond
-        _ = encoded.withUnsafeBytes { output.push($0) }
-        let slot = (segmentHead + segmentsQueued) % Self.segmentCapacity
-        segmentStart[slot] = begin.nanoseconds
-        segmentCount[slot] = count
-        segmentReleased[slot] = 0
-        segmentRate[slot] = rate
-        segmentsQueued += 1
-        transmitFreeAt = begin.advanced(byNanoseconds: wireNanoseconds(bytes: count, bitsPerSecond: rate))
+        transmitFreeAt = end
     }
 
     /// Queues the reply in `encoded` as the answer to a command whose CR arrived at `now`.

@@ -8,6 +8,8 @@ import SimulatorKit
 /// sample ──┬─ (line busy: wait) ─├─ n × 10 / baud ─┤ readable
 /// ```
 /// Preallocated: queuing and popping never allocate. A frame that does not fit the queue is dropped and counted.
+/// Unlike `TransmitLine`, which releases a reply byte by byte, a frame here is readable whole once its last byte is
+/// over.
 final class TrackerLine {
     let baudRateBitsPerSecond: Int
     private let bytes: ByteRing
@@ -49,9 +51,7 @@ final class TrackerLine {
 
     /// The time `count` bytes take on the line (10 bits each, 8N1), rounded up to whole nanoseconds.
     func wireNanoseconds(bytes count: Int) -> Int64 {
-        guard count > 0, baudRateBitsPerSecond > 0 else { return 0 }
-        let bits = Int64(count) * 10 * Nanoseconds.perSecond
-        return (bits + Int64(baudRateBitsPerSecond) - 1) / Int64(baudRateBitsPerSecond)
+        TransmitLine.wireNanoseconds(bytes: count, bitsPerSecond: baudRateBitsPerSecond)
     }
 
     /// How long the line is still busy after `time` with what is queued [ns] (0 when it is free).
