@@ -10,23 +10,11 @@ extension SimulatedXsensIMU: FirmwareSimulator {
     public typealias InjectableFault = TrackerSimulatorFault
 
     public func beginInjectedFault(_ fault: TrackerSimulatorFault, timed: Bool) {
-        switch fault {
-        case .freeze: core.beginFreeze()
-        case .drift(let rate): core.changeInjectedDrift(by: rate, at: now)
-        case .reset:
-            core.line.cut(at: now)
-            powerUp(at: now)
-        case .clipping: core.beginClipping()
-        }
+        core.begin(fault, at: now) { powerUp(at: $0) }
     }
 
     public func endInjectedFault(_ fault: TrackerSimulatorFault) {
-        switch fault {
-        case .freeze: core.endFreeze()
-        case .drift(let rate): core.changeInjectedDrift(by: -rate, at: now)
-        case .clipping: core.endClipping()
-        case .reset: break
-        }
+        core.end(fault, at: now)
     }
 
     public func recordInjection(_ name: String, joint: Int?, began: Bool) {

@@ -88,6 +88,29 @@ final class TrackerSensorCore {
 
     // MARK: Faults
 
+    /// Starts `fault` at `time` (the shared part of both firmwares' `beginInjectedFault`); a reset cuts the line and
+    /// then calls `powerUp`, the firmware's own restart.
+    func begin(_ fault: TrackerSimulatorFault, at time: MonotonicInstant, powerUp: (MonotonicInstant) -> Void) {
+        switch fault {
+        case .freeze: beginFreeze()
+        case .drift(let rate): changeInjectedDrift(by: rate, at: time)
+        case .reset:
+            line.cut(at: time)
+            powerUp(time)
+        case .clipping: beginClipping()
+        }
+    }
+
+    /// Ends `fault` at `time` (a reset has nothing to end).
+    func end(_ fault: TrackerSimulatorFault, at time: MonotonicInstant) {
+        switch fault {
+        case .freeze: endFreeze()
+        case .drift(let rate): changeInjectedDrift(by: -rate, at: time)
+        case .clipping: endClipping()
+        case .reset: break
+        }
+    }
+
     var isFrozen: Bool { freezeCount > 0 }
     var isClipping: Bool { clippingCount > 0 }
 
