@@ -30,7 +30,7 @@ demo: build
 
 # Tests run in release mode: the allocation counter and the timing checks must see the code that ships.
 # The log is kept, and every failure is repeated at the end: CI shows only the tail of a run. The
-# PTY integration tests' host-stall retries are counted and reported; more than the budget (3, in
+# PTY integration tests' host-stall retries are counted and reported; more than the budget (5, in
 # scripts/run-tests.sh) fails the run.
 # Then every fuzz target for FUZZ_SECONDS each (libFuzzer with the address sanitizer, built once into
 # .build-fuzz; the long campaign is scripts/fuzz.sh TARGET SECONDS, docs/reliability.md).
