@@ -107,20 +107,40 @@ int rh_set_current_thread_cpu(int cpu) {
     return result == 0 ? 0 : -result;
 }
 
-int rh_make_current_thread_normal(void) {
+int rh_make_current_thread_normal(int reserved_cpu) {
     struct sched_param parameters = {.sched_priority = 0};
     int result = pthread_setschedparam(pthread_self(), SCHED_OTHER, &parameters);
     cpu_set_t inherited;
     long online = sysconf(_SC_NPROCESSORS_ONLN);
-    if (pthread_getaffinity_np(pthread_self(), sizeof(inherited), &inherited) == 0 && CPU_COUNT(&inherited) == 1 && online > 1) {
-        cpu_set_t others;
-        CPU_ZERO(&others);
-        for (long cpu = 0; cpu < online && cpu < CPU_SETSIZE; cpu++) {
-            if (!CPU_ISSET(cpu, &inherited)) CPU_SET(cpu, &others);
+    if (online > 1 && pthread_getaffinity_np(pthread_self(), sizeof(inherited), &inherited) == 0) {
+        // Keep off the reserved CPU, or off the one CPU inherited from a pinned creator.
+        int avoided = reserved_cpu;
+        if (avoided < 0 && CPU_COUNT(&inherited) == 1) {
+            for (long cpu = 0; cpu < online && cpu < CPU_SETSIZE; cpu++) {
+                if (CPU_ISSET(cpu, &inherited)) avoided = (int)cpu;
+            }
         }
-        pthread_setaffinity_np(pthread_self(), sizeof(others), &others);
+        if (avoided >= 0) {
+            cpu_set_t others;
+            CPU_ZERO(&others);
+            for (long cpu = 0; cpu < online && cpu < CPU_SETSIZE; cpu++) {
+                if (cpu != avoided) CPU_SET(cpu, &others);
+            }
+            pthread_setaffinity_np(pthread_self(), sizeof(others), &others);
+        }
     }
     return result == 0 ? 0 : -result;
+}
+
+int rh_current_thread_cpu_mask(unsigned long long *mask) {
+    cpu_set_t set;
+    int result = pthread_getaffinity_np(pthread_self(), sizeof(set), &set);
+    if (result != 0) return -result;
+    *mask = 0;
+    for (int cpu = 0; cpu < 64 && cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set)) *mask |= 1ULL << cpu;
+    }
+    return 0;
 }
 
 int rh_online_cpu_count(void) {

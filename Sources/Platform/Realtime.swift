@@ -1,4 +1,5 @@
 import CSystemShims
+import Synchronization
 import Glibc
 
 /// What a real-time thread asks for. Each step is tried and reported; nothing fails silently.
@@ -108,11 +109,31 @@ public enum Realtime {
         return report
     }
 
-    /// CPUs online.
-    /// For a helper thread started from the control thread (it inherits SCHED_FIFO and the pinned
-    /// CPU): back to normal scheduling, on the other CPUs. Returns false when the policy could not be set.
+    /// For a helper thread (a tracker's reader, the recorder, the reference receiver), wherever it was
+    /// started from: normal scheduling, and off the CPU reserved for the control loop
+    /// (`reserveCPUForControlLoop`), or off the one CPU it inherited from a pinned control thread.
+    /// Returns false when the policy could not be set.
     @discardableResult
-    public static func makeCurrentThreadNormal() -> Bool { rh_make_current_thread_normal() == 0 }
+    public static func makeCurrentThreadNormal() -> Bool {
+        rh_make_current_thread_normal(Int32(reservedControlCPU.load(ordering: .acquiring))) == 0
+    }
 
+    /// Names the CPU the control loop will be pinned to (`--cpu`), before any helper thread starts:
+    /// helpers started from the main thread inherit every CPU, and a tracker's reader waking on the
+    /// loop's CPU delays its cycle. nil: none reserved.
+    public static func reserveCPUForControlLoop(_ cpu: Int?) {
+        reservedControlCPU.store(cpu ?? -1, ordering: .releasing)
+    }
+
+    /// The CPUs (0…63) the calling thread may run on.
+    public static var currentThreadCPUs: [Int] {
+        var mask: UInt64 = 0
+        guard rh_current_thread_cpu_mask(&mask) == 0 else { return [] }
+        return (0..<64).filter { mask & (1 << UInt64($0)) != 0 }
+    }
+
+    /// CPUs online.
     public static var onlineCPUCount: Int { Int(max(1, rh_online_cpu_count())) }
+
+    private static let reservedControlCPU = Atomic<Int>(-1)
 }

@@ -23,6 +23,8 @@ struct RealtimeOptions {
             throw parsed.usageError("--cpu \(cpu) does not exist: this machine has CPUs 0…\(cpuCount - 1)")
         }
         request = RealtimeRequest(priority: priority == 0 ? nil : Int32(priority), lockMemory: true, cpu: cpu)
+        // Before any tracker reader, recorder or receiver thread starts: they keep off the loop's CPU.
+        Realtime.reserveCPUForControlLoop(cpu)
         required = parsed.flag("--require-realtime")
         simulatorCPU = try parsed.integer("--simulator-cpu", default: nil, in: 0...(cpuCount - 1), unit: "(CPU number)")
         if required && priority == 0 { throw parsed.usageError("--require-realtime needs a --priority above 0") }

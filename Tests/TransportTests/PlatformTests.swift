@@ -1,6 +1,7 @@
 import Foundation
 import Platform
 import Primitives
+import Synchronization
 import XCTest
 
 final class PlatformTests: XCTestCase {
@@ -57,6 +58,37 @@ final class PlatformTests: XCTestCase {
         XCTAssertEqual(clock.now(), MonotonicInstant(nanoseconds: 5_000))
         clock.sleep(until: MonotonicInstant(nanoseconds: 1_000))
         XCTAssertEqual(clock.now(), MonotonicInstant(nanoseconds: 5_000), "time never goes back")
+    }
+
+    /// A helper thread (a tracker's reader, the recorder) keeps off the CPU reserved for the control
+    /// loop, whichever thread started it; with nothing reserved it may run anywhere it inherited.
+    func testHelperThreadsKeepOffTheCPUReservedForTheControlLoop() {
+        let online = Realtime.onlineCPUCount
+        func helperCPUs() -> [Int] {
+            final class Seen: Sendable { let cpus = Mutex<[Int]>([]) }
+            let seen = Seen()
+            let thread = ControlThread.start(name: "rh-test-helper") {
+                Realtime.makeCurrentThreadNormal()
+                let cpus = Realtime.currentThreadCPUs
+                seen.cpus.withLock { $0 = cpus }
+            }
+            thread.join()
+            return seen.cpus.withLock { $0 }
+        }
+        let inherited = Realtime.currentThreadCPUs
+        XCTAssertFalse(inherited.isEmpty)
+        defer { Realtime.reserveCPUForControlLoop(nil) }
+        let reserved = inherited.last!
+        Realtime.reserveCPUForControlLoop(reserved)
+        let kept = helperCPUs()
+        if online > 1 {
+            XCTAssertFalse(kept.contains(reserved), "reserved CPU \(reserved), the helper may run on \(kept)")
+            XCTAssertEqual(Set(kept), Set(0..<online).subtracting([reserved]), "every other online CPU")
+        } else {
+            XCTAssertEqual(kept, [0], "one CPU: nowhere else to go")
+        }
+        Realtime.reserveCPUForControlLoop(nil)
+        XCTAssertEqual(helperCPUs(), inherited, "nothing reserved: the helper keeps what it inherited")
     }
 
     func testRealtimeSetUpReportsWhatItGot() {

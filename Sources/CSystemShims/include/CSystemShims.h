@@ -36,7 +36,11 @@ int rh_set_current_thread_cpu(int cpu);
 int rh_online_cpu_count(void);
 // SCHED_OTHER, and off the CPU it inherited when that was a single pinned CPU (a helper thread
 // started by the control thread must not compete with it).
-int rh_make_current_thread_normal(void);
+/// Normal scheduling; affinity: every online CPU but reserved_cpu (>= 0), or, when reserved_cpu < 0
+/// and the thread inherited exactly one CPU, every CPU but that one.
+int rh_make_current_thread_normal(int reserved_cpu);
+/// The calling thread's CPUs 0…63 as a bit mask.
+int rh_current_thread_cpu_mask(unsigned long long *mask);
 int rh_set_current_thread_name(const char *name);  // pthread_setname_np, ≤ 15 characters
 
 // Real-time scheduling of the calling thread.
