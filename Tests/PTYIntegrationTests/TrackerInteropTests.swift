@@ -90,7 +90,7 @@ final class TrackerInteropTests: XCTestCase {
         }
     }
 
-    func testAFrozenSensorShowsAsRepeatedFramesAndAWrongBaudRateAsNoSensor() throws {
+    func testAFrozenSensorShowsAsRepeatedFramesAndAWrongBaudRateAsNoSensorEvenForOneThatOnlyTalks() throws {
         let faults = folder + "/freeze.json"
         try #"{"format": "rehabsim-faults/1", "faults": [{"at_ms": 500, "kind": "tracker_freeze"}]}"#
             .write(toFile: faults, atomically: true, encoding: .utf8)
@@ -102,6 +102,12 @@ final class TrackerInteropTests: XCTestCase {
         let wrong = try ProgramRun.run("rehabctl", ["track", "--port", try XCTUnwrap(ports["xsens-mti-wrist"]), "--profile", "xsens-mti-wrist", "--baud", "57600", "--duration", "1"])
         XCTAssertEqual(wrong.exitCode, 69, wrong.standardOutput + wrong.standardError)
         XCTAssertTrue(wrong.standardError.contains("no GoToConfigAck"), wrong.standardError)
+
+        // A sensor that only talks hears nothing from its host: rehabsim reads the host's rate at every
+        // wake-up, so an RVC module listened to at the wrong rate is noise, not a sensor.
+        let rvc = try ProgramRun.run("rehabctl", ["track", "--port", try XCTUnwrap(ports["bno085-forearm"]), "--profile", "bno085-forearm", "--baud", "57600", "--duration", "1"])
+        XCTAssertEqual(rvc.exitCode, 69, rvc.standardOutput + rvc.standardError)
+        XCTAssertTrue(rvc.standardError.contains("UART-RVC frames in 1 s"), rvc.standardError)
     }
 
     // MARK: SR-16 from a tracker

@@ -113,6 +113,7 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
             device.startCue(at: start)
             messages?("the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms")
         }
+        noticeHostLineRate()
         device.advance(to: now)
         flushOutput()
         writeEvents()
@@ -127,15 +128,22 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
         guard !isUnplugged else { return }
         let count = try terminal.readAvailable(into: input)
         if count > 0 {
-            // The rate the host set on its end (the master sees the slave's settings), before its bytes.
-            var inputRate: UInt32 = 0
-            var outputRate: UInt32 = 0
-            if rh_tty_get_baud(terminal.masterFileDescriptor, &inputRate, &outputRate) == 0, Int(outputRate) != hostLineRate {
-                hostLineRate = Int(outputRate)
-                device.hostLineRateChanged(bitsPerSecond: hostLineRate)
-            }
+            noticeHostLineRate()  // before its bytes: they were sent at that rate
             device.receive(UnsafeRawBufferPointer(rebasing: input[0..<count]), at: clock.now())
             flushOutput()
+        }
+    }
+
+    /// The rate the host set on its end (the master sees the slave's settings), read at every wake-up
+    /// and before the host's bytes. A sensor that only talks (a BNO08x in UART-RVC mode) hears no byte
+    /// from its host, so waiting for input would never notice a host listening at the wrong rate.
+    private func noticeHostLineRate() {
+        guard !isUnplugged else { return }
+        var inputRate: UInt32 = 0
+        var outputRate: UInt32 = 0
+        if rh_tty_get_baud(terminal.masterFileDescriptor, &inputRate, &outputRate) == 0, Int(outputRate) != hostLineRate {
+            hostLineRate = Int(outputRate)
+            device.hostLineRateChanged(bitsPerSecond: hostLineRate)
         }
     }
 

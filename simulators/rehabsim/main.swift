@@ -31,7 +31,8 @@ let spec = CommandSpec(
         events=FILE, faults=FILE, control=SOCKET, patient=PRESET, exercise=NAME|PATH; values contain
         no commas. The options --profile, --link, --serial, --events, --faults, --control, --patient,
         --exercise and --reference-to are the robot's (the first device's); --priority and --cpu
-        apply to the one loop that serves every device. SIGINT or SIGTERM stops them all.
+        apply to the one loop that serves the robots; the --tracker sensors have a loop of their
+        own at normal priority, off that CPU. SIGINT or SIGTERM stops them all.
         """,
     options: [
         .init("--profile", value: "NAME|PATH", help: "Hardware profile of the robot to simulate.", default: "wrist-trainer"),
@@ -600,6 +601,7 @@ func main() -> Never {
         }
     }
     if priority != nil || cpu != nil {
+        Realtime.reserveCPUForControlLoop(cpu)  // for the trackers' loop, started below
         let report = Realtime.apply(RealtimeRequest(priority: priority.map { Int32($0) }, lockMemory: priority != nil, cpu: cpu))
         for warning in report.warnings { Terminal.printError("rehabsim: real-time warning: \(warning)") }
     }
@@ -618,9 +620,16 @@ func main() -> Never {
         Terminal.printError("rehabsim: SIGINT or SIGTERM to stop")
     }
 
-    // One loop serves every device: bytes in, firmware advanced, faults applied, replies out.
+    // One loop serves the robots (bytes in, firmware advanced, faults applied, replies out), on the
+    // firmware's CPU and priority; the tracking sensors have a loop of their own, off that CPU.
+    let trackerLoop = BackgroundDeviceHostLoop(trackerHosts, name: "rehabsim-trk")
+    trackerLoop.start()
+    let robotFailure = DeviceHostLoop.serve(hosts) {
+        TerminationSignals.interrupts != 0 || TerminationSignals.terminations != 0 || trackerLoop.failure != nil
+    }
+    trackerLoop.stop()
     let everyHost = hosts + trackerHosts
-    if let failure = DeviceHostLoop.serve(everyHost, until: { TerminationSignals.interrupts != 0 || TerminationSignals.terminations != 0 }) {
+    if let failure = robotFailure ?? trackerLoop.failure {
         if let index = hosts.firstIndex(where: { $0.label == failure.label }) {
             Terminal.printError("\(prepared[index].request.prefix)\(failure.error)")
         } else {
