@@ -156,6 +156,25 @@ public final class SerialPort: ByteLink {
         tcflush(fileDescriptor, TCOFLUSH)
     }
 
+    /// Sends a break: the line held at 0 for about `durationMilliseconds`, after dropping the bytes
+    /// written but not yet sent (as ndicapi does before its break, protocols/ndi/README.md §2). Blocks
+    /// for the break; set-up only. glibc's `tcsendbreak` on Linux takes a positive duration as
+    /// milliseconds and sends it as `TCSBRKP` in tenths of a second (so it is rounded up to 100 ms); 0
+    /// is the driver's default of 0.25–0.5 s.
+    ///
+    /// False on a pseudo-terminal, and nothing is sent: the pty driver has no break, so the kernel
+    /// answers `TCSBRK` with success and the other end sees nothing, in packet mode (`TIOCPKT`) or not
+    /// (measured on this project's machines: protocols/ndi/README.md §10.3). Saying so lets a driver
+    /// fall back to what a pseudo-terminal can carry, instead of waiting for a reset that never comes.
+    public func sendBreak(durationMilliseconds: Int) throws(TransportError) -> Bool {
+        guard !isPseudoTerminal else { return false }
+        tcflush(fileDescriptor, TCOFLUSH)
+        if tcsendbreak(fileDescriptor, Int32(clamping: max(0, durationMilliseconds))) != 0 {
+            throw .system(path: path, operation: "tcsendbreak", errno: .current)
+        }
+        return true
+    }
+
     /// Waits until every written byte has left the port, at most until `deadline` (unlike
     /// `tcdrain`, which can block forever on a stuck device).
     public func drain(deadline: MonotonicInstant) throws(TransportError) {
@@ -232,4 +251,9 @@ extension String {
         while text.last == "\n" || text.last == "\r" { text.removeLast() }
         return text
     }
+}
+
+extension SerialPort: SerialLineControl {
+    /// The rate the port is set to [bit/s] (`options.baudRateBitsPerSecond`).
+    public var lineRateBitsPerSecond: Int { options.baudRateBitsPerSecond }
 }

@@ -481,8 +481,12 @@ struct SupervisedSessionRun {
         for tracker in trackers {
             tracker.stop()
             let figures = tracker.figures
-            status("tracker \(tracker.profile.name): \(figures.accepted) samples, \(figures.repeated) frozen, \(figures.checksumErrors) checksum errors, \(figures.discardedBytes) bytes discarded"
-                   + (figures.linkError.map { "; the line failed: \($0)" } ?? ""))
+            var line = "tracker \(tracker.profile.name): \(figures.accepted) samples, \(figures.repeated) frozen, \(figures.checksumErrors) checksum errors, \(figures.discardedBytes) bytes discarded"
+            if figures.unansweredRequests > 0 { line += ", \(figures.unansweredRequests) polls unanswered" }
+            // What the sensor said about itself (an NDI system that reset, an ERROR to BX): why its samples stopped.
+            if let condition = figures.lastCondition { line += "; the sensor reported \(figures.deviceConditions)× a condition, the last: \(condition)" }
+            if let error = figures.linkError { line += "; the line failed: \(error)" }
+            status(line)
         }
         if let reference {
             reference.stop()

@@ -22,9 +22,12 @@ enum TrackCommand {
             visibility, fit error and the age of the newest sample. The age is what the control loop
             would see: time since receipt plus the sensor's own latency (hardware/trackers/README.md).
             At the end (--duration, or Ctrl-C) it prints the rate achieved, the age's p50/p99/max as
-            polled every millisecond, frozen frames, checksum errors and discarded bytes. --zero takes
-            the neutral pose first: hold the limb still at its zero for a moment.
-            Exit 69 when the sensor does not answer, 78 for a profile this build cannot use.
+            polled every millisecond, frozen frames, checksum errors and discarded bytes, polls left
+            unanswered, and what the sensor reported about itself (an NDI system that reset, an ERROR
+            in answer to BX: the sample is unusable from that moment, and the line says why). --zero
+            takes the neutral pose first: hold the limb still at its zero for a moment.
+            Exit 69 when the sensor does not answer or reset during the run, 78 for a profile this build
+            cannot use.
             """,
         options: [
             .init("--port", value: "PATH", help: "Serial port of the sensor, or rehabsim's pseudo-terminal for it."),
@@ -98,7 +101,8 @@ enum TrackCommand {
             ages.record(nanoseconds: sample.ageNanoseconds(at: now))
             if now >= nextPrint {
                 nextPrint = now.advanced(byNanoseconds: 100 * Nanoseconds.perMillisecond)
-                Terminal.printLine(json ? sampleJSON(sample, at: now).serialized() : sampleLine(sample, at: now))
+                let condition = tracker.figures.condition(explaining: sample)
+                Terminal.printLine(json ? sampleJSON(sample, condition, at: now).serialized() : sampleLine(sample, condition, at: now))
             }
         }
         let elapsed = MonotonicClock.now().seconds(since: start)
@@ -119,13 +123,22 @@ enum TrackCommand {
                 "discarded_bytes": .int(figures.discardedBytes),
             ]
             if let error = figures.linkError { summary["link_error"] = .string(error) }
+            if figures.unansweredRequests > 0 { summary["unanswered_polls"] = .int(figures.unansweredRequests) }
+            if figures.deviceConditions > 0 { summary["device_conditions"] = .int(figures.deviceConditions) }
+            if let condition = figures.lastCondition { summary["last_condition"] = conditionJSON(condition) }
             Terminal.printLine(JSONValue.object(["summary": .object(summary)]).serialized())
         } else {
-            Terminal.printLine(
-                "\(last.samplesReceived) samples in \(Self.format(elapsed)) s: \(Self.format(rate)) Hz (profile \(Self.format(profile.rateHertz))); "
-                    + "age p50 \(Self.format(p50)) ms, p99 \(Self.format(p99)) ms, max \(Self.format(maximum)) ms; "
-                    + "\(figures.repeated) frozen frames, \(figures.checksumErrors) checksum errors, \(figures.discardedBytes) bytes discarded"
-                    + (figures.linkError.map { "; line: \($0)" } ?? ""))
+            var line = "\(last.samplesReceived) samples in \(Self.format(elapsed)) s: \(Self.format(rate)) Hz (profile \(Self.format(profile.rateHertz))); "
+                + "age p50 \(Self.format(p50)) ms, p99 \(Self.format(p99)) ms, max \(Self.format(maximum)) ms; "
+                + "\(figures.repeated) frozen frames, \(figures.checksumErrors) checksum errors, \(figures.discardedBytes) bytes discarded"
+            if figures.unansweredRequests > 0 { line += ", \(figures.unansweredRequests) polls unanswered" }
+            if let condition = figures.lastCondition { line += "; the sensor reported \(figures.deviceConditions)× a condition, the last: \(condition)" }
+            if let error = figures.linkError { line += "; line: \(error)" }
+            Terminal.printLine(line)
+        }
+        if let condition = figures.lastCondition, condition.kind.requiresSetUp {
+            Terminal.printError("rehabctl track: \(profile.name) \(condition); its samples were unusable from then on")
+            return .unavailable
         }
         if last.samplesReceived == 0 {
             Terminal.printError("rehabctl track: no sample from \(profile.name) on \(port)")
@@ -138,17 +151,18 @@ enum TrackCommand {
         return .success
     }
 
-    private static func sampleLine(_ sample: TrackerSample, at now: MonotonicInstant) -> String {
+    private static func sampleLine(_ sample: TrackerSample, _ condition: TrackerCondition?, at now: MonotonicInstant) -> String {
         var line = "frame \(sample.frameCounter)  angle \(format(sample.positionRadians / Units.radiansPerDegree))°"
         if let q = sample.toolOrientation { line += "  q (\(format(q.x)), \(format(q.y)), \(format(q.z)), \(format(q.w)))" }
         if let p = sample.toolPositionMeters { line += "  at (\(format(p.x * 1e3)), \(format(p.y * 1e3)), \(format(p.z * 1e3))) mm" }
         if sample.rmsErrorMillimeters > 0 { line += "  rms \(format(sample.rmsErrorMillimeters)) mm" }
         line += sample.toolVisible ? "" : "  NOT VISIBLE"
+        if let condition { line += " (\(condition))" }
         if sample.repeatedFrames > 0 { line += "  frozen ×\(sample.repeatedFrames)" }
         return line + "  age \(format(Double(sample.ageNanoseconds(at: now)) / 1e6)) ms"
     }
 
-    private static func sampleJSON(_ sample: TrackerSample, at now: MonotonicInstant) -> JSONValue {
+    private static func sampleJSON(_ sample: TrackerSample, _ condition: TrackerCondition?, at now: MonotonicInstant) -> JSONValue {
         var object: JSONObject = [
             "frame": .int(Int(sample.frameCounter)), "angle_rad": .number(sample.positionRadians), "visible": .bool(sample.toolVisible),
             "repeated_frames": .int(Int(sample.repeatedFrames)), "rms_error_mm": .number(sample.rmsErrorMillimeters),
@@ -156,7 +170,13 @@ enum TrackCommand {
         ]
         if let q = sample.toolOrientation { object["orientation_wxyz"] = .array([q[0], q[1], q[2], q[3]].map { .number($0) }) }
         if let p = sample.toolPositionMeters { object["position_m"] = .array([p.x, p.y, p.z].map { .number($0) }) }
+        if let condition { object["condition"] = conditionJSON(condition) }
         return .object(object)
+    }
+
+    /// `{"kind": "request_refused", "device_code": 5, "meaning": "time-out on command execution"}`.
+    private static func conditionJSON(_ condition: TrackerCondition) -> JSONValue {
+        .object(["kind": .string(condition.kind.rawValue), "device_code": .int(Int(condition.deviceCode)), "meaning": .string(condition.meaning)])
     }
 
     private static func format(_ value: Double) -> String {

@@ -405,6 +405,70 @@ final class NDITrackerSimulatorTests: XCTestCase {
         XCTAssertEqual(try harness.exchange(.initialize()).bytes, Array("OKAYA896\r".utf8))
     }
 
+    /// A host at 115200 cannot read the RESET of a system that reset itself (it comes at 9600): noise, then
+    /// silence — BX at 115200 is not understood any more (README §9.4).
+    func testAResetWhileTheHostIsAtAnotherRateReachesItAsNoiseThenSilence() throws {
+        let harness = try H.tracking(H.configuration())
+        XCTAssertEqual(try harness.exchange(.bx(), expecting: .bx).bxReplies.count, 1)
+        harness.link.inject([NDIInjectedFault(.trackerReset, .now)])
+        let noise = try harness.wait(milliseconds: 1_100, expecting: .bx)
+        XCTAssertEqual(noise.bytes.count, 10, "RESETBE6F⏎, at 9600")
+        XCTAssertNotEqual(noise.bytes, Array("RESETBE6F\r".utf8))
+        XCTAssertEqual(noise.statistics.repliesDecoded, 0)
+        XCTAssertEqual(harness.tracker.garbledOutputBytes, 10)
+        XCTAssertTrue(try harness.exchange(.bx(), expecting: .bx, listenMilliseconds: 200).bytes.isEmpty, "a BX at 115200 is not understood")
+        XCTAssertGreaterThan(harness.tracker.misunderstoodInputBytes, 0)
+    }
+
+    /// RESET 0 (README §5.10) does what a break does, in any state, and is answered RESET at 9600 once the
+    /// reset is over: the way to reset a system behind a pseudo-terminal, which carries no break.
+    func testTheRESETCommandResetsTheSystemAsABreakDoes() throws {
+        let harness = try H.tracking(H.configuration())
+        try harness.write(.reset())   // at 115200, where the system is
+        harness.tracker.hostLineRateChanged(bitsPerSecond: 9_600)   // the host follows it to 9600
+        let reset = try harness.wait(milliseconds: 1_100, expecting: .ascii)
+        XCTAssertEqual(reset.bytes, Array("RESETBE6F\r".utf8))
+        XCTAssertEqual(harness.tracker.deviceBitsPerSecond, 9_600)
+        XCTAssertFalse(harness.tracker.isTracking)
+        XCTAssertFalse(harness.tracker.isInitialized)
+        XCTAssertEqual(try harness.exchange(.portHandleSearch(.all)).bytes, H.asciiLine("ERROR10"))
+        XCTAssertEqual(try harness.exchange(.initialize()).bytes, Array("OKAYA896\r".utf8))
+        XCTAssertEqual(try harness.exchange(.portHandleSearch(.notInitialized)).bytes, H.asciiLine("010A001"), "its handles freed")
+
+        // Before INIT too, and in the space form; an option other than 0 is refused.
+        let fresh = H(H.configuration())
+        fresh.tracker.hostLineRateChanged(bitsPerSecond: 9_600)
+        let early = try fresh.exchange(.reset(form: .space), listenMilliseconds: 1_200)
+        XCTAssertEqual(early.bytes, Array("RESETBE6F\r".utf8))
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(early.lastByteAt).nanoseconds(since: early.sentAt), 1_000_000_000, "after resetNanoseconds")
+        XCTAssertEqual(try fresh.exchange(try XCTUnwrap(NDI.Command("RESET", parameters: "1"))).bytes, H.asciiLine("ERROR23"))
+        var events: [FirmwareEventRecord] = []
+        harness.tracker.drainEventRecords { events.append($0) }
+        XCTAssertEqual(events.filter { $0.event == "reset" }.count, 1)
+    }
+
+    /// `bx_error`: BX and TX are answered ERRORxx while it lasts; set-up commands are served; data again after.
+    func testBXErrorAnswersTrackingDataWithItsCodeWhileItLasts() throws {
+        let harness = try H.tracking(H.configuration())
+        harness.link.inject([NDIInjectedFault(.bxError(code: 0x0C), .now, forMilliseconds: 100)])
+        XCTAssertEqual(try harness.exchange(.bx(), expecting: .bx).bytes, H.asciiLine("ERROR0C"))
+        XCTAssertEqual(try harness.exchange(.tx()).bytes, H.asciiLine("ERROR0C"))
+        XCTAssertEqual(try harness.exchange(.portHandleSearch(.enabled)).bytes, H.asciiLine("010A031"), "set-up commands are served")
+        try harness.wait(milliseconds: 120)
+        XCTAssertEqual(try harness.exchange(.bx(), expecting: .bx).bxReplies.first?.handles.report(forHandle: 0x0A)?.status, .valid)
+        XCTAssertTrue(harness.tracker.isTracking, "a refused BX does not end tracking")
+
+        typealias Parser = FaultScriptParser<NDITrackerFault>
+        XCTAssertEqual(try Parser.parseLive(#"{"kind": "bx_error"}"#, jointCount: 0).get().kind, .bxError(code: 0x05), "05 by default")
+        XCTAssertEqual(try Parser.parseLive(#"{"kind": "bx_error", "code": "0c"}"#, jointCount: 0).get().kind, .bxError(code: 0x0C))
+        XCTAssertEqual(try Parser.parseLive(#"{"kind": "bx_error", "code": 18, "for_ms": 50}"#, jointCount: 0).get(),
+                       NDIInjectedFault(.bxError(code: 0x12), .now, forMilliseconds: 50))
+        for bad in [#"{"kind": "bx_error", "code": "0G"}"#, #"{"kind": "bx_error", "code": 0}"#, #"{"kind": "bx_error", "code": 256}"#,
+                    #"{"kind": "bx_error", "code": "00"}"#] {
+            guard case .failure = Parser.parseLive(bad, jointCount: 0) else { return XCTFail("accepted \(bad)") }
+        }
+    }
+
     // MARK: Faults, determinism, cue
 
     func testFaultScriptsNameTheTrackersFaults() throws {

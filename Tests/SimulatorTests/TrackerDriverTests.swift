@@ -55,14 +55,20 @@ final class TrackerDriverTests: XCTestCase {
         XCTAssertEqual(Orientation.twistAngle(of: Orientation.conjugate(flexion), about: SIMD3(0, 1, 0)), -30 * degree, accuracy: 1e-12)
         let pitched = Orientation.fromYawPitchRoll(yaw: 0, pitch: 25 * degree, roll: 0)
         XCTAssertEqual(Orientation.twistAngle(of: pitched, about: SIMD3(0, 1, 0)), 25 * degree, accuracy: 1e-12)
+        XCTAssertEqual(Orientation.swingAngle(of: q, about: SIMD3(0, 1, 0)), 20 * degree, accuracy: 1e-12, "the tilt alone")
+        XCTAssertEqual(Orientation.swingAngle(of: flexion, about: SIMD3(0, 1, 0)), 0, accuracy: 1e-12)
+        XCTAssertEqual(Orientation.swingAngle(of: Orientation.rotation(about: SIMD3(0, 0, 1), radians: -7 * degree), about: SIMD3(0, 1, 0)),
+                       7 * degree, accuracy: 1e-9)
     }
 
     // MARK: BNO08x UART-RVC
 
-    private func bnoFrames(_ link: TimedLink, from start: MonotonicInstant, count: Int, firstIndex: Int = 0, pitch: (Int) -> Double) {
+    private func bnoFrames(
+        _ link: TimedLink, from start: MonotonicInstant, count: Int, firstIndex: Int = 0, yaw: (Int) -> Double = { _ in 0 }, pitch: (Int) -> Double
+    ) {
         for n in 0..<count {
             let frame = BNO08xRVC.Frame(
-                index: UInt8(truncatingIfNeeded: firstIndex + n), yawRadians: 0, pitchRadians: pitch(n), rollRadians: 0,
+                index: UInt8(truncatingIfNeeded: firstIndex + n), yawRadians: yaw(n), pitchRadians: pitch(n), rollRadians: 0,
                 accelerationXMetersPerSecondSquared: 0, accelerationYMetersPerSecondSquared: 0, accelerationZMetersPerSecondSquared: 9.81)
             link.pending.append((start.advanced(byNanoseconds: Int64(n) * 10_000_000), BNO08xRVC.FrameEncoder.frame(frame).bytes))
         }
@@ -111,6 +117,29 @@ final class TrackerDriverTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("hold the neutral pose still"), "\(error)")
         }
         XCTAssertFalse(tracker.isZeroed)
+    }
+
+    func testAZeroingWhileTheLimbSwingsAwayFromTheMountingAxisIsRefusedThoughItsTwistStaysStill() throws {
+        let clock = VirtualClock(start: MonotonicInstant(nanoseconds: 1_000_000_000))
+        let link = TimedLink(clock: clock)
+        let profile = try TrackerProfileLoader.load(path: RepositoryPaths.file("hardware/trackers/bno085-forearm.json").path)
+        // The forearm held at its flexion zero (pitch, the mounting's y) but turning 0.3° a frame in yaw: 9° in 0.3 s.
+        bnoFrames(link, from: clock.now(), count: 100, yaw: { n in Double(n) * 0.3 * self.degree }) { _ in 0 }
+        let tracker = try TrackerRegistry.standard.makeTracker(for: profile, link: link, clock: clock, readsInCycle: true)
+        try tracker.configure()
+        XCTAssertThrowsError(try tracker.zero(seconds: 0.3)) { error in
+            XCTAssertTrue("\(error)".contains("swung"), "\(error)")
+            XCTAssertTrue("\(error)".contains("hold the neutral pose still"), "\(error)")
+        }
+        XCTAssertFalse(tracker.isZeroed)
+
+        // Within the swing limit (0.1° a frame: under 3°) it is taken.
+        let steady = TimedLink(clock: clock)
+        bnoFrames(steady, from: clock.now(), count: 100, yaw: { n in Double(n) * 0.1 * self.degree }) { _ in 0 }
+        let second = try TrackerRegistry.standard.makeTracker(for: profile, link: steady, clock: clock, readsInCycle: true)
+        try second.configure()
+        try second.zero(seconds: 0.3)
+        XCTAssertTrue(second.isZeroed)
     }
 
     func testAFrozenIndexIsCountedAsRepeatedFramesAndASilentModuleIsRefusedAtSetUp() throws {

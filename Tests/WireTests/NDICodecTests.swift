@@ -411,6 +411,45 @@ final class NDICodecTests: XCTestCase {
         XCTAssertEqual(decoder.statistics.discardedBytes, UInt64(bx.count))
     }
 
+    /// While BX is expected the system may answer in text instead (README §9.4): ERRORxx (the BX failed)
+    /// or RESET (it reset itself). Both decode as ASCII replies — alone, between BX replies in one read,
+    /// split anywhere — and are classified; RESET as a command is the line README §5.10 gives.
+    func testERRORAndRESETDecodeWhileABXIsExpected() throws {
+        let bx = try NDIVectors.named("bx-one-valid").wire
+        let error = Array("ERROR0C4E42\r".utf8)
+        let reset = Array("RESETBE6F\r".utf8)
+        XCTAssertEqual(reset, try NDIVectors.named("ndicapi-reset-reply").wire)
+        var decoder = NDI.ReplyDecoder(expecting: .bx)
+        XCTAssertEqual(decodeExchange(error, into: &decoder).first?.asciiReply?.kind, .error(code: 0x0C))
+        XCTAssertEqual(decodeExchange(reset, into: &decoder).first?.asciiReply?.kind, .reset)
+
+        let stream = bx + error + bx + reset
+        let whole = decodeExchange(stream, into: &decoder)
+        XCTAssertEqual(whole.count, 4)
+        XCTAssertNotNil(whole[0].bxReply)
+        XCTAssertEqual(whole[1].asciiReply?.kind, .error(code: 0x0C))
+        XCTAssertNotNil(whole[2].bxReply)
+        XCTAssertEqual(whole[3].asciiReply?.kind, .reset)
+        for cut in 1..<stream.count {
+            var split = NDI.ReplyDecoder(expecting: .bx)
+            var results: [NDI.DecodeResult] = []
+            stream[..<cut].withUnsafeBytes { raw in split.push(raw) { results.append($0) } }
+            stream[cut...].withUnsafeBytes { raw in split.push(raw) { results.append($0) } }
+            split.flush { results.append($0) }
+            XCTAssertEqual(results, whole, "split at \(cut)")
+            XCTAssertEqual(split.statistics.crcErrors, 0, "split at \(cut)")
+            XCTAssertEqual(split.statistics.discardedBytes, 0, "split at \(cut)")
+        }
+
+        XCTAssertEqual(NDI.CommandEncoder.encoded(.reset()).bytes, Array("RESET:034BF\r".utf8))
+        XCTAssertEqual(NDI.CommandEncoder.encoded(.reset(form: .space)).bytes, Array("RESET 0\r".utf8))
+        var parser = NDI.CommandParser()
+        let parsed = try XCTUnwrap(parseLines(Array("RESET:034BF\r".utf8), into: &parser).first?.decodedCommand)
+        XCTAssertTrue(parsed.isNamed("RESET"))
+        XCTAssertEqual(parsed.parameters.string, "0")
+        XCTAssertEqual(NDI.errorMeaning(0x05), "time-out on command execution")
+    }
+
     func testAReplyStillArrivingIsKeptUntilTheEndOfTheExchange() throws {
         let bx = try NDIVectors.named("bx-valid-missing").wire
         var decoder = NDI.ReplyDecoder(expecting: .bx)

@@ -21,6 +21,7 @@ public typealias NDIInProcessLink = InProcessDeviceLink<SimulatedNDITracker>
 ///     {"after_enable_ms": 0, "kind": "tracker_drift", "drift_mm_per_s": 2.5}
 ///     {"at_command": 40, "kind": "tracker_inaccurate", "rms_error_mm": 3}
 ///     {"at_ms": 8000, "kind": "tracker_reset"}
+///     {"after_enable_ms": 2000, "for_ms": 100, "kind": "bx_error", "code": "0C"}
 public enum NDITrackerFault: InjectableDeviceFault {
     /// The tool cannot be tracked (out of the field or the camera's view): BX status 02 missing, with its
     /// port status and a frame number that keeps counting (README §6.2).
@@ -39,15 +40,21 @@ public enum NDITrackerFault: InjectableDeviceFault {
     case trackerInaccurate(handle: UInt8?, rmsErrorMillimeters: Double)
     /// A serial break (or a power cycle): the device resets to 9600 8N1, forgets INIT, its tools' set-up
     /// and tracking, and sends `RESETBE6F⏎` when ready (README §2). The break a pseudo-terminal cannot
-    /// carry (README §10.3); a one-off.
+    /// carry (README §10.3); a one-off. While tracking, a host at 9600 reads the RESET; one at another rate
+    /// reads noise, then nothing (README §9.4).
     case trackerReset
+    /// While it lasts, BX (and TX) is answered `ERRORxx` with this code instead of data, as a system
+    /// whose measurement failed answers (README §4.2, §9.4); set-up commands are served as usual. The
+    /// script gives `code` as two hex digits ("0C") or a whole number 1 … 255; default 05 (time-out on
+    /// command execution).
+    case bxError(code: UInt8)
 
     /// The port handle concerned, when the fault is one tool's.
     public var handle: UInt8? {
         switch self {
         case .toolMissing(let handle), .toolOutOfVolume(let handle): handle
         case .trackerDrift(let handle, _), .trackerInaccurate(let handle, _): handle
-        case .trackerFreeze, .trackerReset: nil
+        case .trackerFreeze, .trackerReset, .bxError: nil
         }
     }
 
@@ -59,6 +66,7 @@ public enum NDITrackerFault: InjectableDeviceFault {
         case .trackerDrift: "tracker_drift"
         case .trackerInaccurate: "tracker_inaccurate"
         case .trackerReset: "tracker_reset"
+        case .bxError: "bx_error"
         }
     }
 
@@ -68,11 +76,11 @@ public enum NDITrackerFault: InjectableDeviceFault {
     public var canEnd: Bool {
         switch self {
         case .trackerReset: false
-        case .toolMissing, .toolOutOfVolume, .trackerFreeze, .trackerDrift, .trackerInaccurate: true
+        case .toolMissing, .toolOutOfVolume, .trackerFreeze, .trackerDrift, .trackerInaccurate, .bxError: true
         }
     }
 
-    public static let names = ["tool_missing", "tool_out_of_volume", "tracker_freeze", "tracker_drift", "tracker_inaccurate", "tracker_reset"]
+    public static let names = ["tool_missing", "tool_out_of_volume", "tracker_freeze", "tracker_drift", "tracker_inaccurate", "tracker_reset", "bx_error"]
 
     public static func parse(kind: String, fields r: inout FieldReader, jointCount: Int, trigger: FaultTrigger?) -> Self? {
         switch kind {
@@ -94,9 +102,24 @@ public enum NDITrackerFault: InjectableDeviceFault {
             return .trackerInaccurate(handle: tool, rmsErrorMillimeters: rms)
         case "tracker_reset":
             return .trackerReset
+        case "bx_error":
+            return errorCode(&r).map { .bxError(code: $0) }
         default:
             return nil
         }
+    }
+
+    /// Reads `code`, the xx of ERRORxx: two hex digits ("0C") or a whole number 1 … 255; 05 when absent.
+    private static func errorCode(_ r: inout FieldReader) -> UInt8? {
+        if let text = r.object["code"]?.stringValue {
+            r.skip("code")
+            guard text.utf8.count == 2, let value = UInt8(text, radix: 16), value != 0 else {
+                r.report("code", "expected an NDI error code: two hex digits such as \"0C\" or 1 … 255 (found \"\(text)\")")
+                return nil
+            }
+            return value
+        }
+        return r.integer("code", unit: "(error code)", in: 1...255, required: false, default: 0x05).map { UInt8($0) }
     }
 
     /// Reads `handle`: a whole number 1 … 255 or two hex digits ("0A"). The outer optional is nil when the
@@ -131,4 +154,5 @@ extension FaultKind where DeviceKind == NDITrackerFault {
         .device(.trackerInaccurate(handle: handle, rmsErrorMillimeters: rmsErrorMillimeters))
     }
     public static var trackerReset: Self { .device(.trackerReset) }
+    public static func bxError(code: UInt8 = 0x05) -> Self { .device(.bxError(code: code)) }
 }

@@ -112,7 +112,8 @@ public struct NDITrackerConfiguration: Sendable {
     public var initialFrameNumber: UInt32
     /// From a command's last byte to the first byte of its reply [ns] (the firmware's own time; *ours*).
     public var commandProcessingNanoseconds: Int64
-    /// From a reset (serial break, `tracker_reset`) to the RESET reply [ns]. Hosts wait up to 5–7 s (README §2).
+    /// From a reset (serial break, `tracker_reset`, the RESET command) to the RESET reply [ns]; the device
+    /// hears nothing meanwhile. Hosts wait up to 5–7 s (README §2).
     public var resetNanoseconds: Int64
     /// True: bytes take 10 bits each on the line at its rate, both ways; false: replies are ready at once.
     public var modelsWireTime: Bool

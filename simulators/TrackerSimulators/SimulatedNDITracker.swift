@@ -25,12 +25,15 @@ import Wire
 ///
 /// **Reset** (README §2, §10.3). A serial break cannot reach a device behind a pseudo-terminal, so the
 /// power-up state simply answers INIT (what ndicapi's probe needs). `serialBreak()` — the `tracker_reset`
-/// fault — does what a break does: back to 9600 8N1, not initialised, tools and tracking forgotten, and
-/// `RESETBE6F⏎` after `resetNanoseconds`; `announcesResetAtBoot` sends it at power-up too.
+/// fault, a host's break on an in-process line, and the `RESET 0` command (README §5.10), which a
+/// pseudo-terminal can carry — does what a break does: back to 9600 8N1, not initialised, tools and
+/// tracking forgotten, what was being sent cut off, and `RESETBE6F⏎` after `resetNanoseconds`;
+/// `announcesResetAtBoot` sends it at power-up too.
 ///
-/// **Commands** (README §5–§7): INIT, COMM, VER (0 and 4: the control firmware's text, 3: the TIU's), PHSR,
-/// PHRQ, PVWR (accepted, the data is not kept), PINIT, PENA, PDIS, PHF, TSTART, TSTOP, BX and TX with reply
-/// option 0x0001 or 0x0801. GETINFO and every other name: ERROR01. A line the parser refuses: its
+/// **Commands** (README §5–§7): INIT, COMM, VER (0 and 4: the control firmware's text, 3: the TIU's), RESET
+/// (no option or 0; in any state), PHSR, PHRQ, PVWR (accepted, the data is not kept), PINIT, PENA, PDIS,
+/// PHF, TSTART, TSTOP, BX and TX with reply option 0x0001 or 0x0801 (`bx_error`: ERRORxx instead, while
+/// it lasts). GETINFO and every other name: ERROR01. A line the parser refuses: its
 /// ERRORxx (01 invalid, 02 too long, 03 too short, 04 bad CRC; README §8.2). Where README is silent the
 /// codes are ours: a wrong number of parameter characters 07, a value that is not one 23, a handle
 /// that is not hex 08, a handle not allocated 2B, a priority other than S/D/B 09, PENA or PDIS before
@@ -129,6 +132,8 @@ public final class SimulatedNDITracker {
     private var isFrozen = false
     private var hasFrozenFrame = false
     private var frozenFrame = NDIFrame(number: 0, time: .zero)
+    /// `bx_error`: the code BX and TX are answered with while it lasts.
+    private var trackingDataErrorCode: UInt8?
 
     /// A tracker of `configuration.tools`, powered on at `bootTime`. Traps on a configuration with `problems`.
     public init(configuration: NDITrackerConfiguration, bootTime: MonotonicInstant) {
@@ -358,6 +363,7 @@ public final class SimulatedNDITracker {
                 tools[index].rmsErrorOverrideMillimeters = rms
             }
         case .trackerReset: serialBreak()
+        case .bxError(let code): trackingDataErrorCode = code
         }
     }
 
@@ -376,6 +382,7 @@ public final class SimulatedNDITracker {
                 tools[index].rmsErrorOverrideMillimeters = nil
             }
         case .trackerReset: break
+        case .bxError: trackingDataErrorCode = nil
         }
     }
 
@@ -475,6 +482,7 @@ public final class SimulatedNDITracker {
         if c.isNamed("INIT") { return initialize(c) }
         if c.isNamed("COMM") { return communication(c) }
         if c.isNamed("VER") { return version(c) }
+        if c.isNamed("RESET") { return resetCommand(c) }
         let known = c.isNamed("PHSR") || c.isNamed("PHRQ") || c.isNamed("PVWR") || c.isNamed("PINIT") || c.isNamed("PENA")
             || c.isNamed("PDIS") || c.isNamed("PHF") || c.isNamed("TSTART") || c.isNamed("TSTOP") || c.isNamed("BX") || c.isNamed("TX")
         guard known else { return sendError(NDIErrorCode.invalidCommand) }
@@ -499,6 +507,16 @@ public final class SimulatedNDITracker {
         isInitialized = true
         events.record(now, "init")
         sendOkay()
+    }
+
+    /// RESET 0 (README §5.10): what a break does, asked for in words — in any state, before INIT too. The
+    /// reply is the RESET the reset sends when it is over; only option 0 (or none) is known (*ours*: 23
+    /// for others).
+    private func resetCommand(_ c: NDI.Command) {
+        guard c.parameters.isEmpty || (c.parameters.count == 1 && c.parameters[0] == UInt8(ascii: "0")) else {
+            return sendError(NDIErrorCode.parameterOutOfRange)
+        }
+        serialBreak()
     }
 
     private func communication(_ c: NDI.Command) {
@@ -658,6 +676,8 @@ public final class SimulatedNDITracker {
         // Only the layout of 0x0001 (with or without 0x0800) is served: the others add data the codec does not lay out.
         guard options.isDecodable else { return sendError(NDIErrorCode.parameterOutOfRange) }
         guard isTracking else { return sendError(NDIErrorCode.invalidInMode) }
+        // bx_error: the measurement failed; the host gets the code instead of data (README §9.4).
+        if let code = trackingDataErrorCode { return sendError(code) }
         let frame = currentFrame(at: now)
         var reply = NDI.BXReply()
         for index in tools.indices where tools[index].isEnabled || tools[index].wasDisabledWhileTracking {

@@ -48,4 +48,13 @@ public enum Orientation {
         if angle < -Double.pi { angle += 2 * Double.pi }
         return angle
     }
+
+    /// The angle [rad, 0 … π] of the other part of `q` (swing–twist decomposition, q = swing ⊗ twist):
+    /// how far the sensor's mounting axis itself was tilted, whatever turn it made about it.
+    public static func swingAngle(of q: SIMD4<Double>, about axis: SIMD3<Double>) -> Double {
+        // The swing's scalar part is the length of the twist's unnormalised (w, projection) pair.
+        let projection = q.y * axis.x + q.z * axis.y + q.w * axis.z
+        let scalar = min(1, (q.x * q.x + projection * projection).squareRoot())
+        return 2 * acos(scalar)
+    }
 }

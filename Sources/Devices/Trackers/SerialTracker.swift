@@ -35,6 +35,9 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
     private let neutral = Mutex<SIMD4<Double>?>(nil)
     private let counts = Mutex(Figures())
     private let stopRequested = Atomic<Bool>(false)
+    /// The sensor reported a condition that needs a new set-up (it reset): the next `configure` sets it
+    /// up again. Set by the reader thread, read by the set-up.
+    private let setUpLost = Atomic<Bool>(false)
     private var thread: ControlThread?
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 4_096, alignment: 8)
     private let transmissionNanoseconds: Int64
@@ -50,6 +53,21 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
         public var discardedBytes = 0
         /// Why the line stopped, if it did.
         public var linkError: String?
+        /// Polls the sensor did not answer in time (NDI's BX; 0 for a streaming sensor). A sensor that
+        /// reset at another rate than the host's shows here, its RESET being noise at the host's rate.
+        public var unansweredRequests = 0
+        /// Reports of the sensor about itself that made its samples unusable at once (it reset, it
+        /// refused a poll), counted; the last one kept, with when it came (host clock).
+        public var deviceConditions = 0
+        public var lastCondition: TrackerCondition?
+        public var lastConditionAt: MonotonicInstant?
+
+        /// The condition that explains why `sample` is not usable: the last one, when it came after the
+        /// sample was received (a later sample is explained by itself: a missing tool, a new frame).
+        public func condition(explaining sample: TrackerSample) -> TrackerCondition? {
+            guard !sample.toolVisible, let condition = lastCondition, let at = lastConditionAt else { return nil }
+            return sample.samplesReceived == 0 || at >= sample.receivedAt ? condition : nil
+        }
     }
 
     /// `readsInCycle`: no reader thread; `latestSample(at:)` decodes what the link holds (an in-process
@@ -78,8 +96,22 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
     public var isZeroed: Bool { neutral.withLock { $0 != nil } }
 
     /// Sets the sensor up once (a session's set-up calls it again for a tracker already streaming).
+    ///
+    /// A sensor that reset since its set-up (`TrackerCondition.Kind.requiresSetUp`) is set up again
+    /// here — and only here. The reader never does it by itself: a tracker a session relies on must
+    /// not come back on its own in the middle of that session (SR-1's rule for the robot, "never
+    /// reconnects by itself while enabled", kept for the sensors that gate it: SR-15, SR-16). Its
+    /// samples stay unusable until a set-up — a new session, `rehabctl track` — brings it back.
     public func configure() throws(DeviceSetupFailure) {
+        if !identity.isEmpty && setUpLost.load(ordering: .acquiring) {
+            stop()  // the reader's state is the set-up's again
+            identity = ""
+            // A reset sensor's clock starts over: the old mapping would date its samples wrongly.
+            clockMapping = DeviceClockMapping()
+            sample.repeatedFrames = 0
+        }
         guard identity.isEmpty else { return }
+        setUpLost.store(false, ordering: .releasing)
         identity = try adapter.configure(link: link, clock: clock, profile: profile)
     }
 
@@ -118,13 +150,18 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
 
     /// Takes the neutral pose: the patient holds the limb at its zero while the sensor's orientation
     /// is averaged over `seconds`; refused (with what moved) when it turned more than
-    /// `maximumSpreadRadians` about the mounting axis meanwhile, or no sample came.
-    public func zero(seconds: Double = 0.3, maximumSpreadRadians: Double = 2 * Units.radiansPerDegree) throws(DeviceSetupFailure) {
+    /// `maximumSpreadRadians` about the mounting axis meanwhile, swung more than `maximumSwingRadians`
+    /// about the other two (the joint angle is measured about the axis of the neutral pose, so a pose
+    /// taken mid-swing tilts every later reading), or no sample came.
+    public func zero(
+        seconds: Double = 0.3, maximumSpreadRadians: Double = 2 * Units.radiansPerDegree, maximumSwingRadians: Double = 5 * Units.radiansPerDegree
+    ) throws(DeviceSetupFailure) {
         let end = clock.now().advanced(byNanoseconds: Int64(seconds * 1e9))
         var sum = SIMD4<Double>(0, 0, 0, 0)
         var first: SIMD4<Double>?
         var lowest = 0.0
         var highest = 0.0
+        var widestSwing = 0.0
         var counted = Set<UInt32>()
         while true {
             let now = clock.now()
@@ -135,9 +172,11 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
                 var q = orientation
                 if let first {
                     if (q * first).sum() < 0 { q = -q }  // the same rotation, on first's hemisphere
-                    let turn = Orientation.twistAngle(of: Orientation.multiply(Orientation.conjugate(first), q), about: profile.mounting.axis.unitVector)
+                    let relative = Orientation.multiply(Orientation.conjugate(first), q)
+                    let turn = Orientation.twistAngle(of: relative, about: profile.mounting.axis.unitVector)
                     lowest = min(lowest, turn)
                     highest = max(highest, turn)
+                    widestSwing = max(widestSwing, Orientation.swingAngle(of: relative, about: profile.mounting.axis.unitVector))
                 } else {
                     first = q
                 }
@@ -153,6 +192,11 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
             throw DeviceSetupFailure(
                 port: link.name,
                 reason: "\(profile.name): the limb moved \(Self.degrees(highest - lowest))° about the sensor's \(profile.mounting.axis.rawValue) axis while it was zeroed (at most \(Self.degrees(maximumSpreadRadians))°): hold the neutral pose still")
+        }
+        guard widestSwing <= maximumSwingRadians else {
+            throw DeviceSetupFailure(
+                port: link.name,
+                reason: "\(profile.name): the limb swung \(Self.degrees(widestSwing))° away from the sensor's \(profile.mounting.axis.rawValue) axis while it was zeroed (at most \(Self.degrees(maximumSwingRadians))°): hold the neutral pose still")
         }
         // The mean of orientations this close together (≤ 2°) is within a hair of unit length.
         guard let mean = Orientation.normalized(sum / Double(counted.count)) else {
@@ -188,10 +232,11 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
                 adapter.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]), receivedAt: receivedAt) { measurement in
                     accept(measurement, receivedAt: receivedAt)
                 }
-                let (checksumErrors, discarded) = (adapter.checksumErrors, adapter.discardedBytes)
+                let (checksumErrors, discarded, unanswered) = (adapter.checksumErrors, adapter.discardedBytes, adapter.unansweredRequests)
                 counts.withLock {
                     $0.checksumErrors = checksumErrors
                     $0.discardedBytes = discarded
+                    $0.unansweredRequests = unanswered
                 }
                 if count < buffer.count { break }
             }
@@ -203,6 +248,24 @@ public final class SerialTracker: TrackerDevice, @unchecked Sendable {
     }
 
     private func accept(_ measurement: TrackerMeasurement, receivedAt: MonotonicInstant) {
+        if let condition = measurement.condition {
+            // No measurement: the sensor says its data cannot be had (it reset, it refused the poll). The
+            // sample stops being usable now — SR-15 and SR-16 trip on it at once, never on the last good
+            // pose served as if it were fresh — and stays as old as the last real measurement.
+            sample.toolVisible = false
+            sample.toolOrientation = nil
+            sample.toolPositionMeters = nil
+            board.publish(sample)
+            if condition.kind.requiresSetUp { setUpLost.store(true, ordering: .releasing) }
+            let unanswered = adapter.unansweredRequests
+            counts.withLock {
+                $0.deviceConditions += 1
+                $0.lastCondition = condition
+                $0.lastConditionAt = receivedAt
+                $0.unansweredRequests = unanswered
+            }
+            return
+        }
         if sample.samplesReceived > 0 && measurement.frameCounter == sample.frameCounter {
             // Bytes arrive, the counter does not move: frozen in content, and as old as it was — a repeat
             // is no fresher than the frame it repeats (its age keeps running for SR-15). Visibility can

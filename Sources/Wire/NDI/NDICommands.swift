@@ -230,6 +230,16 @@ extension NDI.Command {
     /// TSTOP: leave tracking mode (README §5.9).
     public static func stopTracking(form: NDI.CommandForm = .colon) -> Self { make("TSTOP", form) }
 
+    /// RESET 0: the system resets as after a serial break — 9600 8N1, not initialised, its tools' set-up
+    /// undone — and answers `RESET` at 9600 when it is ready (README §2, §5.10; *ours*, from public
+    /// scripts): the host's way to reset a system it cannot send a break to (a pseudo-terminal).
+    /// `RESET:034BF⏎`.
+    public static func reset(form: NDI.CommandForm = .colon) -> Self {
+        var p = NDI.CommandParameters()
+        p.append(decimal: 0)
+        return make("RESET", form, p)
+    }
+
     /// BX oooo: one frame of tracking data as a binary reply (README §6).
     public static func bx(_ options: NDI.BXReplyOptions = .hostDefault, form: NDI.CommandForm = .colon) -> Self {
         var p = NDI.CommandParameters()
