@@ -75,6 +75,37 @@ final class TrackerInteropTests: XCTestCase {
         return (run, (try? JSONParser.parse(last))?.objectValue?["summary"]?.objectValue)
     }
 
+    /// mti8-navigation's MTData2 sniffer (PyPI) frames, checksums and decodes the simulated MTi's
+    /// stream: counter, sample time, quaternion, acceleration, rate of turn, status, each frame.
+    func testMTi8NavigationsSnifferFramesAndDecodesTheSimulatedMTiStream() throws {
+        let port = try XCTUnwrap(try startTrackers(["xsens-mti-wrist"])["xsens-mti-wrist"])
+        let run = try clientCheck(["xsens", port, "--frames", "100"])
+        XCTAssertEqual(run.exitCode, 0, run.standardOutput + run.standardError)
+        let report = try XCTUnwrap(JSONParser.parse(run.standardOutput).objectValue)
+        XCTAssertEqual(report["ok"]?.boolValue, true, run.standardOutput)
+        XCTAssertGreaterThanOrEqual(report["frames_decoded"]?.integerValue ?? 0, 100, run.standardOutput)
+        XCTAssertEqual(report["library_statistics"]?.objectValue?["bad_frames"]?.integerValue, 0, run.standardOutput)
+    }
+
+    /// The sniffer's check can fail: a frozen MTi, a wrong baud rate and an RVC stream each fail it.
+    func testTheSnifferCheckFailsAFrozenMTiAWrongBaudRateAndAnRVCStream() throws {
+        let faults = folder + "/freeze.json"
+        try #"{"format": "rehabsim-faults/1", "faults": [{"at_ms": 500, "kind": "tracker_freeze"}]}"#
+            .write(toFile: faults, atomically: true, encoding: .utf8)
+        let ports = try startTrackers(["xsens-mti-wrist,faults=\(faults)", "bno085-forearm"])
+        let mti = try XCTUnwrap(ports["xsens-mti-wrist"])
+        let frozen = try clientCheck(["xsens", mti, "--frames", "50"])
+        XCTAssertEqual(frozen.exitCode, 1, frozen.standardOutput + frozen.standardError)
+        XCTAssertTrue(frozen.standardOutput.contains("packet counter"), frozen.standardOutput)
+
+        let wrongBaud = try clientCheck(["xsens", mti, "--frames", "50", "--baud", "57600"])
+        XCTAssertEqual(wrongBaud.exitCode, 1, wrongBaud.standardOutput + wrongBaud.standardError)
+        XCTAssertTrue(wrongBaud.standardOutput.contains("no checksum-valid Xbus frame"), wrongBaud.standardOutput)
+
+        let rvc = try clientCheck(["xsens", try XCTUnwrap(ports["bno085-forearm"]), "--frames", "50"])
+        XCTAssertEqual(rvc.exitCode, 1, rvc.standardOutput + rvc.standardError)
+    }
+
     func testEverySensorIsReadAtItsRateWithItsAgeAndACleanLine() throws {
         let ports = try startTrackers(["xsens-mti-wrist", "bno085-forearm", "ndi-aurora-hand"])
         for (profile, rate) in [("xsens-mti-wrist", 100.0), ("bno085-forearm", 100.0), ("ndi-aurora-hand", 40.0)] {
