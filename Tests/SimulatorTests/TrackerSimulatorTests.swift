@@ -299,6 +299,81 @@ final class TrackerSimulatorTests: XCTestCase {
         }
     }
 
+    /// README §3.8: the whole exchange by which Xsens's MT SDK (as built into MRPT 2.5.8's rawlog-grabber) opens an
+    /// MTi-300 and starts it, request by request in the SDK's order, with the simulated MTi's exact answers.
+    func testTheMTiAnswersEveryRequestOfTheXsensMTSDKOpeningAPortWithTheExactBytes() throws {
+        let harness = TrackerLinkHarness(SimulatedXsensIMU(configuration: .xsensMTi(), bootTime: Self.boot))
+        // The SDK opens a port some time after power-up: the WakeUp is already out.
+        harness.run(untilNanosecondsAfterBoot: 10 * Self.millisecond)
+        XCTAssertEqual(harness.xsensMessages().map(\.messageID), [.wakeUp])
+        func bytes(_ hex: String) -> [UInt8] {
+            let digits = Array(hex.utf8)
+            return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<$0 + 2], as: UTF8.self), radix: 16) ?? 0 }
+        }
+        func wire(_ messages: [Xsens.Message]) -> [[UInt8]] {
+            messages.map { message in
+                var frame = Xsens.EncodedFrame()
+                Xsens.FrameEncoder.encode(message, into: &frame)
+                return frame.bytes
+            }
+        }
+        // (request, answer) in the order the SDK sends them: XsControl::openPort, XsDevice::initialize, then
+        // MRPT's CIMUXSens_MT4::initialize (readEmtsAndDeviceConfiguration, setOutputConfiguration, gotoMeasurement).
+        // Configuration (MID 0x0D, 118 bytes): master device ID, sampling period 0x0480, output skip factor,
+        // 88 reserved bytes, one device: its ID, data length, output mode and settings, the 0x0027 period
+        // field, firmware 1.8.2, a filter type and version (README §3.8).
+        let configuration = "faff0d76" + "03700001" + "0480" + "0000" + String(repeating: "00", count: 88)
+            + "0001" + "03700001" + "0000" + "0000" + "00000001" + "0027" + "010802" + "49" + "0501" + "8f"
+        let profiles = "faff636e270167656e6572616c000000000000000000000000002801686967685f6d61675f646570000000000000000029"
+            + "0164796e616d6963000000000000000000000000002a016c6f775f6d61675f6465700000000000000000002b017672755f67656e"
+            + "6572616c000000000000000000b7"
+        let sequence: [(String, String, String)] = [
+            ("GoToConfig", "faff3000d1", "faff3100d0"),
+            ("ReqDID", "faff000001", "faff01040370000188"),
+            ("ReqProductCode", "faff1c00e5", "faff1d0d4d54692d3330302d3241384734ba"),
+            ("ReqHardwareVersion", "faff1e00e3", "faff1f020100df"),
+            ("ReqFWRev", "faff1200ef", "faff130b010802000000250001153469"),
+            ("GoToConfig", "faff3000d1", "faff3100d0"),
+            ("InitMT", "faff0200ff", "faff03040370000186"),
+            ("ReqConfiguration", "faff0c00f5", configuration),
+            ("ReqFWRev", "faff1200ef", "faff130b010802000000250001153469"),
+            ("ReqAvailableFilterProfiles", "faff62009f", profiles),
+            ("ReqProductCode", "faff1c00e5", "faff1d0d4d54692d3330302d3241384734ba"),
+            ("ReqEMTS bank 0 page 0xFF", "faff900200ff70", "faff910070"),
+            ("ReqConfiguration with ReqEMTS's bytes", "faff0c0200fff4", configuration),
+            ("SetStringOutputType 0", "faff8e02000071", "faff8f0072"),
+            ("ReqStringOutputType (not sent by the SDK)", "faff8e0073", "faff8f02000070"),
+            // MRPT asks for 13 items at 100 Hz; the MTi keeps the ones it sends: SampleTimeFine, Quaternion,
+            // Acceleration, RateOfTurn.
+            (
+                "SetOutputConfiguration (MRPT's 13 items)",
+                "faffc03410a00064106000641070006420100064081000644020006480200064c0200064d0100064e0100064504000641010006450200064"
+                    + "41",
+                "faffc1101060006420100064402000648020006400"
+            ),
+        ]
+        for (what, request, answer) in sequence {
+            // 20 ms: Configuration (123 bytes) takes 10.7 ms on the line at 115 200 bit/s.
+            XCTAssertEqual(wire(try harness.exchange(bytes(request), listenMilliseconds: 20)), [bytes(answer)], what)
+        }
+        XCTAssertEqual(harness.link.device.outputRateHertz, 100)
+        XCTAssertEqual(try harness.exchange(bytes("faff8e02000170")).map(\.errorCode), [.invalidParameter], "no NMEA strings")
+        XCTAssertEqual(try harness.exchange(bytes("faff9001016f")).map(\.errorCode), [.invalidMessage], "ReqEMTS of 1 byte")
+
+        let startIndex = harness.bytes.count
+        _ = try harness.exchange(XsensHost.goToMeasurement, listenMilliseconds: 0.5)
+        harness.run(until: harness.link.clock.now().advanced(byNanoseconds: 1_000 * Self.millisecond))
+        let frames = harness.xsensFrames(from: startIndex).frames
+        XCTAssertEqual(frames.first?.message.messageID, .goToMeasurementAck)
+        let data = frames.dropFirst()
+        XCTAssertEqual(Double(data.count), 100, accuracy: 1, "100 Hz for 1 s")
+        for frame in data {
+            var ids: [UInt16] = []
+            _ = frame.message.payload.withUnsafeBytes { payload in Xsens.MTData2Item.forEach(in: payload) { ids.append($0.dataID.rawValue) } }
+            XCTAssertEqual(ids, [0x1060, 0x2010, 0x4020, 0x8020])
+        }
+    }
+
     func testWithoutAWakeUpAckTheMTiMeasuresWithItsPowerUpConfigurationAfter500Milliseconds() throws {
         let harness = TrackerLinkHarness(SimulatedXsensIMU(configuration: .xsensMTi(), bootTime: Self.boot))
         harness.run(untilNanosecondsAfterBoot: 1_000 * Self.millisecond)

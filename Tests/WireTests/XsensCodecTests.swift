@@ -440,6 +440,11 @@ final class XsensCodecTests: XCTestCase {
             (.requestFirmwareRevision, 0x12), (.firmwareRevision, 0x13), (.requestProductCode, 0x1C), (.productCode, 0x1D),
             (.goToConfig, 0x30), (.goToConfigAck, 0x31), (.mtData2, 0x36), (.wakeUp, 0x3E), (.wakeUpAck, 0x3F),
             (.error, 0x42), (.setOutputConfiguration, 0xC0), (.outputConfiguration, 0xC1),
+            // README §3.8: what the MT SDK asks while opening a port, and the answers.
+            (.initMT, 0x02), (.initMTResults, 0x03), (.requestConfiguration, 0x0C), (.configuration, 0x0D),
+            (.requestHardwareVersion, 0x1E), (.hardwareVersion, 0x1F), (.requestAvailableFilterProfiles, 0x62),
+            (.availableFilterProfiles, 0x63), (.setStringOutputType, 0x8E), (.stringOutputType, 0x8F), (.requestEMTS, 0x90),
+            (.emtsData, 0x91),
         ]
         XCTAssertEqual(Xsens.MessageID.known.count, ids.count)
         for (id, raw) in ids {
@@ -448,7 +453,8 @@ final class XsensCodecTests: XCTestCase {
             XCTAssertEqual(id.name.flatMap(Xsens.MessageID.init(name:)), id)
         }
         XCTAssertFalse(Xsens.MessageID(rawValue: 0x43).isKnown, "Warning is outside the subset")
-        XCTAssertEqual(Xsens.MessageID.known.filter(\.carriesNoData).count, 9)
+        XCTAssertEqual(Xsens.MessageID.known.filter(\.carriesNoData).count, 12)
+        XCTAssertEqual(Xsens.MessageID.known.map(\.rawValue), Xsens.MessageID.known.map(\.rawValue).sorted(), "in MID order")
         let codes: [(Xsens.ErrorCode, UInt8)] = [
             (.invalidPeriod, 0x03), (.invalidMessage, 0x04), (.timerOverflow, 0x1E), (.invalidBaudRate, 0x20),
             (.invalidParameter, 0x21), (.deviceError, 0x28),
@@ -517,6 +523,28 @@ final class XsensCodecTests: XCTestCase {
         case .mtData2:
             guard let precision = details.encodingPrecision, let sample = details.sample else { return nil }
             Encoder.mtData2(sample, precision: precision, into: &frame)
+        case .initMT: Encoder.initMT(into: &frame)
+        case .requestHardwareVersion: Encoder.requestHardwareVersion(into: &frame)
+        case .requestAvailableFilterProfiles: Encoder.requestAvailableFilterProfiles(into: &frame)
+        case .requestConfiguration:
+            guard message.payload.isEmpty else { return nil }
+            Encoder.requestConfiguration(into: &frame)
+        case .initMTResults:
+            guard message.payload.count == 4, let id = message.payload.bigEndian(UInt32.self, at: 0) else { return nil }
+            Encoder.initMTResults(id, into: &frame)
+        case .hardwareVersion:
+            Encoder.hardwareVersion(major: message.payload[0], minor: message.payload[1], into: &frame)
+        case .setStringOutputType:
+            guard let type = message.payload.bigEndian(UInt16.self, at: 0) else { return nil }
+            Encoder.setStringOutputType(type, into: &frame)
+        case .stringOutputType:
+            if let type = message.payload.bigEndian(UInt16.self, at: 0) {
+                Encoder.stringOutputType(type, into: &frame)
+            } else {
+                Encoder.setStringOutputTypeAck(into: &frame)
+            }
+        case .requestEMTS:
+            Encoder.requestEMTS(bank: message.payload[0], page: message.payload[1], into: &frame)
         default:
             return nil
         }

@@ -15,7 +15,11 @@ import Wire
 ///   ReqFWRev → FirmwareRev (11 bytes, or 3 without build and SVN revision); ReqOutputConfiguration (0xC0 without
 ///   data) → OutputConfiguration; SetOutputConfiguration → OutputConfiguration with the configuration as used
 ///   (`XsensOutputPlan` says what it accepts), or Error 0x21 (invalid parameter); GoToMeasurement →
-///   GoToMeasurementAck, then MTData2;
+///   GoToMeasurementAck, then MTData2. And what Xsens's MT SDK asks while opening the port (README §3.8): InitMT →
+///   InitMTResults (the device ID); ReqConfiguration (any data) → Configuration (118 bytes, `configurationRecord`);
+///   ReqHardwareVersion → HardwareVersion 1.0; ReqAvailableFilterProfiles → the five profiles of an MTi-300
+///   (`filterProfiles`); SetStringOutputType 0 → its ack (no NMEA strings: any other type is Error 0x21),
+///   ReqStringOutputType → 0; ReqEMTS → EMTSData without data (the simulator has no calibration data);
 /// - **Measurement**: MTData2 at the configured rate; GoToConfig → the frames already on the line, then
 ///   GoToConfigAck (README §5.3: "its ack … arrives after the last MTData2");
 /// - anything else — a message not accepted in the state, a device-to-host MID, a MID outside the subset, a known
@@ -76,6 +80,9 @@ public final class SimulatedXsensIMU {
     private let productCode: FixedASCII<20>
     /// The data of OutputConfiguration: 4 bytes per entry, at most 32 entries.
     private let outputEntries: UnsafeMutableRawBufferPointer
+    /// The data of Configuration and of AvailableFilterProfiles: fixed for the device, written once (README §3.8).
+    private let configurationData: UnsafeMutableRawBufferPointer
+    private let filterProfileData: UnsafeMutableRawBufferPointer
     private var wakeUpDeadline: MonotonicInstant?
     /// The internal tick of the next frame; `Int64.max` while not measuring.
     private var nextFrameTick = Int64.max
@@ -119,6 +126,10 @@ public final class SimulatedXsensIMU {
         inputHandledAt.initialize(repeating: 0)
         outputEntries = UnsafeMutableRawBufferPointer.allocate(byteCount: 4 * Xsens.OutputConfiguration.capacity, alignment: 1)
         outputEntries.initializeMemory(as: UInt8.self, repeating: 0)
+        configurationData = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.configurationRecordBytes, alignment: 1)
+        configurationData.copyBytes(from: Self.configurationRecord(deviceID: configuration.deviceID, firmware: configuration.firmwareRevision))
+        filterProfileData = UnsafeMutableRawBufferPointer.allocate(byteCount: 22 * Self.filterProfiles.count, alignment: 1)
+        filterProfileData.copyBytes(from: Self.filterProfileRecords())
         primeReceiver()
         powerUp(at: bootTime)
     }
@@ -127,6 +138,60 @@ public final class SimulatedXsensIMU {
         inputBytes.deallocate()
         inputHandledAt.deallocate()
         outputEntries.deallocate()
+        configurationData.deallocate()
+        filterProfileData.deallocate()
+    }
+
+    // MARK: What the MT SDK reads while opening the port (README §3.8)
+
+    /// The length of Configuration for one device: 98 bytes, then 20 for the device.
+    public static let configurationRecordBytes = 118
+
+    /// The filter profiles of an MTi-300 AHRS (number, label), README §3.8; the first one is in use.
+    public static let filterProfiles: [(number: UInt8, label: String)] = [
+        (39, "general"), (40, "high_mag_dep"), (41, "dynamic"), (42, "low_mag_dep"), (43, "vru_general"),
+    ]
+
+    /// The data of Configuration (MID 0x0D) as a real MTi-300 sends it (README §3.8), with this device's ID and firmware:
+    /// master device ID (u32), sample period 1152 (u16, the legacy 100 Hz in 1/115 200 s), output skip factor 0, 88
+    /// zero bytes, number of devices 1 (u16), then the device: its ID (u32), data length 0 (u16), output mode 0
+    /// (u16), output settings 1 (u32), filter profile 39 (u16), firmware major, minor, revision, filter type "I" and
+    /// filter version 5.1. Every word big-endian. Built once, at `init`.
+    public static func configurationRecord(deviceID: UInt32, firmware: Xsens.FirmwareRevision) -> [UInt8] {
+        var record = [UInt8](repeating: 0, count: configurationRecordBytes)
+        func put<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+            let size = T.bitWidth / 8
+            for index in 0..<size {
+                record[offset + index] = UInt8(truncatingIfNeeded: UInt64(truncatingIfNeeded: value) >> UInt64(8 * (size - 1 - index)))
+            }
+        }
+        put(deviceID, at: 0)
+        put(UInt16(1_152), at: 4)
+        put(UInt16(1), at: 96)
+        put(deviceID, at: 98)
+        put(UInt32(1), at: 106)
+        put(UInt16(filterProfiles[0].number), at: 110)
+        record[112] = firmware.major
+        record[113] = firmware.minor
+        record[114] = firmware.revision
+        record[115] = UInt8(ascii: "I")
+        record[116] = 5
+        record[117] = 1
+        return record
+    }
+
+    /// The data of AvailableFilterProfiles (MID 0x63): per profile its number (the type), version 1 and its label
+    /// padded with NULs to 20 bytes.
+    public static func filterProfileRecords() -> [UInt8] {
+        var records: [UInt8] = []
+        for profile in filterProfiles {
+            records.append(profile.number)
+            records.append(1)
+            let label = Array(profile.label.utf8.prefix(20))
+            records.append(contentsOf: label)
+            records.append(contentsOf: [UInt8](repeating: 0, count: 20 - label.count))
+        }
+        return records
     }
 
     // MARK: Observation
@@ -369,6 +434,26 @@ public final class SimulatedXsensIMU {
             Xsens.FrameEncoder.productCode(productCode, into: &encoded)
         case .requestFirmwareRevision:
             Xsens.FrameEncoder.firmwareRevision(configuration.firmwareRevision, into: &encoded)
+        case .initMT:
+            Xsens.FrameEncoder.initMTResults(configuration.deviceID, into: &encoded)
+        case .requestConfiguration:
+            // Any data is ignored: the MT SDK sends the 2 bytes of its ReqEMTS along (README §3.8).
+            encodeFixed(.configuration, UnsafeRawBufferPointer(configurationData))
+        case .requestHardwareVersion:
+            Xsens.FrameEncoder.hardwareVersion(major: 1, minor: 0, into: &encoded)
+        case .requestAvailableFilterProfiles:
+            encodeFixed(.availableFilterProfiles, UnsafeRawBufferPointer(filterProfileData))
+        case .setStringOutputType:
+            if message.payload.isEmpty {
+                Xsens.FrameEncoder.stringOutputType(0, into: &encoded)
+            } else if message.payload.bigEndian(UInt16.self, at: 0) == 0 {
+                Xsens.FrameEncoder.setStringOutputTypeAck(into: &encoded)
+            } else {
+                // The simulated MTi sends no NMEA strings.
+                return sendError(.invalidParameter)
+            }
+        case .requestEMTS:
+            encodeFixed(.emtsData, UnsafeRawBufferPointer(start: nil, count: 0))
         case .setOutputConfiguration:
             if !message.payload.isEmpty {
                 guard let requested = message.outputConfiguration,
@@ -407,6 +492,15 @@ public final class SimulatedXsensIMU {
                 .outputConfiguration, payload: UnsafeRawBufferPointer(rebasing: outputEntries[0..<(4 * accepted.count)]), into: &encoded)
         } catch {
             // At most 32 entries, 128 bytes: always fits.
+        }
+    }
+
+    /// `messageID` with `data` (written at `init`) into `encoded`.
+    private func encodeFixed(_ messageID: Xsens.MessageID, _ data: UnsafeRawBufferPointer) {
+        do {
+            try Xsens.FrameEncoder.frame(messageID, payload: data, into: &encoded)
+        } catch {
+            // At most 118 bytes: always fits.
         }
     }
 

@@ -5,10 +5,12 @@ import Wire
 ///
 /// Simulator rules (protocols/xsens/README.md §3.6 and §6 leave them to the device; **RehabHost choice**):
 /// - the items are PacketCounter (0x1020), SampleTimeFine (0x1060), Quaternion (0x201y), Acceleration (0x402y),
-///   RateOfTurn (0x802y) and StatusWord (0xE020), each at most once; any other item is an invalid parameter;
+///   RateOfTurn (0x802y) and StatusWord (0xE020), each at most once. Any other item is left out of the configuration
+///   as used, and so out of the acknowledgement (README §3.6: it carries "the values actually used"; the MT SDK asks
+///   every MTi for 13 items, GNSS ones included, and takes the acknowledgement as what the device outputs, §3.8);
 /// - a frequency is 0xFFFF (with every frame) or divides the internal rate (`maximumOutputRateHertz`); anything else
-///   (0, above the internal rate, not a divisor) is an invalid parameter. At least one item needs a frequency of its
-///   own: it sets the frames' rate;
+///   (0, above the internal rate, not a divisor) is an invalid parameter. At least one item kept needs a frequency of
+///   its own: it sets the frames' rate (a configuration of left-out items only is an invalid parameter);
 /// - PacketCounter, SampleTimeFine and StatusWord carry no format bits; the Quaternion names ENU, NED or NWU; the
 ///   floating items share one precision (the codec's MTData2 encoder writes them in one, README §4.4);
 /// - Acceleration and RateOfTurn are in the sensor frame: their coordinate bits are dropped, and the acknowledgement
@@ -44,15 +46,6 @@ struct XsensOutputPlan {
         for index in 0..<configuration.count {
             let entry = configuration[index]
             let id = entry.dataID
-            let divisor: Int
-            if entry.frequencyHertz == Xsens.everySampleFrequency {
-                divisor = Self.everyFrame
-            } else {
-                let frequency = Int(entry.frequencyHertz)
-                guard frequency >= 1, frequency <= maximumRateHertz, maximumRateHertz % frequency == 0 else { return nil }
-                divisor = maximumRateHertz / frequency
-                hasOwnFrequency = true
-            }
             var used = id
             let item: Item
             switch id.type {
@@ -67,7 +60,17 @@ struct XsensOutputPlan {
                 used = id.with(precision: id.precision)
                 item = id.type == .acceleration ? .acceleration : .rateOfTurn
             default:
-                return nil
+                // Not an item this MTi sends: left out of the configuration as used.
+                continue
+            }
+            let divisor: Int
+            if entry.frequencyHertz == Xsens.everySampleFrequency {
+                divisor = Self.everyFrame
+            } else {
+                let frequency = Int(entry.frequencyHertz)
+                guard frequency >= 1, frequency <= maximumRateHertz, maximumRateHertz % frequency == 0 else { return nil }
+                divisor = maximumRateHertz / frequency
+                hasOwnFrequency = true
             }
             if item == .quaternion || item == .acceleration || item == .rateOfTurn {
                 if let shared = floatingPrecision, shared != id.precision { return nil }

@@ -61,6 +61,16 @@ extension Xsens {
         public static let requestDeviceID = MessageID(rawValue: 0x00)
         /// DeviceID: the device's 4-byte serial number (device → host).
         public static let deviceID = MessageID(rawValue: 0x01)
+        /// InitMT (InitBus in the MT SDK): a legacy Xbus Master request the MT SDK still sends while opening a
+        /// port (host → device, no data; README §3.8).
+        public static let initMT = MessageID(rawValue: 0x02)
+        /// InitMTResults: the answer to InitMT, the device ID (4 or 8 bytes, device → host; README §3.8).
+        public static let initMTResults = MessageID(rawValue: 0x03)
+        /// ReqConfiguration: asks for the Configuration message (host → device). Its data, if any, is ignored
+        /// (README §3.8: the MT SDK sends the 2 bytes of its previous ReqEMTS along).
+        public static let requestConfiguration = MessageID(rawValue: 0x0C)
+        /// Configuration: the 118-byte configuration record of a single device (device → host; README §3.8).
+        public static let configuration = MessageID(rawValue: 0x0D)
         /// GoToMeasurement: Config → Measurement state (host → device, no data).
         public static let goToMeasurement = MessageID(rawValue: 0x10)
         public static let goToMeasurementAck = MessageID(rawValue: 0x11)
@@ -72,6 +82,10 @@ extension Xsens {
         public static let requestProductCode = MessageID(rawValue: 0x1C)
         /// ProductCode: the product code in ASCII ("MTi-630-8A1G6").
         public static let productCode = MessageID(rawValue: 0x1D)
+        /// ReqHardwareVersion: asks for the hardware version (host → device, no data; README §3.8).
+        public static let requestHardwareVersion = MessageID(rawValue: 0x1E)
+        /// HardwareVersion: major and minor hardware version, 2 bytes (device → host).
+        public static let hardwareVersion = MessageID(rawValue: 0x1F)
         /// GoToConfig: → Config state, valid in both states (host → device, no data).
         public static let goToConfig = MessageID(rawValue: 0x30)
         public static let goToConfigAck = MessageID(rawValue: 0x31)
@@ -83,6 +97,18 @@ extension Xsens {
         public static let wakeUpAck = MessageID(rawValue: 0x3F)
         /// Error: the previous message was invalid or failed; its first data byte is the `ErrorCode`.
         public static let error = MessageID(rawValue: 0x42)
+        /// ReqAvailableFilterProfiles: asks for the filter profiles the device offers (host → device, no data).
+        public static let requestAvailableFilterProfiles = MessageID(rawValue: 0x62)
+        /// AvailableFilterProfiles: 22 bytes per profile, type, version and a 20-byte label (device → host).
+        public static let availableFilterProfiles = MessageID(rawValue: 0x63)
+        /// SetStringOutputType (2 bytes: the NMEA string types, 0 for none) or ReqStringOutputType (no data).
+        public static let setStringOutputType = MessageID(rawValue: 0x8E)
+        /// SetStringOutputTypeAck (no data) or, to a ReqStringOutputType, the 2-byte type in use.
+        public static let stringOutputType = MessageID(rawValue: 0x8F)
+        /// ReqEMTS: asks for the eMTS (extended Motion Tracker Specification) data; 2 bytes, bank and page.
+        public static let requestEMTS = MessageID(rawValue: 0x90)
+        /// EMTSData: the device's eMTS data, any length (device → host; README §3.8).
+        public static let emtsData = MessageID(rawValue: 0x91)
         /// SetOutputConfiguration (with data) or ReqOutputConfiguration (without): host → device.
         public static let setOutputConfiguration = MessageID(rawValue: 0xC0)
         /// OutputConfiguration: the acknowledgement, with the configuration the device actually uses.
@@ -90,9 +116,11 @@ extension Xsens {
 
         /// Every message of README §3, in MID order.
         public static let known: [MessageID] = [
-            .requestDeviceID, .deviceID, .goToMeasurement, .goToMeasurementAck, .requestFirmwareRevision,
-            .firmwareRevision, .requestProductCode, .productCode, .goToConfig, .goToConfigAck, .mtData2, .wakeUp,
-            .wakeUpAck, .error, .setOutputConfiguration, .outputConfiguration,
+            .requestDeviceID, .deviceID, .initMT, .initMTResults, .requestConfiguration, .configuration, .goToMeasurement,
+            .goToMeasurementAck, .requestFirmwareRevision, .firmwareRevision, .requestProductCode, .productCode,
+            .requestHardwareVersion, .hardwareVersion, .goToConfig, .goToConfigAck, .mtData2, .wakeUp, .wakeUpAck, .error,
+            .requestAvailableFilterProfiles, .availableFilterProfiles, .setStringOutputType, .stringOutputType, .requestEMTS,
+            .emtsData, .setOutputConfiguration, .outputConfiguration,
         ]
 
         /// The snake_case name used by the vectors ("go_to_config_ack"), or nil outside the subset.
@@ -100,18 +128,30 @@ extension Xsens {
             switch rawValue {
             case 0x00: return "req_did"
             case 0x01: return "device_id"
+            case 0x02: return "init_mt"
+            case 0x03: return "init_mt_results"
+            case 0x0C: return "req_configuration"
+            case 0x0D: return "configuration"
             case 0x10: return "go_to_measurement"
             case 0x11: return "go_to_measurement_ack"
             case 0x12: return "req_fw_rev"
             case 0x13: return "firmware_rev"
             case 0x1C: return "req_product_code"
             case 0x1D: return "product_code"
+            case 0x1E: return "req_hardware_version"
+            case 0x1F: return "hardware_version"
             case 0x30: return "go_to_config"
             case 0x31: return "go_to_config_ack"
             case 0x36: return "mt_data2"
             case 0x3E: return "wake_up"
             case 0x3F: return "wake_up_ack"
             case 0x42: return "error"
+            case 0x62: return "req_available_filter_profiles"
+            case 0x63: return "available_filter_profiles"
+            case 0x8E: return "set_string_output_type"
+            case 0x8F: return "string_output_type"
+            case 0x90: return "req_emts"
+            case 0x91: return "emts_data"
             case 0xC0: return "set_output_configuration"
             case 0xC1: return "output_configuration"
             default: return nil
@@ -131,7 +171,9 @@ extension Xsens {
         /// because the decoder asks for every frame.
         public var isKnown: Bool {
             switch rawValue {
-            case 0x00, 0x01, 0x10, 0x11, 0x12, 0x13, 0x1C, 0x1D, 0x30, 0x31, 0x36, 0x3E, 0x3F, 0x42, 0xC0, 0xC1: return true
+            case 0x00, 0x01, 0x02, 0x03, 0x0C, 0x0D, 0x10, 0x11, 0x12, 0x13, 0x1C, 0x1D, 0x1E, 0x1F, 0x30, 0x31, 0x36, 0x3E,
+                0x3F, 0x42, 0x62, 0x63, 0x8E, 0x8F, 0x90, 0x91, 0xC0, 0xC1:
+                return true
             default: return false
             }
         }
@@ -139,7 +181,7 @@ extension Xsens {
         /// True for the messages that carry no data (the requests, the state changes and their acks).
         public var carriesNoData: Bool {
             switch rawValue {
-            case 0x00, 0x10, 0x11, 0x12, 0x1C, 0x30, 0x31, 0x3E, 0x3F: return true
+            case 0x00, 0x02, 0x10, 0x11, 0x12, 0x1C, 0x1E, 0x30, 0x31, 0x3E, 0x3F, 0x62: return true
             default: return false
             }
         }

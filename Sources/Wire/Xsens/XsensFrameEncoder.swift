@@ -62,6 +62,34 @@ extension Xsens {
             empty(.setOutputConfiguration, into: &frame)
         }
 
+        /// InitMT (0x02): what the MT SDK sends while opening a port (README §3.8).
+        public static func initMT(into frame: inout Xsens.EncodedFrame) { empty(.initMT, into: &frame) }
+        /// ReqConfiguration (0x0C), without data.
+        public static func requestConfiguration(into frame: inout Xsens.EncodedFrame) {
+            empty(.requestConfiguration, into: &frame)
+        }
+        /// ReqHardwareVersion (0x1E).
+        public static func requestHardwareVersion(into frame: inout Xsens.EncodedFrame) {
+            empty(.requestHardwareVersion, into: &frame)
+        }
+        /// ReqAvailableFilterProfiles (0x62).
+        public static func requestAvailableFilterProfiles(into frame: inout Xsens.EncodedFrame) {
+            empty(.requestAvailableFilterProfiles, into: &frame)
+        }
+        /// SetStringOutputType (0x8E): the NMEA string types as a big-endian word, 0 for none.
+        public static func setStringOutputType(_ type: UInt16, into frame: inout Xsens.EncodedFrame) {
+            begin(.setStringOutputType, length: 2, into: &frame)
+            frame.appendBigEndian(type)
+            finish(&frame)
+        }
+        /// ReqEMTS (0x90): eMTS bank and page (0, 0xFF: all of it, what the MT SDK asks).
+        public static func requestEMTS(bank: UInt8, page: UInt8, into frame: inout Xsens.EncodedFrame) {
+            begin(.requestEMTS, length: 2, into: &frame)
+            frame.append(bank)
+            frame.append(page)
+            finish(&frame)
+        }
+
         /// SetOutputConfiguration (0xC0): each output's data identifier and frequency, 4 bytes each.
         public static func setOutputConfiguration(
             _ configuration: Xsens.OutputConfiguration, into frame: inout Xsens.EncodedFrame
@@ -84,6 +112,33 @@ extension Xsens {
         public static func deviceID(_ id: UInt32, into frame: inout Xsens.EncodedFrame) {
             begin(.deviceID, length: 4, into: &frame)
             frame.appendBigEndian(id)
+            finish(&frame)
+        }
+
+        /// InitMTResults (0x03): the 4-byte device ID (README §3.8).
+        public static func initMTResults(_ id: UInt32, into frame: inout Xsens.EncodedFrame) {
+            begin(.initMTResults, length: 4, into: &frame)
+            frame.appendBigEndian(id)
+            finish(&frame)
+        }
+
+        /// HardwareVersion (0x1F): major and minor, one byte each.
+        public static func hardwareVersion(major: UInt8, minor: UInt8, into frame: inout Xsens.EncodedFrame) {
+            begin(.hardwareVersion, length: 2, into: &frame)
+            frame.append(major)
+            frame.append(minor)
+            finish(&frame)
+        }
+
+        /// SetStringOutputTypeAck (0x8F without data).
+        public static func setStringOutputTypeAck(into frame: inout Xsens.EncodedFrame) {
+            empty(.stringOutputType, into: &frame)
+        }
+
+        /// The answer to ReqStringOutputType (0x8F): the string types in use, a big-endian word.
+        public static func stringOutputType(_ type: UInt16, into frame: inout Xsens.EncodedFrame) {
+            begin(.stringOutputType, length: 2, into: &frame)
+            frame.appendBigEndian(type)
             finish(&frame)
         }
 

@@ -107,8 +107,20 @@ extension Xsens {
             let count = payload.count
             if messageID.carriesNoData { return count == 0 ? nil : .badLength }
             switch messageID {
-            case .deviceID:
+            case .deviceID, .initMTResults:
                 return count == 4 || count == 8 ? nil : .badLength
+            case .configuration:
+                // README §3.8: 98 bytes, then 20 per device; the device count is the big-endian word at 96.
+                guard count >= 118, (count - 98) % 20 == 0, let devices = payload.bigEndian(UInt16.self, at: 96) else { return .badLength }
+                return count == 98 + 20 * Int(devices) ? nil : .badLength
+            case .hardwareVersion:
+                return count == 2 ? nil : .badLength
+            case .availableFilterProfiles:
+                return count % 22 == 0 ? nil : .badLength
+            case .setStringOutputType, .stringOutputType:
+                return count == 0 || count == 2 ? nil : .badLength
+            case .requestEMTS:
+                return count == 2 ? nil : .badLength
             case .productCode:
                 guard count >= 1 && count <= 20 else { return .badLength }
                 for byte in payload where byte != 0 && (byte < 0x20 || byte >= 0x7F) { return .invalidField }
@@ -121,6 +133,7 @@ extension Xsens {
                 return count >= 1 ? nil : .badLength
             default:
                 // MTData2: any length; its items are checked one by one when it is parsed (README §4.3).
+                // ReqConfiguration: any data, ignored; EMTSData: any length (README §3.8).
                 return nil
             }
         }

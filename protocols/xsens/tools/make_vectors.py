@@ -146,16 +146,16 @@ CAPTURED_REPLIES = [
 ]
 DESCRIPTIONS = {
     "go-to-config-ack": "GoToConfigAck from an MTi-300",
-    "string-output-type-ack": "SetStringOutputTypeAck (MID 0x8F) from an MTi-300: not in RehabHost's subset, rejected",
+    "string-output-type-ack": "SetStringOutputTypeAck (MID 0x8F, no data) from an MTi-300",
     "output-configuration": "OutputConfiguration (the ack, 0xC1) from an MTi-300: PacketCounter and SampleTimeFine at 0xFFFF",
-    "init-mt-results": "InitMTResults (MID 0x03, legacy) from an MTi-300 with its device ID: not in the subset, rejected",
-    "configuration": "Configuration (MID 0x0D, 118 bytes) from an MTi-300: not in the subset, rejected",
+    "init-mt-results": "InitMTResults (MID 0x03) from an MTi-300 with its device ID 037003F8 (README §3.8)",
+    "configuration": "Configuration (MID 0x0D, 118 bytes) from an MTi-300: one device, filter profile 39, "
+                     "firmware 1.8.2, filter type 'I' version 5.1 (README §3.8)",
     "firmware-rev": "FirmwareRev from an MTi-300: 1.8.2, build 37, SVN revision 70964 (the 11-byte form)",
     "go-to-measurement-ack": "GoToMeasurementAck from an MTi-300",
 }
 for short, test, wire in CAPTURED_REPLIES:
-    add("capture-mti300-" + short, DESCRIPTIONS[short], D2H, h(wire), short not in (
-        "string-output-type-ack", "init-mt-results", "configuration"),
+    add("capture-mti300-" + short, DESCRIPTIONS[short], D2H, h(wire), True,
         scott(TESTS, test + "() ('Tests written from real captured packets from MTi-300'); also "
               + MD + " 'Configuration Response'"))
 add("capture-mti300-configuration-replies",
@@ -477,6 +477,54 @@ add("mtdata2-repeated-item", "MTData2 with two packet counters: the last one win
     xs.message("mt_data2", pc + struct.pack(">HBH", 0x1020, 2, 10)), True, ours("README §4.3 step 5"))
 
 # Framing and the receiver (README §2, §7)
+# README §3.8: what Xsens's MT SDK sends while opening a port (the bytes MRPT 2.5.8's copy of the SDK wrote to
+# a pseudo-terminal, in the order it sent them), and the simulated MTi's answers.
+SDK_BASIS = ("README §3.8; the bytes the Xsens MT SDK (xspublic, as built into MRPT 2.5.8, Debian "
+             "libmrpt-hwdrivers2.5 1:2.5.8+ds-2) wrote while opening a port, observed on a pseudo-terminal")
+add("sdk-init-mt", "InitMT (InitBus in the MT SDK, MID 0x02), no data", H2D, xs.message("init_mt"), True, ours(SDK_BASIS))
+add("sdk-req-configuration", "ReqConfiguration (MID 0x0C) without data, as the MT SDK sends it after InitMT", H2D,
+    xs.message("req_configuration"), True, ours(SDK_BASIS))
+add("sdk-req-configuration-with-emts-bytes",
+    "ReqConfiguration with two data bytes 00 FF: the MT SDK reuses its ReqEMTS message; the data is ignored", H2D,
+    xs.message("req_configuration", h("00 FF")), True, ours(SDK_BASIS))
+add("sdk-req-hardware-version", "ReqHardwareVersion (MID 0x1E), no data", H2D, xs.message("req_hardware_version"), True,
+    ours(SDK_BASIS))
+add("sdk-req-available-filter-profiles", "ReqAvailableFilterProfiles (MID 0x62), no data", H2D,
+    xs.message("req_available_filter_profiles"), True, ours(SDK_BASIS))
+add("sdk-set-string-output-type", "SetStringOutputType 0 (MID 0x8E): no NMEA strings", H2D,
+    xs.message("set_string_output_type", h("00 00")), True, ours(SDK_BASIS))
+add("sdk-req-emts", "ReqEMTS (MID 0x90) for bank 0, page 0xFF: all of the eMTS data", H2D,
+    xs.message("req_emts", h("00 FF")), True, ours(SDK_BASIS))
+
+SIM_DID = 0x03700001
+SIM_CONFIGURATION = (struct.pack(">IHH", SIM_DID, 1152, 0) + bytes(88) + struct.pack(">H", 1)
+                     + struct.pack(">IHHIH", SIM_DID, 0, 0, 1, 39) + bytes([1, 8, 2]) + b"I" + bytes([5, 1]))
+assert len(SIM_CONFIGURATION) == 118
+SIM_PROFILES = b"".join(bytes([number, 1]) + label.encode().ljust(20, b"\0") for number, label in (
+    (39, "general"), (40, "high_mag_dep"), (41, "dynamic"), (42, "low_mag_dep"), (43, "vru_general")))
+add("device-init-mt-results", "InitMTResults with the simulated MTi's device ID 03700001", D2H,
+    xs.message("init_mt_results", struct.pack(">I", SIM_DID)), True, ours("README §3.8"))
+add("device-configuration",
+    "Configuration of the simulated MTi (03700001, firmware 1.8.2): the MTi-300 capture's layout and constants",
+    D2H, xs.message("configuration", SIM_CONFIGURATION), True, ours("README §3.8; capture-mti300-configuration"))
+add("device-hardware-version", "HardwareVersion 1.0 (the simulated MTi's)", D2H,
+    xs.message("hardware_version", h("01 00")), True, ours("README §3.8"))
+add("device-available-filter-profiles",
+    "AvailableFilterProfiles: the five profiles of an MTi-300 (general 39 … vru_general 43), version 1", D2H,
+    xs.message("available_filter_profiles", SIM_PROFILES), True, ours("README §3.8"))
+add("device-string-output-type", "The answer to ReqStringOutputType: type 0, no NMEA strings", D2H,
+    xs.message("string_output_type", h("00 00")), True, ours("README §3.8"))
+add("device-emts-data-empty", "EMTSData without data: the simulated MTi's answer to ReqEMTS", D2H,
+    xs.message("emts_data"), True, ours("README §3.8"))
+add("bad-length-configuration", "Configuration of 117 bytes: rejected (bad length)", D2H,
+    xs.frame(0x0D, SIM_CONFIGURATION[:117]), False, ours("README §3.8"))
+add("bad-length-configuration-device-count", "Configuration of 118 bytes announcing 2 devices: rejected (bad length)",
+    D2H, xs.frame(0x0D, SIM_CONFIGURATION[:96] + h("00 02") + SIM_CONFIGURATION[98:]), False, ours("README §3.8"))
+add("bad-length-req-emts", "ReqEMTS with one byte: rejected (bad length)", H2D, xs.frame(0x90, h("00")), False,
+    ours("README §3.8"))
+add("bad-length-hardware-version", "HardwareVersion of 3 bytes: rejected (bad length)", D2H,
+    xs.frame(0x1F, h("01 00 00")), False, ours("README §3.8"))
+
 GOOD = xs.message("mt_data2", xs.mtdata2_payload(SAMPLE, "float32"))
 ACK = xs.message("go_to_config_ack")
 add("junk-before-frame", "Junk bytes (including a lone 0xFA and FA 00) before an MTData2 frame", D2H,

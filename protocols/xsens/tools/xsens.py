@@ -27,6 +27,13 @@ MESSAGES = {
     "wake_up": 0x3E, "wake_up_ack": 0x3F,
     "error": 0x42,
     "set_output_configuration": 0xC0, "output_configuration": 0xC1,
+    # README §3.8: what Xsens's MT SDK asks while opening a port, and the answers.
+    "init_mt": 0x02, "init_mt_results": 0x03,
+    "req_configuration": 0x0C, "configuration": 0x0D,
+    "req_hardware_version": 0x1E, "hardware_version": 0x1F,
+    "req_available_filter_profiles": 0x62, "available_filter_profiles": 0x63,
+    "set_string_output_type": 0x8E, "string_output_type": 0x8F,
+    "req_emts": 0x90, "emts_data": 0x91,
 }
 MESSAGE_NAMES = {v: k for k, v in MESSAGES.items()}
 
@@ -112,9 +119,46 @@ def message_fields(mid: int, data: bytes) -> dict:
         raise Rejected("unknown_message_id")
     n = len(data)
     if name in ("req_did", "go_to_measurement", "go_to_measurement_ack", "req_fw_rev", "req_product_code",
-                "go_to_config", "go_to_config_ack", "wake_up", "wake_up_ack"):
+                "go_to_config", "go_to_config_ack", "wake_up", "wake_up_ack",
+                "init_mt", "req_hardware_version", "req_available_filter_profiles"):
         _need(n == 0)
         return {}
+    if name == "req_configuration":
+        # README §3.8: any data, ignored (the MT SDK sends its ReqEMTS's two bytes along).
+        return {"ignored_hex": data.hex()} if n else {}
+    if name == "configuration":
+        _need(n >= 118 and (n - 98) % 20 == 0 and n == 98 + 20 * struct.unpack(">H", data[96:98])[0])
+        devices = []
+        for k in range(98, n, 20):
+            d = data[k:k + 20]
+            devices.append({"device_id_hex": "%08X" % struct.unpack(">I", d[0:4])[0],
+                            "filter_profile": struct.unpack(">H", d[12:14])[0],
+                            "firmware": "%d.%d.%d" % (d[14], d[15], d[16]),
+                            "filter_type": chr(d[17]) if 0x20 <= d[17] < 0x7F else d[17],
+                            "filter_version": "%d.%d" % (d[18], d[19])})
+        return {"master_device_id_hex": "%08X" % struct.unpack(">I", data[0:4])[0],
+                "sample_period": struct.unpack(">H", data[4:6])[0],
+                "output_skip_factor": struct.unpack(">H", data[6:8])[0], "devices": devices}
+    if name == "hardware_version":
+        _need(n == 2)
+        return {"major": data[0], "minor": data[1]}
+    if name == "available_filter_profiles":
+        _need(n % 22 == 0)
+        return {"profiles": [{"type": data[k], "version": data[k + 1],
+                              "label": data[k + 2:k + 22].split(b"\x00", 1)[0].decode("ascii", "replace")}
+                             for k in range(0, n, 22)]}
+    if name in ("set_string_output_type", "string_output_type"):
+        _need(n in (0, 2))
+        return {"type": struct.unpack(">H", data)[0]} if n == 2 else {}
+    if name == "req_emts":
+        _need(n == 2)
+        return {"bank": data[0], "page": data[1]}
+    if name == "emts_data":
+        return {"length": n}
+    if name == "init_mt_results":
+        _need(n in (4, 8))
+        value = int.from_bytes(data, "big")
+        return {"device_id": value, "device_id_hex": "%0*X" % (2 * n, value)}
     if name == "device_id":
         _need(n in (4, 8))
         value = int.from_bytes(data, "big")
