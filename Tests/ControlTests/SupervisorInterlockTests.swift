@@ -222,6 +222,52 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertNil(supervisor.latchedTrip)
     }
 
+    /// R1 takes a state's torque as applied from that state on. The black box of a false Cat 1 at 500 Hz
+    /// (mode-passive on the simulator): the wrist held still at 0.151 N·m against a patient's −0.112 N·m;
+    /// one reply was missed, and the next state, sampled while the firmware's local hold (0.17 ms, after
+    /// a command came 0.17 ms late) applied nothing, said 0 N·m. Counted over the 4 ms since the previous
+    /// state that implied 14.8 counts; the state after it said 0.151 N·m again.
+    func testSR10AOneStateTorqueDipDuringAMissedReplyIsNotARunaway() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 60_000
+        robot.joints[0].motorTorqueNewtonMeters = 0.151
+        robot.joints[0].interactionTorqueNewtonMeters = -0.112
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 60_001
+        XCTAssertEqual(step(), .move)
+        for _ in 0..<500 { XCTAssertEqual(step(), .move, "held") }
+        cycle += 3  // missed replies: the next state comes 4 ms after the last (two at 500 Hz)
+        robot.joints[0].motorTorqueNewtonMeters = 0
+        XCTAssertEqual(step(), .move, "one state's dip")
+        robot.joints[0].motorTorqueNewtonMeters = 0.151
+        for _ in 0..<500 { XCTAssertEqual(step(), .move, "held again") }
+        XCTAssertNil(supervisor.latchedTrip)
+    }
+
+    /// A torque that stays away is a runaway as before, one state later.
+    func testSR10ATorqueThatFallsAwayFromAHeldPatientAndStaysIsARunawayOneStateLater() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 60_000
+        robot.joints[0].motorTorqueNewtonMeters = 0.151
+        robot.joints[0].interactionTorqueNewtonMeters = -0.112
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 60_001
+        XCTAssertEqual(step(), .move)
+        for _ in 0..<100 { XCTAssertEqual(step(), .move, "held") }
+        robot.joints[0].motorTorqueNewtonMeters = 0
+        var cycles = 0
+        while case .move = step() {
+            cycles += 1
+            if cycles > 200 { break }
+        }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .motionNotAnswering)
+        XCTAssertLessThanOrEqual(cycles, 8, "the patient's push, no longer held, must move the joint within a few ms")
+    }
+
     /// The settling above follows a torque only towards zero: a braked joint whose encoder freezes as it
     /// stops, and whose controller then pushes harder, is caught as fast as one that started at rest.
     func testSR10ATorqueGrowingFromABrakedStopWithAFrozenCountIsStillARunaway() {

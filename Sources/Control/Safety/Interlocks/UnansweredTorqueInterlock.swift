@@ -17,6 +17,14 @@ import Primitives
 /// the robot is indistinguishable from a frozen encoder (SR-10's 200 ms frozen-count check still
 /// applies to them). Allocation-free.
 ///
+/// The torque a state reports is taken as applied from that state on (over the interval up to the next
+/// state), not back to the one before: a device's state can catch a torque that lasted a fraction of a
+/// millisecond. Seen at 500 Hz over a PTY: a host command 0.17 ms past two periods put the firmware
+/// in its local hold (no torque around the frozen target) for 0.17 ms; the state sampled then said
+/// 0 N·m where 0.151 N·m had held a patient's push for seconds, and counted over the 4 ms since the
+/// previous state (one reply had been missed) that implied 14.8 counts: a false Cat 1. A real runaway
+/// is counted one state later (1 ms at 1 kHz).
+///
 /// A joint that was still moving at the count's last change is braked by a torque that is no load
 /// and fades once it has stopped (seen in a healthy 500 Hz soak: −0.084 N·m at 0.038 rad/s, then
 /// −0.023 N·m 6 ms later and held; a +0.009 N·m much later counted as 0.013 N·m beyond the band
@@ -49,6 +57,9 @@ public struct UnansweredTorqueInterlock: Sendable {
     /// The motor and interaction torque when the count last changed [N·m].
     private var referenceMotorTorques: JointList<Double>
     private var referenceInteractionTorques: JointList<Double>
+    /// The motor and interaction torque of the previous state: what was applied up to this one [N·m].
+    private var appliedMotorTorques: JointList<Double>
+    private var appliedInteractionTorques: JointList<Double>
     /// The motion the unanswered torque implies since then: speed [rad/s] and displacement [rad].
     private var impliedSpeeds: JointList<Double>
     private var impliedDisplacements: JointList<Double>
@@ -63,6 +74,8 @@ public struct UnansweredTorqueInterlock: Sendable {
         lastCounts = JointList(count: joints.count, repeating: 0)
         referenceMotorTorques = .zeros(joints.count)
         referenceInteractionTorques = .zeros(joints.count)
+        appliedMotorTorques = .zeros(joints.count)
+        appliedInteractionTorques = .zeros(joints.count)
         impliedSpeeds = .zeros(joints.count)
         impliedDisplacements = .zeros(joints.count)
         countChangedAt = JointList(count: joints.count, repeating: 0)
@@ -90,14 +103,19 @@ public struct UnansweredTorqueInterlock: Sendable {
                 restart(joint, measured, at: state.deviceTimeNanoseconds)
                 continue
             }
+            // What acted over the interval that just ended: the previous state's torques.
+            let appliedMotor = appliedMotorTorques[joint]
+            let appliedInteraction = appliedInteractionTorques[joint]
+            appliedMotorTorques[joint] = measured.motorTorqueNewtonMeters
+            appliedInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
             if settles[joint], state.deviceTimeNanoseconds - countChangedAt[joint] <= Self.settlingLimitNanoseconds,
                 abs(measured.motorTorqueNewtonMeters) < abs(referenceMotorTorques[joint])
             {
                 referenceMotorTorques[joint] = measured.motorTorqueNewtonMeters
                 referenceInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
             }
-            let motorChange = measured.motorTorqueNewtonMeters - referenceMotorTorques[joint]
-            let patientChange = abs(measured.interactionTorqueNewtonMeters - referenceInteractionTorques[joint])
+            let motorChange = appliedMotor - referenceMotorTorques[joint]
+            let patientChange = abs(appliedInteraction - referenceInteractionTorques[joint])
             // Two bounds on the torque that must be accelerating the joint, the smaller counts: the change
             // since the count last moved beyond the whole static-friction band (a steady load is not
             // counted), and the torque itself beyond static friction (a joint that came to rest under a
@@ -109,7 +127,7 @@ public struct UnansweredTorqueInterlock: Sendable {
             let changeBound = abs(motorChange) - 2 * parameters.coulombFrictionNewtonMeters
             let heldNoLoad = abs(referenceMotorTorques[joint]) <= 2 * parameters.coulombFrictionNewtonMeters
             let unanswered = (heldNoLoad
-                ? min(changeBound, abs(measured.motorTorqueNewtonMeters) - parameters.coulombFrictionNewtonMeters)
+                ? min(changeBound, abs(appliedMotor) - parameters.coulombFrictionNewtonMeters)
                 : changeBound) - patientChange
             guard unanswered > 0 else {
                 // Within friction and the patient's share: no motion is implied; let what was implied decay.
@@ -139,6 +157,8 @@ public struct UnansweredTorqueInterlock: Sendable {
         lastCounts[joint] = measured.encoderCounts
         referenceMotorTorques[joint] = measured.motorTorqueNewtonMeters
         referenceInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
+        appliedMotorTorques[joint] = measured.motorTorqueNewtonMeters
+        appliedInteractionTorques[joint] = measured.interactionTorqueNewtonMeters
         impliedSpeeds[joint] = 0
         impliedDisplacements[joint] = 0
     }
