@@ -626,11 +626,10 @@ public final class TherapySession {
             && (TerminationSignals.interrupts > interruptsSeen || TerminationSignals.terminations > terminationsSeen)
         if !signalledDuringSetUp { control.post(.start) }
         startRecording()
-        // A bound that the supervisor's own stops make unreachable (unless a fault is held for an
-        // operator); kept in case of a logic error.
+        // Bounds that the plan's and the supervisor's own stops make unreachable (unless a fault is held
+        // for an operator); kept in case of a logic error.
         let cycleBound = Int64((options.durationSeconds + 10) * options.rateHertz)
         var lateCycles = 0
-        var planCycles: Int64 = 0
         allocations.counting = rh_allocation_counting_active() != 0
         while true {
             let deadline = schedule.currentDeadline
@@ -666,11 +665,12 @@ public final class TherapySession {
             let skippedBefore = schedule.skippedCycles
             schedule.advance(finishedAt: end)
             lateCycles = Int(schedule.skippedCycles - skippedBefore)
-            // The bound counts the cycles in which the plan's clock runs: a FAIR hold stretches the
-            // session (a 10 s plan took 18 s on an untuned VM) without being a logic error.
-            if computation.supervisor.link.grade == .good && computation.supervisor.state != .paused { planCycles += 1 }
+            // The plan's own end, 10 s past it, while it moves: a FAIR hold stretches the session (a 10 s plan
+            // took 18 s on an untuned VM) and a resume replans, neither a logic error. Counting the cycles of
+            // GOOD link against the first duration e-stopped a 8 s scenario whose 10 repetitions had been
+            // replanned after a FAIR hold (rehabctl scenario run --target sim, 2026-12-07).
             let paused = computation.supervisor.state == .paused
-            if (planCycles > cycleBound || (paused && cyclesRun > cycleBound) || cyclesRun > 4 * cycleBound)
+            if (computation.secondsPastPlanEnd(at: wake) > 10 || (paused && cyclesRun > cycleBound) || cyclesRun > 4 * cycleBound)
                 && !computation.supervisor.state.isLatched
             {
                 // A session paused long past its plan (SR-1 POOR with nobody to resume it) ends with a

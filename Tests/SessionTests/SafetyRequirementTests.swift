@@ -149,6 +149,22 @@ final class SafetyRequirementTests: XCTestCase {
         }
     }
 
+    /// A resume after a FAIR hold replans a repetition exercise for the repetitions left, which may take
+    /// longer than the session's first duration: that is no logic error, and nothing e-stops it. Before,
+    /// the session's last bound counted the cycles of GOOD link against the first duration + 10 s and
+    /// e-stopped (Cat 0, operator_estop) an 8 s scenario whose 10 repetitions had been replanned.
+    func testAResumedRepetitionPlanLongerThanTheFirstDurationEndsNormally() throws {
+        var exercise = RangeOfMotionExercise(jointIndex: 0, rangeRadians: -0.44...0.44, swingSeconds: 2, holdSeconds: 0.3, repetitions: 4)
+        exercise.mode = .passive
+        // 2 s of session, but 4 repetitions: the FAIR hold at 1 s has the resume plan all 4 (about 19 s).
+        let run = try scenario([InjectedFault(.delayReplies(milliseconds: 8), .afterEnableMilliseconds(1_000), forMilliseconds: 20)],
+                               seconds: 2, exercise: exercise)
+        XCTAssertTrue(run.report.safetyEvents.isEmpty, "\(run.report.safetyEvents)")
+        XCTAssertEqual(run.report.finalState, .idle)
+        XCTAssertGreaterThan(run.report.elapsedSeconds, 2 + 10, "the resumed plan outran the first duration's bound")
+        XCTAssertEqual(run.report.metrics.objectValue?["repetitions"]?.integerValue, 4, "\(run.report.metrics)")
+    }
+
     func testSR5ACycleWhoseStateIsOlderThanTheGoodAgeSendsALocalHoldNotATorqueFromTheOldState() throws {
         // Replies 4.5 ms late for 30 ms: some cycles' newest state is older than SR-1's GOOD age (3 ms).
         let run = try scenario([InjectedFault(.delayReplies(milliseconds: 4.5), .afterEnableMilliseconds(1_000), forMilliseconds: 30)], seconds: 3)

@@ -474,6 +474,15 @@ public struct TherapyCycle {
         }
     }
 
+    /// How far the exercise has moved past the end of its current plan [s]; 0 while it holds or has not
+    /// started. The plan posts its own stop at its end, so more than a few seconds is a logic error. A
+    /// resume replans (a repetition exercise for the repetitions left), so the session's first
+    /// duration is no bound for this: a 10-repetition plan replanned after a FAIR hold outran it.
+    public func secondsPastPlanEnd(at now: MonotonicInstant) -> Double {
+        guard activeSince != nil, !holding else { return 0 }
+        return max(0, now.seconds(since: trajectoryOrigin) - trajectory.durationSeconds)
+    }
+
     /// SR-5 on resume: the rest of the exercise is planned from the measured state, and the target
     /// blends from the hold position into it over the ramp time, so the torque has no step.
     private mutating func resume(state: RobotState, now: MonotonicInstant, postsStop: inout Bool) {
