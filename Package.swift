@@ -90,13 +90,25 @@ let package = Package(
             ],
             path: "simulators/rehabsim", swiftSettings: strict),
 
+        // Scenarios (issue 18, hardware/scenarios/README.md): the scenario files, what a run observed, the
+        // verdicts, JUnit XML and the safety evidence report. Pure: no I/O but reading files, no clock.
+        .target(name: "Scenarios", dependencies: ["Control", "DeviceModel", "Primitives", "Profiles", "StrictJSON"], swiftSettings: strict),
+        // Running a scenario: in virtual time against the simulators in-process (and `rehabctl simulate`).
+        .target(
+            name: "ScenarioRunner",
+            dependencies: [
+                "CommandLineSupport", "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator",
+                "Scenarios", "Session", "SimulatorKit",
+            ],
+            swiftSettings: strict),
+
         // Command-line programs.
         .target(name: "CommandLineSupport", dependencies: ["Platform", "Profiles", "StrictJSON", "Transport"], swiftSettings: strict),
         .executableTarget(
             name: "rehabctl",
             dependencies: [
                 "AllocationCounter", "CSystemShims", "CommandLineSupport", "Control", "DeviceModel", "Devices", "Platform", "Primitives", "Profiles",
-                "Session", "StrictJSON", "Telemetry", "Transport", "Wire",
+                "ScenarioRunner", "Scenarios", "Session", "StrictJSON", "Telemetry", "Transport", "Wire",
             ],
             swiftSettings: strict),
 
@@ -121,6 +133,9 @@ let package = Package(
                 "Control", "DeviceModel", "Devices", "Platform", "Primitives", "Profiles", "RehabLinkSimulator", "Session", "StrictJSON",
                 "Telemetry", "TestSupport", "Transport", "Wire",
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "ScenariosTests", dependencies: ["Control", "DeviceModel", "Primitives", "Profiles", "Scenarios", "StrictJSON", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "ProfilesTests", dependencies: ["Control", "DeviceModel", "Profiles", "StrictJSON", "TestSupport"], swiftSettings: strict),
         .testTarget(

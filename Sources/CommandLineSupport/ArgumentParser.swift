@@ -63,7 +63,7 @@ public struct ParsedArguments: Sendable {
         if positionals.count < required {
             throw Self.usage(spec, "missing \(spec.positionals[positionals.count].name)")
         }
-        if positionals.count > spec.positionals.count {
+        if positionals.count > spec.positionals.count, spec.positionals.last?.repeatable != true {
             throw Self.usage(spec, "unexpected argument \"\(positionals[spec.positionals.count])\"")
         }
     }

@@ -24,11 +24,14 @@ public struct CommandSpec: Sendable {
         public var name: String
         public var help: String
         public var optional: Bool
+        /// The last positional only: it takes every argument left (`FILE|DIR…`).
+        public var repeatable: Bool
 
-        public init(_ name: String, help: String, optional: Bool = false) {
+        public init(_ name: String, help: String, optional: Bool = false, repeatable: Bool = false) {
             self.name = name
             self.help = help
             self.optional = optional
+            self.repeatable = repeatable
         }
     }
 
@@ -58,7 +61,10 @@ public struct CommandSpec: Sendable {
     public var usageLine: String {
         var parts = [invocation]
         if options.count > 1 { parts.append("[options]") }
-        for positional in positionals { parts.append(positional.optional ? "[\(positional.name)]" : positional.name) }
+        for positional in positionals {
+            let name = positional.repeatable ? positional.name + "…" : positional.name
+            parts.append(positional.optional ? "[\(name)]" : name)
+        }
         return "usage: " + parts.joined(separator: " ")
     }
 

@@ -93,6 +93,17 @@ struct SupervisedSessionRun {
     /// SR-16: the tracker whose tool must stay in the box, and the box [m] (`--workspace NAME:…`).
     var workspace: (trackerName: String, minimumMeters: SIMD3<Double>, maximumMeters: SIMD3<Double>)?
 
+    // For `rehabctl scenario run --target sim`, which drives a session from a timeline.
+    /// No status lines on standard error (the scenario runner prints one line per scenario).
+    var quiet = false
+    /// rehabsim's event log (`--events`): when its faults began, when it cut torque.
+    var simulatorEventsPath: String?
+    /// Give rehabsim a control socket even without a patient, reference or tracker (live fault injection).
+    var alwaysControlsSimulator = false
+    /// Called once the session exists, just before its set-up and loop start, with rehabsim's control
+    /// socket (nil: none): a scenario's timeline starts from here.
+    var onSessionReady: ((TherapySession, _ simulatorControl: String?) -> Void)?
+
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
         self.command = command
@@ -279,7 +290,7 @@ struct SupervisedSessionRun {
     }
 
     func status(_ message: String) {
-        Terminal.printError("rehabctl \(command): \(message)")
+        if !quiet { Terminal.printError("rehabctl \(command): \(message)") }
     }
 
     func run() throws(CommandFailure) -> Outcome {
@@ -314,11 +325,13 @@ struct SupervisedSessionRun {
             let executable = try SimulatorProcess.locate(explicit: simulatorPath)
             var extra = realtime.simulatorArguments
             if let faultScript { extra += ["--faults", faultScript] }
+            if let simulatorEventsPath { extra += ["--events", simulatorEventsPath] }
             let simulatedTrackers = trackerRequests.filter { $0.port == nil }.map(\.profile)
-            if patient != nil || reference != nil || !simulatedTrackers.isEmpty {
+            let followsTheExercise = patient != nil || reference != nil || !simulatedTrackers.isEmpty
+            if followsTheExercise || alwaysControlsSimulator {
                 simulatorControl = NSTemporaryDirectory() + "rehabsim-control-\(getpid()).sock"
                 extra += ["--control", simulatorControl!]
-                if let exercisePath { extra += ["--exercise", exercisePath] }
+                if followsTheExercise, let exercisePath { extra += ["--exercise", exercisePath] }
             }
             if let patient { extra += ["--patient", patient] }
             if let reference { extra += ["--reference-to", "\(reference.socket.localPort)"] }
@@ -429,12 +442,15 @@ struct SupervisedSessionRun {
             startCue(socket: simulatorControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
             if let patient { status("simulated patient: \(patient), following the exercise from its start") }
         }
+        onSessionReady?(session, simulatorControl)
         let simulatorCPUBefore = simulator.flatMap { ProcessCPU.seconds(of: $0.process.pid) }
         let wallBefore = MonotonicClock.now()
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
         let (duration, rate) = (durationSeconds, rateHertz)
         let exercise = options.exercise.description(jointNames: profile.joints.map(\.name))
+        let quiet = quiet
         let outcome = try ControlThreadRun.execute(session: session, realtime: realtime, command: command) { identity, repeats, setUpStop in
+            if quiet { return }
             if let setUpStop {
                 // SR-12 in the set-up: taken at once, torque off; the exercise never starts.
                 Terminal.printError("rehabctl \(name): stopped during the set-up: the exercise does not start (\(setUpStop.cause == .operatorEmergencyStop ? "e-stop" : "stop") taken within a set-up cycle; torque off)")

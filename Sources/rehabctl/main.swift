@@ -11,6 +11,8 @@ let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(Comma
     (BenchCommand.spec, BenchCommand.run),
     (DoctorCommand.spec, DoctorCommand.run),
     (MonitorCommand.spec, MonitorCommand.run),
+    (SimulateCommand.spec, SimulateCommand.run),
+    (ScenarioCommand.spec, ScenarioCommand.run),
 ] + SessionClientCommands.all + RecordingCommands.all
 
 let overview = """
