@@ -148,8 +148,8 @@ let package = Package(
         .testTarget(
             name: "SimulatorTests",
             dependencies: [
-                "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator", "StrictJSON", "TrackerSimulators",
-                "TestSupport", "Transport", "Wire",
+                "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator", "Scenarios", "SimulatorKit",
+                "StrictJSON", "TrackerSimulators", "TestSupport", "Transport", "Wire",
             ],
             swiftSettings: strict),
         .testTarget(

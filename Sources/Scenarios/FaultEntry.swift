@@ -82,7 +82,7 @@ public struct FaultEntry: Sendable, Equatable {
         ("wrong_model", [.dynamixel], true),
         ("tracker_freeze", [.inertial, .ndi], true), ("tracker_drift", [.inertial, .ndi], true), ("tracker_reset", [.inertial, .ndi], false),
         ("tracker_clipping", [.inertial], true), ("tool_missing", [.ndi], true), ("tool_out_of_volume", [.ndi], true),
-        ("tracker_inaccurate", [.ndi], true),
+        ("tracker_inaccurate", [.ndi], true), ("bx_error", [.ndi], true),
         ("reference_stop", [.reference], false), ("reference_freeze", [.reference], false), ("reference_hide", [.reference], false),
         ("reference_inaccurate", [.reference], false),
     ]
