@@ -69,7 +69,13 @@ enum SimScenarioRun {
             let parsed = try ParsedArguments(arguments, spec: DemoCommand.spec)
             session = try SupervisedSessionRun(command: "scenario", parsed, defaultDurationSeconds: setUp.durationSeconds)
         } catch {
-            observation.runnerError = error.message
+            // What a session refuses before it starts (a rate the profile cannot sustain, SR-14) is the
+            // scenario's observation; a wrong use of the options is the runner's error.
+            if error.exitCode == .configuration {
+                observation.setUpRefusal = ObservedRefusal(reason: error.message, exitCode: Int(error.exitCode.rawValue))
+            } else {
+                observation.runnerError = error.message
+            }
             return observation
         }
         session.durationSeconds = setUp.durationSeconds
@@ -79,7 +85,9 @@ enum SimScenarioRun {
         session.simulatorEventsPath = eventsPath
         session.alwaysControlsSimulator = true
         let timeline = Timeline(scenario: scenario, plan: plan, jointCount: setUp.profile.joints.count)
-        session.onSessionReady = { therapy, simulatorControl in timeline.start(session: therapy, simulatorControl: simulatorControl) }
+        session.onSessionReady = { therapy, simulatorControl, trackerControls in
+            timeline.start(session: therapy, simulatorControl: simulatorControl, trackerControls: trackerControls)
+        }
         let started = MonotonicClock.now()
         var report: SessionReport?
         do throws(CommandFailure) {
@@ -129,6 +137,7 @@ enum SimScenarioRun {
         let jointCount: Int
         private(set) var session: TherapySession?
         private var simulatorControl: String?
+        private var trackerControls: [String: String] = [:]
         private var thread: ControlThread?
         private let stopRequested = Atomic<Bool>(false)
         private let state = Mutex<(origin: MonotonicInstant?, setUpBegan: MonotonicInstant?, outcomes: [Int: (ObservedAction.Outcome, MonotonicInstant?)])>(
@@ -142,9 +151,10 @@ enum SimScenarioRun {
 
         var origin: MonotonicInstant? { state.withLock { $0.origin } }
 
-        func start(session: TherapySession, simulatorControl: String?) {
+        func start(session: TherapySession, simulatorControl: String?, trackerControls: [String: String]) {
             self.session = session
             self.simulatorControl = simulatorControl
+            self.trackerControls = trackerControls
             let began = MonotonicClock.now()
             state.withLock { $0.setUpBegan = began }
             thread = ControlThread.start(name: "rh-scenario", stackBytes: 1 << 20) { [self] in
@@ -257,16 +267,13 @@ enum SimScenarioRun {
                 }
                 control.requestMode(index)
             case .deviceFault(let fault, _):
-                if let refusal = inject(fault.liveLine) {
+                if let refusal = inject(fault.liveLine, into: simulatorControl) {
                     record(entry.index, .skipped(refusal), at: now)
                     return
                 }
             case .trackerFault(let tracker, let fault, _):
-                guard tracker == "reference" else {
-                    record(entry.index, .skipped("faults of tracker \"\(tracker)\" are not injected on the simulator target yet"), at: now)
-                    return
-                }
-                if let refusal = inject(fault.liveLine) {
+                let socket = tracker == "reference" ? simulatorControl : trackerControls[tracker]
+                if let refusal = inject(fault.liveLine, into: socket) {
                     record(entry.index, .skipped(refusal), at: now)
                     return
                 }
@@ -276,9 +283,9 @@ enum SimScenarioRun {
             record(entry.index, .performed, at: now)
         }
 
-        /// Sends one live injection to rehabsim's control socket; the refusal, if any.
-        private func inject(_ line: String) -> String? {
-            guard let simulatorControl else { return "rehabsim has no control socket" }
+        /// Sends one live injection to a control socket of rehabsim's (the robot's, or a tracker's); the refusal, if any.
+        private func inject(_ line: String, into socket: String?) -> String? {
+            guard let simulatorControl = socket else { return "rehabsim has no control socket for it" }
             do {
                 let connection = try UnixSocketConnection.connect(path: simulatorControl)
                 defer { connection.close() }

@@ -102,7 +102,7 @@ struct SupervisedSessionRun {
     var alwaysControlsSimulator = false
     /// Called once the session exists, just before its set-up and loop start, with rehabsim's control
     /// socket (nil: none): a scenario's timeline starts from here.
-    var onSessionReady: ((TherapySession, _ simulatorControl: String?) -> Void)?
+    var onSessionReady: ((TherapySession, _ simulatorControl: String?, _ trackerControls: [String: String]) -> Void)?
 
     /// Parses the options `demo` and `bench` share.
     init(command: String, _ parsed: ParsedArguments, defaultDurationSeconds: Double) throws(CommandFailure) {
@@ -316,6 +316,7 @@ struct SupervisedSessionRun {
         defer { reference?.stop() }
         // The simulator's control socket: the cue start for its patient and its unaffected limb.
         var simulatorControl: String?
+        var trackerControls: [String: String] = [:]
         var simulator: SimulatorProcess?
         defer { simulator?.stop() }
         let robotPath: String
@@ -335,7 +336,16 @@ struct SupervisedSessionRun {
             }
             if let patient { extra += ["--patient", patient] }
             if let reference { extra += ["--reference-to", "\(reference.socket.localPort)"] }
-            for tracker in simulatedTrackers { extra += ["--tracker", tracker.sourcePath] }
+            for tracker in simulatedTrackers {
+                guard alwaysControlsSimulator else {
+                    extra += ["--tracker", tracker.sourcePath]
+                    continue
+                }
+                // Each simulated tracker's own control socket, for live tracker faults.
+                let socket = NSTemporaryDirectory() + "rehabsim-control-\(getpid())-\(tracker.name).sock"
+                trackerControls[tracker.name] = socket
+                extra += ["--tracker", "\(tracker.sourcePath),control=\(socket)"]
+            }
             let started = try SimulatorProcess.start(
                 executable: executable, profilePath: profile.sourcePath, extraArguments: extra, otherDevices: simulatedTrackers.map(\.name))
             simulator = started
@@ -442,7 +452,7 @@ struct SupervisedSessionRun {
             startCue(socket: simulatorControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
             if let patient { status("simulated patient: \(patient), following the exercise from its start") }
         }
-        onSessionReady?(session, simulatorControl)
+        onSessionReady?(session, simulatorControl, trackerControls)
         let simulatorCPUBefore = simulator.flatMap { ProcessCPU.seconds(of: $0.process.pid) }
         let wallBefore = MonotonicClock.now()
         let watchdogMilliseconds = profile.device.watchdogPeriodNanoseconds / 1_000_000
