@@ -102,7 +102,7 @@ let package = Package(
             name: "ScenarioRunner",
             dependencies: [
                 "CommandLineSupport", "Control", "DeviceModel", "Devices", "DynamixelSimulator", "Primitives", "Profiles", "RehabLinkSimulator",
-                "Scenarios", "Session", "SimulatorKit",
+                "Scenarios", "Session", "SimulatorKit", "TrackerSimulators", "Transport",
             ],
             swiftSettings: strict),
 

@@ -17,6 +17,8 @@ public struct ScenarioSetUp {
     public let rateHertz: Double
     /// From the loop's start, the enable ramp included.
     public let durationSeconds: Double
+    /// The tracker profiles of the scenario's `trackers`, in its order.
+    public let trackers: [TrackerProfile]
 
     /// Why a scenario cannot be set up (a profile or exercise that does not load, a rate out of range).
     public struct Failure: Error, CustomStringConvertible {
@@ -32,7 +34,7 @@ public struct ScenarioSetUp {
             }
             let definition = try ExerciseLoader.load(path: exercisePath)
             // What the file says that this robot and exercise cannot do, before anything starts.
-            let trackers = try scenario.trackers.map { (name: String) throws(ProfileError) -> TrackerProfile in try ProfileSearch.loadTracker(name) }
+            trackers = try scenario.trackers.map { (name: String) throws(ProfileError) -> TrackerProfile in try ProfileSearch.loadTracker(name) }
             let problems = ScenarioProfileCheck.problems(scenario, profile: profile, exercise: definition, trackers: trackers)
             guard problems.isEmpty else {
                 throw ProfileError.invalid(path: scenario.sourcePath, issues: problems)

@@ -9,12 +9,14 @@ import RehabLinkSimulator
 import Scenarios
 import Session
 import SimulatorKit
+import TrackerSimulators
 
 /// Runs a scenario in-process on a virtual clock: the real driver, codec, session, supervisor and
 /// controllers against the simulated firmware of the profile's protocol (RehabLink or Dynamixel),
 /// with the simulated patient, mirror's simulated RehabRef stream, and every timeline entry carried
-/// out at its virtual time. Deterministic: the same file gives the same observation, bit for bit,
-/// as fast as the machine can compute it.
+/// out at its virtual time. Its trackers are the simulated sensors of their profiles (as rehabsim's)
+/// on in-process lines, read by their real drivers. Deterministic: the same file gives the same
+/// observation, bit for bit, as fast as the machine can compute it.
 public enum VirtualScenarioRun {
     /// Where virtual time starts: any instant will do; 5 s keeps device times positive.
     static let bootTime = MonotonicInstant(nanoseconds: 5_000_000_000)
@@ -78,6 +80,12 @@ public enum VirtualScenarioRun {
         var origin = MonotonicInstant.zero
         var session: TherapySession?
         var reference: SimulatedReferenceStream?
+        /// The scenario's trackers, in its order (`scenario.trackers`).
+        var trackers: [any VirtualTracker] = []
+        /// The driver as the session holds it, noting the host's torque offs.
+        var recorder: TorqueOffRecordingDevice?
+        /// The trackers are read every millisecond until the session has run (`readTrackers`).
+        var readsTrackers = false
         var events: [ObservedDeviceEvent] = []
 
         let adjust: (inout TherapySession.Options) -> Void
@@ -119,10 +127,10 @@ public enum VirtualScenarioRun {
             } catch {
                 throw RunError(description: error.description)
             }
-            if !scenario.trackers.isEmpty || scenario.workspace != nil || scenario.referenceTracker != nil {
-                throw RunError(description: "tracker profiles are not simulated in virtual time yet: run this scenario with --target sim")
-            }
-            if case .mirror(let mirror) = setUp.exercise.mode {
+            // The trackers: set up, streaming and the mirror's reference tracker zeroed before the robot
+            // is touched, as `rehabctl --tracker` does.
+            try setUpTrackers(into: &options)
+            if case .mirror(let mirror) = setUp.exercise.mode, scenario.referenceTracker == nil {
                 // The unaffected limb, streamed as RehabRef frames every 10 ms, following the plan.
                 let limb = SimulatedReferenceLimb(mirror: mirror, cue: setUp.cue, joint: setUp.exercise.jointIndex)
                 let stream = SimulatedReferenceStream(limb: limb, origin: clock.now())
@@ -143,12 +151,15 @@ public enum VirtualScenarioRun {
             options.blackBoxDirectory = blackBoxFolder
             defer { try? FileManager.default.removeItem(atPath: blackBoxFolder) }
             adjust(&options)
-            let driver: any ActuatedDevice
+            let made: any ActuatedDevice
             do throws(DriverRegistryError) {
-                driver = try DriverRegistry.standard.makeActuatedDevice(for: setUp.profile, link: link, clock: clock)
+                made = try DriverRegistry.standard.makeActuatedDevice(for: setUp.profile, link: link, clock: clock)
             } catch {
                 throw RunError(description: "\(error)")
             }
+            // The session drives the driver through the recorder of its torque offs, which changes nothing.
+            let driver = TorqueOffRecordingDevice(made)
+            recorder = driver
             let session: TherapySession
             do throws(SessionError) {
                 session = try TherapySession(profile: setUp.profile, device: driver, clock: clock, options: options)
@@ -158,9 +169,18 @@ public enum VirtualScenarioRun {
                 return
             }
             self.session = session
+            driver.supervisorTorqueOffSince = { [weak session] in session?.supervisor.torqueOffCommandedAt }
             let setUpBegan = clock.now()
             // Set-up entries count from here; the loop's from its start, known only after the set-up.
             scheduleSetUpEntries(from: setUpBegan)
+            // A tracker's reader thread reads what arrives as it arrives, while the set-up runs too: without
+            // it a polled sensor (NDI) would not be asked for a frame until the loop, and the first sample
+            // of any would be as old as the set-up is long.
+            if !trackers.isEmpty {
+                readsTrackers = true
+                readTrackers(at: setUpBegan)
+            }
+            defer { readsTrackers = false }
             do throws(SessionError) {
                 try session.prepare()
             } catch {
@@ -183,14 +203,77 @@ public enum VirtualScenarioRun {
                 device.startCue(at: cueStart)
             }
             reference?.limb.startCue(at: cueStart)
+            // The trackers ride on the same patient: their limb follows the same cue (rehabsim's too).
+            for tracker in trackers { tracker.startCue(at: cueStart) }
             scheduleLoopEntry(from: 0, shiftNanoseconds: 0)
             let report = session.run()
+            readsTrackers = false
             session.finish()
             self.report = report
             // The device lives on after the host stops: its watchdog, its brakes (what a `device_event`
             // after an unplug or a host's death looks for).
             device.advance(to: clock.now().advanced(byNanoseconds: VirtualScenarioRun.afterlifeNanoseconds))
             collect(report: report)
+        }
+
+        // MARK: The trackers
+
+        /// Makes the simulated sensor and the driver of every tracker of the scenario, sets each up as
+        /// `rehabctl --tracker` does (configure, start, the mirror's reference zeroed while the limb holds
+        /// its neutral pose), and hands them to the session's options: the reference tracker as mirror's
+        /// reference with its profile's fit-error limit, the others as recorded trackers, the workspace
+        /// tracker to SR-16 with its profile's fit-error limit.
+        private func setUpTrackers(into options: inout TherapySession.Options) throws(RunError) {
+            guard !setUp.trackers.isEmpty else { return }
+            // The patient's unaffected limb: following a mirror exercise's cue, else swinging (rehabsim's).
+            var limb = SimulatedTracker.Limb.swing
+            if case .mirror(let mirror) = setUp.exercise.mode {
+                limb = .following(SimulatedReferenceLimb(mirror: mirror, cue: setUp.cue, joint: setUp.exercise.jointIndex))
+            }
+            for (index, profile) in setUp.trackers.enumerated() {
+                let tracker: any VirtualTracker
+                do throws(VirtualTrackers.Failure) {
+                    // Seeded by position, as rehabsim seeds its `--tracker` sensors (1, 2, …).
+                    tracker = try VirtualTrackers.make(profile, limb: limb, seed: UInt64(index + 1), clock: clock)
+                } catch {
+                    throw RunError(description: error.description)
+                }
+                trackers.append(tracker)
+                let isReference = profile.name == scenario.referenceTracker
+                do throws(DeviceSetupFailure) {
+                    try tracker.driver.configure()
+                    try tracker.driver.start()
+                    if isReference { try tracker.driver.zero() }
+                } catch {
+                    throw RunError(description: "tracker \(profile.name): \(error)")
+                }
+            }
+            if let name = scenario.referenceTracker, let reference = trackers.first(where: { $0.profile.name == name }) {
+                options.reference = reference.driver
+                options.referenceMaximumRmsErrorMillimeters = reference.profile.maximumRmsErrorMillimeters
+                options.trackers = trackers.filter { $0 !== reference }.map { $0.driver }
+            } else {
+                options.trackers = trackers.map { $0.driver }
+            }
+            if let workspace = scenario.workspace, let tracker = trackers.first(where: { $0.profile.name == workspace.tracker }) {
+                var tracking = TherapySession.Options.WorkspaceTracking(
+                    tracker: tracker.driver, minimumMeters: workspace.minimumMeters, maximumMeters: workspace.maximumMeters)
+                if let rms = tracker.profile.maximumRmsErrorMillimeters { tracking.maximumRmsErrorMillimeters = rms }
+                options.workspace = tracking
+            }
+        }
+
+        /// Reads every tracker at `time`, then every millisecond after it while `readsTrackers` holds: what
+        /// their reader threads do on a rig (a streaming sensor's frames taken as they arrive, a polled
+        /// one asked once a frame). On the robot's link, whose set-up and cycles move the clock.
+        private func readTrackers(at time: MonotonicInstant) {
+            // Weak: the last one, scheduled as the session ends, never runs (the link would keep the run).
+            link.at(time) { [weak self] in
+                guard let self, readsTrackers else { return }
+                let now = clock.now()
+                for tracker in trackers { _ = tracker.driver.latestSample(at: now) }
+                readTrackers(at: now.advanced(byNanoseconds: Nanoseconds.perMillisecond))
+            }
         }
 
         // MARK: The timeline
@@ -272,9 +355,18 @@ public enum VirtualScenarioRun {
                     record(entry.index, .skipped("the simulator refused the fault: \(error)"), at: now)
                     return
                 }
-            case .trackerFault(let tracker, let fault, _):
-                guard tracker == "reference", let reference else {
-                    record(entry.index, .skipped("tracker \"\(tracker)\" is not simulated in virtual time"), at: now)
+            case .trackerFault(let tracker, let fault, _) where tracker != "reference":
+                guard let simulated = trackers.first(where: { $0.profile.name == tracker }) else {
+                    record(entry.index, .skipped("this run has no tracker \"\(tracker)\" (trackers: \(trackers.map { $0.profile.name }.joined(separator: ", ")))"), at: now)
+                    return
+                }
+                if let error = simulated.inject(liveLine: fault.liveLine) {
+                    record(entry.index, .skipped("the simulated \(tracker) refused the fault: \(error)"), at: now)
+                    return
+                }
+            case .trackerFault(_, let fault, _):
+                guard let reference else {
+                    record(entry.index, .skipped("this run has no RehabRef stream (mirror's reference)"), at: now)
                     return
                 }
                 switch fault.kind {
@@ -322,6 +414,7 @@ public enum VirtualScenarioRun {
             }
             observation.finalState = report?.finalState ?? session.supervisor.state
             observation.take(deviceEvents: events, faults: scenario.faults)
+            observation.torqueOffCommandTimes = recorder?.torqueOffTimes.map { $0.nanoseconds(since: origin) }
         }
 
         static func nanoseconds(_ milliseconds: Double) -> Int64 { Int64((milliseconds * 1e6).rounded()) }

@@ -53,69 +53,35 @@ func parseTracker(_ text: String, number: Int, arguments: ParsedArguments) -> Tr
     return request
 }
 
-/// What the simulated sensor rides on: the patient's unaffected limb following a mirror exercise's
-/// cue (when the robot's --exercise is one), else a slow swing of ±20°.
-enum TrackerLimb {
-    case following(SimulatedReferenceLimb)
-    case swing
+/// What the simulated sensor rides on (TrackerSimulators' `SimulatedTracker.Limb`): the patient's
+/// unaffected limb following a mirror exercise's cue (when the robot's --exercise is one), else a slow
+/// swing of ±20° from the session's cue on.
+typealias TrackerLimb = SimulatedTracker.Limb
+
+/// The simulated sensor of `request` (made as the virtual-time scenario runner makes it:
+/// `SimulatedTracker`), opened behind its pseudo-terminal; exits with the reason when the profile
+/// cannot be simulated.
+func openTracker(_ request: TrackerRequest, limb: TrackerLimb, messages: ((String) -> Void)?) throws(DeviceHostSetupError) -> any HostedDevice {
+    let simulated: SimulatedTracker
+    do throws(SimulatedTracker.Failure) {
+        simulated = try SimulatedTracker(simulating: request.profile, limb: limb, seed: request.seed, bootTime: MonotonicClock.shared.now())
+    } catch {
+        Terminal.exit(with: CommandFailure(request.prefix + error.description, exitCode: .configuration))
+    }
+    switch simulated {
+    case .xsens(let device): return try hostTracker(device, request, messages: messages)
+    case .bno08x(let device): return try hostTracker(device, request, messages: messages)
+    case .ndi(let device): return try hostTracker(device, request, messages: messages)
+    }
 }
 
-/// The simulated sensor of `request`, opened behind its pseudo-terminal; exits with the reason when
-/// the profile cannot be simulated.
-func openTracker(_ request: TrackerRequest, limb: TrackerLimb, messages: ((String) -> Void)?) throws(DeviceHostSetupError) -> any HostedDevice {
-    let profile = request.profile
-    let now = MonotonicClock.shared.now()
-    switch profile.protocolIdentifier {
-    case "xsens/xbus", "bno08x/uart-rvc":
-        let isXsens = profile.protocolIdentifier == "xsens/xbus"
-        let adjust = { (configuration: inout TrackerSimulatorConfiguration) in
-            configuration.baudRateBitsPerSecond = profile.baudRateBitsPerSecond
-            configuration.mounting.axis = TrackerSimulatorConfiguration.Axis(rawValue: profile.mounting.axis.rawValue) ?? .y
-            configuration.mounting.sign = profile.mounting.sign
-            configuration.mounting.offsetRadians = profile.mounting.offsetRadians
-            configuration.seed = request.seed
-            if isXsens { configuration.rateHertz = Int(profile.rateHertz) }
-        }
-        let configuration: TrackerSimulatorConfiguration = isXsens ? .xsensMTi(adjust) : .bno08xRVC(adjust)
-        let problems = configuration.problems
-        guard problems.isEmpty else {
-            Terminal.exit(with: CommandFailure(request.prefix + problems.joined(separator: "; "), exitCode: .configuration))
-        }
-        let motion: TrackerLimbMotion
-        switch limb {
-        case .following(let reference): motion = .following(reference)
-        case .swing: motion = .swingAfterCue()
-        }
-        let faults = loadTrackerFaults(request, kinds: TrackerSimulatorFault.self)
-        if isXsens {
-            let device = SimulatedXsensIMU(configuration: configuration, motion: motion, bootTime: now)
-            return try RealTimeDeviceHost(
-                label: profile.name, device: device, jointCount: 1, faults: faults, linkPath: request.link, eventsPath: request.events, messages: messages)
-        }
-        let device = SimulatedBNO08xRVC(configuration: configuration, motion: motion, bootTime: now)
-        return try RealTimeDeviceHost(
-            label: profile.name, device: device, jointCount: 1, faults: faults, linkPath: request.link, eventsPath: request.events, messages: messages)
-    case "ndi/combined-api":
-        let motion: NDILimbMotion
-        switch limb {
-        case .following(let reference): motion = .followingCue(reference)
-        case .swing: motion = .still(angleRadians: 0)
-        }
-        var configuration = NDITrackerConfiguration.simulating(profile, limbMotion: motion)
-        configuration.seed = request.seed
-        let problems = configuration.problems
-        guard problems.isEmpty else {
-            Terminal.exit(with: CommandFailure(request.prefix + problems.joined(separator: "; "), exitCode: .configuration))
-        }
-        let device = SimulatedNDITracker(configuration: configuration, bootTime: now)
-        return try RealTimeDeviceHost(
-            label: profile.name, device: device, jointCount: 1, faults: loadTrackerFaults(request, kinds: NDITrackerFault.self),
-            linkPath: request.link, eventsPath: request.events, messages: messages)
-    default:
-        Terminal.exit(with: CommandFailure(
-            "\(request.prefix)\"\(profile.protocolIdentifier)\" has no simulator (simulated: xsens/xbus, bno08x/uart-rvc, ndi/combined-api)",
-            exitCode: .configuration))
-    }
+/// `device` behind a pseudo-terminal of its own, with the request's fault script (`faults=`), link and event log.
+private func hostTracker<Firmware: FirmwareSimulator>(
+    _ device: Firmware, _ request: TrackerRequest, messages: ((String) -> Void)?
+) throws(DeviceHostSetupError) -> any HostedDevice {
+    try RealTimeDeviceHost(
+        label: request.profile.name, device: device, jointCount: 1, faults: loadTrackerFaults(request, kinds: Firmware.InjectableFault.self),
+        linkPath: request.link, eventsPath: request.events, messages: messages)
 }
 
 /// The fault script of a tracker (`faults=`).
