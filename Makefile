@@ -34,10 +34,16 @@ demo: build
 # scripts/run-tests.sh) fails the run.
 # Then every fuzz target for FUZZ_SECONDS each (libFuzzer with the address sanitizer, built once into
 # .build-fuzz; the long campaign is scripts/fuzz.sh TARGET SECONDS, docs/reliability.md).
+# Then the scenarios (hardware/scenarios/README.md): all in virtual time, the ones tagged ci-sim against
+# rehabsim over pseudo-terminals too, and the safety evidence report from both results.
 FUZZ_SECONDS ?= 5
 test: setup
 	$(SWIFT) build -c $(CONFIGURATION) --build-tests
 	scripts/run-tests.sh $(SWIFT) $(CONFIGURATION)
+	$(BIN)/rehabctl scenario run hardware/scenarios --target virtual --junit .build/scenarios-virtual.xml
+	$(BIN)/rehabctl scenario run hardware/scenarios --target sim --tag ci-sim --junit .build/scenarios-sim.xml
+	$(BIN)/rehabctl scenario trace hardware/scenarios --results .build/scenarios-virtual.xml,.build/scenarios-sim.xml \
+		--markdown .build/safety-evidence.md --html .build/safety-evidence.html
 	SWIFT=$(SWIFT) scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 # Regenerate the RehabLink and RehabRef test vectors from the Python reference implementations.
