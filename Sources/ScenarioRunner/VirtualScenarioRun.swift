@@ -331,23 +331,22 @@ public enum VirtualScenarioRun {
             }
             guard let session else { return }
             let control = session.control
+            switch session.post(entry.action) {
+            case .posted:
+                record(entry.index, .performed, at: now)
+                return
+            case .refused(let reason):
+                record(entry.index, .skipped(reason), at: now)
+                return
+            case .notARequest:
+                break
+            }
             switch entry.action {
-            case .emergencyStop: control.post(.emergencyStop)
-            case .stop: control.post(.stop)
-            case .pause: control.post(.pause)
-            case .resume: control.post(.resume)
-            case .reset: control.post(.reset)
             case .release(let milliseconds):
                 // The keep-alive of a client holding `release`, for the whole hold; let go at its end.
                 let end = now.advanced(byNanoseconds: Self.nanoseconds(milliseconds))
                 control.holdRelease(until: end)
                 link.at(end) { control.letGoOfRelease() }
-            case .mode(let name):
-                guard let index = modeIndex(name, in: session) else {
-                    record(entry.index, .skipped("this session has no mode \"\(name)\" (modes: \(session.availableModes.map(\.name).joined(separator: ", ")))"), at: now)
-                    return
-                }
-                control.requestMode(index)
             case .deviceFault(let fault, _):
                 switch FaultScriptParser<Firmware.InjectableFault>.parseLive(fault.liveLine, jointCount: setUp.profile.joints.count) {
                 case .success(let parsed): link.inject([parsed])
@@ -378,15 +377,10 @@ public enum VirtualScenarioRun {
                     record(entry.index, .skipped("the reference stream has no fault \"\(fault.kind)\""), at: now)
                     return
                 }
-            case .operatorPrompt, .wait:
+            case .operatorPrompt, .wait, .emergencyStop, .stop, .pause, .resume, .reset, .mode:  // the requests are posted above
                 break
             }
             record(entry.index, .performed, at: now)
-        }
-
-        private func modeIndex(_ name: String, in session: TherapySession) -> Int? {
-            if name == "exercise" { return 0 }
-            return session.availableModes.firstIndex { $0.name == name }
         }
 
         /// What became of each timeline entry, by index, with its time on the clock (set-up entries

@@ -243,12 +243,17 @@ enum SimScenarioRun {
             }
             let control = session.control
             let now = MonotonicClock.now()
+            switch session.post(entry.action) {
+            case .posted:
+                record(entry.index, .performed, at: now)
+                return
+            case .refused(let reason):
+                record(entry.index, .skipped(reason), at: now)
+                return
+            case .notARequest:
+                break
+            }
             switch entry.action {
-            case .emergencyStop: control.post(.emergencyStop)
-            case .stop: control.post(.stop)
-            case .pause: control.post(.pause)
-            case .resume: control.post(.resume)
-            case .reset: control.post(.reset)
             case .release(let milliseconds):
                 // A client holding `release`: renewed every 50 ms for the hold, then let go.
                 let end = now.advanced(byNanoseconds: Self.nanoseconds(milliseconds))
@@ -259,13 +264,6 @@ enum SimScenarioRun {
                 }
                 control.letGoOfRelease()
                 return
-            case .mode(let name):
-                let index = name == "exercise" ? 0 : session.availableModes.firstIndex { $0.name == name }
-                guard let index else {
-                    record(entry.index, .skipped("this session has no mode \"\(name)\""), at: now)
-                    return
-                }
-                control.requestMode(index)
             case .deviceFault(let fault, _):
                 if let refusal = inject(fault.liveLine, into: simulatorControl) {
                     record(entry.index, .skipped(refusal), at: now)
@@ -277,7 +275,7 @@ enum SimScenarioRun {
                     record(entry.index, .skipped(refusal), at: now)
                     return
                 }
-            case .operatorPrompt, .wait:
+            case .operatorPrompt, .wait, .emergencyStop, .stop, .pause, .resume, .reset, .mode:  // the requests are posted above
                 break
             }
             record(entry.index, .performed, at: now)
