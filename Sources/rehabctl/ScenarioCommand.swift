@@ -19,7 +19,11 @@ enum ScenarioCommand {
                    --target virtual: in this process on a virtual clock (the real driver, codec,
                    session and supervisor against the simulated firmware): deterministic and far
                    faster than real time. --target sim: rehabsim over pseudo-terminals in real time,
-                   the real serial path, one scenario after another.
+                   the real serial path, one scenario after another. --target port --port PATH: on a
+                   rig, the robot itself; a scenario that needs a simulator (a fault script, a fault
+                   without a rig prompt) is skipped with the reason, a fault with a rig prompt is asked
+                   of the operator (Enter when done, within its timeout), and deadlines are not
+                   measured from what a person did.
             trace  the safety evidence report: each requirement SR-1 … SR-25, its hazard, the
                    scenarios that prove it and their last result (from --results, a JSON or JUnit
                    file written by `run`), as Markdown (--markdown) and a self-contained HTML page
@@ -30,7 +34,8 @@ enum ScenarioCommand {
             scenario, 66 a path that does not exist.
             """,
         options: [
-            .init("--target", value: "virtual|sim", help: "Where the scenarios run.", default: "virtual"),
+            .init("--target", value: "virtual|sim|port", help: "Where the scenarios run: in virtual time, against rehabsim, or on the robot at --port.", default: "virtual"),
+            .init("--port", value: "PATH", help: "With --target port: the robot's serial port (the profile's robot, e.g. a /dev/serial/by-id/ link)."),
             .init("--junit", value: "FILE", help: "run: write the results as JUnit XML (Jenkins, GitLab)."),
             .init("--json", help: "run: print the results as one JSON object (the progress lines go to standard error)."),
             .init("--requirement", value: "SR-N", help: "run, list: only the scenarios that prove this requirement."),
@@ -46,6 +51,7 @@ enum ScenarioCommand {
         examples: [
             "rehabctl scenario run hardware/scenarios",
             "rehabctl scenario run hardware/scenarios/sr12-operator-estop.json --target sim",
+            "rehabctl scenario run hardware/scenarios --target port --port /dev/serial/by-id/usb-FTDI_wrist-if00-port0",
             "rehabctl scenario run --junit build/scenarios.xml --json > build/scenarios.json",
             "rehabctl scenario trace --results build/scenarios.json --html build/safety-evidence.html",
         ])
@@ -108,9 +114,16 @@ enum ScenarioCommand {
 
     static func runScenarios(paths: [String], _ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let targetName = parsed.string("--target") ?? "virtual"
-        guard let target = ScenarioTarget(rawValue: targetName), target != .rig else {
-            throw parsed.usageError("--target takes virtual or sim, not \"\(targetName)\"")
+        let target: ScenarioTarget
+        switch targetName {
+        case "virtual": target = .virtual
+        case "sim": target = .sim
+        case "port": target = .rig
+        default: throw parsed.usageError("--target takes virtual, sim or port, not \"\(targetName)\"")
         }
+        let port = parsed.string("--port")
+        if target == .rig && port == nil { throw parsed.usageError("--target port needs --port PATH, the robot's serial port") }
+        if target != .rig && port != nil { throw parsed.usageError("--port is for --target port") }
         let scenarios = try load(paths: paths, parsed)
         guard !scenarios.isEmpty else { throw CommandFailure("rehabctl scenario run: no scenario selected in \(paths.joined(separator: ", "))", exitCode: .noInput) }
         let json = parsed.flag("--json")
@@ -132,7 +145,7 @@ enum ScenarioCommand {
             switch target {
             case .virtual: observation = VirtualScenarioRun.run(scenario, plan: plan).observation
             case .sim: observation = SimScenarioRun.run(scenario, plan: plan)
-            case .rig: preconditionFailure("refused above")
+            case .rig: observation = SimScenarioRun.run(scenario, plan: plan, port: port)
             }
             simulatedNanoseconds += observation.elapsedNanoseconds
             let seconds = Double(MonotonicClock.now().nanoseconds(since: started)) / 1e9

@@ -1,6 +1,7 @@
 import CommandLineSupport
 import Control
 import Foundation
+import Glibc
 import Platform
 import Primitives
 import Profiles
@@ -10,20 +11,27 @@ import Session
 import StrictJSON
 import Synchronization
 
-/// Runs a scenario against `rehabsim` over pseudo-terminals in real time: the session of `rehabctl
-/// demo` (the same options, the same serial path, the control thread at its real-time priority),
-/// with the timeline carried out by a thread of its own at the real times — operator requests as the
-/// control socket posts them, the robot's faults and mirror's reference faults as live injections
-/// on rehabsim's control socket — and what the robot did read back from rehabsim's event log.
+/// Runs a scenario in real time: against `rehabsim` over pseudo-terminals (the session of `rehabctl
+/// demo`: the same options, the same serial path, the control thread at its real-time priority), or
+/// on a rig (`port`: the session of `rehabctl run` on the robot's port). The timeline is carried out
+/// by a thread of its own at the real times — operator requests as the control socket posts them; on
+/// the simulator the robot's and the trackers' faults as live injections on rehabsim's control
+/// sockets, and what the robot did read back from rehabsim's event log; on a rig the plan's prompts
+/// to the operator, answered with Enter on standard input within their timeout.
 enum SimScenarioRun {
-    static func run(_ scenario: Scenario, plan: ScenarioPlan) -> ScenarioObservation {
+    static func run(_ scenario: Scenario, plan: ScenarioPlan, port: String? = nil) -> ScenarioObservation {
+        let target: ScenarioTarget = port == nil ? .sim : .rig
         let setUp: ScenarioSetUp
         do throws(ScenarioSetUp.Failure) {
             setUp = try ScenarioSetUp(scenario, plan: plan)
         } catch {
-            return ScenarioObservation(target: .sim, rateHertz: plan.rateHertz ?? 0, runnerError: error.description)
+            return ScenarioObservation(target: target, rateHertz: plan.rateHertz ?? 0, runnerError: error.description)
         }
-        var observation = ScenarioObservation(target: .sim, rateHertz: setUp.rateHertz)
+        var observation = ScenarioObservation(target: target, rateHertz: setUp.rateHertz)
+        if port != nil && !scenario.trackers.isEmpty {
+            observation.runnerError = "a rig run of a scenario with trackers needs the trackers' ports: not supported yet"
+            return observation
+        }
         let folder = NSTemporaryDirectory() + "rehabhost-scenario-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         // REHABHOST_SCENARIO_KEEP=1 keeps the run's folder (black boxes, rehabsim's event log) for a look afterwards.
         let keeps = ProcessInfo.processInfo.environment["REHABHOST_SCENARIO_KEEP"] == "1"
@@ -40,7 +48,9 @@ enum SimScenarioRun {
             "--profile", setUp.profile.sourcePath, "--exercise", setUp.exercisePath, "--rate", String(setUp.rateHertz),
             "--record", "none", "--control-socket", "none", "--black-box-dir", folder + "/blackbox",
         ]
-        if let patient = scenario.patient { arguments += ["--patient", patient.rawValue] }
+        if let port { arguments += ["--port", port] }
+        // On a rig the patient (or nobody) is real.
+        if let patient = scenario.patient, port == nil { arguments += ["--patient", patient.rawValue] }
         if scenario.holdsAfterFault { arguments.append("--hold-after-fault") }
         if !scenario.patientRanges.isEmpty {
             arguments += ["--patient-rom-deg", scenario.patientRanges.map { "\($0.joint)=\($0.minimumDegrees):\($0.maximumDegrees)" }.joined(separator: ",")]
@@ -66,7 +76,7 @@ enum SimScenarioRun {
         }
         var session: SupervisedSessionRun
         do throws(CommandFailure) {
-            let parsed = try ParsedArguments(arguments, spec: DemoCommand.spec)
+            let parsed = try ParsedArguments(arguments, spec: port == nil ? DemoCommand.spec : RunCommand.spec)
             session = try SupervisedSessionRun(command: "scenario", parsed, defaultDurationSeconds: setUp.durationSeconds)
         } catch {
             // What a session refuses before it starts (a rate the profile cannot sustain, SR-14) is the
@@ -82,8 +92,10 @@ enum SimScenarioRun {
         session.exercise = setUp.exercise
         session.quiet = true
         let eventsPath = folder + "/events.jsonl"
-        session.simulatorEventsPath = eventsPath
-        session.alwaysControlsSimulator = true
+        if port == nil {
+            session.simulatorEventsPath = eventsPath
+            session.alwaysControlsSimulator = true
+        }
         let timeline = Timeline(scenario: scenario, plan: plan, jointCount: setUp.profile.joints.count)
         session.onSessionReady = { therapy, simulatorControl, trackerControls in
             timeline.start(session: therapy, simulatorControl: simulatorControl, trackerControls: trackerControls)
@@ -106,7 +118,8 @@ enum SimScenarioRun {
             observation.finalState = therapy.supervisor.state
         }
         observation.actions = timeline.actions(origin: origin)
-        observation.take(deviceEvents: deviceEvents(eventsPath, origin: origin), faults: scenario.faults)
+        // A rig keeps no event log a runner can read: what needs one stays unobservable there.
+        if port == nil { observation.take(deviceEvents: deviceEvents(eventsPath, origin: origin), faults: scenario.faults) }
         return observation
     }
 
@@ -235,8 +248,9 @@ enum SimScenarioRun {
             case .skip(let reason):
                 record(entry.index, .skipped(reason), at: nil)
                 return
-            case .prompt:
-                record(entry.index, .skipped("an operator prompt: only on a rig"), at: nil)
+            case .prompt(let prompt):
+                let shown = MonotonicClock.now()
+                record(entry.index, Self.ask(prompt) ? .prompted : .timedOut, at: shown)
                 return
             case .perform:
                 break
@@ -298,5 +312,16 @@ enum SimScenarioRun {
         }
 
         static func nanoseconds(_ milliseconds: Double) -> Int64 { Int64((milliseconds * 1e6).rounded()) }
+
+        /// Shows `prompt` to the operator and waits for Enter on standard input; false when its timeout
+        /// ran out (or there is no one to answer: standard input closed).
+        static func ask(_ prompt: OperatorPrompt) -> Bool {
+            Terminal.printError("rehabctl scenario: OPERATOR: \(prompt.text) — press Enter when done (\(Int(prompt.timeoutSeconds)) s)")
+            var descriptor = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            guard poll(&descriptor, 1, Int32(min(prompt.timeoutSeconds * 1000, Double(Int32.max)))) == 1 else { return false }
+            var byte: UInt8 = 0
+            while read(0, &byte, 1) == 1 { if byte == UInt8(ascii: "\n") { return true } }
+            return false
+        }
     }
 }
