@@ -101,6 +101,10 @@ public struct TransitionMatcher: Sendable, Equatable {
     /// Whether `transition` matches every field given.
     public func matches(_ transition: ObservedTransition) -> Bool {
         if let to, transition.to != to { return false }
+        // A state the supervisor stays in (SR-1's grade changes are logged as active → active) is no
+        // transition *to* it, unless the expectation names that cause: "never active again after the
+        // e-stop" must not fail on a link restored while nothing restarted (seen on a rig).
+        if to != nil, from == nil, causes.isEmpty, transition.from == transition.to { return false }
         if let from, transition.from != from { return false }
         if !causes.isEmpty && !causes.contains(transition.cause) { return false }
         if let requirement, transition.cause.requirement != requirement.description { return false }

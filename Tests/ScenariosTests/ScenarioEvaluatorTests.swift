@@ -127,6 +127,14 @@ final class ScenarioEvaluatorTests: XCTestCase {
         let results = verdicts(s, restarted)
         XCTAssertEqual(results[0].status, .failed)
         XCTAssertTrue(results[0].observed.hasPrefix("estop → active, start_requested"), results[0].observed)
+        // SR-1's grade changes are logged as active → active: no transition *to* active (seen on a rig, where
+        // "never restarts after the e-stop" failed on a link restored while the robot stood still).
+        var restored = estopRun()
+        restored.transitions.append(transition(3_300, .active, .active, .linkRestored))
+        XCTAssertEqual(verdicts(s, restored)[0].status, .passed)
+        // Named by its cause, it is matched.
+        let named = try scenario(#"[{"no_event": {"to": "active", "cause": "link_restored", "after": "estop"}}]"#)
+        XCTAssertEqual(verdicts(named, restored)[0].status, .failed)
     }
 
     func testFinalState() throws {
