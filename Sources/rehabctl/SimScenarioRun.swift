@@ -257,15 +257,9 @@ enum SimScenarioRun {
             }
             let control = session.control
             let now = MonotonicClock.now()
-            switch session.post(entry.action) {
-            case .posted:
-                record(entry.index, .performed, at: now)
+            if let outcome = session.post(entry.action) {
+                record(entry.index, outcome, at: now)
                 return
-            case .refused(let reason):
-                record(entry.index, .skipped(reason), at: now)
-                return
-            case .notARequest:
-                break
             }
             switch entry.action {
             case .release(let milliseconds):
