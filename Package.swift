@@ -69,7 +69,7 @@ let package = Package(
         // SimulatorKit: what every simulator shares (the FirmwareSimulator interface, the in-process
         // virtual-time link, the fault-injection pump and script parser, the real-time PTY host).
         .target(
-            name: "SimulatorKit", dependencies: ["CSystemShims", "Platform", "Primitives", "Profiles", "StrictJSON", "Transport"],
+            name: "SimulatorKit", dependencies: ["CSystemShims", "Control", "Platform", "Primitives", "Profiles", "StrictJSON", "Transport"],
             path: "simulators/SimulatorKit", swiftSettings: simulatorSettings),
         .target(
             name: "RehabLinkSimulator",

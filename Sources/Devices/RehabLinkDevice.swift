@@ -351,13 +351,14 @@ public final class RehabLinkDevice: ActuatedDevice, ByteLinkDriver {
                 break
             }
             if count == 0 { break }
-            // Decode in a local copy: one access to the stored decoder per read, not one per byte.
-            var local = decoder
-            for index in 0..<count {
-                guard let result = local.push(readBuffer[index]) else { continue }
-                if case .packet(let packet) = result, handle(packet, now: now) { fresh = true }
+            // One access to the stored decoder per frame, not one per byte; none while a packet is handled.
+            let bytes = UnsafeRawBufferPointer(rebasing: readBuffer[0..<count])
+            var index = 0
+            while index < count {
+                let (next, result) = decoder.push(bytes, from: index)
+                index = next
+                if case .packet(let packet)? = result, handle(packet, now: now) { fresh = true }
             }
-            decoder = local
             if count < readBuffer.count { break }
         }
         return fresh

@@ -4,6 +4,7 @@ import DeviceModel
 import Devices
 import DynamixelSimulator
 import Primitives
+import Platform
 import Profiles
 import RehabLinkSimulator
 import Scenarios
@@ -201,6 +202,7 @@ public enum VirtualScenarioRun {
                     throw RunError(description: error.description)
                 }
                 device.startCue(at: cueStart)
+                followCue(session.statusBoard, clock: ExerciseCueClock(rampSeconds: setUp.profile.control.enableRampSeconds), at: origin)
             }
             reference?.limb.startCue(at: cueStart)
             // The trackers ride on the same patient: their limb follows the same cue (rehabsim's too).
@@ -273,6 +275,25 @@ public enum VirtualScenarioRun {
                 let now = clock.now()
                 for tracker in trackers { _ = tracker.driver.latestSample(at: now) }
                 readTrackers(at: now.advanced(byNanoseconds: Nanoseconds.perMillisecond))
+            }
+        }
+
+        /// Holds and resumes the patient's cue with the plan's clock (`ExerciseCueClock`), reading the
+        /// status board every 2 ms as rehabctl's cue thread does for rehabsim; the instants are the
+        /// cycles', so the reading's period does not move them. The start is the run's own (above).
+        private func followCue(_ board: SnapshotBoard<SessionStatus>, clock cueClock: ExerciseCueClock, at time: MonotonicInstant) {
+            // Weak, as the trackers' reading: the last one, scheduled as the session ends, never runs.
+            link.at(time) { [weak self] in
+                guard let self else { return }
+                let status = board.snapshot()
+                guard !status.finished else { return }
+                var cueClock = cueClock
+                switch cueClock.observe(status) {
+                case .hold(let at): device.holdCue(at: at)
+                case .resume(let at): device.resumeCue(at: at)
+                case .start, nil: break
+                }
+                followCue(board, clock: cueClock, at: clock.now().advanced(byNanoseconds: 2 * Nanoseconds.perMillisecond))
             }
         }
 

@@ -46,6 +46,9 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     public var modeInForce = 0
     /// When the exercise's first moving cycle ran (its plan starts an enable ramp later); nil before.
     public var exerciseStartedAt: MonotonicInstant?
+    /// The exercise's plan clock runs this cycle (`TherapyCycle.planClockRunning`): false before the
+    /// start and while a pause or a FAIR link holds the exercise.
+    public var planClockRunning = false
     /// Deadlines missed so far.
     public var missedDeadlines: Int64 = 0
     public var rateHertz = 0.0

@@ -921,6 +921,7 @@ public final class TherapySession {
         status.missedDeadlines = schedule.overruns
         status.modeInForce = computation.modeInForce
         status.exerciseStartedAt = computation.activeSince
+        status.planClockRunning = computation.planClockRunning
         secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
         secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
         if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {

@@ -36,6 +36,7 @@ enum ScenarioCommand {
         options: [
             .init("--target", value: "virtual|sim|port", help: "Where the scenarios run: in virtual time, against rehabsim, or on the robot at --port.", default: "virtual"),
             .init("--port", value: "PATH", help: "With --target port: the robot's serial port (the profile's robot, e.g. a /dev/serial/by-id/ link)."),
+            .init("--tracker-port", value: "NAME=PATH[,…]", help: "With --target port: the port of each tracker the scenarios name (hardware/trackers/NAME.json), e.g. polaris-vega=/dev/ttyUSB1. Repeatable, or a comma list.", repeatable: true),
             .init("--junit", value: "FILE", help: "run: write the results as JUnit XML (Jenkins, GitLab)."),
             .init("--json", help: "run: print the results as one JSON object (the progress lines go to standard error)."),
             .init("--requirement", value: "SR-N", help: "run, list: only the scenarios that prove this requirement."),
@@ -112,6 +113,20 @@ enum ScenarioCommand {
 
     // MARK: run
 
+    /// `--tracker-port NAME=PATH,…`: each tracker's port on a rig, by the tracker profile's name.
+    static func trackerPorts(_ parsed: ParsedArguments) throws(CommandFailure) -> [String: String] {
+        var ports: [String: String] = [:]
+        for item in (parsed.string("--tracker-port") ?? "").split(separator: ",").map(String.init) {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw parsed.usageError("--tracker-port \(item): give NAME=PATH, e.g. polaris-vega=/dev/ttyUSB1")
+            }
+            guard ports[parts[0]] == nil else { throw parsed.usageError("--tracker-port: \(parts[0]) is given twice") }
+            ports[parts[0]] = parts[1]
+        }
+        return ports
+    }
+
     static func runScenarios(paths: [String], _ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         let targetName = parsed.string("--target") ?? "virtual"
         let target: ScenarioTarget
@@ -124,6 +139,8 @@ enum ScenarioCommand {
         let port = parsed.string("--port")
         if target == .rig && port == nil { throw parsed.usageError("--target port needs --port PATH, the robot's serial port") }
         if target != .rig && port != nil { throw parsed.usageError("--port is for --target port") }
+        let trackerPorts = try Self.trackerPorts(parsed)
+        if target != .rig && !trackerPorts.isEmpty { throw parsed.usageError("--tracker-port is for --target port") }
         let scenarios = try load(paths: paths, parsed)
         guard !scenarios.isEmpty else { throw CommandFailure("rehabctl scenario run: no scenario selected in \(paths.joined(separator: ", "))", exitCode: .noInput) }
         let json = parsed.flag("--json")
@@ -145,7 +162,7 @@ enum ScenarioCommand {
             switch target {
             case .virtual: observation = VirtualScenarioRun.run(scenario, plan: plan).observation
             case .sim: observation = SimScenarioRun.run(scenario, plan: plan)
-            case .rig: observation = SimScenarioRun.run(scenario, plan: plan, port: port)
+            case .rig: observation = SimScenarioRun.run(scenario, plan: plan, port: port, trackerPorts: trackerPorts)
             }
             simulatedNanoseconds += observation.elapsedNanoseconds
             let seconds = Double(MonotonicClock.now().nanoseconds(since: started)) / 1e9

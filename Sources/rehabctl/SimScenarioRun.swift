@@ -19,7 +19,7 @@ import Synchronization
 /// sockets, and what the robot did read back from rehabsim's event log; on a rig the plan's prompts
 /// to the operator, answered with Enter on standard input within their timeout.
 enum SimScenarioRun {
-    static func run(_ scenario: Scenario, plan: ScenarioPlan, port: String? = nil) -> ScenarioObservation {
+    static func run(_ scenario: Scenario, plan: ScenarioPlan, port: String? = nil, trackerPorts: [String: String] = [:]) -> ScenarioObservation {
         let target: ScenarioTarget = port == nil ? .sim : .rig
         let setUp: ScenarioSetUp
         do throws(ScenarioSetUp.Failure) {
@@ -28,8 +28,11 @@ enum SimScenarioRun {
             return ScenarioObservation(target: target, rateHertz: plan.rateHertz ?? 0, runnerError: error.description)
         }
         var observation = ScenarioObservation(target: target, rateHertz: setUp.rateHertz)
-        if port != nil && !scenario.trackers.isEmpty {
-            observation.runnerError = "a rig run of a scenario with trackers needs the trackers' ports: not supported yet"
+        // On a rig every tracker the scenario names is read from its own port (`--tracker-port`).
+        let missing = port == nil ? [] : scenario.trackers.filter { trackerPorts[$0] == nil }
+        if !missing.isEmpty {
+            observation.runnerError = "on a rig each tracker needs its port: give --tracker-port "
+                + missing.map { "\($0)=PATH" }.joined(separator: ",")
             return observation
         }
         let folder = NSTemporaryDirectory() + "rehabhost-scenario-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
@@ -58,7 +61,9 @@ enum SimScenarioRun {
         if !scenario.patientTorqueCaps.isEmpty {
             arguments += ["--patient-torque-cap-nm", scenario.patientTorqueCaps.map { "\($0.joint)=\($0.positiveNewtonMeters):\($0.negativeNewtonMeters)" }.joined(separator: ",")]
         }
-        if !scenario.trackers.isEmpty { arguments += ["--tracker", scenario.trackers.map { "\($0)=sim" }.joined(separator: ",")] }
+        if !scenario.trackers.isEmpty {
+            arguments += ["--tracker", scenario.trackers.map { "\($0)=\(port == nil ? "sim" : trackerPorts[$0]!)" }.joined(separator: ",")]
+        }
         if let reference = scenario.referenceTracker { arguments += ["--reference-tracker", reference] }
         if let box = scenario.workspace {
             let numbers = [box.minimumMeters.x, box.maximumMeters.x, box.minimumMeters.y, box.maximumMeters.y, box.minimumMeters.z, box.maximumMeters.z]

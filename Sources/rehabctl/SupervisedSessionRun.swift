@@ -449,7 +449,7 @@ struct SupervisedSessionRun {
         }
         defer { server?.stop() }
         if let simulatorControl {
-            startCue(socket: simulatorControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
+            followCue(socket: simulatorControl, statusBoard: session.statusBoard, rampSeconds: profile.control.enableRampSeconds)
             if let patient { status("simulated patient: \(patient), following the exercise from its start") }
         }
         onSessionReady?(session, simulatorControl, trackerControls)
@@ -545,35 +545,41 @@ extension SupervisedSessionRun {
         return pairs
     }
 
-    /// Tells rehabsim's patient and limb when the exercise starts: a normal thread watches the status
-    /// board for the exercise's first moving cycle and sends the instant its plan begins (after the
-    /// enable ramp) on the shared CLOCK_MONOTONIC, so that however late this thread runs or the line
-    /// arrives, the cue keeps time with the plan.
-    func startCue(socket: String, statusBoard: SnapshotBoard<SessionStatus>, rampSeconds: Double) {
+    /// Keeps rehabsim's patient and limb on the exercise's cue (`ExerciseCueClock`): a normal thread
+    /// watches the status board and sends when the plan begins (after the enable ramp), stands still
+    /// and moves on, each as its instant on the shared CLOCK_MONOTONIC, so that however late this
+    /// thread runs or a line arrives, the cue keeps time with the plan.
+    func followCue(socket: String, statusBoard: SnapshotBoard<SessionStatus>, rampSeconds: Double) {
         let name = command
         let thread = Thread {
-            var started: MonotonicInstant
+            var clock = ExerciseCueClock(rampSeconds: rampSeconds)
+            var connection: UnixSocketConnection?
+            defer { connection?.close() }
             while true {
                 let status = statusBoard.snapshot()
                 if status.finished { return }
-                if let at = status.exerciseStartedAt {
-                    started = at
-                    break
+                guard let change = clock.observe(status) else {
+                    usleep(500)
+                    continue
                 }
-                usleep(500)
-            }
-            let cueStart = started.advanced(byNanoseconds: Int64(rampSeconds * 1e9))
-            do {
-                let connection = try UnixSocketConnection.connect(path: socket)
-                defer { connection.close() }
-                guard connection.writeLine(JSONValue.object(["cue_start_at_ns": .int(Int(cueStart.nanoseconds))]).serialized()),
-                    connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: Nanoseconds.perSecond))?.contains("\"ok\":true") == true
-                else {
-                    Terminal.printError("rehabctl \(name): the simulator did not take the exercise's cue; its patient and limb rest")
+                let line: JSONValue
+                switch change {
+                case .start(let at): line = .object(["cue_start_at_ns": .int(Int(at.nanoseconds))])
+                case .hold(let at): line = .object(["cue_hold_at_ns": .int(Int(at.nanoseconds))])
+                case .resume(let at): line = .object(["cue_resume_at_ns": .int(Int(at.nanoseconds))])
+                }
+                do {
+                    if connection == nil { connection = try UnixSocketConnection.connect(path: socket) }
+                } catch {
+                    Terminal.printError("rehabctl \(name): cannot reach the simulator at \(socket): \(error); its patient and limb rest")
                     return
                 }
-            } catch {
-                Terminal.printError("rehabctl \(name): cannot reach the simulator at \(socket): \(error); its patient and limb rest")
+                guard let connection, connection.writeLine(line.serialized()),
+                    connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: Nanoseconds.perSecond))?.contains("\"ok\":true") == true
+                else {
+                    Terminal.printError("rehabctl \(name): the simulator did not take the exercise's cue (\(line.serialized())); its patient no longer follows the plan")
+                    return
+                }
             }
         }
         thread.start()

@@ -95,4 +95,38 @@ final class ScenarioCommandTests: XCTestCase {
         let usage = try ProgramRun.run("rehabctl", ["scenario", "run", shipped("sr12-operator-estop"), "--target", "port"])
         XCTAssertEqual(usage.exitCode, 64, "a rig needs its port: \(usage.standardError)")
     }
+
+    /// A rig with a tracker: the robot on its port and the tracker on its own (`--tracker-port`), each
+    /// a rehabsim link standing in for the USB adapters. Without the tracker's port the scenario cannot
+    /// run, and the message names the option to give.
+    func testOnARigTheTrackersAreReadFromTheirOwnPorts() throws {
+        let robot = folder + "/wrist"
+        let tracker = folder + "/mti"
+        let simulator = try ProgramRun.start("rehabsim", ["--quiet", "--link", robot, "--tracker", "xsens-mti-wrist,link=\(tracker)"])
+        addTeardownBlock { simulator.terminate() }
+        for _ in 0..<2 {
+            XCTAssertNotNil(simulator.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 10 * Nanoseconds.perSecond)), "rehabsim announced its ports")
+        }
+        let path = folder + "/rig-tracker.json"
+        try #"""
+            {"format": "rehabhost-scenario/1", "name": "rig-tracker", "requirements": [], "profile": "wrist-trainer", "exercise": "wrist-flexion-passive",
+             "duration_s": 3, "trackers": ["xsens-mti-wrist"], "expect": [{"no_safety_event": {}}, {"final_state": "idle"}]}
+            """#.write(toFile: path, atomically: true, encoding: .utf8)
+        let unnamed = try ProgramRun.run("rehabctl", ["scenario", "run", path, "--target", "port", "--port", robot])
+        XCTAssertEqual(unnamed.exitCode, 1, unnamed.standardOutput + unnamed.standardError)
+        XCTAssertTrue(unnamed.standardOutput.contains("--tracker-port xsens-mti-wrist=PATH"), unnamed.standardOutput)
+        var attempt = 1
+        let arguments = ["scenario", "run", path, "--target", "port", "--port", robot, "--tracker-port", "xsens-mti-wrist=\(tracker)"]
+        var run = try ProgramRun.run("rehabctl", arguments)
+        let timing = ["device_silent", "loop_gap", "link_poor", "device_watchdog", "late_cycles", "tracker_stale"]
+        while run.exitCode != 0, attempt < 4, let cause = timing.first(where: { run.standardOutput.contains($0) }) {
+            HostStallRetries.record(attempt: attempt, "host stall (\(cause)) stopped the rig scenario with a tracker")
+            attempt += 1
+            run = try ProgramRun.run("rehabctl", arguments)
+        }
+        XCTAssertEqual(run.exitCode, 0, run.standardOutput + run.standardError)
+        XCTAssertTrue(run.standardOutput.contains("PASS  rig-tracker  rig"), run.standardOutput)
+        let misplaced = try ProgramRun.run("rehabctl", ["scenario", "run", path, "--tracker-port", "xsens-mti-wrist=\(tracker)"])
+        XCTAssertEqual(misplaced.exitCode, 64, "--tracker-port is for a rig: \(misplaced.standardError)")
+    }
 }

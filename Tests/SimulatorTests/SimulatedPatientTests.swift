@@ -35,4 +35,37 @@ final class SimulatedPatientTests: XCTestCase {
         none.startCue(at: .zero)
         XCTAssertEqual(none.torques(joint: 0, at: MonotonicInstant(nanoseconds: 1_500_000_000), positionRadians: 0, velocityRadiansPerSecond: 0).voluntary, 0)
     }
+
+    /// The cue keeps the plan's clock: held, the patient pulls toward where the cue stood, for as long
+    /// as the hold lasts (not toward where a cue of their own would have gone on to); resumed, the
+    /// cue goes on from there. Without this a healthy patient in a FAIR hold pushed 1.6 N·m into the
+    /// held robot and was flung when it let go (the mode-transparent scenario on a stalled host).
+    func testAHeldCueStandsStillAndMovesOnFromWhereItStood() {
+        func seconds(_ value: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(value * 1e9)) }
+        var free = patient(.healthy)
+        free.startCue(at: .zero)
+        var held = patient(.healthy)
+        held.startCue(at: .zero)
+        held.holdCue(at: seconds(1.0))
+        let atHold = free.torques(joint: 0, at: seconds(1.0), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary
+        // 1.5 s later the free cue has moved on; the held one pulls exactly as at the hold, with no speed asked.
+        let heldLater = held.torques(joint: 0, at: seconds(2.5), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary
+        let freeLater = free.torques(joint: 0, at: seconds(2.5), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary
+        XCTAssertNotEqual(atHold, freeLater, accuracy: 0.05, "the free cue moved on (else this test proves nothing)")
+        var cue = RangeOfMotionExercise().trajectory(from: .zeros(2), durationSeconds: 10)
+        var sample = TrajectorySample(jointCount: 2)
+        cue.sample(at: 1.0 - SimulatedPatient.Parameters.healthy.reactionDelaySeconds, into: &sample)
+        XCTAssertEqual(heldLater, min(2, max(-2, 8 * (sample.positions[0] - 0.1))), accuracy: 1e-9,
+                       "a held cue asks for its position at the hold and no speed")
+        // Resumed at 2.5 s, the cue is 1.5 s behind the free one from then on.
+        held.resumeCue(at: seconds(2.5))
+        XCTAssertEqual(held.torques(joint: 0, at: seconds(3.2), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary,
+                       free.torques(joint: 0, at: seconds(1.7), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary, accuracy: 1e-9)
+        // A hold that arrives late (its instant already past) dates from its instant, not from its arrival.
+        var late = patient(.healthy)
+        late.startCue(at: .zero)
+        _ = late.torques(joint: 0, at: seconds(1.2), positionRadians: 0.1, velocityRadiansPerSecond: 0)
+        late.holdCue(at: seconds(1.0))
+        XCTAssertEqual(late.torques(joint: 0, at: seconds(1.3), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary, heldLater, accuracy: 1e-9)
+    }
 }

@@ -56,4 +56,41 @@ final class DecoderRobustnessTests: XCTestCase {
         decoder.reset()
         XCTAssertEqual(good.compactMap { decoder.push($0) }, [.packet(RehabLink.Packet(sequence: 3, message: .heartbeat))])
     }
+
+    /// The buffer form decodes exactly what the byte form does, with the same counters, however the
+    /// stream is cut into reads (frames split across reads, junk, oversize frames, idle delimiters).
+    func testDecodingWholeBuffersGivesWhatDecodingByteByByteGives() {
+        var generator = SplitMix64(seed: 11)
+        var stream: [UInt8] = []
+        for sequence in 0..<300 {
+            switch generator.next() % 5 {
+            case 0: stream += (0..<Int(generator.next() % 40)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            case 1: stream += [UInt8](repeating: 0x7F, count: 300) + [0]
+            case 2: stream += [0, 0]
+            default: break
+            }
+            stream += RehabLink.FrameEncoder.frame(.enable(watchdogPeriodMicroseconds: UInt32(sequence)), sequence: UInt16(sequence)).bytes
+        }
+        var byByte = RehabLink.FrameDecoder()
+        let expected = stream.compactMap { byByte.push($0) }
+        XCTAssertGreaterThan(expected.count, 200, "most frames decode (else this compares nothing)")
+        var buffered = RehabLink.FrameDecoder()
+        var results: [RehabLink.DecodeResult] = []
+        var offset = 0
+        while offset < stream.count {
+            let read = Array(stream[offset..<min(stream.count, offset + 1 + Int(generator.next() % 97))])
+            offset += read.count
+            read.withUnsafeBytes { bytes in
+                var index = 0
+                while index < bytes.count {
+                    let (next, result) = buffered.push(bytes, from: index)
+                    XCTAssertGreaterThan(next, index, "every call takes at least one byte")
+                    index = next
+                    if let result { results.append(result) }
+                }
+            }
+        }
+        XCTAssertEqual(results, expected)
+        XCTAssertEqual(buffered.statistics, byByte.statistics)
+    }
 }

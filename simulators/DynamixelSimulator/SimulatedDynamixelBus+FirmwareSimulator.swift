@@ -46,6 +46,14 @@ extension SimulatedDynamixelBus: FirmwareSimulator {
         patient?.startCue(at: start)
     }
 
+    public func holdCue(at time: MonotonicInstant) {
+        patient?.holdCue(at: time)
+    }
+
+    public func resumeCue(at time: MonotonicInstant) {
+        patient?.resumeCue(at: time)
+    }
+
     /// The host reopened its port at another rate: its bytes now take that long on the line, and servos at
     /// another Baud Rate(8) no longer understand them (as `rehabctl dynamixel scan` relies on).
     public func hostLineRateChanged(bitsPerSecond: Int) {

@@ -7,7 +7,9 @@ import Primitives
 /// follows an intent, passive tissue stiffness, spasticity with a catch, tremor and fatigue.
 ///
 /// The intent is the exercise's cue (what the therapist or the screen shows: a minimum-jerk plan)
-/// seen `reactionDelaySeconds` late. The voluntary torque pulls toward it like a muscle with
+/// seen `reactionDelaySeconds` late. The cue keeps the plan's clock: it stands still while the host
+/// holds the exercise (`holdCue(at:)`, `resumeCue(at:)`), as the screen does, so the patient waits
+/// rather than pushing against a held robot for the whole hold. The voluntary torque pulls toward it like a muscle with
 /// stiffness and damping, scaled by effort and fatigue and limited by strength. Pure: time is given.
 public struct SimulatedPatient: Sendable {
     /// What a patient is like; the presets are documented in simulators/README.md.
@@ -80,6 +82,9 @@ public struct SimulatedPatient: Sendable {
     /// The cue the patient follows; its time 0 is `cueStart`.
     private var cue: WaypointTrajectory
     public private(set) var cueStart: MonotonicInstant?
+    /// Since when the cue stands still (nil: it runs), and how long it stood still before.
+    private var cueHeldSince: MonotonicInstant?
+    private var cueHeldSeconds = 0.0
     private var intent: TrajectorySample
     private var aboveThreshold: [Bool]
     private var catchStart: [MonotonicInstant?]
@@ -109,6 +114,27 @@ public struct SimulatedPatient: Sendable {
     /// The cue starts (the exercise begins) at `time`.
     public mutating func startCue(at time: MonotonicInstant) {
         cueStart = time
+        cueHeldSince = nil
+        cueHeldSeconds = 0
+    }
+
+    /// The host holds the exercise from `time` on: the cue stands still there.
+    public mutating func holdCue(at time: MonotonicInstant) {
+        guard cueStart != nil, cueHeldSince == nil else { return }
+        cueHeldSince = time
+    }
+
+    /// The host's plan runs again from `time` on: the cue moves on from where it stood.
+    public mutating func resumeCue(at time: MonotonicInstant) {
+        guard let since = cueHeldSince else { return }
+        cueHeldSeconds += max(0, time.seconds(since: since))
+        cueHeldSince = nil
+    }
+
+    /// The cue's own time at `time` [s]: the time since its start less the time it stood still.
+    private func cueSeconds(at time: MonotonicInstant, start: MonotonicInstant) -> Double {
+        let now = cueHeldSince.map { min($0, time) } ?? time
+        return now.seconds(since: start) - cueHeldSeconds
     }
 
     /// Effort left after fatigue, as a fraction of the start.
@@ -121,9 +147,11 @@ public struct SimulatedPatient: Sendable {
         var torques = Torques()
         torques.passive = -p.passiveStiffnessNewtonMetersPerRadian * position - p.passiveDampingNewtonMeterSecondsPerRadian * velocity
         if joint == cueJoint, let start = cueStart, p.effort > 0 {
-            let seen = time.seconds(since: start) - p.reactionDelaySeconds
+            let seen = cueSeconds(at: time, start: start) - p.reactionDelaySeconds
             if seen >= 0 {
                 cue.sample(at: seen, into: &intent)
+                // A cue that stands still asks for no speed.
+                if cueHeldSince != nil { intent.velocities[joint] = 0 }
                 let target = intent.positions[joint]
                 countRepetition(target)
                 let pull = p.voluntaryStiffnessNewtonMetersPerRadian * (target - position)

@@ -77,4 +77,12 @@ extension SimulatedRehabLinkDevice: FirmwareSimulator {
     public func startCue(at start: MonotonicInstant) {
         patient?.startCue(at: start)
     }
+
+    public func holdCue(at time: MonotonicInstant) {
+        patient?.holdCue(at: time)
+    }
+
+    public func resumeCue(at time: MonotonicInstant) {
+        patient?.resumeCue(at: time)
+    }
 }

@@ -158,8 +158,11 @@ public final class SimulatedRehabLinkDevice {
     /// Bytes from the host arriving at `time`. Replies go to `output`.
     public func receive(_ bytes: UnsafeRawBufferPointer, at time: MonotonicInstant) {
         advance(to: time)
-        for byte in bytes {
-            if let result = decoder.push(byte) { handle(result, at: now) }
+        var index = 0
+        while index < bytes.count {
+            let (next, result) = decoder.push(bytes, from: index)
+            index = next
+            if let result { handle(result, at: now) }
         }
     }
 

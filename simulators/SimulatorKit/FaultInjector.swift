@@ -30,25 +30,33 @@ public final class FaultInjector<DeviceKind: InjectableDeviceFault> {
 
     public func add(_ faults: [Fault]) {
         entries.append(contentsOf: faults.map { Entry(fault: $0) })
+        pendingCount += faults.count
     }
 
     /// Faults not yet begun or still running.
-    public var pendingCount: Int { entries.count { !$0.ended } }
+    public private(set) var pendingCount = 0
 
     /// Begins the faults whose trigger has come and ends those whose duration is over.
     public func update<Firmware: FirmwareSimulator>(device: Firmware, now: MonotonicInstant)
     where Firmware.InjectableFault == DeviceKind {
-        for index in entries.indices where !entries[index].ended {
+        // Called several times a cycle, mostly with nothing left to do: a virtual-time session spent
+        // 4 % of its time walking an empty generic loop here (perf, 2026-12-07).
+        guard pendingCount > 0 else { return }
+        for index in 0..<entries.count where !entries[index].ended {
             if let began = entries[index].began {
                 guard let duration = entries[index].fault.durationMilliseconds,
                     now.nanoseconds(since: began) >= Self.nanoseconds(milliseconds: duration)
                 else { continue }
                 end(entries[index].fault.kind, device: device)
                 entries[index].ended = true
+                pendingCount -= 1
             } else if isDue(entries[index].fault.trigger, device: device, now: now) {
                 begin(entries[index].fault.kind, timed: entries[index].fault.durationMilliseconds != nil, device: device)
                 entries[index].began = now
-                if entries[index].fault.durationMilliseconds == nil { entries[index].ended = true }
+                if entries[index].fault.durationMilliseconds == nil {
+                    entries[index].ended = true
+                    pendingCount -= 1
+                }
             }
         }
     }

@@ -74,6 +74,12 @@ public protocol FirmwareSimulator: AnyObject {
     /// from then on (`rehabsim --control` line `cue_start_in_ms`). A device without one ignores it.
     func startCue(at start: MonotonicInstant)
 
+    /// The host's plan stands still from `time` on (a pause, a FAIR hold) and runs again from a later
+    /// `resumeCue(at:)`: the cue does the same (`rehabsim --control` lines `cue_hold_at_ns`,
+    /// `cue_resume_at_ns`). A device without a patient ignores them.
+    func holdCue(at time: MonotonicInstant)
+    func resumeCue(at time: MonotonicInstant)
+
     /// The host has set its end of the line to `bitsPerSecond` (a pseudo-terminal carries no signal,
     /// but its master sees the rate the host configured): called before the bytes that follow. A
     /// firmware whose timing or understanding depends on the rate (a servo bus) takes it; others
@@ -84,6 +90,8 @@ public protocol FirmwareSimulator: AnyObject {
 extension FirmwareSimulator {
     /// Devices without a simulated patient have no cue to follow.
     public func startCue(at start: MonotonicInstant) {}
+    public func holdCue(at time: MonotonicInstant) {}
+    public func resumeCue(at time: MonotonicInstant) {}
 
     /// Devices whose link does not depend on the rate ignore it.
     public func hostLineRateChanged(bitsPerSecond: Int) {}

@@ -1,4 +1,5 @@
 import CSystemShims
+import Control
 import Foundation
 import Glibc
 import Platform
@@ -109,9 +110,14 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
     public func service(now: MonotonicInstant) -> MonotonicInstant {
         let arrived = live.take()
         if !arrived.isEmpty { injector.add(arrived) }
-        if let start = live.takeCueStart() {
-            device.startCue(at: start)
-            messages?("the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms")
+        for change in live.takeCueChanges() {
+            switch change {
+            case .start(let start):
+                device.startCue(at: start)
+                messages?("the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms")
+            case .hold(let time): device.holdCue(at: time)
+            case .resume(let time): device.resumeCue(at: time)
+            }
         }
         noticeHostLineRate()
         device.advance(to: now)
@@ -308,12 +314,15 @@ public protocol LiveControlInbox: AnyObject, Sendable {
     func submit(_ line: String) -> Result<String, ProfileError>
     /// The exercise's plan begins at `start`: the device's patient follows its cue from then on.
     func startCue(at start: MonotonicInstant)
+    /// The plan stands still from `time` on, and runs again from a later `resumeCue(at:)`.
+    func holdCue(at time: MonotonicInstant)
+    func resumeCue(at time: MonotonicInstant)
 }
 
 /// The queue between a control thread and a device's host: faults and the cue start.
 public final class LiveInjections<DeviceKind: InjectableDeviceFault>: LiveControlInbox {
     private let queue = Mutex<[ScheduledFault<DeviceKind>]>([])
-    private let cueStart = Mutex<MonotonicInstant?>(nil)
+    private let cueChanges = Mutex<[CueChange]>([])
     /// The device's joints (bounds the joints of injections).
     public let jointCount: Int
 
@@ -341,13 +350,15 @@ public final class LiveInjections<DeviceKind: InjectableDeviceFault>: LiveContro
         }
     }
 
-    public func startCue(at start: MonotonicInstant) { cueStart.withLock { $0 = start } }
+    public func startCue(at start: MonotonicInstant) { cueChanges.withLock { $0.append(.start(start)) } }
+    public func holdCue(at time: MonotonicInstant) { cueChanges.withLock { $0.append(.hold(time)) } }
+    public func resumeCue(at time: MonotonicInstant) { cueChanges.withLock { $0.append(.resume(time)) } }
 
-    /// The cue start handed over since the last call, if any.
-    public func takeCueStart() -> MonotonicInstant? {
-        cueStart.withLock { value in
-            defer { value = nil }
-            return value
+    /// The cue's changes handed over since the last call, oldest first.
+    public func takeCueChanges() -> [CueChange] {
+        cueChanges.withLock { changes in
+            defer { changes.removeAll() }
+            return changes
         }
     }
 }

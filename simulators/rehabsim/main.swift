@@ -144,18 +144,26 @@ func inject(_ words: [String]) -> Never {
     Terminal.exit(.success)
 }
 
-/// When a cue line asks the cue to start: `cue_start_in_ms` from `now`, or `cue_start_at_ns`, an
-/// instant of CLOCK_MONOTONIC (rehabctl's way: the plan's own start, however late the line arrives)
-/// within an hour of `now`; nil for anything else.
-func cueStart(_ request: JSONObject, now: MonotonicInstant) -> MonotonicInstant? {
+/// The keys of the cue's lines on a control socket.
+let cueKeys = ["cue_start_in_ms", "cue_start_at_ns", "cue_hold_at_ns", "cue_resume_at_ns"]
+
+/// What a cue line asks: the cue starts (`cue_start_in_ms` from `now`, or `cue_start_at_ns`), stands
+/// still (`cue_hold_at_ns`) or moves on (`cue_resume_at_ns`); each `_at_ns` an instant of
+/// CLOCK_MONOTONIC within an hour of `now` (rehabctl's way: the plan's own instant, however late the
+/// line arrives). Nil for anything else.
+func cueChange(_ request: JSONObject, now: MonotonicInstant) -> CueChange? {
     if let milliseconds = request["cue_start_in_ms"]?.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 {
-        return now.advanced(byNanoseconds: Int64(milliseconds * 1e6))
+        return .start(now.advanced(byNanoseconds: Int64(milliseconds * 1e6)))
     }
-    if let nanoseconds = request["cue_start_at_ns"]?.integerValue,
-        abs(MonotonicInstant(nanoseconds: nanoseconds).nanoseconds(since: now)) < 3_600 * Nanoseconds.perSecond
-    {
+    func instant(_ key: String) -> MonotonicInstant? {
+        guard let nanoseconds = request[key]?.integerValue,
+            abs(MonotonicInstant(nanoseconds: nanoseconds).nanoseconds(since: now)) < 3_600 * Nanoseconds.perSecond
+        else { return nil }
         return MonotonicInstant(nanoseconds: nanoseconds)
     }
+    if let start = instant("cue_start_at_ns") { return .start(start) }
+    if let time = instant("cue_hold_at_ns") { return .hold(time) }
+    if let time = instant("cue_resume_at_ns") { return .resume(time) }
     return nil
 }
 
@@ -168,20 +176,32 @@ func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, r
             let worker = Thread {
                 while let line = connection.readLine(deadline: MonotonicClock.now().advanced(byNanoseconds: 3_600 * Nanoseconds.perSecond)) {
                     let request = (try? JSONParser.parse(line))?.objectValue
-                    if let request, request["cue_start_in_ms"] != nil || request["cue_start_at_ns"] != nil {
+                    if let request, cueKeys.contains(where: { request[$0] != nil }) {
                         let now = MonotonicClock.now()
-                        guard let start = cueStart(request, now: now) else {
+                        guard let change = cueChange(request, now: now) else {
                             connection.writeLine(JSONValue.object([
-                                "ok": false, "error": "cue_start_in_ms takes 0 to 3600000 ms; cue_start_at_ns a CLOCK_MONOTONIC instant within an hour of now",
+                                "ok": false,
+                                "error": "cue_start_in_ms takes 0 to 3600000 ms; cue_start_at_ns, cue_hold_at_ns and cue_resume_at_ns a CLOCK_MONOTONIC instant within an hour of now",
                             ]).serialized())
                             continue
                         }
-                        inbox.startCue(at: start)
-                        reference?.startCue(at: start)
-                        for follower in cueFollowers { follower.startCue(at: start) }
-                        connection.writeLine(JSONValue.object([
-                            "ok": true, "cue_start_in_ms": .number(Double(start.nanoseconds(since: now)) * 1e-6, significantDigits: 6),
-                        ]).serialized())
+                        switch change {
+                        case .start(let start):
+                            inbox.startCue(at: start)
+                            reference?.startCue(at: start)
+                            for follower in cueFollowers { follower.startCue(at: start) }
+                            connection.writeLine(JSONValue.object([
+                                "ok": true, "cue_start_in_ms": .number(Double(start.nanoseconds(since: now)) * 1e-6, significantDigits: 6),
+                            ]).serialized())
+                        case .hold(let time):
+                            inbox.holdCue(at: time)
+                            for follower in cueFollowers { follower.holdCue(at: time) }
+                            connection.writeLine(JSONValue.object(["ok": true, "cue": "hold"]).serialized())
+                        case .resume(let time):
+                            inbox.resumeCue(at: time)
+                            for follower in cueFollowers { follower.resumeCue(at: time) }
+                            connection.writeLine(JSONValue.object(["ok": true, "cue": "resume"]).serialized())
+                        }
                         continue
                     }
                     if let kind = request?["kind"]?.stringValue, kind.hasPrefix("reference_") {

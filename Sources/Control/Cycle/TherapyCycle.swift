@@ -116,6 +116,9 @@ public struct TherapyCycle {
     private var resumeBlendFrom: JointList<Double>
     private var resumeBlendStart: MonotonicInstant?
     private var stopPosted = false
+    /// The plan ran to its end (or nothing was left of it to resume) and posted the normal stop: the
+    /// exercise was completed, not cut short by an operator's stop.
+    public var planCompleted: Bool { stopPosted }
     /// The plan is used up (or nothing is left to resume): the next cycle stops (Cat 1, the normal end).
     private var planEnded = false
     /// SR-1 FAIR/POOR: the link is degraded; a moving cycle then holds (see `fillActuation`).
@@ -284,6 +287,7 @@ public struct TherapyCycle {
         // in over the ramp, the mirror target restarting from the joint (`resume`).
         var action = requested
         if case .move = requested, degraded { action = .hold }
+        if case .move = action { planClockRunning = true } else { planClockRunning = false }
         for joint in 0..<demandsMotion.count { demandsMotion[joint] = false }
         if case .move = action {} else { lastModeTorque = nil }
         switch action {
@@ -478,6 +482,11 @@ public struct TherapyCycle {
     /// started. The plan posts its own stop at its end, so more than a few seconds is a logic error. A
     /// resume replans (a repetition exercise for the repetitions left), so the session's first
     /// duration is no bound for this: a 10-repetition plan replanned after a FAIR hold outran it.
+    /// The plan's clock runs: the exercise has started and this cycle moved along its plan (an
+    /// operator's pause, SR-1's FAIR hold and every stop, the plan's own end included, stop it; a
+    /// resume restarts it with a new plan). What a patient's on-screen cue follows.
+    public private(set) var planClockRunning = false
+
     public func secondsPastPlanEnd(at now: MonotonicInstant) -> Double {
         guard activeSince != nil, !holding else { return 0 }
         return max(0, now.seconds(since: trajectoryOrigin) - trajectory.durationSeconds)

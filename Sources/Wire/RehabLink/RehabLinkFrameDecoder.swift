@@ -69,6 +69,28 @@ extension RehabLink {
 
         /// Feeds one byte; returns a result when the byte completed a CRC-valid frame.
         public mutating func push(_ byte: UInt8) -> RehabLink.DecodeResult? {
+            guard let length = take(byte) else { return nil }
+            return finishFrame(encodedLength: length)
+        }
+
+        /// Feeds `bytes` from `start` on, up to and including the first byte that ends a frame: the
+        /// index after the last byte taken, and the frame's result when it was a CRC-valid one (nil
+        /// with `next == bytes.count` when no frame ended). The same as `push(_:)` byte by byte, for
+        /// readers of whole buffers: a result is as large as the largest message, and carrying an
+        /// empty one out of every byte was a fifth of a virtual-time session's time (perf, 2026-12-07).
+        public mutating func push(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (next: Int, result: RehabLink.DecodeResult?) {
+            var index = start
+            while index < bytes.count {
+                let byte = bytes[index]
+                index += 1
+                if let length = take(byte) { return (index, finishFrame(encodedLength: length)) }
+            }
+            return (index, nil)
+        }
+
+        /// Takes one byte into the frame; the frame's encoded length when the byte ended one.
+        @inline(__always)
+        private mutating func take(_ byte: UInt8) -> Int? {
             statistics.bytesReceived &+= 1
             if byte == 0 {
                 if discardingOversize {
@@ -78,7 +100,7 @@ extension RehabLink {
                 guard frameLength > 0 else { return nil }  // an idle delimiter, not an error
                 let length = frameLength
                 frameLength = 0
-                return finishFrame(encodedLength: length)
+                return length
             }
             if discardingOversize {
                 statistics.discardedBytes &+= 1
