@@ -3,7 +3,7 @@
 #   make demo    build, then run the simulator-backed demo (rehabctl demo)
 #   make test    build once, then run the whole test suite (what CI runs: .ci/run)
 #
-# Both install the Debian -dev packages of libserialport, libusb-1.0 and libudev first when
+# Both install the Debian -dev packages of libserialport, libusb-1.0, libudev and libzstd first when
 # pkg-config cannot find them (scripts/setup.sh; uses sudo when not root).
 
 SWIFT ?= swift
@@ -36,6 +36,8 @@ demo: build
 # .build-fuzz; the long campaign is scripts/fuzz.sh TARGET SECONDS, docs/reliability.md).
 # Then the scenarios (hardware/scenarios/README.md): all in virtual time, the ones tagged ci-sim against
 # rehabsim over pseudo-terminals too, and the safety evidence report from both results.
+# Then the session report and a patient's progress page in headless Chromium (scripts/report-browser-check.sh:
+# console errors, plots without data, overlapping or cut-off labels; installs Debian's chromium when missing).
 FUZZ_SECONDS ?= 5
 test: setup
 	$(SWIFT) build -c $(CONFIGURATION) --build-tests
@@ -44,6 +46,7 @@ test: setup
 	$(BIN)/rehabctl scenario run hardware/scenarios --target sim --tag ci-sim --junit .build/scenarios-sim.xml
 	$(BIN)/rehabctl scenario trace hardware/scenarios --results .build/scenarios-virtual.xml,.build/scenarios-sim.xml \
 		--markdown .build/safety-evidence.md --html .build/safety-evidence.html
+	scripts/report-browser-check.sh
 	SWIFT=$(SWIFT) scripts/fuzz.sh all $(FUZZ_SECONDS)
 
 # Regenerate the RehabLink and RehabRef test vectors from the Python reference implementations.

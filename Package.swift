@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // RehabHost: real-time control host for rehabilitation robots. No package dependencies:
-// the Swift toolchain, plus libserialport, libusb-1.0 and libudev from the system (scripts/setup.sh).
+// the Swift toolchain, plus libserialport, libusb-1.0, libudev and libzstd from the system (scripts/setup.sh).
 import PackageDescription
 
 /// Every Swift target: Swift 6 language mode (strict concurrency) and warnings as errors.
@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "CLibSerialPort", pkgConfig: "libserialport", providers: [.apt(["libserialport-dev"])]),
         .systemLibrary(name: "CLibUSB", pkgConfig: "libusb-1.0", providers: [.apt(["libusb-1.0-0-dev"])]),
         .systemLibrary(name: "CLibUdev", pkgConfig: "libudev", providers: [.apt(["libudev-dev"])]),
+        // zstd for the MCAP chunks of recordings and black boxes (docs/telemetry.md, "Compression").
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // The zero-allocation proof, read side: allocations per thread and per process, from the
         // interposer when the process has it (linked, or preloaded), else 0. Replaces nothing.
         .target(name: "AllocationCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
@@ -56,7 +58,7 @@ let package = Package(
             swiftSettings: strict),
         // Telemetry: the loop's lock-free hand-off, MCAP writer/reader/recovery, recording, black
         // box, CSV export and the HTML report.
-        .target(name: "Telemetry", dependencies: ["Control", "DeviceModel", "Platform", "Primitives", "StrictJSON"], swiftSettings: strict),
+        .target(name: "Telemetry", dependencies: ["CZstd", "Control", "DeviceModel", "Platform", "Primitives", "StrictJSON"], swiftSettings: strict),
         // Wire: codecs (framing, CRC, messages). Pure: no I/O, no Foundation, no heap per frame.
         .target(name: "Wire", dependencies: ["Primitives"], swiftSettings: strict),
         // StrictJSON: RFC 8259 parser with line/column errors and an order-keeping writer.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what RehabHost needs on a fresh Debian machine that already has Swift:
-# the -dev packages of libserialport, libusb-1.0 and libudev (and pkg-config).
-# It does nothing when pkg-config already finds all three. Safe to run repeatedly.
+# the -dev packages of libserialport, libusb-1.0, libudev and libzstd (and pkg-config).
+# It does nothing when pkg-config already finds all four. Safe to run repeatedly.
 set -euo pipefail
 
 need=()
@@ -10,8 +10,9 @@ if command -v pkg-config >/dev/null 2>&1; then
   pkg-config --exists libserialport || need+=(libserialport-dev)
   pkg-config --exists libusb-1.0    || need+=(libusb-1.0-0-dev)
   pkg-config --exists libudev       || need+=(libudev-dev)
+  pkg-config --exists libzstd       || need+=(libzstd-dev)
 else
-  need+=(libserialport-dev libusb-1.0-0-dev libudev-dev)
+  need+=(libserialport-dev libusb-1.0-0-dev libudev-dev libzstd-dev)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -463,12 +463,15 @@ enum FuzzTargets {
         invariant(file.isComplete, "mcap: a file read without salvaging is not complete")
         var dataBytes = 0
         for message in file.messages {
-            invariant(message.dataRange.lowerBound >= 0 && message.dataRange.upperBound <= bytes.count,
-                      "mcap: message data at \(message.dataRange) in a file of \(bytes.count) bytes")
+            // A message of a zstd chunk is in the chunk's decompressed records, not in the file.
+            let store = message.isDecompressed ? file.decompressedRecords.count : bytes.count
+            invariant(message.dataRange.lowerBound >= 0 && message.dataRange.upperBound <= store,
+                      "mcap: message data at \(message.dataRange) in \(message.isDecompressed ? "decompressed records" : "a file") of \(store) bytes")
             invariant(file.channels[message.channel] != nil, "mcap: a message on channel \(message.channel), which the file does not define")
             dataBytes += message.dataRange.count
         }
-        invariant(dataBytes <= bytes.count, "mcap: \(dataBytes) bytes of message data in a file of \(bytes.count) bytes")
+        invariant(dataBytes <= bytes.count + file.decompressedRecords.count,
+                  "mcap: \(dataBytes) bytes of message data in a file of \(bytes.count) bytes (\(file.decompressedRecords.count) decompressed)")
         for chunk in file.chunks {
             invariant(chunk.messages.lowerBound >= 0 && chunk.messages.upperBound <= file.messages.count,
                       "mcap: a chunk holds messages \(chunk.messages) of \(file.messages.count)")

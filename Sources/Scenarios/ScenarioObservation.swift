@@ -86,6 +86,7 @@ public struct ScenarioObservation: Sendable, Equatable {
 
 /// One supervisor transition, its time relative to the observation's origin.
 public struct ObservedTransition: Sendable, Equatable {
+    /// The loop's cycle; `SupervisorTransition.setUpCycle` for a transition of the set-up.
     public var cycle: Int64
     public var timeNanoseconds: Int64
     public var from: SupervisorState
@@ -133,7 +134,8 @@ public struct ObservedTransition: Sendable, Equatable {
         if let joint { text += ", joint \(joint)" }
         if value != 0 { text += ", value \(ScenarioText.number(value))" + (cause.valueUnit.isEmpty ? "" : " " + cause.valueUnit) }
         if deviceCode != 0 { text += ", device code 0x" + String(deviceCode, radix: 16) }
-        return text + ", at \(ScenarioText.milliseconds(timeNanoseconds)) ms (cycle \(cycle))"
+        let when = cycle == SupervisorTransition.setUpCycle ? "during the set-up" : "cycle \(cycle)"
+        return text + ", at \(ScenarioText.milliseconds(timeNanoseconds)) ms (\(when))"
     }
 }
 

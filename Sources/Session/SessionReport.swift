@@ -174,7 +174,9 @@ public struct SessionReport: Sendable {
         let start = transitions.first?.time
         func transition(_ t: SupervisorTransition) -> JSONValue {
             var object: JSONObject = [
-                "cycle": .integer(t.cycle),
+                // The set-up's transitions were made before the loop's cycle 0, in none of its cycles.
+                "cycle": t.isDuringSetUp ? JSONValue.null : .integer(t.cycle),
+                "phase": .string(t.phaseName),
                 "t_ms": .number(Double(t.time.nanoseconds(since: start ?? t.time)) / 1e6, significantDigits: 6),
                 "from": .string(t.from.rawValue), "to": .string(t.to.rawValue), "cause": .string(t.cause.rawValue),
             ]
@@ -335,7 +337,8 @@ public struct SessionReport: Sendable {
                 let joint = event.joint.map { " joint \(joints.indices.contains($0) ? joints[$0].name : String($0))" } ?? ""
                 let value = event.value != 0 ? " \(format(event.value, decimals: 3))\(event.cause.valueUnit.isEmpty ? "" : " " + event.cause.valueUnit)" : ""
                 let requirement = event.cause.requirement.isEmpty ? "" : " [\(event.cause.requirement)]"
-                lines.append("    cycle \(event.cycle): \(event.from.rawValue) → \(event.to.rawValue): \(event.cause.rawValue)\(requirement)\(category)\(joint)\(value)\(code)")
+                let when = event.isDuringSetUp ? "during the set-up" : "cycle \(event.cycle)"
+                lines.append("    \(when): \(event.from.rawValue) → \(event.to.rawValue): \(event.cause.rawValue)\(requirement)\(category)\(joint)\(value)\(code)")
             }
         }
         if let perCycle = allocationsPerCycle {

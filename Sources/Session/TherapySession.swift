@@ -65,6 +65,9 @@ public final class TherapySession {
         public var trackers: [any TrackerDevice] = []
         /// SR-16: the box the workspace tracker's tool must stay in (nil: no workspace interlock).
         public var workspace: WorkspaceTracking?
+        /// More entries of the `session` metadata of the recording and the black box: the operator's
+        /// pseudonymous patient label (`PatientLabel`), the exercise file's name.
+        public var recordingMetadata: [(String, String)] = []
 
         /// SR-16's tracker and box: the tool it tracks (the hand, the end effector) must stay inside
         /// the box (+ 20 mm); its samples are judged like SR-15's (age, frame counter, visibility, fit error).
@@ -302,7 +305,11 @@ public final class TherapySession {
             ("profile", profile.name), ("device", device.name), ("rate_hz", "\(options.rateHertz)"),
             ("duration_s", "\(options.durationSeconds)"), ("exercise", options.exercise.description(jointNames: profile.joints.map(\.name))),
             ("protocol", profile.device.protocolIdentifier), ("trackers", trackers.map(\.trackerName).joined(separator: ", ")),
-        ]
+            ("mode", options.exercise.mode.name),
+            // The prescription as values, so that a report need not read it back out of the description.
+            ("plan_joint", profile.joints[options.exercise.jointIndex].name), ("plan_mode", options.exercise.mode.name),
+            ("plan_range_min_rad", "\(options.exercise.rangeMinimumRadians)"), ("plan_range_max_rad", "\(options.exercise.rangeMaximumRadians)"),
+        ] + (options.exercise.repetitions.map { [("plan_repetitions", "\($0)")] } ?? []) + options.recordingMetadata
         // Signals count from the session's creation (a test process runs many sessions).
         interruptsSeen = TerminationSignals.interrupts
         terminationsSeen = TerminationSignals.terminations
@@ -351,7 +358,7 @@ public final class TherapySession {
     /// a confirmed watchdog (SR-3), and the SR-17 direction test. Nothing is left enabled when this throws.
     public func prepare() throws(SessionError) {
         let start = clock.now()
-        computation.supervisor.beginSelfTest(cycle: 0, time: start)
+        computation.supervisor.beginSelfTest(cycle: SupervisorTransition.setUpCycle, time: start)
         var enabled = false
         do throws(DeviceError) {
             let identity = try device.identify()
@@ -391,11 +398,11 @@ public final class TherapySession {
             if setUpStop != nil { return }
         } catch {
             if enabled { try? device.deactivate() }
-            computation.supervisor.selfTestFailed(cycle: 0, time: clock.now())
+            computation.supervisor.selfTestFailed(cycle: SupervisorTransition.setUpCycle, time: clock.now())
             throw .device(error)
         }
-        computation.supervisor.selfTestPassed(cycle: 0, time: clock.now())
-        computation.supervisor.deviceEnabled(cycle: 0, time: clock.now())
+        computation.supervisor.selfTestPassed(cycle: SupervisorTransition.setUpCycle, time: clock.now())
+        computation.supervisor.deviceEnabled(cycle: SupervisorTransition.setUpCycle, time: clock.now())
         publishStatus(cycle: 0, now: clock.now(), state: device.latestState, serial: 0)
     }
 
@@ -434,7 +441,7 @@ public final class TherapySession {
             try? device.deactivate()
         }
         let now = clock.now()
-        setUpStop = computation.supervisor.stopDuringSetUp(requests, cycle: 0, time: now)
+        setUpStop = computation.supervisor.stopDuringSetUp(requests, cycle: SupervisorTransition.setUpCycle, time: now)
         status.handledRequestSerial = taken.serial
         status.state = computation.supervisor.state
         status.latchedTrip = computation.supervisor.latchedTrip
@@ -690,7 +697,10 @@ public final class TherapySession {
         writeBlackBox()
         var report = report()
         if let recorder {
-            report.recording = recorder.finish(metrics: report.metrics, at: finishedAt)
+            let result = SessionResult(
+                metrics: report.metrics, transitions: report.transitions, planCompleted: computation.planCompleted,
+                repetitionsPlanned: options.exercise.repetitions)
+            report.recording = recorder.finish(metrics: report.metrics, result: result, at: finishedAt)
             self.recorder = nil
         }
         return report

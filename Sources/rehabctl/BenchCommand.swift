@@ -166,7 +166,7 @@ enum BenchCommand {
             lines.append("  safety events: none; supervisor final state: \(report.finalState.rawValue)")
         } else {
             for event in report.safetyEvents {
-                lines.append("  SAFETY STOP at cycle \(event.cycle): \(event.cause.rawValue)" + (event.category.map { " (\($0))" } ?? "")
+                lines.append("  SAFETY STOP \(event.isDuringSetUp ? "during the set-up" : "at cycle \(event.cycle)"): \(event.cause.rawValue)" + (event.category.map { " (\($0))" } ?? "")
                              + "; the figures above cover the run up to here")
             }
         }

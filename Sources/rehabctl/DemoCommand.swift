@@ -17,7 +17,8 @@ enum DemoCommand {
             Ctrl-C stops the exercise cleanly (Cat 1, exit 130); a second Ctrl-C or SIGTERM e-stops (Cat 0).
             """,
         options: LoopOptions.common(defaultDuration: "10") + [
-            .init("--json", help: "Print one JSON object (the session report) instead of the summary.")
+            SessionMetadataOptions.patientLabelOption,
+            .init("--json", help: "Print one JSON object (the session report) instead of the summary."),
         ],
         examples: ["rehabctl demo", "rehabctl demo --duration 30 --rate 2000 --json"])
 

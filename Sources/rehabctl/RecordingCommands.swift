@@ -61,19 +61,33 @@ enum RecordingCommands {
             histograms of wake latency, round trip and compute time, and the exercise metrics table.
             An existing file at the output path is replaced; a symbolic link, device, FIFO or folder there
             is refused (exit 64) before anything is written. -o - writes the page to standard output.
+
+            With --progress DIR --patient LABEL instead of a file: one page of that patient's sessions in
+            DIR, in date order — a table (date, exercise, mode, duration, range of motion, repetitions
+            done/planned, assistance ratio, patient work, peak interaction torque, result) and a plot of
+            each figure over the sessions, all from the recordings' metadata (as rehabctl sessions reads
+            it). Without --patient it lists the labels in DIR (exit 64); a label with no sessions there
+            exits 66.
             """,
         options: [
             .init(
                 "-o", value: "FILE.html", help: "Where to write the page (also --output); - for standard output.",
-                default: "FILE with .html instead of .mcap"),
+                default: "FILE with .html instead of .mcap; with --progress: DIR/progress-LABEL.html"),
             .init("--output", value: "FILE.html", help: "Same as -o."),
+            .init("--progress", value: "DIR", help: "A patient's progress over the recordings in DIR instead of one recording (with --patient)."),
+            .init("--patient", value: "LABEL", help: "With --progress: the patient's label (--patient-label of demo, run, simulate)."),
         ],
-        positionals: [.init("FILE.mcap", help: "A recording or a black box.")],
-        examples: ["rehabctl report demo.mcap", "rehabctl report blackbox-….mcap -o fault.html", "rehabctl report demo.mcap -o - | gzip > demo.html.gz"])
+        positionals: [.init("FILE.mcap", help: "A recording or a black box (not with --progress).", optional: true)],
+        examples: ["rehabctl report demo.mcap", "rehabctl report blackbox-….mcap -o fault.html", "rehabctl report demo.mcap -o - | gzip > demo.html.gz",
+                   "rehabctl report --progress ~/.local/state/rehabhost/recordings --patient P-0042 -o P-0042.html"])
 
     static func report(_ parsed: ParsedArguments) throws(CommandFailure) -> ExitCode {
         if parsed.string("-o") != nil && parsed.string("--output") != nil { throw parsed.usageError("give -o or --output, not both") }
-        let path = parsed.positionals[0]
+        if let directory = parsed.string("--progress") { return try progress(parsed, directory: directory) }
+        if parsed.string("--patient") != nil { throw parsed.usageError("--patient goes with --progress DIR (a patient's sessions in a folder)") }
+        guard let path = parsed.positionals.first else {
+            throw parsed.usageError("give a recording (FILE.mcap), or --progress DIR --patient LABEL for a patient's sessions")
+        }
         let output = parsed.string("-o") ?? parsed.string("--output") ?? replacingExtension(of: path, with: ".html")
         let toStandardOutput = output == standardOutputPath
         if !toStandardOutput { try checkOutput(output, command: "report", alternative: ", or - for standard output") }
@@ -90,6 +104,41 @@ enum RecordingCommands {
         }
         try save(Array(html.utf8), to: output, command: "report", alternative: ", or - for standard output")
         Terminal.printLine(output)
+        return .success
+    }
+
+    /// `report --progress DIR --patient LABEL`: the patient's sessions in DIR on one page.
+    static func progress(_ parsed: ParsedArguments, directory: String) throws(CommandFailure) -> ExitCode {
+        guard parsed.positionals.isEmpty else {
+            throw parsed.usageError("--progress reads the recordings in a folder: give no FILE.mcap with it")
+        }
+        let listing = try SessionsCommand.list(directory, command: "report")
+        for skipped in listing.skipped { Terminal.printError("rehabctl report: skipped \(skipped.path): \(skipped.reason)") }
+        let labels: [String] = listing.patientLabels.map { found in
+            "\(found.label) (\(found.sessions) session\(found.sessions == 1 ? "" : "s"))"
+        }
+        let found: String
+        if labels.isEmpty {
+            found = "no recording in \(directory) has a patient label (demo, run and simulate take --patient-label)"
+        } else {
+            found = "the labels in \(directory): " + labels.joined(separator: ", ")
+        }
+        guard let patient = try SessionMetadataOptions.patientLabel(parsed, option: "--patient") else {
+            throw parsed.usageError("--progress needs --patient LABEL; \(found)")
+        }
+        let output = parsed.string("-o") ?? parsed.string("--output") ?? directory + "/progress-\(patient).html"
+        let toStandardOutput = output == standardOutputPath
+        if !toStandardOutput { try checkOutput(output, command: "report", alternative: ", or - for standard output") }
+        guard let html = ProgressReport.render(listing.sessions, patient: patient, folder: directory) else {
+            throw CommandFailure("rehabctl report: no recordings of patient \(patient) in \(directory); \(found)", exitCode: .noInput)
+        }
+        if toStandardOutput {
+            try writeStandardOutput(Array(html.utf8), command: "report")
+            return .success
+        }
+        try save(Array(html.utf8), to: output, command: "report", alternative: ", or - for standard output")
+        let count = listing.sessions.filter { $0.patientLabel == patient }.count
+        Terminal.printLine("\(output): \(count) session\(count == 1 ? "" : "s") of patient \(patient)")
         return .success
     }
 

@@ -318,6 +318,7 @@ enum RunCommand {
             .init("--require-realtime", help: "Refuse to start unless SCHED_FIFO and locked memory are granted."),
             .init("--reply-wait", value: "cycle|next-wake", help: "Wait for each reply within the cycle, or read it at the next wake.", default: "cycle"),
             .init("--json", help: "Print one JSON object (the session report) instead of the summary."),
+            SessionMetadataOptions.patientLabelOption,
         ] + LoopOptions.session,
         examples: ["rehabctl run --port /dev/ttyUSB0 --exercise wrist-flexion-passive",
                    "rehabctl run --sim --exercise wrist-flexion-assist --patient stroke-mild",

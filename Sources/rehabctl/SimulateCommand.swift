@@ -31,6 +31,7 @@ enum SimulateCommand {
             .init("--rate", value: "HZ", help: "Control loop rate (default: the profile's)."),
             .init("--duration", value: "SECONDS", help: "Cut the exercise to this long from the loop's start (default: the exercise's own)."),
             .init("--record", value: "PATH", help: "Record every cycle to this MCAP file, as a session does."),
+            SessionMetadataOptions.patientLabelOption,
             .init("--json", help: "Print one JSON object (the session report) instead of the summary."),
         ],
         examples: [
@@ -51,6 +52,8 @@ enum SimulateCommand {
         let rate = parsed.string("--rate") == nil ? nil : try parsed.double("--rate", default: 0, in: 1...10_000, unit: "Hz")
         let duration = parsed.string("--duration") == nil ? nil : try parsed.double("--duration", default: 0, in: 0.001...86_400, unit: "s")
         let record = parsed.string("--record")
+        let patientLabel = try SessionMetadataOptions.patientLabel(parsed)
+        let metadata = SessionMetadataOptions.entries(patientLabel: patientLabel, exercise: exercise)
         let json = parsed.flag("--json")
         let reference: ExerciseReference = exercise.contains("/") || exercise.hasSuffix(".json")
             ? .file(written: exercise, path: exercise) : .named(exercise)
@@ -59,6 +62,7 @@ enum SimulateCommand {
             patient: patient, rateHertz: rate, durationSeconds: duration, expectations: [])
         let wallStart = MonotonicClock.now()
         let outcome = VirtualScenarioRun.run(scenario, plan: ScenarioPlan(scenario, target: .virtual)) { options in
+            options.recordingMetadata = metadata
             guard let record else { return }
             options.recordingPath = record
             // Virtual time outruns the recorder's thread: the ring holds the whole session.

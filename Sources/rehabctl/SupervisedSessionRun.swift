@@ -81,6 +81,8 @@ struct SupervisedSessionRun {
     var exercisePath: String?
     /// A simulated patient in rehabsim (`--patient PRESET`).
     var patient: String?
+    /// The operator's pseudonym for the patient (`--patient-label`, checked), written into the recording.
+    var patientLabel: String?
     /// SR-7 / SR-20: the therapist's per-patient range [rad] and torque caps per joint (nil: the profile's).
     var patientRange: [ClosedRange<Double>?] = []
     var patientTorqueCaps: [SafetySettings.TorqueCap?] = []
@@ -172,6 +174,7 @@ struct SupervisedSessionRun {
             patientTorqueCaps[index] = SafetySettings.TorqueCap(positiveNewtonMeters: positive, negativeNewtonMeters: negative)
         }
         patient = parsed.string("--patient")
+        patientLabel = try SessionMetadataOptions.patientLabel(parsed)
         // rehabsim checks the preset's name itself (SimulatorProcess.start passes its verdict on).
         if patient != nil && port != nil {
             throw parsed.usageError("--patient puts a simulated patient into rehabsim: it needs the simulator (--sim), not --port")
@@ -408,6 +411,7 @@ struct SupervisedSessionRun {
         options.holdsAfterFault = holdsAfterFault
         options.blackBoxDirectory = blackBoxDirectory
         options.recordingPath = recordPath
+        options.recordingMetadata = SessionMetadataOptions.entries(patientLabel: patientLabel, exercise: exercisePath)
         if let referenceTrackerName, let tracker = trackers.first(where: { $0.profile.name == referenceTrackerName }) {
             options.reference = tracker
             options.referenceMaximumRmsErrorMillimeters = tracker.profile.maximumRmsErrorMillimeters

@@ -13,6 +13,7 @@ let commands: [(spec: CommandSpec, run: @Sendable (ParsedArguments) throws(Comma
     (MonitorCommand.spec, MonitorCommand.run),
     (SimulateCommand.spec, SimulateCommand.run),
     (ScenarioCommand.spec, ScenarioCommand.run),
+    (SessionsCommand.spec, SessionsCommand.run),
 ] + SessionClientCommands.all + RecordingCommands.all
 
 let overview = """

@@ -168,8 +168,10 @@ final class RecordingCommandTests: XCTestCase {
             XCTAssertEqual(run.exitCode, 65, "\(command): \(run.standardError)")
             XCTAssertTrue(run.standardError.contains("not an MCAP file"), run.standardError)
         }
-        // A recording with one byte flipped inside a chunk: the CRC catches it.
-        var encoder = TelemetryEncoder(jointNames: ["a"], rateHertz: 1_000, sessionMetadata: [], monotonicOrigin: .zero, unixOriginNanoseconds: 0)
+        // A recording with one byte flipped inside an uncompressed chunk: the CRC catches it (a zstd
+        // chunk's damage: MCAPCompressionTests).
+        var encoder = TelemetryEncoder(
+            jointNames: ["a"], rateHertz: 1_000, sessionMetadata: [], monotonicOrigin: .zero, unixOriginNanoseconds: 0, compression: .none)
         for cycle in 0..<200 {
             var frame = TelemetryFrame(jointCount: 1)
             frame.cycle = Int64(cycle)

@@ -11,8 +11,9 @@ final class MCAPCorruptionTests: XCTestCase {
 
     /// A small valid file from the project's own writer: a schema, two channels, metadata, messages
     /// over several chunks, each with its message indexes; summary, summary offsets and footer.
+    /// Uncompressed chunks, whose layout `resealed` knows (MCAPCompressionTests flips zstd chunks).
     private func sampleFile() -> [UInt8] {
-        var writer = MCAPWriter(profile: "", library: "test", chunkSizeBytes: 300)
+        var writer = MCAPWriter(profile: "", library: "test", chunkSizeBytes: 300, compression: .none)
         writer.addSchema(id: 1, name: "a", encoding: "jsonschema", data: Array(#"{"type":"object"}"#.utf8))
         writer.addChannel(id: 1, schemaID: 1, topic: "/a", messageEncoding: "json", metadata: [("joints", "x,y")])
         writer.addChannel(id: 2, schemaID: 1, topic: "/b", messageEncoding: "json", metadata: [])

@@ -8,9 +8,10 @@ import XCTest
 /// The MCAP writer against the specification, checked by the project's own reader: records, CRCs,
 /// message and chunk indexes, statistics, summary offsets; and recovery of files cut short.
 final class MCAPTests: XCTestCase {
-    /// A small file: two channels, messages over three chunks, a metadata record.
+    /// A small file: two channels, messages over three chunks, a metadata record. Uncompressed chunks
+    /// (the layout these tests poke at byte by byte; MCAPCompressionTests has the zstd ones).
     private func sampleFile(messages: Int = 300, chunkSizeBytes: Int = 2_000) -> (bytes: [UInt8], payloads: [(UInt16, UInt64, String)]) {
-        var writer = MCAPWriter(profile: "", library: "test", chunkSizeBytes: chunkSizeBytes)
+        var writer = MCAPWriter(profile: "", library: "test", chunkSizeBytes: chunkSizeBytes, compression: .none)
         writer.addSchema(id: 1, name: "a", encoding: "jsonschema", data: Array(#"{"type":"object"}"#.utf8))
         writer.addChannel(id: 1, schemaID: 1, topic: "/a", messageEncoding: "json", metadata: [("joints", "x,y")])
         writer.addChannel(id: 2, schemaID: 1, topic: "/b", messageEncoding: "json", metadata: [])

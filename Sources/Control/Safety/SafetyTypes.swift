@@ -188,6 +188,7 @@ public enum SafetyCause: String, Sendable, CaseIterable, BitwiseCopyable {
 
 /// One supervisor transition, with the cycle, the cause and the value that caused it (SR-19).
 public struct SupervisorTransition: Sendable, Equatable, BitwiseCopyable {
+    /// The loop's cycle the transition was made in; `setUpCycle` for one made during the set-up.
     public var cycle: Int64
     public var time: MonotonicInstant
     public var from: SupervisorState
@@ -216,6 +217,17 @@ public struct SupervisorTransition: Sendable, Equatable, BitwiseCopyable {
         self.value = value
         self.deviceCode = deviceCode
     }
+
+    /// The `cycle` of a transition made during the set-up (self-test, link pre-flight, enable,
+    /// direction test), before the loop's cycle 0 and in none of its cycles. Files and JSON never
+    /// show this number: they say `"cycle": null, "phase": "set_up"` (docs/telemetry.md).
+    public static let setUpCycle: Int64 = -1
+
+    /// Made during the set-up, before the loop's first cycle.
+    public var isDuringSetUp: Bool { cycle == Self.setUpCycle }
+
+    /// "set_up" or "loop": the `phase` of recordings and `--json`.
+    public var phaseName: String { isDuringSetUp ? "set_up" : "loop" }
 }
 
 /// Requests from outside the loop (operator, signals, the exercise), read once per cycle.

@@ -20,17 +20,19 @@ public struct TelemetryEncoder: Sendable {
     private let unixOrigin: Int64
 
     /// Starts a file: header, one schema and one channel per `TelemetryChannel`, and a `session`
-    /// metadata record (`sessionMetadata` plus the joints and the time origin).
+    /// metadata record (`sessionMetadata` plus the joints and the time origin). Chunks are
+    /// zstd-compressed unless `compression` says otherwise.
     public init(
         jointNames: [String], rateHertz: Double, sessionMetadata: [(String, String)], monotonicOrigin: MonotonicInstant,
-        unixOriginNanoseconds: Int64, trackerNames: [String] = [], library: String = "RehabHost", chunkSizeBytes: Int = 1 << 20
+        unixOriginNanoseconds: Int64, trackerNames: [String] = [], library: String = "RehabHost", chunkSizeBytes: Int = 1 << 20,
+        compression: MCAPCompression = .zstd
     ) {
         self.jointNames = jointNames
         self.trackerNames = trackerNames
         poseSequences = [UInt32](repeating: 0, count: trackerNames.count)
         self.monotonicOrigin = monotonicOrigin.nanoseconds
         unixOrigin = unixOriginNanoseconds
-        writer = MCAPWriter(profile: "", library: library, chunkSizeBytes: chunkSizeBytes)
+        writer = MCAPWriter(profile: "", library: library, chunkSizeBytes: chunkSizeBytes, compression: compression)
         let joints = jointNames.joined(separator: ",")
         for channel in TelemetryChannel.allCases {
             writer.addSchema(id: channel.rawValue, name: channel.schemaName, encoding: "jsonschema", data: Array(channel.jsonSchema.utf8))
@@ -188,7 +190,10 @@ public struct TelemetryEncoder: Sendable {
         let time = logTime(transition.time)
         let names = jointNames
         let body: (inout [UInt8]) -> Void = { out in
-            out.field("cycle", first: true); out.integer(transition.cycle)
+            // The set-up's transitions happened before the loop's cycle 0, in none of its cycles.
+            out.field("cycle", first: true)
+            if transition.isDuringSetUp { out.null() } else { out.integer(transition.cycle) }
+            out.field("phase"); out.string(transition.phaseName)
             out.field("t_monotonic_ns"); out.integer(transition.time.nanoseconds)
             out.field("from"); out.string(transition.from.rawValue)
             out.field("to"); out.string(transition.to.rawValue)
@@ -213,6 +218,14 @@ public struct TelemetryEncoder: Sendable {
             out.removeLast()  // the opening brace the helper wrote; the serialized object brings its own
             out.append(contentsOf: text.utf8.dropLast())
         }
+    }
+
+    /// Writes the `session_result` metadata record (`SessionResult.metadata`: how the session ended
+    /// and the exercised joint's figures) after the last message. Metadata is indexed in the summary,
+    /// so a catalogue finds it with one read (`MCAPSummaryReader`) instead of the last chunk's
+    /// `/exercise/metrics` message. Closes the open chunk first, as every metadata record does.
+    public mutating func writeSessionResult(_ entries: [(String, String)]) {
+        writer.addMetadata(name: SessionResult.metadataName, entries)
     }
 
     private mutating func message(_ channel: TelemetryChannel, _ logTime: UInt64, _ body: (inout [UInt8]) -> Void) {
@@ -273,10 +286,13 @@ extension [UInt8] {
         }
     }
 
-    /// Shortest round-trip decimal; null for NaN and infinities (JSON has neither).
+    /// Shortest round-trip decimal; null for NaN and infinities (JSON has neither). −0 keeps its sign
+    /// ("-0.0"): a recording holds exactly the values the host had.
     mutating func number(_ value: Double) {
         if !value.isFinite {
             null()
+        } else if value == 0 && value.sign == .minus {
+            append(contentsOf: "-0.0".utf8)
         } else if value.rounded() == value && abs(value) < 1e15 {
             integer(Int64(value))
         } else {

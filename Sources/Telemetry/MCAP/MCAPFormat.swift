@@ -26,6 +26,15 @@ public enum MCAPFormat {
     }
 }
 
+/// How a Chunk record stores its records: its `compression` field. The specification names "" (none),
+/// "lz4" and "zstd"; RehabHost writes and reads "" and "zstd" (docs/telemetry.md, "Compression").
+public enum MCAPCompression: String, Sendable, CaseIterable {
+    /// The records as they are: the layout of every recording before zstd (they still read).
+    case none = ""
+    /// One Zstandard frame (RFC 8878) per chunk, by Debian's libzstd.
+    case zstd = "zstd"
+}
+
 /// Appends MCAP's serialized types to a byte array: little-endian integers, `uint32`-prefixed
 /// strings, maps and arrays, and records with their `uint64` content length.
 public struct MCAPByteWriter: Sendable {
@@ -216,6 +225,9 @@ public enum MCAPError: Error, Equatable, CustomStringConvertible {
     case truncated(offset: Int, String)
     case checksum(offset: Int, String)
     case inconsistent(String)
+    /// A chunk compressed with something this reader does not decompress (the specification's "lz4",
+    /// or a name it does not define).
+    case unsupportedCompression(offset: Int, String)
 
     public var description: String {
         switch self {
@@ -224,6 +236,10 @@ public enum MCAPError: Error, Equatable, CustomStringConvertible {
         case .truncated(let offset, let detail): "truncated MCAP at byte \(offset): \(detail) (rehabctl recover can rescue the complete chunks)"
         case .checksum(let offset, let detail): "CRC mismatch at byte \(offset): \(detail)"
         case .inconsistent(let detail): "inconsistent MCAP index: \(detail)"
+        case .unsupportedCompression(let offset, let name):
+            // Quoted with escapes and cut short: the name comes from the file, any bytes of UTF-8.
+            "the chunk at byte \(offset) is compressed with \(String(name.prefix(32)).debugDescription)\(name.count > 32 ? "…" : ""): "
+                + "RehabHost reads uncompressed and zstd chunks only; convert the file to one of those first"
         }
     }
 }

@@ -2,8 +2,9 @@
 /// data end, footer last), every CRC (chunks, data section, summary), every message index entry
 /// (points at a message of its channel with its log time), every chunk index (points at its chunk
 /// and message indexes, sizes match), the statistics (counts and times match what is in the file)
-/// and the summary offsets. The project's own check of what its writer produces, and the input of
-/// `rehabctl export`, `report` and `recover`.
+/// and the summary offsets. Chunks may be uncompressed or zstd-compressed (their CRC is over the
+/// decompressed records); any other compression is refused by name. The project's own check of
+/// what its writer produces, and the input of `rehabctl export`, `report` and `recover`.
 public struct MCAPFile: Sendable {
     public struct Schema: Sendable, Equatable {
         public var id: UInt16
@@ -25,8 +26,10 @@ public struct MCAPFile: Sendable {
         public var sequence: UInt32
         public var logTime: UInt64
         public var publishTime: UInt64
-        /// Where the data is in `MCAPFile.bytes`.
+        /// Where the data is: in `MCAPFile.bytes`, or in `MCAPFile.decompressedRecords` when
+        /// `isDecompressed` (a message of a compressed chunk). `MCAPFile.data(of:)` picks the right one.
         public var dataRange: Range<Int>
+        public var isDecompressed: Bool
     }
 
     public struct Statistics: Sendable, Equatable {
@@ -49,6 +52,11 @@ public struct MCAPFile: Sendable {
         public var messageEndTime: UInt64
         /// Indices into `messages`.
         public var messages: Range<Int>
+        /// The chunk's `compression` ("" or "zstd"), the size of its records as stored in the file,
+        /// and their size decompressed (equal when uncompressed).
+        public var compression: String
+        public var compressedSize: Int
+        public var uncompressedSize: Int
     }
 
     public let bytes: [UInt8]
@@ -58,6 +66,9 @@ public struct MCAPFile: Sendable {
     public private(set) var channels: [UInt16: Channel] = [:]
     /// Every message, in file order.
     public private(set) var messages: [Message] = []
+    /// The records of every compressed chunk, decompressed, one chunk after the other (the data of
+    /// their messages).
+    public private(set) var decompressedRecords: [UInt8] = []
     public private(set) var metadata: [(name: String, entries: [(String, String)])] = []
     public private(set) var chunks: [Chunk] = []
     public private(set) var statistics: Statistics?
@@ -92,7 +103,9 @@ public struct MCAPFile: Sendable {
         return messages.filter { $0.channel == channel.id }
     }
 
-    public func data(of message: Message) -> ArraySlice<UInt8> { bytes[message.dataRange] }
+    public func data(of message: Message) -> ArraySlice<UInt8> {
+        message.isDecompressed ? decompressedRecords[message.dataRange] : bytes[message.dataRange]
+    }
 
     // MARK: Reading
 
@@ -104,13 +117,18 @@ public struct MCAPFile: Sendable {
     }
 
     private func recordHead(at offset: Int, limit: Int) throws(MCAPError) -> RecordHead {
+        try Self.recordHead(in: bytes, at: offset, limit: limit)
+    }
+
+    /// The record at `offset` of `source`: the file, or a compressed chunk's decompressed records.
+    private static func recordHead(in source: [UInt8], at offset: Int, limit: Int) throws(MCAPError) -> RecordHead {
         guard limit - offset >= 9 else { throw .truncated(offset: offset, "a record header needs 9 bytes, \(limit - offset) left") }
-        var reader = MCAPByteReader(bytes, from: offset + 1, to: limit, context: "record at byte \(offset)")
+        var reader = MCAPByteReader(source, from: offset + 1, to: limit, context: "record at byte \(offset)")
         let length = try reader.uint64("content length")
         guard length <= UInt64(limit - offset - 9) else {
-            throw .truncated(offset: offset, "record 0x\(String(bytes[offset], radix: 16)) claims \(length) bytes, \(limit - offset - 9) left")
+            throw .truncated(offset: offset, "record 0x\(String(source[offset], radix: 16)) claims \(length) bytes, \(limit - offset - 9) left")
         }
-        return RecordHead(opcode: bytes[offset], start: offset, contentStart: offset + 9, end: offset + 9 + Int(length))
+        return RecordHead(opcode: source[offset], start: offset, contentStart: offset + 9, end: offset + 9 + Int(length))
     }
 
     private mutating func read() throws(MCAPError) {
@@ -131,9 +149,9 @@ public struct MCAPFile: Sendable {
         while dataEndOffset == nil {
             let record = try recordHead(at: offset, limit: bytes.count)
             switch MCAPFormat.Opcode(rawValue: record.opcode) {
-            case .schema?: try readSchema(record)
-            case .channel?: try readChannel(record)
-            case .message?: try readMessage(record, chunkRecordsStart: nil)
+            case .schema?: try readSchema(record, in: bytes)
+            case .channel?: try readChannel(record, in: bytes)
+            case .message?: try readMessage(record, in: bytes, decompressedAt: nil)
             case .chunk?:
                 let recordsStart = try readChunk(record)
                 pendingIndexedChunk = (chunks.count - 1, recordsStart)
@@ -205,19 +223,19 @@ public struct MCAPFile: Sendable {
         isComplete = true
     }
 
-    private mutating func readSchema(_ record: RecordHead) throws(MCAPError) {
-        var reader = MCAPByteReader(bytes, from: record.contentStart, to: record.end, context: "Schema at byte \(record.start)")
+    private mutating func readSchema(_ record: RecordHead, in source: [UInt8]) throws(MCAPError) {
+        var reader = MCAPByteReader(source, from: record.contentStart, to: record.end, context: "Schema at byte \(record.start)")
         let id = try reader.uint16("id")
         let schema = Schema(
             id: id, name: try reader.string("name"), encoding: try reader.string("encoding"),
-            data: Array(bytes[try reader.prefixedBytes32("data")]))
+            data: Array(source[try reader.prefixedBytes32("data")]))
         guard id != 0 else { return }  // Invalid by the specification; readers ignore it.
         if let known = schemas[id], known != schema { throw .malformed(offset: record.start, "schema \(id) redefined differently") }
         schemas[id] = schema
     }
 
-    private mutating func readChannel(_ record: RecordHead) throws(MCAPError) {
-        var reader = MCAPByteReader(bytes, from: record.contentStart, to: record.end, context: "Channel at byte \(record.start)")
+    private mutating func readChannel(_ record: RecordHead, in source: [UInt8]) throws(MCAPError) {
+        var reader = MCAPByteReader(source, from: record.contentStart, to: record.end, context: "Channel at byte \(record.start)")
         let id = try reader.uint16("id")
         let schemaID = try reader.uint16("schema_id")
         let topic = try reader.string("topic")
@@ -233,18 +251,25 @@ public struct MCAPFile: Sendable {
         channels[id] = channel
     }
 
-    private mutating func readMessage(_ record: RecordHead, chunkRecordsStart: Int?) throws(MCAPError) {
-        var reader = MCAPByteReader(bytes, from: record.contentStart, to: record.end, context: "Message at byte \(record.start)")
-        let message = Message(
-            channel: try reader.uint16("channel_id"), sequence: try reader.uint32("sequence"), logTime: try reader.uint64("log_time"),
-            publishTime: try reader.uint64("publish_time"), dataRange: reader.rest())
-        guard channels[message.channel] != nil else {
-            throw .malformed(offset: record.start, "message on channel \(message.channel) before its Channel record")
+    /// Reads a Message record of `source`. `decompressedAt`: `source` is a compressed chunk's records,
+    /// which go into `decompressedRecords` from that index on (nil: `source` is the file).
+    private mutating func readMessage(_ record: RecordHead, in source: [UInt8], decompressedAt base: Int?) throws(MCAPError) {
+        var reader = MCAPByteReader(source, from: record.contentStart, to: record.end, context: "Message at byte \(record.start)")
+        let channel = try reader.uint16("channel_id")
+        let sequence = try reader.uint32("sequence")
+        let logTime = try reader.uint64("log_time")
+        let publishTime = try reader.uint64("publish_time")
+        let data = reader.rest()
+        guard channels[channel] != nil else {
+            throw .malformed(offset: record.start, "message on channel \(channel) before its Channel record")
         }
-        messages.append(message)
+        let dataRange = base.map { (data.lowerBound + $0)..<(data.upperBound + $0) } ?? data
+        messages.append(
+            Message(channel: channel, sequence: sequence, logTime: logTime, publishTime: publishTime, dataRange: dataRange, isDecompressed: base != nil))
     }
 
-    /// Reads a chunk's records; returns where they start (message index offsets count from there).
+    /// Reads a chunk's records (decompressing them when compressed); returns where they start, in
+    /// `bytes` or in `decompressedRecords` (message index offsets count from there).
     private mutating func readChunk(_ record: RecordHead) throws(MCAPError) -> Int {
         var reader = MCAPByteReader(bytes, from: record.contentStart, to: record.end, context: "Chunk at byte \(record.start)")
         let startTime = try reader.uint64("message_start_time")
@@ -252,39 +277,97 @@ public struct MCAPFile: Sendable {
         let uncompressedSize = try reader.uint64("uncompressed_size")
         let crc = try reader.uint32("uncompressed_crc")
         let compression = try reader.string("compression")
-        let records = try reader.prefixedBytes64("records")
-        guard compression.isEmpty else {
-            throw .malformed(offset: record.start, "chunk compressed with \"\(compression)\": only uncompressed chunks are read here")
-        }
-        guard uncompressedSize == UInt64(records.count) else {
-            throw .malformed(offset: record.start, "chunk says \(uncompressedSize) bytes uncompressed, holds \(records.count)")
-        }
-        if crc != 0 {
-            let computed = CRC32.checksum(bytes[records])
-            guard computed == crc else {
-                throw .checksum(offset: record.start, "chunk CRC is 0x\(hex(crc)), its records give 0x\(hex(computed))")
-            }
+        let stored = try reader.prefixedBytes64("records")
+        guard let kind = MCAPCompression(rawValue: compression) else {
+            throw .unsupportedCompression(offset: record.start, compression)
         }
         let firstMessage = messages.count
-        var offset = records.lowerBound
-        while offset < records.upperBound {
-            let inner = try recordHead(at: offset, limit: records.upperBound)
-            switch MCAPFormat.Opcode(rawValue: inner.opcode) {
-            case .schema?: try readSchema(inner)
-            case .channel?: try readChannel(inner)
-            case .message?: try readMessage(inner, chunkRecordsStart: records.lowerBound)
-            default: throw .malformed(offset: inner.start, "record 0x\(String(inner.opcode, radix: 16)) is not allowed in a chunk")
+        let recordsStart: Int
+        switch kind {
+        case .none:
+            guard uncompressedSize == UInt64(stored.count) else {
+                throw .malformed(offset: record.start, "chunk says \(uncompressedSize) bytes uncompressed, holds \(stored.count)")
             }
-            offset = inner.end
+            try checkCRC(crc, of: bytes[stored], chunkAt: record.start)
+            try readChunkRecords(in: bytes, stored, decompressedAt: nil)
+            recordsStart = stored.lowerBound
+        case .zstd:
+            let records = try decompressZstd(stored, uncompressedSize: uncompressedSize, chunkAt: record.start)
+            try checkCRC(crc, of: records, chunkAt: record.start)
+            recordsStart = decompressedRecords.count
+            do {
+                try readChunkRecords(in: records, 0..<records.count, decompressedAt: recordsStart)
+            } catch {
+                // The offsets `error` names count from the start of the decompressed records, not the file.
+                throw .malformed(offset: record.start, "in the decompressed records of this zstd chunk: \(error)")
+            }
+            decompressedRecords.append(contentsOf: records)
         }
         let inChunk = messages[firstMessage...]
         let times = (inChunk.map(\.logTime).min() ?? 0, inChunk.map(\.logTime).max() ?? 0)
         guard times == (startTime, endTime) else {
             throw .malformed(offset: record.start, "chunk says its messages span \(startTime)…\(endTime) ns, they span \(times.0)…\(times.1) ns")
         }
-        chunks.append(Chunk(offset: record.start, length: record.end - record.start, messageStartTime: startTime,
-                            messageEndTime: endTime, messages: firstMessage..<messages.count))
-        return records.lowerBound
+        chunks.append(
+            Chunk(
+                offset: record.start, length: record.end - record.start, messageStartTime: startTime, messageEndTime: endTime,
+                messages: firstMessage..<messages.count, compression: compression, compressedSize: stored.count,
+                uncompressedSize: Int(uncompressedSize)))
+        return recordsStart
+    }
+
+    /// The records of a chunk, `range` of `source`: schemas, channels and messages only.
+    private mutating func readChunkRecords(in source: [UInt8], _ range: Range<Int>, decompressedAt base: Int?) throws(MCAPError) {
+        var offset = range.lowerBound
+        while offset < range.upperBound {
+            let inner = try Self.recordHead(in: source, at: offset, limit: range.upperBound)
+            switch MCAPFormat.Opcode(rawValue: inner.opcode) {
+            case .schema?: try readSchema(inner, in: source)
+            case .channel?: try readChannel(inner, in: source)
+            case .message?: try readMessage(inner, in: source, decompressedAt: base)
+            default: throw .malformed(offset: inner.start, "record 0x\(String(inner.opcode, radix: 16)) is not allowed in a chunk")
+            }
+            offset = inner.end
+        }
+    }
+
+    /// A chunk's CRC-32 (0: none written) against its uncompressed records.
+    private func checkCRC<Records: Collection<UInt8>>(_ crc: UInt32, of records: Records, chunkAt offset: Int) throws(MCAPError) {
+        guard crc != 0 else { return }
+        let computed = CRC32.checksum(records)
+        guard computed == crc else {
+            throw .checksum(offset: offset, "chunk CRC is 0x\(hex(crc)), its records give 0x\(hex(computed))")
+        }
+    }
+
+    /// A zstd chunk's records, `stored` in the file, decompressed: exactly `uncompressedSize` bytes,
+    /// or an error naming the chunk and what libzstd found. A size no zstd frame of that length can
+    /// reach, or past `Zstd.maximumChunkBytes`, is refused before anything is allocated for it.
+    private func decompressZstd(_ stored: Range<Int>, uncompressedSize: UInt64, chunkAt offset: Int) throws(MCAPError) -> [UInt8] {
+        guard uncompressedSize / UInt64(Zstd.maximumExpansion) <= UInt64(stored.count),
+            uncompressedSize <= UInt64(Zstd.maximumChunkBytes)
+        else {
+            throw .malformed(
+                offset: offset,
+                "zstd chunk says \(uncompressedSize) bytes uncompressed: more than its \(stored.count) bytes can hold or than the "
+                    + "\(Zstd.maximumChunkBytes >> 20) MiB a chunk may have here")
+        }
+        let capacity = Int(uncompressedSize)
+        var result: Result<Int, Zstd.Failure> = .success(0)
+        let records = [UInt8](unsafeUninitializedCapacity: capacity) { destination, initialized in
+            result = bytes.withUnsafeBytes { file in
+                Zstd.decompress(UnsafeRawBufferPointer(rebasing: file[stored]), into: UnsafeMutableRawBufferPointer(destination))
+            }
+            initialized = (try? result.get()) ?? 0
+        }
+        switch result {
+        case .failure(let failure):
+            throw .malformed(offset: offset, "zstd chunk does not decompress: \(failure) (the chunk is damaged)")
+        case .success(let size) where size != capacity:
+            throw .malformed(offset: offset, "zstd chunk says \(uncompressedSize) bytes uncompressed, its data gives \(size)")
+        case .success:
+            return records
+        }
     }
 
     private func readMessageIndex(_ record: RecordHead) throws(MCAPError) -> (channel: UInt16, entries: [(UInt64, UInt64)]) {
@@ -310,9 +393,10 @@ public struct MCAPFile: Sendable {
         byRecordStart.reserveCapacity(chunk.messages.count)
         for position in chunk.messages { byRecordStart[messages[position].dataRange.lowerBound - 31] = position }
         var indexed = 0
+        let recordsEnd = chunk.compression.isEmpty ? bytes.count : decompressedRecords.count
         for (time, relative) in index.entries {
             // Checked before adding: the offset is the file's, any 64-bit value.
-            guard let relativeIndex = Int(exactly: relative), relativeIndex <= bytes.count - recordsStart,
+            guard let relativeIndex = Int(exactly: relative), relativeIndex <= recordsEnd - recordsStart,
                 let found = byRecordStart[recordsStart + relativeIndex], messages[found].channel == index.channel,
                 messages[found].logTime == time
             else {
@@ -344,11 +428,11 @@ public struct MCAPFile: Sendable {
             switch MCAPFormat.Opcode(rawValue: record.opcode) {
             case .schema?:
                 let before = schemas
-                try readSchema(record)
+                try readSchema(record, in: bytes)
                 guard schemas.count == before.count else { throw .inconsistent("summary schema not in the data section") }
             case .channel?:
                 let before = channels.count
-                try readChannel(record)
+                try readChannel(record, in: bytes)
                 guard channels.count == before else { throw .inconsistent("summary channel not in the data section") }
             case .chunkIndex?: try checkChunkIndex(record, messageIndexes: messageIndexes)
             case .statistics?: try checkStatistics(record)
@@ -378,7 +462,7 @@ public struct MCAPFile: Sendable {
         var offsets: [(UInt16, Int)] = []
         for _ in 0..<(mapLength / 10) { offsets.append((try reader.uint16("channel"), try fileIndex(&reader, "message index offset"))) }
         let indexLength = try fileIndex(&reader, "message_index_length")
-        _ = try reader.string("compression")
+        let compression = try reader.string("compression")
         let compressedSize = try reader.uint64("compressed_size")
         let uncompressedSize = try reader.uint64("uncompressed_size")
         guard let chunk = chunks.first(where: { $0.offset == chunkOffset }) else {
@@ -387,8 +471,11 @@ public struct MCAPFile: Sendable {
         guard chunk.length == chunkLength, chunk.messageStartTime == startTime, chunk.messageEndTime == endTime else {
             throw .inconsistent("chunk index at byte \(record.start) does not match the chunk at \(chunkOffset) (length or times)")
         }
-        guard compressedSize == uncompressedSize, Int(exactly: uncompressedSize) == chunkLength - 9 - 8 - 8 - 8 - 4 - 4 - 8 else {
-            throw .inconsistent("chunk index at byte \(record.start): sizes \(compressedSize)/\(uncompressedSize) do not match the chunk")
+        guard compression == chunk.compression, compressedSize == UInt64(chunk.compressedSize), uncompressedSize == UInt64(chunk.uncompressedSize)
+        else {
+            throw .inconsistent(
+                "chunk index at byte \(record.start): compression \(String(compression.prefix(32)).debugDescription), sizes \(compressedSize)/\(uncompressedSize) "
+                    + "do not match the chunk's \(chunk.compression.debugDescription), \(chunk.compressedSize)/\(chunk.uncompressedSize)")
         }
         // Each message index counted once: their lengths then add up to at most the file's size.
         var covered = 0
@@ -487,7 +574,7 @@ extension MCAPError {
     /// The byte offset the error names, when it names one.
     var offset: Int? {
         switch self {
-        case .malformed(let offset, _), .truncated(let offset, _), .checksum(let offset, _): offset
+        case .malformed(let offset, _), .truncated(let offset, _), .checksum(let offset, _), .unsupportedCompression(let offset, _): offset
         case .notMCAP, .inconsistent: nil
         }
     }

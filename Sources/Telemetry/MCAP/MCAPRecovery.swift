@@ -1,6 +1,7 @@
 /// Rebuilds a valid MCAP file from one cut short — by a `kill -9`, a power loss or a full disk —
-/// keeping every complete chunk whose CRC checks out, in the same chunk boundaries, with fresh
-/// message indexes, summary and footer.
+/// keeping every complete chunk that decompresses (zstd) and whose CRC checks out, in the same
+/// chunk boundaries, with fresh message indexes, summary and footer. The rebuilt file's chunks are
+/// zstd-compressed, whatever the original's were (uncompressed ones read the same).
 public enum MCAPRecovery {
     public struct Outcome: Sendable {
         /// The rebuilt file.
@@ -41,7 +42,7 @@ public enum MCAPRecovery {
                 lastLogTime = max(lastLogTime ?? message.logTime, message.logTime)
                 writer.addMessage(
                     channel: message.channel, sequence: message.sequence, logTime: message.logTime, publishTime: message.publishTime
-                ) { data in data.append(contentsOf: file.bytes[message.dataRange]) }
+                ) { data in data.append(contentsOf: file.data(of: message)) }
             }
             writer.closeChunk()
         }

@@ -1,5 +1,5 @@
 /// Writes an MCAP file (https://mcap.dev/spec) as bytes: magic, header, schema and channel records,
-/// messages in uncompressed chunks each followed by its message indexes, metadata, and on `finish`
+/// messages in chunks (zstd-compressed by default) each followed by its message indexes, metadata, and on `finish`
 /// the data-end record with the data section's CRC-32, a summary section (schemas, channels,
 /// statistics, chunk indexes, metadata indexes) with its summary-offset section, the footer and the
 /// closing magic.
@@ -9,6 +9,11 @@
 public struct MCAPWriter: Sendable {
     /// A chunk is closed once its records reach this size (the caller also closes by time).
     public var chunkSizeBytes: Int
+    /// How each chunk's records are stored. A chunk that libzstd cannot compress (it could not
+    /// allocate) is stored uncompressed: the file stays valid, each chunk names its own compression.
+    public let compression: MCAPCompression
+    /// Made at the first zstd chunk, then reused (copy-on-write: a copied writer makes its own).
+    private var compressor: Zstd.Compressor?
     private var output = MCAPByteWriter()
     /// Bytes produced so far, taken or not: the file offset of the next byte.
     public private(set) var fileOffset: UInt64 = 0
@@ -31,8 +36,10 @@ public struct MCAPWriter: Sendable {
     public private(set) var isFinished = false
 
     /// Starts a file: magic and header (`profile` "" or an `x-` name; `library` names the writer).
-    public init(profile: String, library: String, chunkSizeBytes: Int = 1 << 20) {
+    /// `compression: .none` writes the layout of the recordings made before zstd.
+    public init(profile: String, library: String, chunkSizeBytes: Int = 1 << 20, compression: MCAPCompression = .zstd) {
         self.chunkSizeBytes = chunkSizeBytes
+        self.compression = compression
         chunk = MCAPByteWriter(reservingCapacity: chunkSizeBytes + 64 * 1024)
         var bytes = MCAPByteWriter()
         bytes.bytes.append(contentsOf: MCAPFormat.magic)
@@ -125,11 +132,13 @@ public struct MCAPWriter: Sendable {
     /// Messages in the open chunk.
     public private(set) var openChunkMessages: UInt64 = 0
 
-    /// Writes the open chunk (CRC-32 of its records, no compression) and its message indexes.
+    /// Writes the open chunk (CRC-32 of its uncompressed records, the records compressed as
+    /// `compression` says) and its message indexes.
     ///
-    /// Written straight into the output buffer, which keeps its capacity: in steady state a chunk
-    /// costs no allocation (large allocations and frees would make the kernel interrupt the other
-    /// CPUs, the control loop's among them, to flush their TLBs).
+    /// Written straight into the output buffer, which keeps its capacity, and compressed through one
+    /// reused context and buffer: in steady state a chunk costs no allocation (large allocations and
+    /// frees would make the kernel interrupt the other CPUs, the control loop's among them, to flush
+    /// their TLBs).
     public mutating func closeChunk() {
         guard chunk.count > 0 else { return }
         let chunkOffset = fileOffset
@@ -139,8 +148,7 @@ public struct MCAPWriter: Sendable {
         output.uint64(chunkEndTime)
         output.uint64(UInt64(chunk.count))
         output.uint32(recordsCRC)
-        output.string("")
-        output.prefixedBytes64(chunk.bytes)
+        let stored = appendRecords()
         output.endRecord(startedAt: start)
         let chunkLength = dataAppended(since: start)
 
@@ -174,8 +182,8 @@ public struct MCAPWriter: Sendable {
         }
         index.patchLength32(at: mapAt)
         index.uint64(UInt64(indexesLength))
-        index.string("")
-        index.uint64(UInt64(chunk.count))
+        index.string(stored.compression.rawValue)
+        index.uint64(UInt64(stored.bytes))
         index.uint64(UInt64(chunk.count))
         index.endRecord(startedAt: indexStart)
         chunkIndexRecords.append(index.bytes)
@@ -185,6 +193,32 @@ public struct MCAPWriter: Sendable {
         chunk.bytes.removeAll(keepingCapacity: true)
         chunkStartTime = .max
         chunkEndTime = 0
+    }
+
+    /// Appends the Chunk record's `compression` and its `uint64`-prefixed records, compressed when
+    /// the writer compresses and libzstd can; returns how they were stored and their size. A chunk
+    /// larger than the reader decompresses (only recovery of a foreign file can make one) is stored
+    /// as it is.
+    private mutating func appendRecords() -> (compression: MCAPCompression, bytes: Int) {
+        if compression == .zstd && chunk.count <= Zstd.maximumChunkBytes {
+            if !isKnownUniquelyReferenced(&compressor) {
+                // Sized like the chunk buffer (a chunk closes at most one message past its size); a
+                // larger chunk (recovery writes whole chunks of any size) grows it.
+                compressor = Zstd.Compressor(chunkBytes: min(chunkSizeBytes, 4 << 20) + 64 * 1024)
+            }
+            if let compressor,
+                let size = compressor.compress(chunk.bytes, { records in
+                    output.string(MCAPCompression.zstd.rawValue)
+                    output.prefixedBytes64(records)
+                    return records.count
+                })
+            {
+                return (.zstd, size)
+            }
+        }
+        output.string(MCAPCompression.none.rawValue)
+        output.prefixedBytes64(chunk.bytes)
+        return (.none, chunk.count)
     }
 
     // MARK: End of file

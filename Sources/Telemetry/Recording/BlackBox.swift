@@ -150,7 +150,8 @@ public final class BlackBox: @unchecked Sendable {
         var transitions = frozenTransitions[...]
         for frame in held {
             while let next = transitions.first, next.cycle <= frame.cycle {
-                if next.cycle >= (held.first?.cycle ?? 0) { encoder.write(next) }
+                // The set-up's transitions (before cycle 0) belong with a ring that still holds cycle 0.
+                if next.cycle >= (held.first?.cycle ?? 0) || (next.isDuringSetUp && held.first?.cycle == 0) { encoder.write(next) }
                 transitions = transitions.dropFirst()
             }
             encoder.write(frame)

@@ -86,9 +86,10 @@ public final class TelemetryRecorder: @unchecked Sendable {
         }
     }
 
-    /// Stops the writer thread, writes what is left and `metrics` (at `time`), closes the file with
-    /// its summary, and returns the figures. Call after the loop has ended.
-    public func finish(metrics: JSONValue?, at time: MonotonicInstant) -> Figures {
+    /// Stops the writer thread, writes what is left, `metrics` (at `time`) and the `session_result`
+    /// metadata (`result`), closes the file with its summary, and returns the figures. Call after the
+    /// loop has ended.
+    public func finish(metrics: JSONValue?, result: SessionResult? = nil, at time: MonotonicInstant) -> Figures {
         stopRequested.store(true, ordering: .releasing)
         thread?.join()
         thread = nil
@@ -96,6 +97,7 @@ public final class TelemetryRecorder: @unchecked Sendable {
         if let metrics {
             if file != nil { encoder.writeMetrics(metrics, at: time) } else { figures.messagesNotWritten += 1 }
         }
+        if let result, file != nil { encoder.writeSessionResult(result.metadata) }
         if file != nil {
             encoder.finish()
             flush()
