@@ -24,11 +24,21 @@ public enum VirtualScenarioRun {
 
     /// What a run gives: the observation the expectations are judged on, and the session's own
     /// report (nil when the session was never made) for `rehabctl simulate`'s summary.
-    public struct Outcome {
-        public var observation: ScenarioObservation
-        public var report: SessionReport?
+    ///
+    /// A class: returned as a struct of this size from the generic runner, Swift 6.3.1 -O handed
+    /// `rehabctl simulate` a garbage `setUpError` once `TelemetryRecorder.Figures` (inside the
+    /// report) grew by one field (a crash printing it; AddressSanitizer builds were clean).
+    public final class Outcome {
+        public let observation: ScenarioObservation
+        public let report: SessionReport?
         /// Why the session refused to start, as the session said it (the CLI's exit code comes from it).
-        public var setUpError: SessionError?
+        public let setUpError: SessionError?
+
+        init(observation: ScenarioObservation, report: SessionReport? = nil, setUpError: SessionError? = nil) {
+            self.observation = observation
+            self.report = report
+            self.setUpError = setUpError
+        }
     }
 
     /// Runs `scenario` as `plan` says (the plan's target is `.virtual`); `adjust` changes the session's

@@ -117,12 +117,15 @@ enum BenchCommand {
                 + "\(recording.recordsDropped) samples dropped, \(recording.messagesNotWritten) not written, "
                 + String(format: "%.1f MB (%.1f MB per minute)", Double(recording.bytesWritten) / 1e6, megabytesPerMinute)
                 + "; ring high water \(recording.ringHighWater) of \(recording.ringCapacity)"
+                + String(format: "; writer thread CPU %.3f s (%.2f %% of one core)", recording.writerCPUSeconds,
+                         100 * recording.writerCPUSeconds / max(on.elapsedSeconds, 1e-9))
                 + (recording.failure.map { "; FAILED: \($0)" } ?? ""))
             object["messages_written"] = .integer(Int64(recording.messagesWritten))
             object["samples_dropped"] = .int(recording.recordsDropped)
             object["messages_not_written"] = .integer(Int64(recording.messagesNotWritten))
             object["megabytes_per_minute"] = .number(megabytesPerMinute, significantDigits: 3)
             object["ring_high_water"] = .int(recording.ringHighWater)
+            object["writer_cpu_s"] = .number(recording.writerCPUSeconds, significantDigits: 3)
         }
         lines.append("  one run each: on a shared machine run it several times and compare medians (docs/performance.md)")
         return RecordingComparison(json: .object(object), text: lines.joined(separator: "\n"))

@@ -32,6 +32,9 @@ public final class TelemetryRecorder: @unchecked Sendable {
         public var bytesWritten: UInt64 = 0
         /// The first failure, as reported.
         public var failure: String?
+        /// CPU time the writer thread used while the session ran [s]: the cost of encoding,
+        /// compressing and writing (what is left at `finish` runs on the caller's thread, not counted).
+        public var writerCPUSeconds = 0.0
     }
 
     /// A chunk is on disk at the latest this long after its first message.
@@ -79,10 +82,12 @@ public final class TelemetryRecorder: @unchecked Sendable {
         // Started by the control thread: give up its real-time priority and its CPU first.
         thread = ControlThread.start(name: "rh-recorder", stackBytes: 512 << 10) { [self] in
             Realtime.makeCurrentThreadNormal()
+            let cpuAtStart = ThreadCPUTime.seconds()
             while !stopRequested.load(ordering: .acquiring) {
                 drain()
                 usleep(Self.drainPeriodMicroseconds)
             }
+            figures.writerCPUSeconds = ThreadCPUTime.seconds() - cpuAtStart
         }
     }
 
