@@ -131,9 +131,12 @@ final class RehabsimProcessTests: XCTestCase {
         }
         XCTAssertEqual(report.finalState, .idle, report.humanSummary())
         XCTAssertTrue(report.safetyEvents.isEmpty, report.humanSummary())
-        // SR-1 FAIR (a host stall) holds the plan's clock: the exercise then lasts that much longer.
+        // SR-1 FAIR (a host stall) holds the plan's clock: the exercise then lasts that much longer, and each
+        // resume replans the repetitions left from where the joint stands, blended in over the 0.5 s ramp
+        // (two FAIR episodes once made it 0.2 s longer than the FAIR time alone, in CI on 2026-12-07).
         XCTAssertGreaterThanOrEqual(report.cycles, 2_475, report.humanSummary())
-        XCTAssertLessThan(Double(report.cycles), 2_750 + 500 * (report.linkQuality?.secondsFair ?? 0), report.humanSummary())
+        let fair = report.linkQuality.map { $0.secondsFair + Double($0.fairEpisodes) } ?? 0
+        XCTAssertLessThan(Double(report.cycles), 2_750 + 500 * fair, report.humanSummary())
         XCTAssertGreaterThan(report.joints[0].rangeOfMotionRadians, 0.4, "the joint swung out to the 25° amplitude and back: \(report.humanSummary())")
         XCTAssertLessThan(report.joints[0].rmsTrackingErrorRadians, 0.02, report.humanSummary())
         XCTAssertGreaterThan(report.roundTrip.count, 0)
