@@ -164,8 +164,9 @@ public struct MarkerLabelLayout: Sendable, Equatable {
     }
 
     /// The width of a marker label's box [px]: 11 px bold text (SVGPlot's `.mktext`) with 4 px of
-    /// padding each side. From the widths of a sans-serif's glyphs in em, rounded up: a browser's
-    /// font may differ a little, the gap between boxes takes that.
+    /// padding each side. From the widths of a sans-serif's regular glyphs in em, widened by 12 % for
+    /// the bold weight and rounded up: with the regular widths a long label ran past the plot's right
+    /// edge in Chromium (a browser check, 2026-12-07).
     public static func estimatedWidth(_ text: String) -> Double {
         var em = 0.0
         for scalar in text.unicodeScalars {
@@ -178,6 +179,6 @@ public struct MarkerLabelLayout: Sendable, Equatable {
             default: em += scalar.isASCII ? 0.62 : 1.0
             }
         }
-        return (em * 11 + 8).rounded(.up)
+        return (em * 1.12 * 11 + 8).rounded(.up)
     }
 }

@@ -20,7 +20,7 @@ public enum ProgressReport {
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(SVGPlot.escape(title))</title>
-            <style>\(style)</style></head><body>
+            <style>\(HTMLReport.stylesheet)\(SVGPlot.stylesheet)\(sessionsTableStyle)</style></head><body>
             <h1>\(SVGPlot.escape(title))</h1>
             <p class="small">\(own.count) session\(own.count == 1 ? "" : "s"), \(SVGPlot.escape(first.dateText)) to \(SVGPlot.escape(last.dateText)) (UTC), \
             from the recordings in \(SVGPlot.escape(folder)); the figures are the exercised joint's. \
@@ -102,7 +102,7 @@ public enum ProgressReport {
         let height = 190.0
         let width = SVGPlot.width
         let finite = series.flatMap { $0.values.compactMap { $0 } }.filter(\.isFinite)
-        let open = #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(SVGPlot.fixed(width)) \#(SVGPlot.fixed(height))" width="100%" role="img">"#
+        let open = #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(SVGPlot.fixed(width)) \#(SVGPlot.fixed(height))" class="plot" role="img">"#
         guard !finite.isEmpty, !labels.isEmpty else {
             return open + #"<text x="\#(SVGPlot.fixed(SVGPlot.left))" y="24" class="axislabel">no data</text></svg>"#
         }
@@ -165,14 +165,6 @@ public enum ProgressReport {
         return svg + "</svg>"
     }
 
-    /// The look of `HTMLReport`'s pages (its style is not shared), for the classes used here.
-    private static let style = """
-        body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1100px;padding:16px;color:#222}
-        h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 6px;border-bottom:1px solid #ddd}
-        table{border-collapse:collapse;margin:6px 0} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top} th{background:#f4f4f4}
-        td.n{text-align:right;font-variant-numeric:tabular-nums} .bad{color:#b00020;font-weight:600} .ok{color:#2e7d32;font-weight:600}
-        svg{display:block;margin:4px 0 10px} svg text{font:11px system-ui,sans-serif;fill:#333}
-        .grid{stroke:#eee} .frame{fill:none;stroke:#999} .tick{fill:#555} .axislabel{fill:#222;font-weight:600} .legend{fill:#222}
-        .small{color:#666;font-size:12px}
-        """
+    /// The report's look, with a wider column for the sessions table, whose headers must not break inside a word.
+    private static let sessionsTableStyle = "body{max-width:1100px} td,th{overflow-wrap:normal}"
 }

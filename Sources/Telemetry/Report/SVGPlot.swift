@@ -167,7 +167,10 @@ enum SVGPlot {
         let barHeight = 34.0
         let laneTop = barTop + barHeight + 4
         let axisY = laneTop + lane.laneHeight + 14
-        var svg = open(height: axisY + 8 + lane.legendHeight)
+        // The axis title has a line of its own under the ticks: on the ticks' line a tick near the right
+        // end ran into it (a browser check, 2026-12-07).
+        let titleY = axisY + 14
+        var svg = open(height: titleY + 8 + lane.legendHeight)
         for band in bands {
             let x0 = px(band.start)
             let x1 = max(px(band.end), x0 + 0.5)
@@ -181,8 +184,8 @@ enum SVGPlot {
         for tick in ticks(xRange.0, xRange.1) {
             svg += #"<text x="\#(fixed(px(tick)))" y="\#(fixed(axisY))" class="tick" text-anchor="middle">\#(label(tick))</text>"#
         }
-        svg += #"<text x="\#(fixed(width - right))" y="\#(fixed(axisY))" class="axislabel" text-anchor="end">\#(escape(xLabel))</text>"#
-        svg += lane.legend(top: axisY + 8)
+        svg += #"<text x="\#(fixed(width - right))" y="\#(fixed(titleY))" class="axislabel" text-anchor="end">\#(escape(xLabel))</text>"#
+        svg += lane.legend(top: titleY + 8)
         return svg + "</svg>"
     }
 
@@ -344,8 +347,10 @@ enum SVGPlot {
         let finite = values.filter(\.isFinite)
         guard !finite.isEmpty, binCount > 0 else { return empty(height: height, "not measured") }
         let sorted = finite.sorted()
+        // At least one unit wide: all zeros (a virtual-time recording's wake latency) made a 1e-9 axis whose
+        // "0.00000" ticks ran off the chart (a browser check, 2026-12-07).
         let upper = min(
-            max(sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.999))] * 1.2, sorted[0] + 1e-9, 1e-9), .greatestFiniteMagnitude)
+            max(sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.999))] * 1.2, sorted[0] + 1e-9, 1), .greatestFiniteMagnitude)
         var bins = [Int](repeating: 0, count: binCount)
         // A value far above the percentile (one long stall among thousands of short waits) lands in the last bin.
         for value in finite { bins[clampedInteger((value / upper * Double(binCount)).rounded(.towardZero), 0...(binCount - 1))] += 1 }
@@ -360,9 +365,10 @@ enum SVGPlot {
             let title = index == binCount - 1 ? "≥ \(label(upper * Double(index) / Double(binCount)))" : "\(label(upper * Double(index) / Double(binCount)))–\(label(upper * Double(index + 1) / Double(binCount)))"
             svg += #"<rect x="\#(fixed(left + Double(index) * barWidth))" y="\#(fixed(top + plotHeight - barHeight))" width="\#(fixed(max(1, barWidth - 1)))" height="\#(fixed(barHeight))" fill="\#(palette[0])"><title>\#(title): \#(count) cycles</title></rect>"#
         }
-        for tick in ticks(0, upper) {
+        let xTicks = ticks(0, upper)
+        for tick in xTicks {
             let x = left + tick / upper * plotWidth
-            svg += #"<text x="\#(fixed(x))" y="\#(fixed(top + plotHeight + 16))" class="tick" text-anchor="middle">\#(label(tick))</text>"#
+            svg += #"<text x="\#(fixed(x))" y="\#(fixed(top + plotHeight + 16))" class="tick" text-anchor="middle">\#(tickLabel(tick, of: xTicks))</text>"#
         }
         svg += #"<text x="\#(fixed(width - right))" y="\#(fixed(height - 4))" class="axislabel" text-anchor="end">\#(escape(xLabel)) (last bar: ≥ \#(label(upper * Double(binCount - 1) / Double(binCount))))</text>"#
         svg += #"<text x="14" y="\#(fixed(top + plotHeight / 2))" class="axislabel" transform="rotate(-90 14 \#(fixed(top + plotHeight / 2)))" text-anchor="middle">cycles (log scale)</text>"#
