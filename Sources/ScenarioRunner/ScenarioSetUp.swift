@@ -87,7 +87,7 @@ public struct ScenarioSetUp {
             throw Failure(description: "no simulated patient \"\(preset.rawValue)\"")
         }
         return SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
-                                cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
+                                cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, exercise: exercise)
     }
 
     /// The exercise's plan from the end of the enable ramp: what a patient and a mirror's other limb follow.

@@ -9,7 +9,11 @@ import Primitives
 /// A simulated patient who kept following a cue of their own through a hold pushed against the held
 /// robot for the whole hold and was flung when it let go (the `mode-transparent` scenario on a
 /// stalled host: SR-8 at 2.07 rad/s 22 ms after the link was GOOD again). A real patient watches the
-/// screen, which holds too. The same reading drives rehabsim's patient (`rehabctl demo`, the
+/// screen, which holds too, and then shows the plan the session made for the rest of the exercise
+/// (a centring move, then the repetitions left): a cue that went on with the old plan's swing put the
+/// healthy patient 0.25 rad or more off the robot's new plan, both pushing 2 N·m against each other,
+/// and the next FAIR hold (which fades to at most half τmax) let the patient fling the wrist (SR-8,
+/// over 2 rad/s within 40 ms, `mode-active-assist-healthy` on a stalled host). The same reading drives rehabsim's patient (`rehabctl demo`, the
 /// scenarios' `sim` target, as lines on its control socket) and the virtual target's (by calls).
 /// Pure: the status is given.
 public struct ExerciseCueClock: Sendable {
@@ -33,6 +37,6 @@ public struct ExerciseCueClock: Sendable {
         }
         guard status.planClockRunning != running else { return nil }
         running = status.planClockRunning
-        return running ? .resume(status.time) : .hold(status.time)
+        return running ? .resume(status.time, status.planMade) : .hold(status.time)
     }
 }

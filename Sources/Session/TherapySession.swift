@@ -932,6 +932,7 @@ public final class TherapySession {
         status.modeInForce = computation.modeInForce
         status.exerciseStartedAt = computation.activeSince
         status.planClockRunning = computation.planClockRunning
+        status.planMade = computation.planMade
         secondMaxWake = max(secondMaxWake, frame.wakeLatencyNanoseconds)
         secondMaxCompute = max(secondMaxCompute, frame.computeNanoseconds)
         if now.nanoseconds(since: secondStart) >= Nanoseconds.perSecond {

@@ -568,7 +568,15 @@ extension SupervisedSessionRun {
                 switch change {
                 case .start(let at): line = .object(["cue_start_at_ns": .int(Int(at.nanoseconds))])
                 case .hold(let at): line = .object(["cue_hold_at_ns": .int(Int(at.nanoseconds))])
-                case .resume(let at): line = .object(["cue_resume_at_ns": .int(Int(at.nanoseconds))])
+                case .resume(let at, let plan):
+                    var fields: JSONObject = ["cue_resume_at_ns": .int(Int(at.nanoseconds))]
+                    if let plan {
+                        // The plan made as the exercise moved on, as its inputs (rehabsim makes the same call).
+                        fields["plan_start_rad"] = .array((0..<plan.startPositionsRadians.count).map { .number(plan.startPositionsRadians[$0]) })
+                        fields["plan_duration_s"] = .number(plan.durationSeconds)
+                        if let repetitions = plan.repetitions { fields["plan_repetitions"] = .int(repetitions) }
+                    }
+                    line = .object(fields)
                 }
                 // One connection per line, closed at once: with one kept open for the whole session, the
                 // scenarios' deadlines on the simulator came 6–8 ms late (ci-sim: 14–17 of 18 passed, 18 of 18

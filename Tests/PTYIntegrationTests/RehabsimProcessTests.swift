@@ -64,7 +64,8 @@ final class RehabsimProcessTests: XCTestCase {
     }
 
     /// The patient's and the limb's cue over the control socket: in milliseconds from now, or at an
-    /// instant of CLOCK_MONOTONIC (what rehabctl sends: the plan's own start, however late the line).
+    /// instant of CLOCK_MONOTONIC (what rehabctl sends: the plan's own start, however late the line);
+    /// holds and resumes, a resume with the plan the host made then; nonsense refused.
     func testTheCueStartIsTakenAsADelayOrAsAnInstantAndNonsenseIsRefused() throws {
         let socket = NSTemporaryDirectory() + "rehabhost-cue-\(UUID().uuidString).sock"
         _ = try startSimulator(["--control", socket])
@@ -90,6 +91,24 @@ final class RehabsimProcessTests: XCTestCase {
             let refused = try reply(to: bad)
             XCTAssertEqual(refused["ok"]?.boolValue, false, bad)
             XCTAssertTrue(refused["error"]?.stringValue?.contains("cue_start_at_ns") == true, "\(refused)")
+        }
+        // A hold, then a resume along the plan the host made then (rehabctl's lines), or the old plan.
+        let now = MonotonicClock.now().nanoseconds
+        XCTAssertEqual(try reply(to: "{\"cue_hold_at_ns\": \(now)}")["cue"]?.stringValue, "hold")
+        let replanned = try reply(to: "{\"cue_resume_at_ns\": \(now + 1_000_000), \"plan_start_rad\": [0.31, 0], \"plan_duration_s\": 12.5, \"plan_repetitions\": 3}")
+        XCTAssertEqual(replanned["cue"]?.stringValue, "resume", "\(replanned)")
+        XCTAssertEqual(try reply(to: "{\"cue_hold_at_ns\": \(now + 2_000_000)}")["cue"]?.stringValue, "hold")
+        XCTAssertEqual(try reply(to: "{\"cue_resume_at_ns\": \(now + 3_000_000)}")["cue"]?.stringValue, "resume")
+        // Half a plan, or a plan that is no plan, is refused (the patient would follow something else than the screen).
+        for bad in [
+            "{\"cue_resume_at_ns\": \(now), \"plan_duration_s\": 12.5}",
+            "{\"cue_resume_at_ns\": \(now), \"plan_start_rad\": [0.31, 0], \"plan_duration_s\": -1}",
+            "{\"cue_resume_at_ns\": \(now), \"plan_start_rad\": [0.31, \"x\"], \"plan_duration_s\": 12.5}",
+            "{\"cue_resume_at_ns\": \(now), \"plan_start_rad\": [0.31, 0], \"plan_duration_s\": 12.5, \"plan_repetitions\": 0}",
+        ] {
+            let refused = try reply(to: bad)
+            XCTAssertEqual(refused["ok"]?.boolValue, false, bad)
+            XCTAssertTrue(refused["error"]?.stringValue?.contains("plan_start_rad") == true, "\(refused)")
         }
     }
 

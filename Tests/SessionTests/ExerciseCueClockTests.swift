@@ -21,6 +21,19 @@ final class ExerciseCueClockTests: XCTestCase {
         XCTAssertNil(clock.observe(status(at: 40, startedAt: 20, running: true)), "a running plan changes nothing")
         XCTAssertEqual(clock.observe(status(at: 1_000, startedAt: 20, running: false)), .hold(MonotonicInstant(nanoseconds: 1_000_000_000)))
         XCTAssertNil(clock.observe(status(at: 1_500, startedAt: 20, running: false)), "a hold is told once")
-        XCTAssertEqual(clock.observe(status(at: 2_000, startedAt: 20, running: true)), .resume(MonotonicInstant(nanoseconds: 2_000_000_000)))
+        XCTAssertEqual(clock.observe(status(at: 2_000, startedAt: 20, running: true)), .resume(MonotonicInstant(nanoseconds: 2_000_000_000), nil))
+    }
+
+    /// A resume carries the plan the session made as it moved on (the screen shows it from then on).
+    func testAResumeCarriesThePlanTheSessionMadeThen() {
+        var clock = ExerciseCueClock(rampSeconds: 0.5)
+        _ = clock.observe(status(at: 30, startedAt: 20, running: true))
+        _ = clock.observe(status(at: 1_000, startedAt: 20, running: false))
+        var start = JointList<Double>.zeros(2)
+        start[0] = -0.2
+        let plan = ResumedPlan(startPositionsRadians: start, durationSeconds: 7.5, repetitions: 3)
+        var resumed = status(at: 2_000, startedAt: 20, running: true)
+        resumed.planMade = plan
+        XCTAssertEqual(clock.observe(resumed), .resume(MonotonicInstant(nanoseconds: 2_000_000_000), plan))
     }
 }

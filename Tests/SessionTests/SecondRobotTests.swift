@@ -108,7 +108,7 @@ final class DirectionTestWithAPatientTests: XCTestCase {
         let exercise = harness.session.options.exercise
         let cue = exercise.trajectory(from: .zeros(harness.profile.joints.count), durationSeconds: 2)
         var patient = SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
-                                       cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
+                                       cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, exercise: exercise)
         patient.startCue(at: harness.clock.now())
         harness.simulator.patient = patient
         return harness

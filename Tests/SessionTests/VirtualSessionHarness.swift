@@ -46,7 +46,7 @@ extension VirtualSessionHarness {
         let ramp = profile.control.enableRampSeconds
         let cue = exercise.trajectory(from: .zeros(profile.joints.count), durationSeconds: options.durationSeconds - ramp)
         var patient = SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
-                                       cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
+                                       cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, exercise: exercise)
         // run() starts its first cycle one period from now; the plan starts after the enable ramp.
         patient.startCue(at: clock.now().advanced(byNanoseconds: session.periodNanoseconds + Int64(ramp * 1e9)))
         simulator.patient = patient

@@ -68,4 +68,42 @@ final class SimulatedPatientTests: XCTestCase {
         late.holdCue(at: seconds(1.0))
         XCTAssertEqual(late.torques(joint: 0, at: seconds(1.3), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary, heldLater, accuracy: 1e-9)
     }
+
+    /// Resumed with the plan the host made then (a centring move from where the wrist stood, then the
+    /// repetitions left), the cue is that plan from the resume on, as the screen shows it: the same call
+    /// the session made gives the intent exactly. Without it a healthy patient went on with the old
+    /// swing, 0.25 rad or more off the robot's new plan, and both pushed 2 N·m against each other.
+    func testAResumeWithTheHostsNewPlanFollowsThatPlan() {
+        func seconds(_ value: Double) -> MonotonicInstant { MonotonicInstant(nanoseconds: Int64(value * 1e9)) }
+        let exercise = RangeOfMotionExercise()
+        var healthy = SimulatedPatient(
+            parameters: .healthy, cue: exercise.trajectory(from: .zeros(2), durationSeconds: 10), cueJoint: 0,
+            cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, exercise: exercise)
+        var oldPlan = healthy
+        healthy.startCue(at: .zero)
+        oldPlan.startCue(at: .zero)
+        healthy.holdCue(at: seconds(1.0))
+        oldPlan.holdCue(at: seconds(1.0))
+        var start = JointList<Double>.zeros(2)
+        start[0] = 0.3
+        let plan = ResumedPlan(startPositionsRadians: start, durationSeconds: 6, repetitions: 2)
+        healthy.resumeCue(at: seconds(2.0), plan: plan)
+        oldPlan.resumeCue(at: seconds(2.0))
+        var remaining = exercise
+        remaining.repetitions = 2
+        var expected = exercise.trajectory(from: .zeros(2), durationSeconds: 10)
+        remaining.plan(from: start, durationSeconds: 6, into: &expected)
+        var sample = TrajectorySample(jointCount: 2)
+        let delay = SimulatedPatient.Parameters.healthy.reactionDelaySeconds
+        for time in [2.3, 2.9, 4.0] {
+            expected.sample(at: time - 2.0 - delay, into: &sample)
+            let pull = 8 * (sample.positions[0] - 0.1) + 0.25 * (sample.velocities[0] - 0)
+            let voluntary = healthy.torques(joint: 0, at: seconds(time), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary
+            XCTAssertEqual(voluntary, min(2, max(-2, healthy.fatigueFactor * pull)), accuracy: 1e-9, "at \(time) s the intent is the new plan's")
+        }
+        XCTAssertNotEqual(
+            oldPlan.torques(joint: 0, at: seconds(2.3), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary,
+            healthy.torques(joint: 0, at: seconds(2.3), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary, accuracy: 0.05,
+            "the old plan's swing asks for something else (else this test proves nothing)")
+    }
 }

@@ -1,3 +1,4 @@
+import Control
 import Primitives
 import SimulatorKit
 import Wire
@@ -50,8 +51,8 @@ extension SimulatedDynamixelBus: FirmwareSimulator {
         patient?.holdCue(at: time)
     }
 
-    public func resumeCue(at time: MonotonicInstant) {
-        patient?.resumeCue(at: time)
+    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) {
+        patient?.resumeCue(at: time, plan: plan)
     }
 
     /// The host reopened its port at another rate: its bytes now take that long on the line, and servos at

@@ -8,8 +8,9 @@ import Primitives
 ///
 /// The intent is the exercise's cue (what the therapist or the screen shows: a minimum-jerk plan)
 /// seen `reactionDelaySeconds` late. The cue keeps the plan's clock: it stands still while the host
-/// holds the exercise (`holdCue(at:)`, `resumeCue(at:)`), as the screen does, so the patient waits
-/// rather than pushing against a held robot for the whole hold. The voluntary torque pulls toward it like a muscle with
+/// holds the exercise (`holdCue(at:)`, `resumeCue(at:plan:)`), as the screen does, so the patient waits
+/// rather than pushing against a held robot for the whole hold; and it moves on along the plan the
+/// host made as it moved on, which the screen then shows. The voluntary torque pulls toward it like a muscle with
 /// stiffness and damping, scaled by effort and fatigue and limited by strength. Pure: time is given.
 public struct SimulatedPatient: Sendable {
     /// What a patient is like; the presets are documented in simulators/README.md.
@@ -81,6 +82,8 @@ public struct SimulatedPatient: Sendable {
     public var parameters: Parameters
     /// The cue the patient follows; its time 0 is `cueStart`.
     private var cue: WaypointTrajectory
+    /// The exercise the cue is the plan of: the host's plans after a hold are made from it again (nil: the cue stays).
+    private let exercise: RangeOfMotionExercise?
     public private(set) var cueStart: MonotonicInstant?
     /// Since when the cue stands still (nil: it runs), and how long it stood still before.
     private var cueHeldSince: MonotonicInstant?
@@ -96,11 +99,12 @@ public struct SimulatedPatient: Sendable {
     private let cueUpperRadians: Double
     private let cueLowerRadians: Double
 
-    /// A patient following `cue` (the exercise's plan) on `cueJoint`, whose range is `cueRange`;
-    /// the other joints are only held by the patient's tissue.
-    public init(parameters: Parameters, cue: WaypointTrajectory, cueJoint: Int, cueRange: ClosedRange<Double>) {
+    /// A patient following `cue` (the plan of `exercise`, when given) on `cueJoint`, whose range is
+    /// `cueRange`; the other joints are only held by the patient's tissue.
+    public init(parameters: Parameters, cue: WaypointTrajectory, cueJoint: Int, cueRange: ClosedRange<Double>, exercise: RangeOfMotionExercise? = nil) {
         self.parameters = parameters
         self.cue = cue
+        self.exercise = exercise
         self.cueJoint = cueJoint
         cueUpperRadians = cueRange.upperBound
         cueLowerRadians = cueRange.lowerBound
@@ -124,11 +128,19 @@ public struct SimulatedPatient: Sendable {
         cueHeldSince = time
     }
 
-    /// The host's plan runs again from `time` on: the cue moves on from where it stood.
-    public mutating func resumeCue(at time: MonotonicInstant) {
+    /// The host's plan runs again from `time` on: the cue moves on from where it stood or, given the
+    /// plan the host made then (and the exercise), along that plan from `time`.
+    public mutating func resumeCue(at time: MonotonicInstant, plan: ResumedPlan? = nil) {
         guard let since = cueHeldSince else { return }
-        cueHeldSeconds += max(0, time.seconds(since: since))
         cueHeldSince = nil
+        if let plan, var exercise, plan.startPositionsRadians.count == cue.start.count {
+            exercise.repetitions = plan.repetitions
+            exercise.plan(from: plan.startPositionsRadians, durationSeconds: plan.durationSeconds, into: &cue)
+            cueStart = time
+            cueHeldSeconds = 0
+            return
+        }
+        cueHeldSeconds += max(0, time.seconds(since: since))
     }
 
     /// The cue's own time at `time` [s]: the time since its start less the time it stood still.

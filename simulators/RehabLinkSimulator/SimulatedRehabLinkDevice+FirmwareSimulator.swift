@@ -1,3 +1,4 @@
+import Control
 import Primitives
 import SimulatorKit
 import Wire
@@ -82,7 +83,7 @@ extension SimulatedRehabLinkDevice: FirmwareSimulator {
         patient?.holdCue(at: time)
     }
 
-    public func resumeCue(at time: MonotonicInstant) {
-        patient?.resumeCue(at: time)
+    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) {
+        patient?.resumeCue(at: time, plan: plan)
     }
 }

@@ -1,3 +1,4 @@
+import Control
 import Primitives
 
 /// What every simulated device firmware offers, whatever protocol it speaks: bytes in, bytes out,
@@ -75,10 +76,11 @@ public protocol FirmwareSimulator: AnyObject {
     func startCue(at start: MonotonicInstant)
 
     /// The host's plan stands still from `time` on (a pause, a FAIR hold) and runs again from a later
-    /// `resumeCue(at:)`: the cue does the same (`rehabsim --control` lines `cue_hold_at_ns`,
-    /// `cue_resume_at_ns`). A device without a patient ignores them.
+    /// `resumeCue(at:plan:)`, along the plan the host made then (nil: the old one goes on): the cue does
+    /// the same (`rehabsim --control` lines `cue_hold_at_ns`, `cue_resume_at_ns` with `plan_*`). A
+    /// device without a patient ignores them.
     func holdCue(at time: MonotonicInstant)
-    func resumeCue(at time: MonotonicInstant)
+    func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?)
 
     /// The host has set its end of the line to `bitsPerSecond` (a pseudo-terminal carries no signal,
     /// but its master sees the rate the host configured): called before the bytes that follow. A
@@ -91,7 +93,7 @@ extension FirmwareSimulator {
     /// Devices without a simulated patient have no cue to follow.
     public func startCue(at start: MonotonicInstant) {}
     public func holdCue(at time: MonotonicInstant) {}
-    public func resumeCue(at time: MonotonicInstant) {}
+    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) {}
 
     /// Devices whose link does not depend on the rate ignore it.
     public func hostLineRateChanged(bitsPerSecond: Int) {}

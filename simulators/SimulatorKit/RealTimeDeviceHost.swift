@@ -116,7 +116,7 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
                 device.startCue(at: start)
                 messages?("the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms")
             case .hold(let time): device.holdCue(at: time)
-            case .resume(let time): device.resumeCue(at: time)
+            case .resume(let time, let plan): device.resumeCue(at: time, plan: plan)
             }
         }
         noticeHostLineRate()
@@ -314,9 +314,10 @@ public protocol LiveControlInbox: AnyObject, Sendable {
     func submit(_ line: String) -> Result<String, ProfileError>
     /// The exercise's plan begins at `start`: the device's patient follows its cue from then on.
     func startCue(at start: MonotonicInstant)
-    /// The plan stands still from `time` on, and runs again from a later `resumeCue(at:)`.
+    /// The plan stands still from `time` on, and runs again from a later `resumeCue(at:plan:)`, along
+    /// the plan the host made then (nil: the old one).
     func holdCue(at time: MonotonicInstant)
-    func resumeCue(at time: MonotonicInstant)
+    func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?)
 }
 
 /// The queue between a control thread and a device's host: faults and the cue start.
@@ -352,7 +353,7 @@ public final class LiveInjections<DeviceKind: InjectableDeviceFault>: LiveContro
 
     public func startCue(at start: MonotonicInstant) { cueChanges.withLock { $0.append(.start(start)) } }
     public func holdCue(at time: MonotonicInstant) { cueChanges.withLock { $0.append(.hold(time)) } }
-    public func resumeCue(at time: MonotonicInstant) { cueChanges.withLock { $0.append(.resume(time)) } }
+    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) { cueChanges.withLock { $0.append(.resume(time, plan)) } }
 
     /// The cue's changes handed over since the last call, oldest first.
     public func takeCueChanges() -> [CueChange] {

@@ -163,7 +163,25 @@ func cueChange(_ request: JSONObject, now: MonotonicInstant) -> CueChange? {
     }
     if let start = instant("cue_start_at_ns") { return .start(start) }
     if let time = instant("cue_hold_at_ns") { return .hold(time) }
-    if let time = instant("cue_resume_at_ns") { return .resume(time) }
+    if let time = instant("cue_resume_at_ns") {
+        // With the plan the host made as it moved on (`plan_start_rad`, `plan_duration_s`, `plan_repetitions`);
+        // without them the old plan goes on. Half a plan is no plan: refused.
+        let planKeys = ["plan_start_rad", "plan_duration_s", "plan_repetitions"]
+        guard planKeys.contains(where: { request[$0] != nil }) else { return .resume(time, nil) }
+        guard let positions = request["plan_start_rad"]?.arrayValue?.compactMap({ $0.doubleValue }),
+            request["plan_start_rad"]?.arrayValue?.count == positions.count, (1...JointList<Double>.capacity).contains(positions.count),
+            positions.allSatisfy({ $0.isFinite && abs($0) < 10 }),
+            let duration = request["plan_duration_s"]?.doubleValue, duration > 0, duration < 86_400
+        else { return nil }
+        var repetitions: Int?
+        if let value = request["plan_repetitions"] {
+            guard let count = value.integerValue, count >= 1, count <= 100_000 else { return nil }
+            repetitions = Int(count)
+        }
+        var start = JointList<Double>.zeros(positions.count)
+        for (joint, position) in positions.enumerated() { start[joint] = position }
+        return .resume(time, ResumedPlan(startPositionsRadians: start, durationSeconds: duration, repetitions: repetitions))
+    }
     return nil
 }
 
@@ -181,7 +199,7 @@ func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, r
                         guard let change = cueChange(request, now: now) else {
                             connection.writeLine(JSONValue.object([
                                 "ok": false,
-                                "error": "cue_start_in_ms takes 0 to 3600000 ms; cue_start_at_ns, cue_hold_at_ns and cue_resume_at_ns a CLOCK_MONOTONIC instant within an hour of now",
+                                "error": "cue_start_in_ms takes 0 to 3600000 ms; cue_start_at_ns, cue_hold_at_ns and cue_resume_at_ns a CLOCK_MONOTONIC instant within an hour of now; a resume's plan needs plan_start_rad (1 to 8 finite radians), plan_duration_s (> 0) and optionally plan_repetitions (≥ 1)",
                             ]).serialized())
                             continue
                         }
@@ -197,9 +215,9 @@ func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, r
                             inbox.holdCue(at: time)
                             for follower in cueFollowers { follower.holdCue(at: time) }
                             connection.writeLine(JSONValue.object(["ok": true, "cue": "hold"]).serialized())
-                        case .resume(let time):
-                            inbox.resumeCue(at: time)
-                            for follower in cueFollowers { follower.resumeCue(at: time) }
+                        case .resume(let time, let plan):
+                            inbox.resumeCue(at: time, plan: plan)
+                            for follower in cueFollowers { follower.resumeCue(at: time, plan: plan) }
                             connection.writeLine(JSONValue.object(["ok": true, "cue": "resume"]).serialized())
                         }
                         continue
@@ -259,7 +277,7 @@ func makePatient(preset: String, exercise name: String?, profile: HardwareProfil
     }
     let (exercise, cue) = loadCue(exercise: name, profile: profile, option: request.option("exercise"))
     return SimulatedPatient(parameters: parameters, cue: cue, cueJoint: exercise.jointIndex,
-                            cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians)
+                            cueRange: exercise.rangeMinimumRadians...exercise.rangeMaximumRadians, exercise: exercise)
 }
 
 // MARK: Devices
