@@ -25,6 +25,8 @@ extension LoopClock {
 /// Single-threaded by design: a virtual-time simulation runs on one thread.
 public final class VirtualClock: LoopClock {
     private var current: MonotonicInstant
+    /// The end of a host stall begun by `stall(forNanoseconds:)`: the next sleep returns no earlier.
+    private var stalledUntil: MonotonicInstant?
 
     public init(start: MonotonicInstant = .zero) {
         current = start
@@ -33,7 +35,20 @@ public final class VirtualClock: LoopClock {
     public func now() -> MonotonicInstant { current }
 
     public func sleep(until deadline: MonotonicInstant) {
-        advance(to: deadline)
+        if let end = stalledUntil {
+            stalledUntil = nil
+            advance(to: max(deadline, end))
+        } else {
+            advance(to: deadline)
+        }
+    }
+
+    /// A host stall from now on (a non-real-time scheduler holding the sleeping thread up): the next
+    /// `sleep(until:)` returns at its deadline or at the stall's end, whichever is later. Meanwhile a
+    /// device simulated on this clock runs on without the host, as it would.
+    public func stall(forNanoseconds nanoseconds: Int64) {
+        let end = current.advanced(byNanoseconds: max(0, nanoseconds))
+        stalledUntil = max(stalledUntil ?? end, end)
     }
 
     /// Moves time forward to `instant`; never backward.

@@ -300,7 +300,7 @@ public enum VirtualScenarioRun {
                 var cueClock = cueClock
                 switch cueClock.observe(status) {
                 case .hold(let at): device.holdCue(at: at)
-                case .resume(let at): device.resumeCue(at: at)
+                case .resume(let at, let plan): device.resumeCue(at: at, plan: plan)
                 case .start, nil: break
                 }
                 followCue(board, clock: cueClock, at: clock.now().advanced(byNanoseconds: 2 * Nanoseconds.perMillisecond))
@@ -402,6 +402,8 @@ public enum VirtualScenarioRun {
                     record(entry.index, .skipped("the reference stream has no fault \"\(fault.kind)\""), at: now)
                     return
                 }
+            case .hostStall(let milliseconds):
+                clock.stall(forNanoseconds: Self.nanoseconds(milliseconds))
             case .operatorPrompt, .wait, .emergencyStop, .stop, .pause, .resume, .reset, .mode:  // the requests are posted above
                 break
             }

@@ -310,6 +310,9 @@ public enum TimelineAction: Sendable, Equatable {
     /// The timeline stands still until the supervisor is in `state` (later entries move by the time
     /// waited); the scenario fails if it is not within the timeout.
     case wait(state: SupervisorState, timeoutMilliseconds: Double)
+    /// The host's control loop does not run for this long (a non-real-time scheduler's stall), while
+    /// the device runs on: made on the virtual clock only. On real time the host's stalls are its own.
+    case hostStall(forMilliseconds: Double)
 
     /// The name in the file.
     public var name: String {
@@ -325,11 +328,12 @@ public enum TimelineAction: Sendable, Equatable {
         case .trackerFault: "tracker_fault"
         case .operatorPrompt: "operator_prompt"
         case .wait: "wait"
+        case .hostStall: "host_stall"
         }
     }
 
     /// Every action's name, in the order the README lists them.
-    public static let names = ["estop", "stop", "pause", "resume", "reset", "release", "mode", "device_fault", "tracker_fault", "operator_prompt", "wait"]
+    public static let names = ["estop", "stop", "pause", "resume", "reset", "release", "mode", "device_fault", "tracker_fault", "operator_prompt", "wait", "host_stall"]
 
     /// The actions a set-up entry (`setup_at_ms`) may have: SR-12 is honoured during the set-up; the rest need a running loop.
     public static let setUpNames = ["estop", "stop", "device_fault", "tracker_fault"]
@@ -342,6 +346,7 @@ public enum TimelineAction: Sendable, Equatable {
         case .trackerFault(let tracker, let fault, _): "tracker_fault \(fault.kind) on \(tracker)"
         case .operatorPrompt(let prompt): "operator_prompt \"\(prompt.text)\""
         case .wait(let state, _): "wait for \(state.rawValue)"
+        case .hostStall(let milliseconds): "host_stall for \(ScenarioText.number(milliseconds)) ms"
         default: name
         }
     }

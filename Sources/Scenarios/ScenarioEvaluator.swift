@@ -26,7 +26,7 @@ public enum ScenarioEvaluator {
         for entry in scenario.timeline {
             switch observation.action(entry.index)?.outcome {
             case .skipped(let reason)?: notes.append("timeline[\(entry.index)] \(entry.summary): skipped: \(reason)")
-            case .notReached?, nil: notes.append("timeline[\(entry.index)] \(entry.summary): not reached (the session had ended)")
+            case .notReached?, nil: notes.append("timeline[\(entry.index)] \(entry.summary): not reached (\(observation.sessionEndedNote))")
             case .performed?, .prompted?, .timedOut?: break
             }
         }
@@ -108,7 +108,7 @@ private struct Context {
         case .timeline(let index):
             let described = scenario.describe(reference)
             guard let action = observation.action(index) else {
-                return .missing("\(described) was not reached (the session had ended)", .failed)
+                return .missing("\(described) was not reached (\(observation.sessionEndedNote))", .failed)
             }
             switch action.outcome {
             case .performed:
@@ -120,7 +120,7 @@ private struct Context {
             case .skipped(let reason):
                 return .missing("\(described) was skipped: \(reason)", .unobservable)
             case .notReached:
-                return .missing("\(described) was not reached (the session had ended)", .failed)
+                return .missing("\(described) was not reached (\(observation.sessionEndedNote))", .failed)
             case .timedOut:
                 return .missing("\(described) timed out", .failed)
             }

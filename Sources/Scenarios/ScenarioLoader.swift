@@ -480,6 +480,8 @@ private struct Reader {
             return .trackerFault(tracker: tracker, entry, rigPrompt: prompt)
         case "operator_prompt":
             return readPrompt(&e).map { .operatorPrompt($0) }
+        case "host_stall":
+            return e.number("for_ms", unit: "ms", in: 0...1_000, positive: true).map { .hostStall(forMilliseconds: $0) }
         case "wait":
             let text = e.string("state")
             let timeout = e.number("timeout_ms", unit: "ms", in: 0...ScenarioLoader.longestMilliseconds, positive: true)

@@ -47,6 +47,11 @@ public struct ScenarioObservation: Sendable, Equatable {
     public var elapsedNanoseconds: Int64
     /// The run could not be carried out (the simulator died, a file was missing): the scenario errs.
     public var runnerError: String?
+    /// On real time: what the session measured of the host holding it up (deadlines its loop missed, a
+    /// wake-up a period late, a first safety event that is a timing interlock), in words; nil: none.
+    /// A failed run with one is the host's noise as much as the scenario's: `scenario run` repeats it,
+    /// counted against a stated budget.
+    public var hostStall: String?
 
     public init(
         target: ScenarioTarget, rateHertz: Double, transitions: [ObservedTransition] = [], actions: [ObservedAction] = [],
@@ -81,6 +86,11 @@ public struct ScenarioObservation: Sendable, Equatable {
     /// The transitions that stopped motion for a safety reason, as `SessionReport.safetyEvents` counts them.
     public var safetyEvents: [ObservedTransition] {
         transitions.filter(\.isSafetyEvent)
+    }
+
+    /// Why a timeline entry was not reached: the session had ended, and what stopped it first.
+    public var sessionEndedNote: String {
+        "the session had ended" + (safetyEvents.first.map { "; its first safety event: " + $0.summary } ?? "")
     }
 }
 

@@ -40,6 +40,8 @@ public struct ScenarioPlan: Sendable, Equatable {
             switch entry.action {
             case .operatorPrompt(let prompt):
                 return target == .rig ? .prompt(prompt) : .skip("an operator prompt: only on a rig")
+            case .hostStall:
+                return target == .virtual ? .perform : .skip("needs the virtual clock: timeline[\(entry.index)] \(entry.summary)")
             case .deviceFault, .trackerFault:
                 guard target == .rig else { return .perform }
                 if let prompt = entry.action.rigPrompt { return .prompt(prompt) }
@@ -53,6 +55,13 @@ public struct ScenarioPlan: Sendable, Equatable {
             return
         }
         skipReason = nil
+        // A stall not made would make its expectations pass or fail for nothing, as a fault not injected.
+        let stalls = scenario.timeline.filter { if case .hostStall = $0.action { true } else { false } }
+        if target != .virtual && !stalls.isEmpty {
+            skipReason = "needs the virtual clock: " + stalls.map { "timeline[\($0.index)] \($0.summary)" }.joined(separator: "; ")
+                + " (in real time the host's stalls are its own)"
+            return
+        }
         if target == .rig {
             var needs: [String] = []
             if !scenario.faults.isEmpty {

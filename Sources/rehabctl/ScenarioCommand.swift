@@ -39,6 +39,7 @@ enum ScenarioCommand {
             .init("--tracker-port", value: "NAME=PATH[,…]", help: "With --target port: the port of each tracker the scenarios name (hardware/trackers/NAME.json), e.g. polaris-vega=/dev/ttyUSB1. Repeatable, or a comma list.", repeatable: true),
             .init("--junit", value: "FILE", help: "run: write the results as JUnit XML (Jenkins, GitLab)."),
             .init("--json", help: "run: print the results as one JSON object (the progress lines go to standard error)."),
+            .init("--host-stall-retries", value: "N", help: "run, --target sim: how many runs in all may be repeated because the host held the session up (a failed run whose session measured a missed deadline, a wake-up a period late, a timing interlock first, or FAIR with nothing injected). Each is printed and counted; more than N fails the run.", default: "3"),
             .init("--requirement", value: "SR-N", help: "run, list: only the scenarios that prove this requirement."),
             .init("--tag", value: "WORD", help: "run, list: only the scenarios with this tag."),
             .init("--results", value: "FILE", help: "trace: a JSON or JUnit XML result of `scenario run` (repeatable; later files win).", repeatable: true),
@@ -143,9 +144,14 @@ enum ScenarioCommand {
         if target != .rig && !trackerPorts.isEmpty { throw parsed.usageError("--tracker-port is for --target port") }
         let scenarios = try load(paths: paths, parsed)
         guard !scenarios.isEmpty else { throw CommandFailure("rehabctl scenario run: no scenario selected in \(paths.joined(separator: ", "))", exitCode: .noInput) }
+        let retryBudget = try parsed.integer("--host-stall-retries", default: 3, in: 0...100, unit: "runs") ?? 3
+        if parsed.string("--host-stall-retries") != nil && target != .sim {
+            throw parsed.usageError("--host-stall-retries is for --target sim (virtual time has no host stalls; a rig's failure is never repeated)")
+        }
         let json = parsed.flag("--json")
         let progress: (String) -> Void = json ? { Terminal.printError($0) } : { Terminal.printLine($0) }
         var results: [ScenarioResult] = []
+        var hostStallRetries: [String] = []
         var simulatedNanoseconds: Int64 = 0
         let wallStart = MonotonicClock.now()
         for (number, scenario) in scenarios.enumerated() {
@@ -157,16 +163,32 @@ enum ScenarioCommand {
                 progress(line(result, number: number, of: scenarios.count))
                 continue
             }
-            let started = MonotonicClock.now()
-            let observation: ScenarioObservation
-            switch target {
-            case .virtual: observation = VirtualScenarioRun.run(scenario, plan: plan).observation
-            case .sim: observation = SimScenarioRun.run(scenario, plan: plan)
-            case .rig: observation = SimScenarioRun.run(scenario, plan: plan, port: port, trackerPorts: trackerPorts)
+            var result: ScenarioResult
+            var repeated: [String] = []
+            while true {
+                let started = MonotonicClock.now()
+                let observation: ScenarioObservation
+                switch target {
+                case .virtual: observation = VirtualScenarioRun.run(scenario, plan: plan).observation
+                case .sim: observation = SimScenarioRun.run(scenario, plan: plan)
+                case .rig: observation = SimScenarioRun.run(scenario, plan: plan, port: port, trackerPorts: trackerPorts)
+                }
+                simulatedNanoseconds += observation.elapsedNanoseconds
+                let seconds = Double(MonotonicClock.now().nanoseconds(since: started)) / 1e9
+                result = ScenarioEvaluator.result(scenario, plan: plan, observation: observation, timeSeconds: seconds, timestamp: timestamp)
+                // On the simulator a failure the host's own stall explains is repeated, at most twice per
+                // scenario and `retryBudget` times per run, each printed and counted: a regression cannot
+                // hide behind a later attempt, and a host that stalls too often fails the run.
+                guard target == .sim, result.outcome == .failed || result.outcome == .error, let stall = observation.hostStall,
+                    repeated.count < 2, hostStallRetries.count < retryBudget + 1
+                else { break }
+                let reason = "\(scenario.name): attempt \(repeated.count + 1) repeated (host stall: \(stall)): " + (result.message ?? "failed")
+                hostStallRetries.append(reason)
+                repeated.append(reason)
+                progress("        RETRY " + reason)
+                if hostStallRetries.count > retryBudget { break }
             }
-            simulatedNanoseconds += observation.elapsedNanoseconds
-            let seconds = Double(MonotonicClock.now().nanoseconds(since: started)) / 1e9
-            let result = ScenarioEvaluator.result(scenario, plan: plan, observation: observation, timeSeconds: seconds, timestamp: timestamp)
+            result.notes += repeated.map { "host-stall retry: " + $0 }
             results.append(result)
             progress(line(result, number: number, of: scenarios.count))
             for failure in result.failures { progress("        " + failure.line) }
@@ -180,7 +202,16 @@ enum ScenarioCommand {
             let simulated = Double(simulatedNanoseconds) / 1e9
             summary += " (\(String(format: "%.1f", simulated)) s of sessions simulated: \(Int((simulated / wallSeconds).rounded()))× real time)"
         }
+        if target == .sim {
+            summary += "; host-stall retries: \(hostStallRetries.count) (budget \(retryBudget))"
+        }
         progress(summary)
+        let overBudget = hostStallRetries.count > retryBudget
+        if overBudget {
+            progress("rehabctl scenario run: the host held \(hostStallRetries.count) runs up, more than the budget of \(retryBudget): "
+                + "this host is too noisy to judge the scenarios (or a regression shows as stalls); the runs repeated:")
+            for reason in hostStallRetries { progress("        " + reason) }
+        }
         if let junit = parsed.string("--junit") {
             do throws(OutputFileError) {
                 try DurableFile.save(JUnitXML.write(results), to: junit)
@@ -189,7 +220,7 @@ enum ScenarioCommand {
             }
         }
         if json { Terminal.printLine(ScenarioResultJSON.encode(results).serialized(pretty: true)) }
-        return (counts[.failed] ?? 0) + (counts[.error] ?? 0) > 0 ? .safetyStop : .success
+        return (counts[.failed] ?? 0) + (counts[.error] ?? 0) > 0 || overBudget ? .safetyStop : .success
     }
 
     /// "[ 3/58] PASS  sr12-operator-estop  virtual  0.120 s"

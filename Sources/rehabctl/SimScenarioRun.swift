@@ -118,6 +118,7 @@ enum SimScenarioRun {
         let origin = timeline.origin ?? started
         if let report {
             observation.take(transitions: report.transitions, report: report, origin: origin)
+            observation.hostStall = hostStall(in: report, scenario: scenario)
         } else if let therapy = timeline.session {
             observation.take(transitions: therapy.supervisor.transitions, report: nil, origin: origin)
             observation.finalState = therapy.supervisor.state
@@ -126,6 +127,27 @@ enum SimScenarioRun {
         // A rig keeps no event log a runner can read: what needs one stays unobservable there.
         if port == nil { observation.take(deviceEvents: deviceEvents(eventsPath, origin: origin), faults: scenario.faults) }
         return observation
+    }
+
+    /// What the session measured of the host holding it up, in words (nil: nothing): deadlines its loop
+    /// missed, a wake-up a whole period late, a first safety event that is a timing interlock (SR-1,
+    /// SR-14, the device's watchdog: the same stall seen from the device), or FAIR episodes in a
+    /// scenario that injects nothing into the robot's link.
+    static func hostStall(in report: SessionReport, scenario: Scenario) -> String? {
+        var signs: [String] = []
+        if report.skippedCycles > 0 { signs.append("the loop missed \(report.skippedCycles) deadline(s)") }
+        let periodNanoseconds = 1e9 / max(1, report.rateHertz)
+        if Double(report.wakeLatency.max) >= periodNanoseconds {
+            signs.append("it woke up \(ScenarioText.number(Double(report.wakeLatency.max) / 1e6)) ms late")
+        }
+        if let first = report.safetyEvents.first, first.cause.isTimingInterlock || first.cause == .deviceWatchdogExpired {
+            signs.append("its first safety event was \(first.cause.rawValue), a timing interlock")
+        }
+        let injects = !scenario.faults.isEmpty || scenario.timeline.contains { if case .deviceFault = $0.action { true } else { false } }
+        if !injects, let quality = report.linkQuality, quality.fairEpisodes > 0 {
+            signs.append("SR-1 graded the link FAIR \(quality.fairEpisodes) time(s) with nothing injected")
+        }
+        return signs.isEmpty ? nil : signs.joined(separator: "; ")
     }
 
     /// rehabsim's event log, its wall-clock times brought to the monotonic clock and then to `origin`.
@@ -288,6 +310,9 @@ enum SimScenarioRun {
                     record(entry.index, .skipped(refusal), at: now)
                     return
                 }
+            case .hostStall:  // the plan skips the scenario on real time
+                record(entry.index, .skipped("needs the virtual clock"), at: nil)
+                return
             case .operatorPrompt, .wait, .emergencyStop, .stop, .pause, .resume, .reset, .mode:  // the requests are posted above
                 break
             }

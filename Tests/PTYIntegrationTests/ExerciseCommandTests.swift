@@ -116,6 +116,12 @@ final class ExerciseCommandTests: XCTestCase {
                 HostStallRetries.record(attempt: attempt, "host stall spoiled the run: \(cause)", details: errors)
                 continue
             }
+            // A FAIR hold (a host stall the watchdog covered) keeps the mode in force until the plan
+            // moves again, a second later: the switch is taken, but not yet in force when read.
+            if !after.contains("\"link_quality\": \"GOOD\"") && !after.contains("\"mode_in_force\": \"transparent\"") {
+                HostStallRetries.record(attempt: attempt, "host stall: SR-1 held the plan while the switch was read", details: after)
+                continue
+            }
             XCTAssertEqual(switched.exitCode, 0, switched.standardError)
             XCTAssertTrue(switched.standardOutput.hasPrefix("mode: transparent (blending over the ramp)"), switched.standardOutput)
             XCTAssertTrue(after.contains("\"mode_in_force\": \"transparent\""), after)

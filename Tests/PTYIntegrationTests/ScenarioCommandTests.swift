@@ -55,6 +55,50 @@ final class ScenarioCommandTests: XCTestCase {
         XCTAssertTrue(run.standardOutput.contains("expected the run ends in idle; observed it ended in estop"), run.standardOutput)
     }
 
+    /// A real host stall — the test stops the runner's process (SIGSTOP) for 60 ms mid-session, while
+    /// rehabsim runs on — fails a simulator run that expects no safety event. The failure is repeated,
+    /// printed and counted; with a budget of 0 the run fails and names what was repeated.
+    func testOnTheSimulatorAFailureAHostStallExplainsIsRepeatedAndCountedAgainstTheBudget() throws {
+        let path = folder + "/quiet-swing.json"
+        try """
+            {"format": "rehabhost-scenario/1", "name": "quiet-swing", "description": "A passive swing with nothing injected.",
+             "requirements": ["SR-1"], "profile": "wrist-trainer", "exercise": "exercises/wrist-swing-25deg.json", "duration_s": 4,
+             "targets": {"sim": {"rate_hz": 500}}, "expect": [{"no_safety_event": {}}, {"final_state": "idle"}]}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        // The shipped exercise is found relative to the scenario's folder.
+        try FileManager.default.createDirectory(atPath: folder + "/exercises", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            atPath: RepositoryPaths.file("hardware/scenarios/exercises/wrist-swing-25deg.json").path, toPath: folder + "/exercises/wrist-swing-25deg.json")
+        func runStalled(budget: Int) throws -> (exitCode: Int32, output: String) {
+            let outputFile = folder + "/out-\(budget).txt"
+            let child = try ChildProcess.spawn(
+                executable: RepositoryPaths.product("rehabctl").path,
+                arguments: ["scenario", "run", path, "--target", "sim", "--host-stall-retries", String(budget)], standardError: .file(outputFile))
+            // 3 s in: past rehabsim's start and the session's set-up (about 1 s), inside the 4 s loop.
+            usleep(3_000_000)
+            child.send(SIGSTOP)
+            usleep(60_000)
+            child.send(SIGCONT)
+            let deadline = MonotonicClock.now().advanced(byNanoseconds: 90 * Nanoseconds.perSecond)
+            let output = child.readAllOutput(deadline: deadline)
+            let status = child.waitForExit(deadline: deadline) ?? {
+                child.terminate(graceNanoseconds: 0)
+                return -1
+            }()
+            return (ChildProcess.exitCode(fromStatus: status), output + ((try? String(contentsOfFile: outputFile, encoding: .utf8)) ?? ""))
+        }
+        let repeated = try runStalled(budget: 2)
+        XCTAssertTrue(repeated.output.contains("RETRY quiet-swing: attempt 1 repeated (host stall: "), repeated.output)
+        XCTAssertEqual(repeated.exitCode, 0, repeated.output)
+        XCTAssertTrue(repeated.output.contains("PASS  quiet-swing  sim"), repeated.output)
+        XCTAssertTrue(repeated.output.range(of: #"host-stall retries: [12] \(budget 2\)"#, options: .regularExpression) != nil, repeated.output)
+
+        let overBudget = try runStalled(budget: 0)
+        XCTAssertEqual(overBudget.exitCode, 1, overBudget.output)
+        XCTAssertTrue(overBudget.output.contains("more than the budget of 0"), overBudget.output)
+        XCTAssertTrue(overBudget.output.contains("FAIL  quiet-swing  sim"), "the stalled run is not repeated past the budget: " + overBudget.output)
+    }
+
     func testABrokenFileIsRefusedWithItsPathAndAMissingOneWithItsOwnCode() throws {
         let path = folder + "/broken.json"
         try #"{"format": "rehabhost-scenario/1", "name": "x", "profile": "wrist-trainer", "exercise": "wrist-flexion-passive", "expect": [], "speed_ms": 3}"#

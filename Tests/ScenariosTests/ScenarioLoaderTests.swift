@@ -213,7 +213,7 @@ final class ScenarioLoaderTests: XCTestCase {
 
     func testUnknownActionsAndWhatActionsNeed() {
         assertIssue(issues { $0["timeline"] = Self.value(#"[{"at_ms": 1000, "label": "estop", "action": "jump", "height_m": 1}]"#) },
-                    #"timeline[0].action: unknown action "jump" (actions: estop, stop, pause, resume, reset, release, mode, device_fault, tracker_fault, operator_prompt, wait)"#)
+                    #"timeline[0].action: unknown action "jump" (actions: estop, stop, pause, resume, reset, release, mode, device_fault, tracker_fault, operator_prompt, wait, host_stall)"#)
         assertIssue(issues { $0["timeline"] = Self.value(#"[{"at_ms": 1000, "label": "estop", "action": "release", "for_ms": 300}]"#) },
                     "timeline[0].action: release acts on a latched fault or e-stop: it needs \"hold_after_fault\": true")
         assertIssue(issues { $0["timeline"] = Self.value(#"[{"at_ms": 1000, "label": "estop", "action": "mode", "mode": "turbo"}]"#) },
