@@ -246,6 +246,48 @@ final class SupervisorInterlockTests: XCTestCase {
         XCTAssertNil(supervisor.latchedTrip)
     }
 
+    /// The black box of a false Cat 1 (mirror at 500 Hz over a PTY, at the swing's end): the count
+    /// changed in the very state the firmware's sub-millisecond local hold reported 0 N·m, so the
+    /// reference was "no load"; then 0.133 N·m held the wrist still against the patient's tissue
+    /// (−0.129 N·m). The net torque is within friction: nothing to answer.
+    func testSR10ATorqueBackAgainstAPatientAfterADipAtTheCountChangeIsNotARunaway() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 70_000
+        robot.joints[0].motorTorqueNewtonMeters = 0.134
+        robot.joints[0].interactionTorqueNewtonMeters = -0.130
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 70_001
+        robot.joints[0].motorTorqueNewtonMeters = 0
+        XCTAssertEqual(step(), .move, "the dip, at the count change")
+        robot.joints[0].motorTorqueNewtonMeters = 0.133
+        robot.joints[0].interactionTorqueNewtonMeters = -0.129
+        for _ in 0..<500 { XCTAssertEqual(step(), .move, "held against the patient") }
+        XCTAssertNil(supervisor.latchedTrip)
+    }
+
+    /// The same dip with nobody pushing back: the torque that returns is unanswered, a runaway.
+    func testSR10ATorqueBackAfterADipAtTheCountChangeWithNobodyPushingIsARunaway() {
+        var limits = Self.configuration()
+        limits.joints[0].inertiaKilogramSquareMeters = 0.0045
+        limits.joints[0].coulombFrictionNewtonMeters = 0.04
+        robot.joints[0].encoderCounts = 70_000
+        robot.joints[0].motorTorqueNewtonMeters = 0.134
+        makeActive(limits)
+        robot.joints[0].encoderCounts = 70_001
+        robot.joints[0].motorTorqueNewtonMeters = 0
+        XCTAssertEqual(step(), .move, "the dip, at the count change")
+        robot.joints[0].motorTorqueNewtonMeters = 0.133
+        var cycles = 0
+        while case .move = step() {
+            cycles += 1
+            if cycles > 200 { break }
+        }
+        XCTAssertEqual(supervisor.latchedTrip?.cause, .motionNotAnswering)
+        XCTAssertLessThanOrEqual(cycles, 12)
+    }
+
     /// A torque that stays away is a runaway as before, one state later.
     func testSR10ATorqueThatFallsAwayFromAHeldPatientAndStaysIsARunawayOneStateLater() {
         var limits = Self.configuration()

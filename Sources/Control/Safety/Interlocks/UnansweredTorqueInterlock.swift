@@ -124,11 +124,16 @@ public struct UnansweredTorqueInterlock: Sendable {
             // The second bound only where the reference itself was no load (within twice the friction):
             // against a held load (a limb's weight, a patient's steady push) the load is what moves the
             // joint when the torque falls, and the change is the right measure whatever the torque's sign.
+            // The torque itself is the net torque on the joint, the patient's included: a state taken in the
+            // firmware's sub-millisecond local hold (0 N·m) at the very count change made the reference "no
+            // load", and the torque back at 0.133 N·m against the patient's steady −0.129 N·m counted as a
+            // runaway (mirror at 500 Hz over a PTY: 11.6 counts, a false Cat 1, at the swing's end).
             let changeBound = abs(motorChange) - 2 * parameters.coulombFrictionNewtonMeters
             let heldNoLoad = abs(referenceMotorTorques[joint]) <= 2 * parameters.coulombFrictionNewtonMeters
-            let unanswered = (heldNoLoad
-                ? min(changeBound, abs(appliedMotor) - parameters.coulombFrictionNewtonMeters)
-                : changeBound) - patientChange
+            let netTorque = appliedMotor + appliedInteraction
+            let unanswered = heldNoLoad
+                ? min(changeBound - patientChange, abs(netTorque) - parameters.coulombFrictionNewtonMeters)
+                : changeBound - patientChange
             guard unanswered > 0 else {
                 // Within friction and the patient's share: no motion is implied; let what was implied decay.
                 impliedSpeeds[joint] = 0
