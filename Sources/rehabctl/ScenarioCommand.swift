@@ -1,5 +1,6 @@
 import CommandLineSupport
 import Foundation
+import Glibc
 import Platform
 import Profiles
 import ScenarioRunner
@@ -15,15 +16,18 @@ enum ScenarioCommand {
         discussion: """
             run    runs every scenario of the files and folders given (default: hardware/scenarios) and
                    prints one line per scenario: PASS, FAIL (the first failed expectation: expected …;
-                   observed …), SKIP (why) or ERROR (the runner could not carry it out).
+                   observed …), SKIP (why) or ERROR (the runner could not carry it out); on a
+                   terminal a live bar below them on long runs (done of all, times, the scenario running).
                    --target virtual: in this process on a virtual clock (the real driver, codec,
                    session and supervisor against the simulated firmware): deterministic and far
                    faster than real time. --target sim: rehabsim over pseudo-terminals in real time,
-                   the real serial path, one scenario after another. --target port --port PATH: on a
-                   rig, the robot itself; a scenario that needs a simulator (a fault script, a fault
-                   without a rig prompt) is skipped with the reason, a fault with a rig prompt is asked
-                   of the operator (Enter when done, within its timeout), and deadlines are not
-                   measured from what a person did.
+                   the real serial path, one scenario after another; a failure that the session's own
+                   figures show a host stall explains is repeated, printed and counted
+                   (--host-stall-retries). --target port --port PATH: on a rig, the robot itself; a
+                   scenario that needs a simulator (a fault script, a fault without a rig prompt, a
+                   host_stall) is skipped with the reason, a fault with a rig prompt is asked of the
+                   operator (Enter when done, within its timeout), and deadlines are not measured from
+                   what a person did.
             trace  the safety evidence report: each requirement SR-1 … SR-25, its hazard, the
                    scenarios that prove it and their last result (from --results, a JSON or JUnit
                    file written by `run`), as Markdown (--markdown) and a self-contained HTML page
@@ -149,7 +153,12 @@ enum ScenarioCommand {
             throw parsed.usageError("--host-stall-retries is for --target sim (virtual time has no host stalls; a rig's failure is never repeated)")
         }
         let json = parsed.flag("--json")
-        let progress: (String) -> Void = json ? { Terminal.printError($0) } : { Terminal.printLine($0) }
+        // On a terminal a live bar sits below the lines (done of total, times, the scenario running).
+        let bar = ScenarioProgressBar(total: scenarios.count, descriptor: json ? STDERR_FILENO : STDOUT_FILENO)
+        defer { bar?.stop() }
+        let write: (String) -> Void = json ? { Terminal.printError($0) } : { Terminal.printLine($0) }
+        let progress: (String) -> Void = { line in if let bar { bar.print(line) } else { write(line) } }
+        let resultLine: (String) -> Void = { line in if let bar { bar.print(line, finishes: true) } else { write(line) } }
         var results: [ScenarioResult] = []
         var hostStallRetries: [String] = []
         var simulatedNanoseconds: Int64 = 0
@@ -160,9 +169,10 @@ enum ScenarioCommand {
             guard plan.runs else {
                 let result = ScenarioEvaluator.skipped(scenario, plan: plan, timestamp: timestamp)
                 results.append(result)
-                progress(line(result, number: number, of: scenarios.count))
+                resultLine(line(result, number: number, of: scenarios.count))
                 continue
             }
+            bar?.begin(scenario.name)
             var result: ScenarioResult
             var repeated: [String] = []
             while true {
@@ -190,7 +200,7 @@ enum ScenarioCommand {
             }
             result.notes += repeated.map { "host-stall retry: " + $0 }
             results.append(result)
-            progress(line(result, number: number, of: scenarios.count))
+            resultLine(line(result, number: number, of: scenarios.count))
             for failure in result.failures { progress("        " + failure.line) }
         }
         let wallSeconds = Double(MonotonicClock.now().nanoseconds(since: wallStart)) / 1e9
