@@ -160,7 +160,15 @@ public enum VirtualScenarioRun {
             // SR-19: the black box goes to a folder of the run's own (the observation keeps the names).
             let blackBoxFolder = NSTemporaryDirectory() + "rehabhost-virtual-blackbox-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
             options.blackBoxDirectory = blackBoxFolder
-            defer { try? FileManager.default.removeItem(atPath: blackBoxFolder) }
+            // REHABHOST_SCENARIO_KEEP=1 keeps it for a look afterwards (`rehabctl export --csv`), as the simulator target keeps its run's folder.
+            let keeps = ProcessInfo.processInfo.environment["REHABHOST_SCENARIO_KEEP"] == "1"
+            defer {
+                if keeps {
+                    if FileManager.default.fileExists(atPath: blackBoxFolder) { FileHandle.standardError.write(Data("rehabctl scenario: kept \(blackBoxFolder)\n".utf8)) }
+                } else {
+                    try? FileManager.default.removeItem(atPath: blackBoxFolder)
+                }
+            }
             adjust(&options)
             let made: any ActuatedDevice
             do throws(DriverRegistryError) {
@@ -301,6 +309,7 @@ public enum VirtualScenarioRun {
                 switch cueClock.observe(status) {
                 case .hold(let at): device.holdCue(at: at)
                 case .resume(let at, let plan): device.resumeCue(at: at, plan: plan)
+                case .start(let at, let plan?): device.startCue(at: at, plan: plan)
                 case .start, nil: break
                 }
                 followCue(board, clock: cueClock, at: clock.now().advanced(byNanoseconds: 2 * Nanoseconds.perMillisecond))

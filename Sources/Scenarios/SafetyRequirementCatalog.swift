@@ -49,7 +49,7 @@ public enum SafetyRequirementCatalog {
               ["SessionTests.SafetyRequirementTests.testSR4WhileLatchedOnlyHeartbeatsGoOutAtLeastEvery20Milliseconds",
                "SimulatorTests.FirmwareBehaviourTests.testAResentCommandWithTheSameSequenceDoesNotFeedTheWatchdog",
                "SimulatorTests.FirmwareBehaviourTests.testHeartbeatsDoNotFeedTheWatchdog"],
-              notByScenario: "what goes on the wire each cycle (heartbeat or command, sequence numbers) is not in what a scenario observes"),
+              notByScenario: "a scenario shows the watchdog fed in a state without motion; what goes on the wire each cycle (heartbeat or command, sequence numbers, the sending thread) is not in what a scenario observes"),
         make(5, "No stale or stepped command", "a command computed from old data, or a step at start or resume",
               ["SessionTests.SafetyRequirementTests.testSR5ACycleWhoseStateIsOlderThanTheGoodAgeSendsALocalHoldNotATorqueFromTheOldState",
                "SessionTests.SafetyRequirementTests.testSR5ResumeStartsFromTheMeasuredStateWithoutATorqueStep",

@@ -13,8 +13,9 @@ import Primitives
 /// (a centring move, then the repetitions left): a cue that went on with the old plan's swing put the
 /// healthy patient 0.25 rad or more off the robot's new plan, both pushing 2 N·m against each other,
 /// and the next FAIR hold (which fades to at most half τmax) let the patient fling the wrist (SR-8,
-/// over 2 rad/s within 40 ms, `mode-active-assist-healthy` on a stalled host). The same reading drives rehabsim's patient (`rehabctl demo`, the
-/// scenarios' `sim` target, as lines on its control socket) and the virtual target's (by calls).
+/// over 2 rad/s within 40 ms, `mode-active-assist-healthy` on a stalled host). The same reading
+/// drives rehabsim's patient (`rehabctl demo`, the scenarios' `sim` target, as lines on its control
+/// socket) and the virtual target's (by calls).
 /// Pure: the status is given.
 public struct ExerciseCueClock: Sendable {
     private let rampNanoseconds: Int64
@@ -33,7 +34,7 @@ public struct ExerciseCueClock: Sendable {
             guard let at = status.exerciseStartedAt else { return nil }
             started = true
             running = true
-            return .start(at.advanced(byNanoseconds: rampNanoseconds))
+            return .start(at.advanced(byNanoseconds: rampNanoseconds), status.planMade)
         }
         guard status.planClockRunning != running else { return nil }
         running = status.planClockRunning

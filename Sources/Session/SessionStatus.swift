@@ -50,7 +50,7 @@ public struct SessionStatus: Sendable, BitwiseCopyable {
     /// start and while a pause or a FAIR link holds the exercise.
     public var planClockRunning = false
     /// The plan the exercise follows, as `TherapyCycle.planMade` (the one made when it last moved on).
-    public var planMade: ResumedPlan?
+    public var planMade: PlanInputs?
     /// Deadlines missed so far.
     public var missedDeadlines: Int64 = 0
     public var rateHertz = 0.0

@@ -549,6 +549,18 @@ extension SupervisedSessionRun {
         return pairs
     }
 
+    /// A cue line: the instant under `key`, and the plan the session made as its inputs (rehabsim makes
+    /// the same call), `plan_start_rad`, `plan_duration_s`, `plan_repetitions`.
+    static func cueFields(_ key: String, _ at: MonotonicInstant, _ plan: PlanInputs?) -> JSONObject {
+        var fields: JSONObject = [key: .int(Int(at.nanoseconds))]
+        if let plan {
+            fields["plan_start_rad"] = .array((0..<plan.startPositionsRadians.count).map { .number(plan.startPositionsRadians[$0]) })
+            fields["plan_duration_s"] = .number(plan.durationSeconds)
+            if let repetitions = plan.repetitions { fields["plan_repetitions"] = .int(repetitions) }
+        }
+        return fields
+    }
+
     /// Keeps rehabsim's patient and limb on the exercise's cue (`ExerciseCueClock`): a normal thread
     /// watches the status board and sends when the plan begins (after the enable ramp), stands still
     /// and moves on, each as its instant on the shared CLOCK_MONOTONIC, so that however late this
@@ -566,17 +578,9 @@ extension SupervisedSessionRun {
                 }
                 let line: JSONValue
                 switch change {
-                case .start(let at): line = .object(["cue_start_at_ns": .int(Int(at.nanoseconds))])
+                case .start(let at, let plan): line = .object(Self.cueFields("cue_start_at_ns", at, plan))
                 case .hold(let at): line = .object(["cue_hold_at_ns": .int(Int(at.nanoseconds))])
-                case .resume(let at, let plan):
-                    var fields: JSONObject = ["cue_resume_at_ns": .int(Int(at.nanoseconds))]
-                    if let plan {
-                        // The plan made as the exercise moved on, as its inputs (rehabsim makes the same call).
-                        fields["plan_start_rad"] = .array((0..<plan.startPositionsRadians.count).map { .number(plan.startPositionsRadians[$0]) })
-                        fields["plan_duration_s"] = .number(plan.durationSeconds)
-                        if let repetitions = plan.repetitions { fields["plan_repetitions"] = .int(repetitions) }
-                    }
-                    line = .object(fields)
+                case .resume(let at, let plan): line = .object(Self.cueFields("cue_resume_at_ns", at, plan))
                 }
                 // One connection per line, closed at once: with one kept open for the whole session, the
                 // scenarios' deadlines on the simulator came 6–8 ms late (ci-sim: 14–17 of 18 passed, 18 of 18

@@ -92,8 +92,11 @@ final class RehabsimProcessTests: XCTestCase {
             XCTAssertEqual(refused["ok"]?.boolValue, false, bad)
             XCTAssertTrue(refused["error"]?.stringValue?.contains("cue_start_at_ns") == true, "\(refused)")
         }
-        // A hold, then a resume along the plan the host made then (rehabctl's lines), or the old plan.
+        // A start along the plan the session made (rehabctl's line: a session cut shorter than the exercise plans fewer swings).
         let now = MonotonicClock.now().nanoseconds
+        let planned = try reply(to: "{\"cue_start_at_ns\": \(now), \"plan_start_rad\": [0.01, 0], \"plan_duration_s\": 19.5, \"plan_repetitions\": 8}")
+        XCTAssertEqual(planned["ok"]?.boolValue, true, "\(planned)")
+        // A hold, then a resume along the plan the host made then (rehabctl's lines), or the old plan.
         XCTAssertEqual(try reply(to: "{\"cue_hold_at_ns\": \(now)}")["cue"]?.stringValue, "hold")
         let replanned = try reply(to: "{\"cue_resume_at_ns\": \(now + 1_000_000), \"plan_start_rad\": [0.31, 0], \"plan_duration_s\": 12.5, \"plan_repetitions\": 3}")
         XCTAssertEqual(replanned["cue"]?.stringValue, "resume", "\(replanned)")

@@ -17,7 +17,7 @@ final class ExerciseCueClockTests: XCTestCase {
     func testTheCueStartsAfterTheRampThenHoldsAndResumesWithThePlansClock() {
         var clock = ExerciseCueClock(rampSeconds: 0.5)
         XCTAssertNil(clock.observe(status(at: 10, startedAt: nil, running: false)), "nothing before the exercise starts")
-        XCTAssertEqual(clock.observe(status(at: 30, startedAt: 20, running: true)), .start(MonotonicInstant(nanoseconds: 520_000_000)))
+        XCTAssertEqual(clock.observe(status(at: 30, startedAt: 20, running: true)), .start(MonotonicInstant(nanoseconds: 520_000_000), nil))
         XCTAssertNil(clock.observe(status(at: 40, startedAt: 20, running: true)), "a running plan changes nothing")
         XCTAssertEqual(clock.observe(status(at: 1_000, startedAt: 20, running: false)), .hold(MonotonicInstant(nanoseconds: 1_000_000_000)))
         XCTAssertNil(clock.observe(status(at: 1_500, startedAt: 20, running: false)), "a hold is told once")
@@ -31,7 +31,7 @@ final class ExerciseCueClockTests: XCTestCase {
         _ = clock.observe(status(at: 1_000, startedAt: 20, running: false))
         var start = JointList<Double>.zeros(2)
         start[0] = -0.2
-        let plan = ResumedPlan(startPositionsRadians: start, durationSeconds: 7.5, repetitions: 3)
+        let plan = PlanInputs(startPositionsRadians: start, durationSeconds: 7.5, repetitions: 3)
         var resumed = status(at: 2_000, startedAt: 20, running: true)
         resumed.planMade = plan
         XCTAssertEqual(clock.observe(resumed), .resume(MonotonicInstant(nanoseconds: 2_000_000_000), plan))

@@ -54,9 +54,15 @@ final class SimulatedPatientTests: XCTestCase {
         XCTAssertNotEqual(atHold, freeLater, accuracy: 0.05, "the free cue moved on (else this test proves nothing)")
         var cue = RangeOfMotionExercise().trajectory(from: .zeros(2), durationSeconds: 10)
         var sample = TrajectorySample(jointCount: 2)
-        cue.sample(at: 1.0 - SimulatedPatient.Parameters.healthy.reactionDelaySeconds, into: &sample)
+        cue.sample(at: 1.0, into: &sample)
         XCTAssertEqual(heldLater, min(2, max(-2, 8 * (sample.positions[0] - 0.1))), accuracy: 1e-9,
-                       "a held cue asks for its position at the hold and no speed")
+                       "a held cue, once seen, asks for its position at the hold and no speed")
+        // Within a reaction time of the hold the patient still sees the cue moving.
+        let reaction = SimulatedPatient.Parameters.healthy.reactionDelaySeconds
+        cue.sample(at: 1.01 - reaction, into: &sample)
+        XCTAssertEqual(held.torques(joint: 0, at: seconds(1.01), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary,
+                       min(2, max(-2, 8 * (sample.positions[0] - 0.1) + 0.25 * sample.velocities[0])), accuracy: 1e-9,
+                       "the hold is seen a reaction time late")
         // Resumed at 2.5 s, the cue is 1.5 s behind the free one from then on.
         held.resumeCue(at: seconds(2.5))
         XCTAssertEqual(held.torques(joint: 0, at: seconds(3.2), positionRadians: 0.1, velocityRadiansPerSecond: 0).voluntary,
@@ -86,7 +92,7 @@ final class SimulatedPatientTests: XCTestCase {
         oldPlan.holdCue(at: seconds(1.0))
         var start = JointList<Double>.zeros(2)
         start[0] = 0.3
-        let plan = ResumedPlan(startPositionsRadians: start, durationSeconds: 6, repetitions: 2)
+        let plan = PlanInputs(startPositionsRadians: start, durationSeconds: 6, repetitions: 2)
         healthy.resumeCue(at: seconds(2.0), plan: plan)
         oldPlan.resumeCue(at: seconds(2.0))
         var remaining = exercise

@@ -51,7 +51,7 @@ extension SimulatedDynamixelBus: FirmwareSimulator {
         patient?.holdCue(at: time)
     }
 
-    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) {
+    public func resumeCue(at time: MonotonicInstant, plan: PlanInputs?) {
         patient?.resumeCue(at: time, plan: plan)
     }
 

@@ -130,7 +130,7 @@ public struct SimulatedPatient: Sendable {
 
     /// The host's plan runs again from `time` on: the cue moves on from where it stood or, given the
     /// plan the host made then (and the exercise), along that plan from `time`.
-    public mutating func resumeCue(at time: MonotonicInstant, plan: ResumedPlan? = nil) {
+    public mutating func resumeCue(at time: MonotonicInstant, plan: PlanInputs? = nil) {
         guard let since = cueHeldSince else { return }
         cueHeldSince = nil
         if let plan, var exercise, plan.startPositionsRadians.count == cue.start.count {
@@ -159,11 +159,17 @@ public struct SimulatedPatient: Sendable {
         var torques = Torques()
         torques.passive = -p.passiveStiffnessNewtonMetersPerRadian * position - p.passiveDampingNewtonMeterSecondsPerRadian * velocity
         if joint == cueJoint, let start = cueStart, p.effort > 0 {
-            let seen = cueSeconds(at: time, start: start) - p.reactionDelaySeconds
+            // The cue as it was a reaction time ago: a hold is seen that much later too, and then the cue
+            // where it stopped. (Taking the reaction off the cue's own time froze the intent where the cue
+            // had been a reaction time *before* the hold: a stroke-mild patient, 0.25 s, then pulled 0.2 N·m
+            // toward an old position for as long as the hold lasted, and kept a Cat 1 stop at the plan's end
+            // from standstill past SR-13's deadline: `mode-switch-during-assist` after a FAIR hold.)
+            let seenAt = time.advanced(byNanoseconds: -Int64((p.reactionDelaySeconds * 1e9).rounded()))
+            let seen = cueSeconds(at: seenAt, start: start)
             if seen >= 0 {
                 cue.sample(at: seen, into: &intent)
-                // A cue that stands still asks for no speed.
-                if cueHeldSince != nil { intent.velocities[joint] = 0 }
+                // A cue seen standing still asks for no speed.
+                if let held = cueHeldSince, seenAt >= held { intent.velocities[joint] = 0 }
                 let target = intent.positions[joint]
                 countRepetition(target)
                 let pull = p.voluntaryStiffnessNewtonMetersPerRadian * (target - position)

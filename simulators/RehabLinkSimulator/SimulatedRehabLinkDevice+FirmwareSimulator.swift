@@ -83,7 +83,7 @@ extension SimulatedRehabLinkDevice: FirmwareSimulator {
         patient?.holdCue(at: time)
     }
 
-    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) {
+    public func resumeCue(at time: MonotonicInstant, plan: PlanInputs?) {
         patient?.resumeCue(at: time, plan: plan)
     }
 }

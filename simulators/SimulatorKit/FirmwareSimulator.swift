@@ -80,7 +80,7 @@ public protocol FirmwareSimulator: AnyObject {
     /// the same (`rehabsim --control` lines `cue_hold_at_ns`, `cue_resume_at_ns` with `plan_*`). A
     /// device without a patient ignores them.
     func holdCue(at time: MonotonicInstant)
-    func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?)
+    func resumeCue(at time: MonotonicInstant, plan: PlanInputs?)
 
     /// The host has set its end of the line to `bitsPerSecond` (a pseudo-terminal carries no signal,
     /// but its master sees the rate the host configured): called before the bytes that follow. A
@@ -92,8 +92,17 @@ public protocol FirmwareSimulator: AnyObject {
 extension FirmwareSimulator {
     /// Devices without a simulated patient have no cue to follow.
     public func startCue(at start: MonotonicInstant) {}
+
+    /// The cue starts at `start` along the plan the session made (nil: the exercise's own): a start, then
+    /// at the same instant a hold and a resume along that plan, which is what a resume with a plan does.
+    public func startCue(at start: MonotonicInstant, plan: PlanInputs?) {
+        startCue(at: start)
+        guard let plan else { return }
+        holdCue(at: start)
+        resumeCue(at: start, plan: plan)
+    }
     public func holdCue(at time: MonotonicInstant) {}
-    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) {}
+    public func resumeCue(at time: MonotonicInstant, plan: PlanInputs?) {}
 
     /// Devices whose link does not depend on the rate ignore it.
     public func hostLineRateChanged(bitsPerSecond: Int) {}

@@ -112,8 +112,8 @@ public final class RealTimeDeviceHost<Firmware: FirmwareSimulator>: HostedDevice
         if !arrived.isEmpty { injector.add(arrived) }
         for change in live.takeCueChanges() {
             switch change {
-            case .start(let start):
-                device.startCue(at: start)
+            case .start(let start, let plan):
+                device.startCue(at: start, plan: plan)
                 messages?("the patient's cue starts in \(start.nanoseconds(since: now) / 1_000_000) ms")
             case .hold(let time): device.holdCue(at: time)
             case .resume(let time, let plan): device.resumeCue(at: time, plan: plan)
@@ -312,12 +312,13 @@ public protocol LiveControlInbox: AnyObject, Sendable {
     /// Parses `line` as a live injection for this device (simulators/README.md) and queues it;
     /// the fault's name, or why it was refused.
     func submit(_ line: String) -> Result<String, ProfileError>
-    /// The exercise's plan begins at `start`: the device's patient follows its cue from then on.
-    func startCue(at start: MonotonicInstant)
+    /// The exercise's plan begins at `start`, along the plan the session made (nil: the exercise's own):
+    /// the device's patient follows its cue from then on.
+    func startCue(at start: MonotonicInstant, plan: PlanInputs?)
     /// The plan stands still from `time` on, and runs again from a later `resumeCue(at:plan:)`, along
     /// the plan the host made then (nil: the old one).
     func holdCue(at time: MonotonicInstant)
-    func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?)
+    func resumeCue(at time: MonotonicInstant, plan: PlanInputs?)
 }
 
 /// The queue between a control thread and a device's host: faults and the cue start.
@@ -351,9 +352,9 @@ public final class LiveInjections<DeviceKind: InjectableDeviceFault>: LiveContro
         }
     }
 
-    public func startCue(at start: MonotonicInstant) { cueChanges.withLock { $0.append(.start(start)) } }
+    public func startCue(at start: MonotonicInstant, plan: PlanInputs?) { cueChanges.withLock { $0.append(.start(start, plan)) } }
     public func holdCue(at time: MonotonicInstant) { cueChanges.withLock { $0.append(.hold(time)) } }
-    public func resumeCue(at time: MonotonicInstant, plan: ResumedPlan?) { cueChanges.withLock { $0.append(.resume(time, plan)) } }
+    public func resumeCue(at time: MonotonicInstant, plan: PlanInputs?) { cueChanges.withLock { $0.append(.resume(time, plan)) } }
 
     /// The cue's changes handed over since the last call, oldest first.
     public func takeCueChanges() -> [CueChange] {

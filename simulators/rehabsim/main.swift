@@ -153,7 +153,7 @@ let cueKeys = ["cue_start_in_ms", "cue_start_at_ns", "cue_hold_at_ns", "cue_resu
 /// line arrives). Nil for anything else.
 func cueChange(_ request: JSONObject, now: MonotonicInstant) -> CueChange? {
     if let milliseconds = request["cue_start_in_ms"]?.doubleValue, milliseconds >= 0, milliseconds < 3_600_000 {
-        return .start(now.advanced(byNanoseconds: Int64(milliseconds * 1e6)))
+        return .start(now.advanced(byNanoseconds: Int64(milliseconds * 1e6)), nil)
     }
     func instant(_ key: String) -> MonotonicInstant? {
         guard let nanoseconds = request[key]?.integerValue,
@@ -161,13 +161,12 @@ func cueChange(_ request: JSONObject, now: MonotonicInstant) -> CueChange? {
         else { return nil }
         return MonotonicInstant(nanoseconds: nanoseconds)
     }
-    if let start = instant("cue_start_at_ns") { return .start(start) }
-    if let time = instant("cue_hold_at_ns") { return .hold(time) }
-    if let time = instant("cue_resume_at_ns") {
-        // With the plan the host made as it moved on (`plan_start_rad`, `plan_duration_s`, `plan_repetitions`);
-        // without them the old plan goes on. Half a plan is no plan: refused.
-        let planKeys = ["plan_start_rad", "plan_duration_s", "plan_repetitions"]
-        guard planKeys.contains(where: { request[$0] != nil }) else { return .resume(time, nil) }
+    // A start or a resume may carry the plan the host made then (`plan_start_rad`, `plan_duration_s`,
+    // `plan_repetitions`); without them the exercise's own plan (or the old one) goes on. Half a plan is
+    // no plan: refused.
+    let planKeys = ["plan_start_rad", "plan_duration_s", "plan_repetitions"]
+    var plan: PlanInputs?
+    if planKeys.contains(where: { request[$0] != nil }) {
         guard let positions = request["plan_start_rad"]?.arrayValue?.compactMap({ $0.doubleValue }),
             request["plan_start_rad"]?.arrayValue?.count == positions.count, (1...JointList<Double>.capacity).contains(positions.count),
             positions.allSatisfy({ $0.isFinite && abs($0) < 10 }),
@@ -180,8 +179,11 @@ func cueChange(_ request: JSONObject, now: MonotonicInstant) -> CueChange? {
         }
         var start = JointList<Double>.zeros(positions.count)
         for (joint, position) in positions.enumerated() { start[joint] = position }
-        return .resume(time, ResumedPlan(startPositionsRadians: start, durationSeconds: duration, repetitions: repetitions))
+        plan = PlanInputs(startPositionsRadians: start, durationSeconds: duration, repetitions: repetitions)
     }
+    if let start = instant("cue_start_at_ns") { return .start(start, plan) }
+    if let time = instant("cue_hold_at_ns") { return plan == nil ? .hold(time) : nil }
+    if let time = instant("cue_resume_at_ns") { return .resume(time, plan) }
     return nil
 }
 
@@ -204,10 +206,10 @@ func serveControl(_ listener: UnixSocketListener, inbox: any LiveControlInbox, r
                             continue
                         }
                         switch change {
-                        case .start(let start):
-                            inbox.startCue(at: start)
+                        case .start(let start, let plan):
+                            inbox.startCue(at: start, plan: plan)
                             reference?.startCue(at: start)
-                            for follower in cueFollowers { follower.startCue(at: start) }
+                            for follower in cueFollowers { follower.startCue(at: start, plan: nil) }
                             connection.writeLine(JSONValue.object([
                                 "ok": true, "cue_start_in_ms": .number(Double(start.nanoseconds(since: now)) * 1e-6, significantDigits: 6),
                             ]).serialized())

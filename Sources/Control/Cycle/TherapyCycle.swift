@@ -393,7 +393,7 @@ public struct TherapyCycle {
         var remaining = exercise
         if let repetitions = remaining.repetitions { remaining.repetitions = max(1, repetitions - repetitionsCompleted) }
         remaining.plan(from: start, durationSeconds: max(0.05, seconds), into: &trajectory)
-        planMade = ResumedPlan(startPositionsRadians: start, durationSeconds: max(0.05, seconds), repetitions: remaining.repetitions)
+        planMade = PlanInputs(startPositionsRadians: start, durationSeconds: max(0.05, seconds), repetitions: remaining.repetitions)
     }
 
     /// The exercised joint's torque in the mode in force (`actuation` holds the passive, plan-tracking
@@ -489,7 +489,7 @@ public struct TherapyCycle {
     public private(set) var planClockRunning = false
     /// The plan made last (at the start, or when the exercise moved on after a hold), as its inputs:
     /// what the patient's screen shows from then on (`CueChange.resume`).
-    public private(set) var planMade: ResumedPlan?
+    public private(set) var planMade: PlanInputs?
 
     public func secondsPastPlanEnd(at now: MonotonicInstant) -> Double {
         guard activeSince != nil, !holding else { return 0 }
