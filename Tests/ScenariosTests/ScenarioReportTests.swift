@@ -239,7 +239,7 @@ final class ScenarioReportTests: XCTestCase {
         let folder = RepositoryPaths.file("hardware/scenarios").path
         let scenarios = try ScenarioLoader.files(at: folder).map { try ScenarioLoader.load(path: $0) }
         let trace = SafetyTrace(scenarios: scenarios, results: [])
-        XCTAssertEqual(trace.rows.filter { $0.status == .testsOnly }.map(\.requirement.description), ["SR-4", "SR-6", "SR-21"])
+        XCTAssertEqual(trace.rows.filter { $0.status == .testsOnly }.map(\.requirement.description), ["SR-6", "SR-21"])
         XCTAssertTrue(trace.rows.filter { $0.status != .testsOnly }.allSatisfy { $0.status == .notRun })
         XCTAssertFalse(trace.otherScenarios.isEmpty, "the modes and device kinds")
     }
